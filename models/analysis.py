@@ -1,0 +1,157 @@
+"""Everything computed about a network: its layer graph, and the numbers of every node and of the whole.
+
+``analyze(model, input_shape)`` runs one forward pass and returns a ``ModelSummary``; its ``to_json()`` is
+the stable scripting interface of ``cnn-explorer summary --json``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .graph import LayerGraph, Node, record_graph
+from .receptive_field import GLOBAL, Field, compute_receptive_fields
+
+
+class InputSizeError(ValueError):
+    """The input is too small (or otherwise unfit) for the network."""
+
+
+@dataclass
+class ModelSummary:
+    model: str
+    input_shape: tuple[int, int, int, int]
+    weights: str  # "pretrained", "random" or "file:PATH"
+    graph: LayerGraph
+    total_params: int
+    trainable_params: int
+    total_macs: int
+    activation_bytes: int
+    seconds: float
+
+    @property
+    def layers(self) -> list[Node]:
+        return [n for n in self.graph.nodes if n.kind != "input"]
+
+    def to_json(self) -> dict:
+        return {
+            "model": self.model,
+            "input_shape": list(self.input_shape),
+            "weights": self.weights,
+            "total_params": self.total_params,
+            "trainable_params": self.trainable_params,
+            "total_macs": self.total_macs,
+            "activation_bytes": self.activation_bytes,
+            "layers": [layer_json(n) for n in self.layers],
+        }
+
+
+def layer_json(node: Node) -> dict:
+    rf = node.receptive_field
+    return {
+        "name": node.name,
+        "type": node.op,
+        "output_shape": list(node.output_shape) if node.output_shape is not None else None,
+        "params": node.params,
+        "macs": node.macs,
+        "receptive_field": rf.to_dict() if isinstance(rf, Field) else rf,
+    }
+
+
+def analyze(model: nn.Module, input_shape, *, name: str = "", weights: str = "random") -> ModelSummary:
+    """Record the graph of ``model`` on a random input of ``input_shape`` and compute all the numbers."""
+    start = time.perf_counter()
+    device = next(model.parameters(), torch.empty(0)).device
+    example = torch.randn(*input_shape, device=device)
+    try:
+        graph, _ = record_graph(model, example)
+    except RuntimeError as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if any(s in message for s in ("too small", "Kernel size can't be greater", "non-positive", "Output size is")):
+            raise InputSizeError(f"input {input_shape[-2]}×{input_shape[-1]} is too small for {name or 'this model'}: "
+                                 f"{message}") from None
+        raise
+    compute_receptive_fields(graph)
+    params = list(model.parameters())
+    return ModelSummary(
+        model=name or type(model).__name__,
+        input_shape=tuple(input_shape),
+        weights=weights,
+        graph=graph,
+        total_params=sum(p.numel() for p in params),
+        trainable_params=sum(p.numel() for p in params if p.requires_grad),
+        total_macs=sum(n.macs for n in graph.nodes),
+        activation_bytes=sum(n.activation_bytes for n in graph.nodes),
+        seconds=time.perf_counter() - start,
+    )
+
+
+# -- the arithmetic a teacher writes on the board ------------------------------------------------------
+
+def _pair(value) -> tuple[int, int]:
+    if isinstance(value, (tuple, list)):
+        return (int(value[0]), int(value[-1]))
+    return (int(value), int(value))
+
+
+def shape_arithmetic(node: Node, input_shape) -> list[str]:
+    """How the output size of a convolution or pooling follows from its input, one line per axis that differs
+    (one line when both agree), e.g. ``(227 − 11 + 2·0)/4 + 1 = 55``."""
+    s = node.settings
+    if "kernel_size" not in s or "stride" not in s or input_shape is None or len(input_shape) != 4 \
+            or node.output_shape is None or len(node.output_shape) != 4:
+        return []
+    k, st, p, d = _pair(s["kernel_size"]), _pair(s["stride"]), _pair(s.get("padding", 0)), _pair(s.get("dilation", 1))
+    lines = []
+    for axis in range(2):
+        size_in, size_out = input_shape[2 + axis], node.output_shape[2 + axis]
+        k_eff = d[axis] * (k[axis] - 1) + 1
+        kernel = str(k_eff) if d[axis] == 1 else f"({d[axis]}·({k[axis]} − 1) + 1)"
+        numerator = size_in - k_eff + 2 * p[axis]
+        fraction = f"({size_in} − {kernel} + 2·{p[axis]})/{st[axis]}"
+        if numerator % st[axis]:
+            fraction = f"⌈{fraction}⌉" if s.get("ceil_mode") else f"⌊{fraction}⌋"
+        lines.append(f"{fraction} + 1 = {size_out}")
+    return lines[:1] if lines[0] == lines[1] else lines
+
+
+def param_arithmetic(node: Node, module: nn.Module | None = None) -> str:
+    """How the parameter count of a node is made, e.g. ``11·11·3·96 + 96 = 34,944``."""
+    s = node.settings
+    if not node.params:
+        return "0"
+    if node.op in ("Conv2d", "conv2d") and "kernel_size" in s:
+        kh, kw = _pair(s["kernel_size"])
+        groups = s.get("groups", 1)
+        c_in = f"{s['in_channels']}/{groups}" if groups > 1 else f"{s['in_channels']}"
+        weights = kh * kw * s["in_channels"] // groups * s["out_channels"]
+        text = f"{kh}·{kw}·{c_in}·{s['out_channels']}"
+        if node.params > weights:
+            text += f" + {s['out_channels']}"
+        return f"{text} = {node.params:,}"
+    if node.op == "Linear":
+        text = f"{s['in_features']}·{s['out_features']}"
+        if node.params > s["in_features"] * s["out_features"]:
+            text += f" + {s['out_features']}"
+        return f"{text} = {node.params:,}"
+    if node.op.startswith("BatchNorm") and "num_features" in s:
+        return f"2·{s['num_features']} = {node.params:,}"
+    if module is not None:
+        parts = ["·".join(str(d) for d in p.shape) or "1" for p in module.parameters(recurse=False)]
+        if parts:
+            return f"{' + '.join(parts)} = {node.params:,}"
+    return f"{node.params:,}"
+
+
+def receptive_field_text(node: Node) -> str:
+    rf = node.receptive_field
+    if rf == GLOBAL:
+        return "global (whole image)"
+    if rf is None:
+        return "—"
+    def axis(values):
+        return str(values[0]) if values[0] == values[1] else f"{values[0]}×{values[1]}"
+    return f"{axis(rf.size)} / {axis(rf.stride)} / {axis(rf.padding)}"
