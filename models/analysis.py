@@ -16,10 +16,6 @@ from .graph import LayerGraph, Node, record_graph
 from .receptive_field import GLOBAL, Field, compute_receptive_fields
 
 
-class InputSizeError(ValueError):
-    """The input is too small (or otherwise unfit) for the network."""
-
-
 @dataclass
 class ModelSummary:
     model: str
@@ -66,14 +62,7 @@ def analyze(model: nn.Module, input_shape, *, name: str = "", weights: str = "ra
     start = time.perf_counter()
     device = next(model.parameters(), torch.empty(0)).device
     example = torch.randn(*input_shape, device=device)
-    try:
-        graph, _ = record_graph(model, example)
-    except RuntimeError as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        if any(s in message for s in ("too small", "Kernel size can't be greater", "non-positive", "Output size is")):
-            raise InputSizeError(f"input {input_shape[-2]}×{input_shape[-1]} is too small for {name or 'this model'}: "
-                                 f"{message}") from None
-        raise
+    graph, _ = record_graph(model, example)
     compute_receptive_fields(graph)
     params = list(model.parameters())
     return ModelSummary(

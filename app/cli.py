@@ -1,0 +1,154 @@
+"""The ``cnn-explorer`` command: the desktop explorer, and the scripting commands beside it.
+
+    cnn-explorer [MODEL]                       open the explorer window
+    cnn-explorer list [--task T] [--json]      the zoo
+    cnn-explorer summary MODEL [...]           per-layer table and totals (--json for scripts)
+    cnn-explorer export MODEL --onnx FILE      ONNX file, checked
+
+Bad input ends with a one-line message on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+COMMANDS = ("list", "summary", "export")
+EXIT_BAD_INPUT = 2
+
+
+class CliError(Exception):
+    """Bad input: printed as one line, exit code 2."""
+
+
+def _input_size(parser_args) -> tuple[int, int] | None:
+    return tuple(parser_args.input_size) if parser_args.input_size else None
+
+
+def _weights_arg(value: str | None) -> str:
+    return value or "pretrained"
+
+
+def _progress_to_stderr(done: int, total: int) -> None:
+    if total:
+        print(f"\rdownloading weights: {100 * done // total:3d}%", end="", file=sys.stderr, flush=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cnn-explorer", description="Look inside the famous CNNs.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    list_cmd = commands.add_parser("list", help="list the zoo")
+    list_cmd.add_argument("--task", help="only this task (classification, detection, ...)")
+    list_cmd.add_argument("--json", action="store_true", help="machine-readable output")
+
+    summary = commands.add_parser("summary", help="per-layer table and totals of a model")
+    summary.add_argument("model")
+    summary.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"))
+    summary.add_argument("--weights", metavar="PATH",
+                         help="a .pt/.pth/.safetensors state dict, or 'pretrained' (default) or 'random'")
+    summary.add_argument("--json", action="store_true", help="machine-readable output (stable)")
+
+    export = commands.add_parser("export", help="export a model to ONNX")
+    export.add_argument("model")
+    export.add_argument("--onnx", required=True, metavar="FILE")
+    export.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"))
+    export.add_argument("--weights", metavar="PATH")
+    return parser
+
+
+def _format_count(value: int) -> str:
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if value >= size:
+            return f"{value / size:.2f}{unit}"
+    return str(value)
+
+
+def _cmd_list(args) -> int:
+    from cnn_explorer.models.registry import TASKS, list_entries
+
+    if args.task and args.task not in TASKS:
+        raise CliError(f"unknown task {args.task!r}; tasks are: {', '.join(TASKS)}")
+    entries = list_entries(args.task)
+    if args.json:
+        print(json.dumps([e.to_dict() for e in entries], indent=1))
+        return 0
+    print(f"{'name':<40} {'task':<22} {'year':>4}  {'input':>9}  {'source':<11} family")
+    for e in entries:
+        size = f"{e.input_size[0]}×{e.input_size[1]}"
+        print(f"{e.name:<40} {e.task:<22} {e.year:>4}  {size:>9}  {e.source:<11} {e.family}")
+    print(f"{len(entries)} models")
+    return 0
+
+
+def _load(args):
+    from cnn_explorer.models.loader import check_input_size, load_model
+
+    check_input_size(_input_size(args))
+    return load_model(args.model, weights=_weights_arg(args.weights),
+                      progress=None if getattr(args, "json", False) else _progress_to_stderr)
+
+
+def _cmd_summary(args) -> int:
+    from cnn_explorer.models.analysis import receptive_field_text
+    from cnn_explorer.models.loader import summarize
+
+    loaded = _load(args)
+    summary = summarize(loaded, _input_size(args))
+    if args.json:
+        print(json.dumps(summary.to_json()))
+        return 0
+    print(f"# {summary.model}: input {'×'.join(map(str, summary.input_shape))} — {loaded.weights.message}")
+    name_width = min(max(len(n.name) for n in summary.layers), 48)
+    print(f"{'layer':<{name_width}}  {'type':<22} {'output shape':<20} {'params':>11} {'MACs':>9}  receptive field")
+    for node in summary.layers:
+        shape = "×".join(map(str, node.output_shape[1:])) if node.output_shape else "—"
+        print(f"{node.name:<{name_width}}  {node.op[:22]:<22} {shape[:20]:<20} {node.params:>11,} "
+              f"{_format_count(node.macs):>9}  {receptive_field_text(node)}")
+    print(f"total params {summary.total_params:,} (trainable {summary.trainable_params:,}), "
+          f"MACs {summary.total_macs / 1e9:.3f} G, activations {summary.activation_bytes / 2**20:.1f} MiB, "
+          f"{len(summary.layers)} layers, analyzed in {summary.seconds:.2f} s")
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from cnn_explorer.models.export import export_onnx
+
+    loaded = _load(args)
+    files = export_onnx(loaded.model, loaded.input_shape(_input_size(args)), args.onnx)
+    size = sum(f.stat().st_size for f in files)
+    print(f"wrote {', '.join(map(str, files))}: {size / 2**20:.1f} MiB, checked by onnx.checker")
+    return 0
+
+
+def run_command(argv: list[str]) -> int:
+    from cnn_explorer.models.export import ExportError
+    from cnn_explorer.models.loader import AnalysisError, InputSizeError
+    from cnn_explorer.models.registry import UnknownModelError
+    from cnn_explorer.models.weights import WeightsError
+
+    args = _parser().parse_args(argv)
+    handlers = {"list": _cmd_list, "summary": _cmd_summary, "export": _cmd_export}
+    try:
+        return handlers[args.command](args)
+    except (CliError, UnknownModelError, InputSizeError, WeightsError, AnalysisError, ExportError) as error:
+        print(f"cnn-explorer: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in COMMANDS:
+        try:
+            return run_command(argv)
+        except BrokenPipeError:  # the reader (e.g. `head`) closed the pipe: not an error
+            sys.stderr.close()
+            return 0
+    from cnn_explorer.app.main_window import run_gui
+
+    return run_gui(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
