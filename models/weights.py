@@ -143,6 +143,9 @@ def apply_weights(entry: ModelEntry, model: nn.Module, weights: str = "pretraine
                                        "random initialization")
     path = cached_path(url)
     if not path.is_file():
+        if os.environ.get("CNN_EXPLORER_OFFLINE"):
+            return WeightsResult("random", f"pretrained weights not in {path.parent} and CNN_EXPLORER_OFFLINE "
+                                           "is set; random initialization")
         try:
             _download(url, path, progress)
         except OSError as error:

@@ -1,0 +1,10 @@
+import os
+import sys
+from pathlib import Path
+
+# Widget tests run without a screen; the offscreen platform needs no X libraries.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Tests never wait on the network for weights: the hub hosts are unreachable here and in CI anyway.
+os.environ.setdefault("CNN_EXPLORER_OFFLINE", "1")
+
+sys.path.insert(0, str(Path(__file__).parent))
