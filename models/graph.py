@@ -109,7 +109,16 @@ class LayerGraph:
 
 
 def is_leaf_module(module: nn.Module) -> bool:
-    return isinstance(module, _ATOMIC_MODULES) or next(module.children(), None) is None
+    """A module recorded as one node. Childless modules of torch.nn and childless modules that hold weights
+    are; a childless custom module without weights (a detector's image transform, an anchor generator) is a
+    scope whose functional operations are recorded one by one."""
+    if isinstance(module, _ATOMIC_MODULES):
+        return True
+    if next(module.children(), None) is not None:
+        return False
+    holds_tensors = next(module.parameters(recurse=False), None) is not None \
+        or next(module.buffers(recurse=False), None) is not None
+    return type(module).__module__.startswith("torch.nn") or holds_tensors
 
 
 def _tensors(obj) -> list[torch.Tensor]:
@@ -173,6 +182,8 @@ class _Recorder(TorchFunctionMode):
         node.activation_bytes = sum(t.numel() * t.element_size() for t in fresh)
         for t in out_tensors:
             self.producers[t] = (node.id,)
+            if node.inplace and t._base is not None:
+                self.producers[t._base] = (node.id,)  # written into a view: the whole tensor changed
         self.nodes.append(node)
         return node
 
@@ -229,7 +240,7 @@ def module_settings(module: nn.Module) -> dict[str, Any]:
     keys = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups",
             "output_padding", "in_features", "out_features", "num_features", "eps", "output_size",
             "scale_factor", "mode", "p", "negative_slope", "ceil_mode", "upscale_factor", "size",
-            "normalized_shape", "start_dim", "end_dim", "inplace")
+            "normalized_shape", "start_dim", "end_dim", "inplace", "dims")
     settings = {}
     for key in keys:
         value = getattr(module, key, None)
@@ -265,6 +276,9 @@ def function_settings(op: str, args, kwargs) -> dict[str, Any]:
         return settings
     if op in ("adaptive_avg_pool2d", "adaptive_max_pool2d"):
         return {"output_size": arg(1, "output_size", None)}
+    if op == "permute":
+        dims = args[1:] if len(args) > 1 and isinstance(args[1], int) else (arg(1, "dims", ()))
+        return {"dims": tuple(dims)}
     if op == "pad":
         return {"pad": tuple(arg(1, "pad", ()))}
     if op in ("cat", "concat", "stack", "chunk", "split", "flatten", "mean", "sum", "softmax", "transpose"):

@@ -24,7 +24,6 @@ GLOBAL = "global"
 _PADS = {"ZeroPad2d", "ConstantPad2d", "ReflectionPad2d", "ReplicationPad2d", "pad"}
 _UPSAMPLING = {"ConvTranspose2d", "MaxUnpool2d", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
                "PixelShuffle", "conv_transpose2d", "max_unpool2d"}
-_GLOBAL_REDUCTIONS = {"mean", "sum", "amax", "max", "adaptive_avg_pool2d", "adaptive_max_pool2d", "std", "var"}
 
 
 @dataclass(frozen=True)
@@ -48,10 +47,6 @@ def _pair(value) -> tuple[int, int]:
     if isinstance(value, (tuple, list)):
         return (int(value[0]), int(value[-1])) if len(value) <= 2 else (int(value[0]), int(value[1]))
     return (int(value), int(value))
-
-
-def _spatial(shape) -> tuple[int, int] | None:
-    return tuple(shape[2:]) if shape is not None and len(shape) == 4 else None
 
 
 def _union(fields: list[Field]) -> Field:
@@ -89,48 +84,67 @@ def _adaptive(field: Field, in_hw, out_hw) -> Field:
     return _through_kernel(field, kernel, stride, 0, 1)
 
 
-def node_field(node: Node, inputs: list[tuple[Node, object]]):
-    """The field of ``node`` given its input nodes and their fields."""
+def _permuted_axes(node: Node, axes: tuple[int, int], in_ndim: int) -> tuple[int, int] | None:
+    dims = node.settings.get("dims")
+    if not dims or len(dims) != in_ndim:
+        return None
+    dims = [d % in_ndim for d in dims]
+    return tuple(dims.index(a % in_ndim) - in_ndim for a in axes)
+
+
+def _sizes(shape, axes) -> tuple[int, int] | None:
+    """Height and width of a feature map; ``axes`` count from the end, so a map keeps them with or
+    without its batch dimension. None when ``shape`` is no longer a map (flattened)."""
+    if shape is None or axes is None or len(shape) < 3:
+        return None
+    return tuple(shape[a] for a in axes)
+
+
+def node_field(node: Node, inputs: list[tuple[Node, object, tuple[int, int] | None]]):
+    """The field of ``node``, and the axes of its output (from the end) that are the image's height and width.
+
+    ``inputs`` holds, for each input node, (node, field, spatial axes)."""
     if node.kind == "input":
-        return IDENTITY if _spatial(node.output_shape) else None
+        shape = node.output_shape
+        return (IDENTITY, (-2, -1)) if shape is not None and len(shape) in (3, 4) else (None, None)
     if not inputs:
-        return None
-    fields = [f for _, f in inputs]
+        return None, None
+    fields = [f for _, f, _ in inputs]
     if any(f == GLOBAL for f in fields):
-        return GLOBAL
+        return GLOBAL, None
     if any(f is None for f in fields):
-        return None
-    out_hw = _spatial(node.output_shape)
-    if out_hw is None:
-        return GLOBAL  # no longer a feature map: every output mixes the whole map
-    maps = [(n, f) for n, f in inputs if _spatial(n.output_shape)]
+        return None, None
+    maps = [(n, f, axes) for n, f, axes in inputs if axes is not None]
     if not maps:
-        return None
-    in_hw = _spatial(maps[0][0].output_shape)
-    s = node.settings
-    op = node.op
-    if op in _UPSAMPLING:
-        return None
-    if op in ("AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d") \
-            or op in _GLOBAL_REDUCTIONS:
-        if out_hw == (1, 1) and in_hw != (1, 1) or op in _GLOBAL_REDUCTIONS and out_hw == (1, 1):
-            return GLOBAL
-        return _adaptive(maps[0][1], in_hw, out_hw)
-    if "kernel_size" in s and "stride" in s:
-        return _through_kernel(maps[0][1], s["kernel_size"], s["stride"], s.get("padding", 0), s.get("dilation", 1))
+        return GLOBAL, None
+    first, first_field, axes = maps[0]
+    in_hw = _sizes(first.output_shape, axes)
+    op, s = node.op, node.settings
+    if op in ("Permute", "permute"):
+        new_axes = _permuted_axes(node, axes, len(first.output_shape))
+        return (first_field, new_axes) if new_axes else (GLOBAL, None)
+    if "kernel_size" in s and "stride" in s and op not in _UPSAMPLING:
+        return _through_kernel(first_field, s["kernel_size"], s["stride"], s.get("padding", 0),
+                               s.get("dilation", 1)), axes
     if op in _PADS:
-        return _through_pad(maps[0][1], s.get("pad", s.get("padding", 0)))
-    same_size = [f for n, f in maps if _spatial(n.output_shape) == out_hw]
-    if not same_size:
-        return None  # resized by an operation whose geometry is not known (e.g. interpolate up)
-    if len(same_size) < len(maps):
-        # A map of another size mixed in (a broadcast 1×1 scale is global and handled above).
-        return None
-    return _union(same_size)
+        return _through_pad(first_field, s.get("pad", s.get("padding", 0))), axes
+    out_hw = _sizes(node.output_shape, axes)
+    if out_hw is None:
+        return GLOBAL, None  # the map is gone (flatten): whatever follows mixes all of it
+    if out_hw == in_hw:
+        same = [f for n, f, a in maps if _sizes(n.output_shape, a) == out_hw]
+        return (_union(same), axes) if len(same) == len(maps) else (None, None)
+    if out_hw == (1, 1):
+        return GLOBAL, None  # global pooling or reduction
+    if op in ("AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d") \
+            and all(o <= i for o, i in zip(out_hw, in_hw)):
+        return _adaptive(first_field, in_hw, out_hw), axes
+    return None, None  # resized by upsampling or an operation of unknown geometry
 
 
 def compute_receptive_fields(graph: LayerGraph) -> None:
     """Fill ``node.receptive_field`` for every node of ``graph`` (nodes are in execution order)."""
+    axes: dict[int, tuple[int, int] | None] = {}
     for node in graph.nodes:
-        inputs = [(graph.nodes[i], graph.nodes[i].receptive_field) for i in node.inputs]
-        node.receptive_field = node_field(node, inputs)
+        inputs = [(graph.nodes[i], graph.nodes[i].receptive_field, axes[i]) for i in node.inputs]
+        node.receptive_field, axes[node.id] = node_field(node, inputs)
