@@ -33,26 +33,43 @@ def linear_positive_copy(model: nn.Module) -> nn.Module:
     return probe
 
 
-def measured_field(model: nn.Module, input_shape, layer: str, functional_relu_patch: bool = True):
-    """Return ((top, left), (bottom, right), (row, col)) of the input box seen by the centre unit of ``layer``
-    (a module path), and the unit's index."""
+def measured_field(model: nn.Module, input_shape, layer: str):
+    """Measure the receptive field of ``layer`` (a module path) on a linear, positive copy of ``model``.
+
+    Returns (size, stride, padding) per axis (height, width): the size of the input box that the centre
+    unit's gradient reaches, the shift of that box to the next unit, and the padding implied by where the
+    box starts (``top = -padding + index·stride``)."""
     probe = linear_positive_copy(model)
     captured = {}
     module = probe.get_submodule(layer)
     handle = module.register_forward_hook(lambda m, a, out: captured.setdefault("out", tree_flatten(out)[0][0]))
     x = torch.zeros(*input_shape, dtype=torch.float64, requires_grad=True)
-    relu = torch.nn.functional.relu
-    if functional_relu_patch:
-        torch.nn.functional.relu = lambda t, inplace=False: t
+    functional = torch.nn.functional
+    saved = functional.relu, functional.max_pool2d
+    functional.relu = lambda t, inplace=False: t
+    functional.max_pool2d = lambda t, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, \
+        return_indices=False: functional.avg_pool2d(t, kernel_size, stride, padding, ceil_mode)
     try:
         probe(x)
     finally:
-        torch.nn.functional.relu = relu
+        functional.relu, functional.max_pool2d = saved
         handle.remove()
     out = captured["out"]
     row, col = out.shape[2] // 2, out.shape[3] // 2
-    out[0, :, row, col].sum().backward()
-    support = x.grad[0].abs().sum(0) > 0
-    rows = torch.nonzero(support.any(1)).flatten()
-    cols = torch.nonzero(support.any(0)).flatten()
-    return (int(rows[0]), int(cols[0])), (int(rows[-1]), int(cols[-1])), (row, col)
+
+    def box(r, c):
+        x.grad = None
+        out[0, :, r, c].sum().backward(retain_graph=True)
+        support = x.grad[0].abs().sum(0) > 0
+        rows = torch.nonzero(support.any(1)).flatten()
+        cols = torch.nonzero(support.any(0)).flatten()
+        assert rows[0] > 0 and cols[0] > 0 and rows[-1] < x.shape[2] - 1 and cols[-1] < x.shape[3] - 1, \
+            "the field touches the border: use a larger input"
+        return int(rows[0]), int(cols[0]), int(rows[-1]), int(cols[-1])
+
+    top, left, bottom, right = box(row, col)
+    next_top, next_left, _, _ = box(row + 1, col + 1)
+    size = (bottom - top + 1, right - left + 1)
+    stride = (next_top - top, next_left - left)
+    padding = (row * stride[0] - top, col * stride[1] - left)
+    return size, stride, padding

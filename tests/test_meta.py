@@ -1,0 +1,45 @@
+"""Parameter counts and MACs against torchvision's published weights metadata, for every classifier."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torchvision.models import get_model_weights
+
+from cnn_explorer.models.analysis import analyze
+from cnn_explorer.models.registry import list_entries
+
+CLASSIFIERS = [e for e in list_entries("classification") if e.source == "torchvision"]
+
+
+def _on_meta(entry):
+    # The meta device gives every shape and FLOP of a real forward pass without computing anything.
+    # RegNet's builder computes its widths with real tensors, so it is built on the CPU.
+    try:
+        with torch.device("meta"):
+            return entry.builder().eval()
+    except NotImplementedError:
+        return entry.build()
+
+
+@pytest.mark.parametrize("entry", CLASSIFIERS, ids=lambda e: e.name)
+def test_params_and_macs_match_torchvision_meta(entry):
+    meta = get_model_weights(entry.name).DEFAULT.meta
+    model = _on_meta(entry)
+    summary = analyze(model, entry.input_shape(), name=entry.name)
+    assert summary.total_params == meta["num_params"]
+    # Each parameter belongs to exactly one layer, except in heads that do not run in inference
+    # (inception_v3's auxiliary classifier).
+    idle = sum(p.numel() for path, m in model.named_modules() if path not in summary.graph.modules
+               for p in m.parameters(recurse=False))
+    assert sum(n.params for n in summary.graph.nodes) + idle == summary.total_params
+    # `_ops` is in GMACs, rounded to three decimals.
+    assert abs(summary.total_macs / 1e9 - meta["_ops"]) <= 0.0005 + 1e-9
+
+
+def test_meta_device_and_a_real_forward_agree():
+    entry = next(e for e in CLASSIFIERS if e.name == "resnet18")
+    on_meta = analyze(_on_meta(entry), entry.input_shape())
+    real = analyze(entry.build(), entry.input_shape())
+    assert [n.output_shapes for n in on_meta.graph.nodes] == [n.output_shapes for n in real.graph.nodes]
+    assert on_meta.total_macs == real.total_macs
