@@ -46,7 +46,7 @@ _IGNORED_NAMES = {"__get__", "size", "dim", "numel", "__len__", "__iter__", "__f
 _OP_NAMES = {"__add__": "add", "__radd__": "add", "__iadd__": "add", "__mul__": "mul", "__rmul__": "mul",
              "__imul__": "mul", "__sub__": "sub", "__rsub__": "sub", "__isub__": "sub",
              "__truediv__": "div", "__rtruediv__": "div", "__itruediv__": "div", "__matmul__": "matmul",
-             "add_": "add", "mul_": "mul", "relu_": "relu", "sigmoid_": "sigmoid"}
+             "add_": "add", "mul_": "mul", "relu_": "relu", "sigmoid_": "sigmoid", "__setitem__": "setitem"}
 
 
 @dataclass
@@ -220,6 +220,8 @@ class _Recorder(TorchFunctionMode):
         out = func(*args, **kwargs)
         inputs = _tensors((args, kwargs))
         sources = self._sources(inputs)
+        if name == "__setitem__":  # `t[index] = value` writes into t and returns nothing
+            out = args[0]
         outputs = _tensors(out)
         if not sources or not outputs:
             return out
@@ -232,7 +234,7 @@ class _Recorder(TorchFunctionMode):
         self.add_node(f"{scope}.{op}" if scope else op, op, "function", scope, inputs, out,
                       params=self._new_params(inputs), macs=(self._total_flops() - mark) // 2,
                       settings=function_settings(op, args, kwargs))
-        return out
+        return None if name == "__setitem__" else out
 
 
 def module_settings(module: nn.Module) -> dict[str, Any]:
