@@ -45,6 +45,26 @@ class ModelSummary:
         }
 
 
+def _record_real(model: nn.Module, input_shape) -> LayerGraph:
+    device = next(model.parameters(), torch.empty(0)).device
+    graph, _ = record_graph(model, torch.randn(*input_shape, device=device))
+    return graph
+
+
+def _record_on_meta(model: nn.Module, input_shape) -> LayerGraph:
+    """Every shape and FLOP of a real forward pass, with no arithmetic done: meta stand-ins replace the
+    model's weights for the pass (its own weights stay where they are)."""
+    stand_ins = {name: nn.Parameter(torch.empty_like(p, device="meta"), requires_grad=p.requires_grad)
+                 for name, p in model.named_parameters()}
+    stand_ins.update({name: torch.empty_like(b, device="meta") for name, b in model.named_buffers()})
+
+    def run_on_meta(x):
+        return torch.func.functional_call(model, stand_ins, (x,), strict=False)
+
+    graph, _ = record_graph(model, torch.randn(*input_shape, device="meta"), run=run_on_meta)
+    return graph
+
+
 def layer_json(node: Node) -> dict:
     rf = node.receptive_field
     return {
@@ -57,12 +77,14 @@ def layer_json(node: Node) -> dict:
     }
 
 
-def analyze(model: nn.Module, input_shape, *, name: str = "", weights: str = "random") -> ModelSummary:
-    """Record the graph of ``model`` on a random input of ``input_shape`` and compute all the numbers."""
+def analyze(model: nn.Module, input_shape, *, name: str = "", weights: str = "random",
+            on_meta: bool = True) -> ModelSummary:
+    """Record the graph of ``model`` on a random input of ``input_shape`` and compute all the numbers.
+
+    ``on_meta`` records on the meta device (fast, no arithmetic); models whose forward depends on the data
+    (detectors) need ``on_meta=False``."""
     start = time.perf_counter()
-    device = next(model.parameters(), torch.empty(0)).device
-    example = torch.randn(*input_shape, device=device)
-    graph, _ = record_graph(model, example)
+    graph = _record_on_meta(model, input_shape) if on_meta else _record_real(model, input_shape)
     compute_receptive_fields(graph)
     params = list(model.parameters())
     return ModelSummary(

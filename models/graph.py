@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -295,8 +295,11 @@ def function_settings(op: str, args, kwargs) -> dict[str, Any]:
     return {}
 
 
-def record_graph(model: nn.Module, example_input) -> tuple[LayerGraph, Any]:
-    """Run ``model`` once on ``example_input`` and record its layer graph. Returns (graph, output)."""
+def record_graph(model: nn.Module, example_input, run: Callable | None = None) -> tuple[LayerGraph, Any]:
+    """Run ``model`` once on ``example_input`` and record its layer graph. Returns (graph, output).
+
+    ``run(*inputs)``, when given, is called instead of ``model(*inputs)``: a way to run the same modules
+    with other weights (see analysis.py)."""
     flops = FlopCounterMode(display=False)
     recorder = _Recorder(model, flops)
     handles = []
@@ -308,7 +311,7 @@ def record_graph(model: nn.Module, example_input) -> tuple[LayerGraph, Any]:
         recorder.add_node("input", "Input", "input", "", [], t)
     try:
         with torch.no_grad(), flops, recorder:
-            output = model(*inputs)
+            output = (run or model)(*inputs)
     finally:
         for handle in handles:
             handle.remove()

@@ -52,8 +52,9 @@ def summarize(loaded: LoadedModel, input_size: tuple[int, int] | None = None) ->
     check_input_size(input_size)
     shape = loaded.input_shape(input_size)
     try:
-        return analyze(loaded.model, shape, name=loaded.entry.name, weights=loaded.weights.label)
-    except (RuntimeError, ValueError, IndexError) as error:
+        return analyze(loaded.model, shape, name=loaded.entry.name, weights=loaded.weights.label,
+                       on_meta=not loaded.entry.data_dependent)
+    except (RuntimeError, ValueError, IndexError, NotImplementedError) as error:
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
         default_h, default_w = loaded.entry.input_size
         if shape[2] < default_h or shape[3] < default_w:

@@ -95,7 +95,7 @@ def _permuted_axes(node: Node, axes: tuple[int, int], in_ndim: int) -> tuple[int
 def _sizes(shape, axes) -> tuple[int, int] | None:
     """Height and width of a feature map; ``axes`` count from the end, so a map keeps them with or
     without its batch dimension. None when ``shape`` is no longer a map (flattened)."""
-    if shape is None or axes is None or len(shape) < 3:
+    if shape is None or axes is None or len(shape) < max(3, -min(axes)):
         return None
     return tuple(shape[a] for a in axes)
 

@@ -37,6 +37,9 @@ class ModelEntry:
     source: str = "paper"  # "torchvision", "timm" or "paper"
     in_channels: int = 3
     facts: dict = field(default_factory=dict, compare=False)
+    # Its forward depends on the data (a detector keeps the boxes that score well), so its graph must be
+    # recorded with real arithmetic, not on the meta device.
+    data_dependent: bool = False
 
     def build(self) -> nn.Module:
         """Build the architecture with random weights, in eval mode."""

@@ -1,0 +1,142 @@
+"""Architectures the lectures name that neither torchvision nor timm ships, built from their papers
+(``models/paper/``). Random weights only: no pretrained weights are published in a form we can load.
+
+Facts are the figures the papers and lectures quote (see shared/REFERENCE.md); the numbers of the networks
+themselves (parameters, MACs, map sizes) are computed by the explorer.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from .paper.alexnet import AlexNet2012
+from .paper.deconvnet import DeconvNet
+from .paper.facenet import FaceNetNN1
+from .paper.lenet import LeNet5
+from .paper.nin import NiNCifar10, NiNImageNet
+from .paper.segnet import SegNet
+from .paper.sharpmask import SharpMask
+from .paper.shufflenet_v1 import ShuffleNetV1
+from .paper.stochastic_depth import StochasticDepthResNet
+from .paper.unet import UNet
+from .paper.yolo_v1 import YOLOv1
+from .paper.zfnet import WIDE_WIDTHS, ZFNet
+from .registry import ModelEntry, register
+
+_ZFNET_PAPER = "Zeiler & Fergus, Visualizing and Understanding Convolutional Networks, ECCV 2014"
+_ZFNET_TOP5 = {
+    "top5_error": 14.8,
+    "top5_error_ensemble": 11.7,
+    "top5_note": "14.8: the paper's best test result, 6 convnets combining both variants (Table 2); "
+                 "11.7: Clarifai (Zeiler), ILSVRC 2013 winner, the figure lectures quote",
+}
+
+_ENTRIES = [
+    ModelEntry(
+        source="paper", name="lenet5", family="LeNet", year=1998,
+        paper="LeCun et al., Gradient-Based Learning Applied to Document Recognition, Proc. IEEE 1998",
+        task="classification", input_size=(32, 32), in_channels=1, builder=LeNet5,
+        facts={"params_approx": 60_000, "classes": 10, "activation": "tanh",
+               "note": "C3 fully connected to S2 and a linear output layer, as lectures count it "
+                       "(the paper: sparse C3 table, RBF outputs)"},
+    ),
+    ModelEntry(
+        source="paper", name="alexnet_2012", family="AlexNet", year=2012,
+        paper="Krizhevsky et al., ImageNet Classification with Deep CNNs, NeurIPS 2012",
+        task="classification", input_size=(227, 227), builder=AlexNet2012,
+        facts={"top5_error": 15.3, "params_approx": 60_000_000, "conv1_output": "55×55×96",
+               "conv1_params": 34_944,
+               "note": "as published: 96 conv1 filters, LRN, conv2/4/5 split over two GPUs (groups=2)"},
+    ),
+    ModelEntry(
+        source="paper", name="zfnet", family="ZFNet", year=2013, paper=_ZFNET_PAPER,
+        task="classification", input_size=(224, 224), builder=ZFNet,
+        facts={**_ZFNET_TOP5, "conv1": "96 7×7/2 (AlexNet: 11×11/4)", "conv3_4_5_filters": "384, 384, 256",
+               "map_sizes": "110, 55, 26, 13, 6"},
+    ),
+    ModelEntry(
+        source="paper", name="zfnet_512_1024_512", family="ZFNet", year=2013, paper=_ZFNET_PAPER,
+        task="classification", input_size=(224, 224),
+        builder=functools.partial(ZFNet, widths=WIDE_WIDTHS),
+        facts={**_ZFNET_TOP5, "conv1": "96 7×7/2 (AlexNet: 11×11/4)", "conv3_4_5_filters": "512, 1024, 512",
+               "note": "Table 2's variant of the Fig. 3 network with wider layers 3, 4 and 5"},
+    ),
+    ModelEntry(
+        source="paper", name="nin_cifar10", family="Network in Network", year=2013,
+        paper="Lin et al., Network In Network, ICLR 2014",
+        task="classification", input_size=(32, 32), builder=NiNCifar10,
+        facts={"cifar10_error": 10.41, "cifar10_error_augmented": 8.81, "classes": 10,
+               "mlpconv": "conv + two 1×1 convs", "classifier": "global average pooling, no FC layer"},
+    ),
+    ModelEntry(
+        source="paper", name="nin_imagenet", family="Network in Network", year=2013,
+        paper="Lin et al., Network In Network, ICLR 2014",
+        task="classification", input_size=(224, 224), builder=NiNImageNet,
+        facts={"mlpconv": "conv + two 1×1 convs", "classifier": "global average pooling, no FC layer",
+               "note": "the authors' ImageNet model from the Caffe model zoo"},
+    ),
+    ModelEntry(
+        source="paper", name="shufflenet_v1_g3", family="ShuffleNet", year=2017,
+        paper="Zhang et al., ShuffleNet: An Extremely Efficient CNN for Mobile Devices, CVPR 2018",
+        task="classification", input_size=(224, 224), builder=functools.partial(ShuffleNetV1, groups=3),
+        facts={"groups": 3, "scale": "1×", "mflops": 140, "mflops_table1": 137,
+               "stage_channels": "240, 480, 960", "note": "the paper's FLOPs are multiply-adds"},
+    ),
+    ModelEntry(
+        source="paper", name="yolo_v1", family="YOLO", year=2016,
+        paper="Redmon et al., You Only Look Once: Unified, Real-Time Object Detection, CVPR 2016",
+        task="detection", input_size=(448, 448), builder=YOLOv1,
+        facts={"grid": 7, "boxes_per_cell": 2, "classes": 20, "output": "7×7×30", "conv_layers": 24,
+               "fc_layers": 2, "fps": 45, "voc2007_map": 63.4},
+    ),
+    ModelEntry(
+        source="paper", name="segnet", family="SegNet", year=2015,
+        paper="Badrinarayanan et al., SegNet: A Deep Convolutional Encoder-Decoder Architecture, TPAMI 2017",
+        task="semantic_segmentation", input_size=(360, 480), builder=SegNet,
+        facts={"classes": 11, "dataset": "CamVid", "params_millions": 29.5,
+               "upsampling": "max-unpooling with the encoder's pooling indices"},
+    ),
+    ModelEntry(
+        source="paper", name="deconvnet", family="DeconvNet", year=2015,
+        paper="Noh et al., Learning Deconvolution Network for Semantic Segmentation, ICCV 2015",
+        task="semantic_segmentation", input_size=(224, 224), builder=DeconvNet,
+        facts={"classes": 21, "dataset": "PASCAL VOC", "params_millions": 252,
+               "upsampling": "unpooling with switches + deconvolution layers"},
+    ),
+    ModelEntry(
+        source="paper", name="unet", family="U-Net", year=2015,
+        paper="Ronneberger et al., U-Net: Convolutional Networks for Biomedical Image Segmentation, MICCAI 2015",
+        task="semantic_segmentation", input_size=(572, 572), in_channels=1, builder=UNet,
+        facts={"classes": 2, "output_size": "388×388",
+               "note": "valid (unpadded) 3×3 convs: a 572×572 tile gives the map of its centre 388×388; "
+                       "skips crop and concatenate"},
+    ),
+    ModelEntry(
+        source="paper", name="sharpmask", family="SharpMask", year=2016,
+        paper="Pinheiro et al., Learning to Refine Object Segments, ECCV 2016",
+        task="instance_segmentation", input_size=(192, 192), builder=SharpMask,
+        facts={"trunk": "ResNet-50 to conv4", "mask_size": "160×160", "k_m": 32, "k_s": 32,
+               "note": "top-down refinement of DeepMask's coarse mask with the trunk's finer maps; "
+                       "outputs (mask logits, objectness score)"},
+    ),
+    ModelEntry(
+        source="paper", name="facenet_nn1", family="FaceNet", year=2015,
+        paper="Schroff et al., FaceNet: A Unified Embedding for Face Recognition and Clustering, CVPR 2015",
+        task="embedding", input_size=(220, 220), builder=FaceNetNN1,
+        facts={"embedding_size": 128, "params_millions": 140, "gflops": 1.6, "triplet_margin": 0.2,
+               "lfw_accuracy": 99.63,
+               "note": "Siamese use: the same module (shared weights) embeds both images; "
+                       "triplet loss max(‖f(A)−f(P)‖² − ‖f(A)−f(N)‖² + α, 0)"},
+    ),
+    ModelEntry(
+        source="paper", name="resnet110_stochastic_depth", family="Stochastic Depth", year=2016,
+        paper="Huang et al., Deep Networks with Stochastic Depth, ECCV 2016",
+        task="classification", input_size=(32, 32), builder=StochasticDepthResNet,
+        facts={"layers": 110, "final_survival_prob": 0.5, "cifar10_error": 5.25,
+               "cifar10_error_constant_depth": 6.41,
+               "note": "residual blocks dropped at random in training; an ordinary ResNet-110 in eval"},
+    ),
+]
+
+for _entry in _ENTRIES:
+    register(_entry)

@@ -114,6 +114,7 @@ def _register_all() -> None:
                 builder=functools.partial(_build, name, task),
                 source="torchvision",
                 facts=_LECTURE_FACTS.get(name, {}),
+                data_dependent=module is tvm.detection,
             ))
 
 

@@ -32,7 +32,8 @@ def _triple(field: Field):
     return field.size[0], field.stride[0], field.padding[0]
 
 
-# Araujo et al. 2019, TF-Slim alexnet_v2: the AlexNet of the 2012 paper, at 224×224.
+# Araujo et al. 2019, TF-Slim alexnet_v2: the geometry of the 2012 paper's AlexNet. The field does not
+# depend on the input size; the 2012 network's fully connected layers need its own 227×227.
 ALEXNET_2012 = {"features.0": (11, 4, 0), "features.3": (19, 8, 0), "features.4": (51, 8, 16),
                 "features.8": (99, 16, 32), "features.12": (163, 16, 64), "features.14": (195, 32, 64)}
 # Araujo et al. 2019, vgg_16 (torchvision's VGG-16 has the same geometry).
@@ -41,7 +42,7 @@ VGG16 = {"features.0": (3, 1, 1), "features.4": (6, 2, 2), "features.9": (16, 4,
 
 
 def test_alexnet_2012_matches_the_published_table():
-    _, summary = _fields("alexnet_2012", (224, 224))
+    _, summary = _fields("alexnet_2012")
     assert {layer: _triple(_field_of(summary, layer)) for layer in ALEXNET_2012} == ALEXNET_2012
 
 
