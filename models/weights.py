@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -70,7 +71,9 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
 
             state = load_file(str(path))
         else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():  # torch warns about the pickle protocol of garbage files
+                warnings.simplefilter("ignore")
+                state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # corrupt, truncated, or holding more than tensors
         raise WeightsError(f"cannot read weights file {path}: {_why_unreadable(error)}") from None
     for key in ("state_dict", "model", "model_state_dict"):
@@ -83,9 +86,11 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
 
 def _why_unreadable(error: Exception) -> str:
     text = str(error)
-    if "WeightsUnpickler error:" in text:
-        detail = " ".join(text.split("WeightsUnpickler error:", 1)[1].split("Check the documentation")[0].split())
-        if "Unsupported global" in detail:
+    if text.startswith("Weights only load failed"):
+        # torch's message: a generic paragraph, then the reason, then a pointer to its documentation.
+        detail = text.split("Check the documentation")[0].split("\n", 1)[-1]
+        detail = " ".join(detail.split("WeightsUnpickler error:")[-1].split())
+        if "GLOBAL" in detail or "global" in detail:
             return f"it holds Python objects, not only tensors, and is refused for safety ({detail[:120]})"
         return f"not a valid PyTorch weights file ({detail[:120]})"
     first = (text.strip().splitlines() or [type(error).__name__])[0]

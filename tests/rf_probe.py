@@ -10,6 +10,10 @@ from torch import nn
 from torch.utils._pytree import tree_flatten
 
 
+class _Captured(Exception):
+    pass
+
+
 def linear_positive_copy(model: nn.Module) -> nn.Module:
     probe = copy.deepcopy(model).eval().double()
 
@@ -42,7 +46,12 @@ def measured_field(model: nn.Module, input_shape, layer: str):
     probe = linear_positive_copy(model)
     captured = {}
     module = probe.get_submodule(layer)
-    handle = module.register_forward_hook(lambda m, a, out: captured.setdefault("out", tree_flatten(out)[0][0]))
+
+    def capture_and_stop(module, args, out):
+        captured["out"] = tree_flatten(out)[0][0]
+        raise _Captured  # the layers after it are not needed (and may want another input size)
+
+    handle = module.register_forward_hook(capture_and_stop)
     x = torch.zeros(*input_shape, dtype=torch.float64, requires_grad=True)
     functional = torch.nn.functional
     saved = functional.relu, functional.max_pool2d
@@ -51,6 +60,8 @@ def measured_field(model: nn.Module, input_shape, layer: str):
         return_indices=False: functional.avg_pool2d(t, kernel_size, stride, padding, ceil_mode)
     try:
         probe(x)
+    except _Captured:
+        pass
     finally:
         functional.relu, functional.max_pool2d = saved
         handle.remove()

@@ -103,6 +103,6 @@ def test_computed_field_equals_the_measured_one(name, layer):
     side = 32 * math.ceil((max(field.size) + 4 * max(field.stride) + 2 * max(field.padding) // 4) / 32)
     side = max(side, *entry.input_size)
     shape = entry.input_shape((side, side))
-    computed = _field_of(analyze(model, shape), layer)
+    computed = field  # the field does not depend on the input size
     size, stride, padding = measured_field(model, shape, layer)
     assert (computed.size, computed.stride, computed.padding) == (size, stride, padding)
