@@ -1,0 +1,82 @@
+"""Pretrained weights through the torch hub cache, downloads with progress, and the offline fallback."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+
+import pytest
+import torch
+
+from cnn_explorer.models import weights
+from cnn_explorer.models.registry import get_entry
+
+
+@pytest.fixture
+def hub_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # torch.hub.get_dir() is then TORCH_HOME/hub
+    return tmp_path / "hub"
+
+
+def test_pretrained_weights_come_from_the_hub_cache(hub_dir):
+    entry = get_entry("resnet18")
+    source = entry.build()
+    url = weights.pretrained_url(entry)
+    path = weights.cached_path(url)
+    path.parent.mkdir(parents=True)
+    torch.save(source.state_dict(), path)
+
+    model = entry.build()
+    result = weights.apply_weights(entry, model, "pretrained")
+    assert result.label == "pretrained"
+    assert torch.equal(model.conv1.weight, source.conv1.weight)
+
+
+def test_published_googlenet_weights_load_without_their_auxiliary_heads(hub_dir):
+    # torchvision publishes googlenet's weights with the auxiliary classifiers, which inference drops.
+    from torchvision.models import googlenet
+
+    entry = get_entry("googlenet")
+    published = googlenet(weights=None, aux_logits=True, init_weights=False).state_dict()
+    path = weights.cached_path(weights.pretrained_url(entry))
+    path.parent.mkdir(parents=True)
+    torch.save(published, path)
+    assert weights.apply_weights(entry, entry.build(), "pretrained").label == "pretrained"
+
+
+def test_offline_falls_back_to_random_and_says_so(hub_dir, monkeypatch):
+    monkeypatch.setenv("CNN_EXPLORER_OFFLINE", "1")
+    result = weights.apply_weights(get_entry("alexnet"), get_entry("alexnet").build(), "pretrained")
+    assert result.label == "random"
+    assert "random initialization" in result.message
+
+
+def test_models_without_published_weights_say_so():
+    result = weights.apply_weights(get_entry("lenet5"), get_entry("lenet5").build(), "pretrained")
+    assert result.label == "random" and "no pretrained weights" in result.message
+
+
+def test_download_reports_progress_and_never_leaves_a_partial_file(tmp_path):
+    served = tmp_path / "served"
+    served.mkdir()
+    payload = bytes(range(256)) * 12_000  # 3 MB: several chunks
+    (served / "w.pth").write_bytes(payload)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        progress = []
+        target = tmp_path / "cache" / "w.pth"
+        weights._download(f"http://127.0.0.1:{server.server_port}/w.pth", target,
+                          lambda done, total: progress.append((done, total)))
+        assert target.read_bytes() == payload
+        assert progress[-1] == (len(payload), len(payload))
+        assert len(progress) >= 3 and all(a[0] < b[0] for a, b in zip(progress, progress[1:]))
+
+        with pytest.raises(OSError):
+            weights._download(f"http://127.0.0.1:{server.server_port}/missing.pth", tmp_path / "x.pth", None)
+        assert not (tmp_path / "x.pth").exists() and not (tmp_path / "x.pth.partial").exists()
+    finally:
+        server.shutdown()
