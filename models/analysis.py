@@ -65,6 +65,20 @@ def _record_on_meta(model: nn.Module, input_shape) -> LayerGraph:
     return graph
 
 
+_WEIGHT_LAYERS = ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d", "Linear", "conv2d", "linear")
+
+
+def weight_layer_depth(graph: LayerGraph) -> int:
+    """The depth the papers quote: convolutional and fully connected layers on the longest path from the
+    input (GoogLeNet's 22, ResNet-152's 152). Parallel branches, such as a shortcut's projection, do not
+    add to it."""
+    depth: dict[int, int] = {}
+    for node in graph.nodes:
+        before = max((depth[i] for i in node.inputs), default=0)
+        depth[node.id] = before + (node.op in _WEIGHT_LAYERS)
+    return max(depth.values(), default=0)
+
+
 def layer_json(node: Node) -> dict:
     rf = node.receptive_field
     return {
