@@ -117,3 +117,11 @@ def test_export_onnx_writes_a_checked_file(tmp_path):
     graph = onnx.load(str(out)).graph
     assert [d.dim_value for d in graph.input[0].type.tensor_type.shape.dim] == [1, 1, 32, 32]
     assert [d.dim_value for d in graph.output[0].type.tensor_type.shape.dim] == [1, 10]
+
+
+def test_export_a_detector(tmp_path):
+    # torch.export cannot capture a detector's data-dependent forward; the TorchScript exporter can.
+    out = tmp_path / "ssdlite.onnx"
+    result = cli("export", "ssdlite320_mobilenet_v3_large", "--onnx", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_size > 1_000_000
