@@ -4,6 +4,7 @@
     cnn-explorer list [--task T] [--json]      the zoo
     cnn-explorer summary MODEL [...]           per-layer table and totals (--json for scripts)
     cnn-explorer export MODEL --onnx FILE      ONNX file, checked
+    cnn-explorer graph MODEL --out FILE.svg    the layer graph as an .svg or .png (--unfold: every layer)
 
 Bad input ends with a one-line message on stderr and exit code 2, never a traceback.
 """
@@ -14,7 +15,7 @@ import argparse
 import json
 import sys
 
-COMMANDS = ("list", "summary", "export")
+COMMANDS = ("list", "summary", "export", "graph")
 EXIT_BAD_INPUT = 2
 
 
@@ -55,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--onnx", required=True, metavar="FILE")
     export.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"))
     export.add_argument("--weights", metavar="PATH")
+
+    graph = commands.add_parser("graph", help="draw the layer graph to an .svg or .png file")
+    graph.add_argument("model")
+    graph.add_argument("--out", required=True, metavar="FILE", help="FILE.svg or FILE.png")
+    graph.add_argument("--unfold", action="store_true", help="unfold every block (default: blocks folded)")
+    graph.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"))
+    graph.add_argument("--theme", choices=("light", "dark", "high_contrast"), default="light")
     return parser
 
 
@@ -91,7 +99,7 @@ def _load(args):
 
 
 def _cmd_summary(args) -> int:
-    from cnn_explorer.models.analysis import receptive_field_text
+    from cnn_explorer.models.analysis import receptive_field_text, weight_layer_depth
     from cnn_explorer.models.loader import summarize
 
     loaded = _load(args)
@@ -108,7 +116,8 @@ def _cmd_summary(args) -> int:
               f"{_format_count(node.macs):>9}  {receptive_field_text(node)}")
     print(f"total params {summary.total_params:,} (trainable {summary.trainable_params:,}), "
           f"MACs {summary.total_macs / 1e9:.3f} G, activations {summary.activation_bytes / 2**20:.1f} MiB, "
-          f"{len(summary.layers)} layers, analyzed in {summary.seconds:.2f} s")
+          f"{len(summary.layers)} operations, depth {weight_layer_depth(summary.graph)} weight layers, "
+          f"analyzed in {summary.seconds:.2f} s")
     return 0
 
 
@@ -122,6 +131,27 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _cmd_graph(args) -> int:
+    from pathlib import Path
+
+    from cnn_explorer.app.graph_adapter import write_graph_image
+    from cnn_explorer.models.loader import check_input_size, load_model, summarize
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".svg", ".png"):
+        raise CliError(f"cannot write {out.name}: --out must end in .svg or .png")
+    if not out.parent.is_dir():
+        raise CliError(f"cannot write {out}: folder {out.parent} does not exist")
+    check_input_size(_input_size(args))
+    summary = summarize(load_model(args.model, weights="random"), _input_size(args))
+    try:
+        count = write_graph_image(summary, out, unfold=args.unfold, theme=args.theme)
+    except OSError as error:
+        raise CliError(str(error)) from None
+    print(f"wrote {out}: {count} nodes of {summary.model} ({'unfolded' if args.unfold else 'blocks folded'})")
+    return 0
+
+
 def run_command(argv: list[str]) -> int:
     from cnn_explorer.models.export import ExportError
     from cnn_explorer.models.loader import AnalysisError, InputSizeError
@@ -129,7 +159,7 @@ def run_command(argv: list[str]) -> int:
     from cnn_explorer.models.weights import WeightsError
 
     args = _parser().parse_args(argv)
-    handlers = {"list": _cmd_list, "summary": _cmd_summary, "export": _cmd_export}
+    handlers = {"list": _cmd_list, "summary": _cmd_summary, "export": _cmd_export, "graph": _cmd_graph}
     try:
         return handlers[args.command](args)
     except (CliError, UnknownModelError, InputSizeError, WeightsError, AnalysisError, ExportError) as error:

@@ -1,0 +1,319 @@
+"""The layer graph view: one box per layer, folding, search, selection, font scale, export, and the
+``cnn-explorer graph`` command. Widget tests run on the offscreen platform (conftest.py)."""
+
+from __future__ import annotations
+
+import itertools
+from xml.etree import ElementTree
+
+import pytest
+from cnn_explorer.app.cli import main
+from cnn_explorer.app.graph_adapter import graph_data_from, node_title
+from cnn_explorer.models.loader import load_model, summarize
+from cnn_explorer.widgets.graph_data import GraphBlock, GraphData, GraphEdge, GraphNode
+from cnn_explorer.widgets.graph_layout import BLOCK_KIND, fold_graph, layout_graph, outermost_foldable
+from cnn_explorer.widgets.graph_view import FRAME_ROLE, KEY_ROLE, GraphView, format_params
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QImage
+
+RESNET18_BLOCKS = {f"layer{i}.{j}" for i in range(1, 5) for j in range(2)}
+
+
+@pytest.fixture(scope="module")
+def resnet18():
+    return graph_data_from(summarize(load_model("resnet18", weights="random")))
+
+
+@pytest.fixture
+def view(qtbot, resnet18):
+    widget = GraphView()
+    qtbot.addWidget(widget)
+    widget.resize(900, 700)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.set_data(resnet18, folded=())
+    return widget
+
+
+def node_items(view):
+    return [item for item in view._scene.items() if item.data(KEY_ROLE) is not None]
+
+
+def assert_centred(view, key):
+    """The node is in sight, at the vertical centre (a graph narrower than the view cannot move sideways)."""
+    rect, canvas = view.node_rect(key), view._canvas
+    assert canvas.mapToScene(canvas.viewport().rect()).boundingRect().contains(rect)
+    assert rect.top() <= viewport_centre_in_scene(view).y() <= rect.bottom()
+
+
+def viewport_centre_in_scene(view):
+    canvas = view._canvas
+    return canvas.mapToScene(canvas.viewport().rect().center())
+
+
+# -- the data the view gets ---------------------------------------------------------------------------
+
+def test_adapter_titles_shapes_kinds_and_blocks(resnet18):
+    conv1 = resnet18.node_by_name("conv1")
+    assert (conv1.title, conv1.shape, conv1.kind, conv1.params) == ("Conv 7×7 /2", "64×112×112", "conv", 9408)
+    assert resnet18.node_by_name("maxpool").title == "MaxPool 3×3 /2"
+    add = resnet18.node_by_name("layer1.0.add")
+    assert (add.title, add.kind, add.scope) == ("+", "merge", "layer1.0")
+    assert resnet18.node_by_name("flatten").title == "flatten"
+    fc = resnet18.node_by_name("fc")
+    assert (fc.title, fc.shape, fc.kind) == ("Linear 1000", "1000", "linear")
+    assert {p for p, b in resnet18.blocks.items() if b.foldable} == RESNET18_BLOCKS
+    assert not resnet18.blocks["layer1"].foldable  # a Sequential only holds the blocks
+    assert not resnet18.blocks["layer1.0.conv1"].foldable  # a layer is no block
+    assert not resnet18.blocks[""].foldable
+    assert resnet18.blocks["layer2.0"].type_name == "BasicBlock"
+
+
+def test_alexnet_titles_follow_the_paper():
+    data = graph_data_from(summarize(load_model("alexnet", weights="random")))
+    titles = [n.title for n in data.nodes]
+    assert "Conv 11×11 /4" in titles and "MaxPool 3×3 /2" in titles and "Linear 4096" in titles
+    first_conv = next(n for n in data.nodes if n.kind == "conv")
+    assert first_conv.shape == "64×55×55" and format_params(first_conv.params) == "23.3k params"
+
+
+def test_format_params():
+    assert format_params(34944) == "34.9k params"
+    assert format_params(61_100_840) == "61.1M params"
+    assert format_params(512) == "512 params"
+    assert format_params(0) == "0 params"
+
+
+# -- folding and layout without Qt ----------------------------------------------------------------------
+
+def _diamond_in_a_block() -> GraphData:
+    """in → [a → (b, c) → d] → out, with a..d in the block "blk"."""
+    def node(i, name, scope):
+        return GraphNode(id=i, name=name, title=name, shape="8×4×4", params=10, kind="conv", scope=scope)
+
+    nodes = [node(0, "in", ""), node(1, "blk.a", "blk.a"), node(2, "blk.b", "blk.b"), node(3, "blk.c", "blk.c"),
+             node(4, "blk.add", "blk"), node(5, "out", "out")]
+    edges = [GraphEdge(s, d, "8×4×4") for s, d in [(0, 1), (1, 2), (1, 3), (2, 4), (3, 4), (4, 5), (0, 5)]]
+    blocks = {"": GraphBlock("", "Net", False), "blk": GraphBlock("blk", "Diamond", True)}
+    return GraphData("toy", nodes, edges, blocks)
+
+
+def test_fold_graph_collapses_a_block_and_merges_edges():
+    data = _diamond_in_a_block()
+    folded = fold_graph(data, {"blk"})
+    assert [n.key for n in folded.nodes] == ["in", "blk", "out"]
+    block = folded.nodes[1]
+    assert block.kind == BLOCK_KIND and block.params == 40 and block.members == [1, 2, 3, 4]
+    assert sorted((e.src, e.dst) for e in folded.edges) == [(0, 1), (0, 2), (1, 2)]
+    assert len(fold_graph(data, set()).nodes) == 6
+
+
+def test_layout_places_layers_top_to_bottom_without_overlap():
+    data = _diamond_in_a_block()
+    graph = fold_graph(data, set())
+    layout = layout_graph(graph, [(100.0, 50.0)] * len(graph.nodes))
+    ys = [y for _, y in layout.centers]
+    assert ys[0] < ys[1] < ys[2] == ys[3] < ys[4] < ys[5]
+    (xb, _), (xc, _) = layout.centers[2], layout.centers[3]
+    assert abs(xb - xc) >= 100  # side by side, not on top of each other
+    skip = next(r for r in layout.edges if (r.src, r.dst) == (0, 5))
+    assert len(skip.points) > 2  # bends around the layers it skips
+
+
+def test_a_tensor_reused_by_many_layers_goes_on_a_bus():
+    """DenseNet-like: every layer takes the outputs of all layers before it."""
+    count = 8
+    nodes = [GraphNode(i, f"n{i}", "cat", "1", 0, "merge", "") for i in range(count)]
+    edges = [GraphEdge(s, d, "1") for d in range(count) for s in range(d)]
+    graph = fold_graph(GraphData("dense", nodes, edges), set())
+    layout = layout_graph(graph, [(80.0, 40.0)] * count)
+    assert layout.buses
+    assert all(len(r.points) == 2 for r in layout.edges if r.bus is None)  # only neighbours joined directly
+    xs = {round(x) for x, _ in layout.centers}
+    assert len(xs) == 1  # one straight column
+
+
+# -- the view -----------------------------------------------------------------------------------------
+
+def test_one_item_per_node(view, resnet18):
+    assert len(node_items(view)) == len(resnet18.nodes) == 70
+    assert view.visible_nodes() == [n.name for n in resnet18.nodes]
+    rects = [view.node_rect(n.name) for n in resnet18.nodes]
+    assert all(a.bottom() < b.top() or a.right() < b.left() or b.right() < a.left()
+               for a, b in itertools.pairwise(rects))  # in order, top to bottom, never on top of each other
+
+
+def test_folding_a_block_replaces_its_nodes_by_one(view, qtbot, resnet18):
+    inside = [n.name for n in resnet18.nodes if n.scope == "layer1.0" or n.scope.startswith("layer1.0.")]
+    assert len(inside) == 7
+    with qtbot.waitSignal(view.folding_changed):
+        assert view.fold("layer1.0")
+    shown = view.visible_nodes()
+    assert len(shown) == 70 - 7 + 1 and len(node_items(view)) == len(shown)
+    assert "layer1.0" in shown and not set(inside) & set(shown)
+    assert view.folded_blocks() == {"layer1.0"}
+    assert view.title_item("layer1.0").text() == "BasicBlock"
+    assert not view.fold("layer1.0") and not view.fold("layer1") and not view.fold("conv1")
+    assert view.unfold("layer1.0")
+    assert view.visible_nodes() == [n.name for n in resnet18.nodes]
+
+
+def test_fold_all_and_unfold_all(view):
+    view.fold_all()
+    assert view.folded_blocks() == RESNET18_BLOCKS
+    assert view.visible_nodes() == ["input", "conv1", "bn1", "relu", "maxpool", *sorted(RESNET18_BLOCKS),
+                                    "avgpool", "flatten", "fc"]
+    view.unfold_all()
+    assert view.folded_blocks() == set() and len(view.visible_nodes()) == 70
+
+
+def test_set_data_folds_by_default(qtbot, resnet18):
+    widget = GraphView()
+    qtbot.addWidget(widget)
+    widget.set_data(resnet18)
+    assert widget.folded_blocks() == set(outermost_foldable(resnet18)) == RESNET18_BLOCKS
+
+
+def test_search_unfolds_selects_and_centres(view, qtbot):
+    view.fold_all()
+    with qtbot.waitSignal(view.node_selected) as signal:
+        assert view.search("layer3.1.CONV2")
+    assert signal.args == ["layer3.1.conv2"]
+    assert view.selected_node() == "layer3.1.conv2"
+    assert "layer3.1" not in view.folded_blocks() and "layer3.0" in view.folded_blocks()
+    assert_centred(view, "layer3.1.conv2")
+    assert view.search("layer4.1.bn")  # partial name
+    assert view.selected_node() in ("layer4.1.bn1", "layer4.1.bn2")
+    first = view.selected_node()
+    assert view.search("layer4.1.bn") and view.selected_node() != first  # again: the next match
+    assert not view.search("no such layer")
+
+
+def test_click_on_a_node_emits_its_name(view, qtbot):
+    with qtbot.assertNotEmitted(view.node_selected):
+        assert view.select_node("layer2.0.conv1")  # from outside: selects without echoing
+    canvas = view._canvas
+    centre = view.node_rect("layer2.0.conv1").center()
+    with qtbot.waitSignal(view.node_selected) as signal:
+        qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=canvas.mapFromScene(centre))
+    assert signal.args == ["layer2.0.conv1"]
+    view.fold("layer2.0")
+    assert view.select_node("layer2.0") and view.selected_node() == "layer2.0"
+    with qtbot.waitSignal(view.node_selected) as signal:
+        qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton,
+                         pos=canvas.mapFromScene(view.node_rect("layer2.0").center()))
+    assert signal.args == ["layer2.0"]  # a folded block answers with its path
+
+
+def test_select_node_unfolds_the_block_that_hides_the_layer(view):
+    view.fold_all()
+    assert view.select_node("layer4.0.downsample.0")
+    assert "layer4.0" not in view.folded_blocks() and view.selected_node() == "layer4.0.downsample.0"
+    assert not view.select_node("nothing")
+
+
+def test_double_click_folds_and_unfolds(view, qtbot):
+    canvas = view._canvas
+    view.set_zoom(1.0)
+    view.select_node("layer1.1.bn1")
+    qtbot.mouseDClick(canvas.viewport(), Qt.MouseButton.LeftButton,
+                      pos=canvas.mapFromScene(view.node_rect("layer1.1.bn1").center()))
+    assert view.folded_blocks() == {"layer1.1"} and "layer1.1" in view.visible_nodes()
+    qtbot.mouseDClick(canvas.viewport(), Qt.MouseButton.LeftButton,
+                      pos=canvas.mapFromScene(view.node_rect("layer1.1").center()))
+    assert view.folded_blocks() == set() and "layer1.1.bn1" in view.visible_nodes()
+    # on the frame around an unfolded block, beside its nodes: folds that block
+    view.select_node("layer3.0.bn2")  # brings the block into sight
+    frame = next(item for item in view._scene.items() if item.data(FRAME_ROLE) == "layer3.0")
+    inside_frame = frame.sceneBoundingRect().bottomLeft() + QPointF(12, -12)
+    assert view._node_at(inside_frame) is None and canvas.viewport().rect().contains(canvas.mapFromScene(inside_frame))
+    qtbot.mouseDClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=canvas.mapFromScene(inside_frame))
+    assert view.folded_blocks() == {"layer3.0"}
+
+
+def test_font_scale_grows_the_text(view):
+    before = view.title_item("conv1").boundingRect()
+    box_before = view.node_rect("conv1")
+    view.set_font_scale(1.6)
+    after = view.title_item("conv1").boundingRect()
+    assert after.height() > before.height() * 1.4 and after.width() > before.width() * 1.4
+    assert view.node_rect("conv1").width() > box_before.width()
+    assert view.font_scale() == 1.6
+
+
+def test_themes(view):
+    for theme in ("dark", "high_contrast", "light"):
+        view.set_theme(theme)
+        assert view.theme() == theme and len(node_items(view)) == 70
+    with pytest.raises(ValueError):
+        view.set_theme("neon")
+
+
+def test_export_png_and_svg(view, tmp_path):
+    view.fold_all()
+    png = view.export_image(tmp_path / "graph.png")
+    image = QImage(str(png))
+    assert not image.isNull() and image.height() > image.width() > 200  # a tall graph
+    corner = image.pixelColor(2, 2)
+    assert corner.lightness() > 200  # light theme background
+    svg = view.export_image(tmp_path / "graph.svg")
+    root = ElementTree.parse(svg).getroot()
+    assert root.tag.endswith("svg")
+    text = "".join(root.itertext())
+    assert "Conv 7×7 /2" in text and "BasicBlock" in text
+    visible = view.export_image(tmp_path / "visible.png", whole=False)
+    assert QImage(str(visible)).height() < image.height()
+    with pytest.raises(ValueError):
+        view.export_image(tmp_path / "graph.bmp")
+
+
+def test_zoom_and_fit(view, qtbot):
+    view.set_zoom(1.0)
+    view.zoom_in()
+    assert view.zoom() == pytest.approx(1.25)
+    view.zoom_out()
+    assert view.zoom() == pytest.approx(1.0)
+    view.fit()
+    qtbot.wait(20)  # the scroll bars go away
+    shown = view._canvas.mapToScene(view._canvas.viewport().rect()).boundingRect()
+    assert shown.contains(view._scene.sceneRect().adjusted(2, 2, -2, -2))
+
+
+def test_minimap_click_recentres(view, qtbot):
+    view.set_zoom(1.0)
+    minimap = view._minimap
+    assert minimap.isVisible()
+    before = viewport_centre_in_scene(view)
+    qtbot.mouseClick(minimap, Qt.MouseButton.LeftButton, pos=QPoint(minimap.width() // 2, minimap.height() - 6))
+    after = viewport_centre_in_scene(view)
+    assert after.y() > before.y() + 500  # moved towards the bottom of the graph
+
+
+# -- the command ------------------------------------------------------------------------------------------
+
+def test_cli_graph_writes_svg_and_png(tmp_path, capsys, qapp):
+    svg = tmp_path / "x.svg"
+    assert main(["graph", "resnet18", "--out", str(svg)]) == 0
+    root = ElementTree.parse(svg).getroot()
+    assert root.tag.endswith("svg") and "BasicBlock" in "".join(root.itertext())
+    png = tmp_path / "x.png"
+    assert main(["graph", "resnet18", "--out", str(png), "--unfold", "--theme", "dark"]) == 0
+    assert not QImage(str(png)).isNull()
+    assert "70 nodes" in capsys.readouterr().out
+
+
+def test_cli_graph_bad_input_exits_2(tmp_path, capsys, qapp):
+    assert main(["graph", "resnet_eighteen", "--out", str(tmp_path / "x.svg")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("cnn-explorer: error:") and error.count("\n") == 1
+    assert main(["graph", "resnet18", "--out", str(tmp_path / "x.gif")]) == 2
+    assert main(["graph", "resnet18", "--out", str(tmp_path / "missing" / "x.svg")]) == 2
+    assert not list(tmp_path.iterdir())
+
+
+def test_node_title_of_a_grouped_convolution():
+    from cnn_explorer.models.graph import Node
+
+    depthwise = Node(id=1, name="dw", op="Conv2d", kind="module", scope="dw", inputs=[0], output_shapes=[],
+                     settings={"kernel_size": (3, 3), "stride": (2, 2), "groups": 32, "in_channels": 32})
+    assert node_title(depthwise) == "DWConv 3×3 /2"
