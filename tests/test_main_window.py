@@ -1,0 +1,443 @@
+"""The explorer window, driven as a user drives it: pick a model, click layers, fold blocks, press keys.
+
+Models are small ones with random weights; settings go to a temporary folder so no test reads or writes
+the user's own. Numbers the window shows are checked against the real torchvision model, computed here
+independently of the analysis code.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import pytest
+import torch
+import torchvision
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QGraphicsView
+
+from cnn_explorer.app.main_window import MainWindow
+from cnn_explorer.widgets.summary_table import COLUMNS
+
+LOAD_TIMEOUT_MS = 120_000
+
+
+@pytest.fixture(scope="session")
+def param_cache(tmp_path_factory):
+    # One parameter-count cache for the session: the zoo is counted once, not in every test.
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture
+def settings_dir(tmp_path, monkeypatch):
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path
+
+
+@pytest.fixture
+def make_window(qtbot, settings_dir, param_cache):
+    windows = []
+
+    def make(model: str | None = "alexnet", wait: bool = True, **kwargs) -> MainWindow:
+        kwargs.setdefault("weights", "random")
+        window = MainWindow(model, cache_dir=param_cache, **kwargs)
+        qtbot.addWidget(window)
+        window.resize(1400, 900)
+        window.show()
+        qtbot.waitExposed(window)
+        windows.append(window)
+        if wait:
+            wait_for_model(qtbot, window, model)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+    # Closing the window ends its worker threads: none may outlive it.
+    leftovers = [t.name for t in threading.enumerate() if t.name.startswith("cnn-explorer")]
+    assert not leftovers
+
+
+def wait_for_model(qtbot, window: MainWindow, name: str | None) -> None:
+    def ready():
+        assert not window.is_loading()
+        assert window.current_result() is not None
+        if name:
+            assert window.current_model() == name
+    qtbot.waitUntil(ready, timeout=LOAD_TIMEOUT_MS)
+
+
+def wait_for_zoo(qtbot, window: MainWindow) -> None:
+    qtbot.waitUntil(lambda: len(window.zoo.entries()) > 50, timeout=LOAD_TIMEOUT_MS)
+
+
+def click_node(qtbot, window: MainWindow, key: str) -> None:
+    """A real left click on the node ``key`` of the graph view."""
+    canvas = window.graph.findChild(QGraphicsView)
+    rect = window.graph.node_rect(key)
+    assert rect is not None, f"{key} is not drawn"
+    canvas.centerOn(rect.center())
+    point = canvas.mapFromScene(rect.center())
+    qtbot.mouseClick(canvas.viewport(), Qt.LeftButton, pos=point)
+
+
+def activate(qtbot, window: MainWindow) -> None:
+    window.activateWindow()
+    window.raise_()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+
+
+# -- the zoo browser ---------------------------------------------------------------------------------------
+
+def test_choosing_a_model_in_the_browser_shows_its_graph(qtbot, make_window):
+    window = make_window("alexnet")
+    wait_for_zoo(qtbot, window)
+    assert window.graph.graph_data().title == "alexnet"
+
+    # The tree goes task -> era -> entry; the first task is classification.
+    tree = window.zoo.tree
+    assert tree.topLevelItem(0).text(0) == "Classification"
+    item = window.zoo._items["resnet18"]
+    assert item.parent().text(0) == "2013–2015 deep" and item.text(1) == "2015"
+    tree.scrollToItem(item)
+    qtbot.mouseClick(tree.viewport(), Qt.LeftButton, pos=tree.visualItemRect(item).center())
+    wait_for_model(qtbot, window, "resnet18")
+
+    data = window.graph.graph_data()
+    assert data.title == "resnet18"
+    assert window.graph.visible_nodes()  # drawn
+    assert window.windowTitle().endswith("resnet18")
+    # The table holds every layer the graph holds (all nodes but the input).
+    assert len(window.table.rows()) == len([n for n in data.nodes if n.kind != "input"])
+    # The parameter count of the entry is filled in the background and matches the real model.
+    real = sum(p.numel() for p in torchvision.models.resnet18().parameters())
+    qtbot.waitUntil(lambda: window.zoo.param_text("resnet18") != "…", timeout=LOAD_TIMEOUT_MS)
+    assert window.zoo._params["resnet18"] == real
+    assert window.current_result().totals.params == real
+
+
+def test_filter_narrows_the_zoo_and_enter_opens_the_entry(qtbot, make_window):
+    window = make_window("alexnet")
+    wait_for_zoo(qtbot, window)
+    qtbot.keyClicks(window.zoo.filter, "squeeze")
+    names = window.zoo.visible_names()
+    # Names, families and papers match: SqueezeNet, and SENet ("Squeeze-and-Excitation Networks").
+    assert names[:2] == ["squeezenet1_0", "squeezenet1_1"] and "se_resnet50" in names
+    assert "alexnet" not in names and len(names) < 10
+    qtbot.keyClick(window.zoo.filter, Qt.Key_Return)  # opens the first entry left
+    wait_for_model(qtbot, window, "squeezenet1_0")
+
+
+# -- folding ------------------------------------------------------------------------------------------------
+
+def test_folding_and_unfolding_through_the_window(qtbot, make_window):
+    window = make_window("resnet18")
+    graph = window.graph
+    folded_at_start = graph.folded_blocks()
+    assert folded_at_start, "a ResNet opens with its blocks folded"
+
+    window.unfold_all_action.trigger()
+    assert not graph.folded_blocks()
+    unfolded = graph.visible_nodes()
+    assert "layer1.0.conv1" in unfolded and "layer1.0.add" in unfolded
+
+    window.fold_all_action.trigger()
+    assert graph.folded_blocks() == folded_at_start
+    assert len(graph.visible_nodes()) < len(unfolded)
+
+    # Fold the block of a selected layer, then unfold it again, from the Layers menu actions.
+    window.unfold_all_action.trigger()
+    window.select_layer("layer2.0.conv1")
+    window.fold_action.trigger()
+    assert "layer2.0" in graph.folded_blocks()
+    assert "layer2.0.conv1" not in graph.visible_nodes() and "layer2.0" in graph.visible_nodes()
+    # The folded block is selected and the inspector shows its totals.
+    assert window.selected_layer() == "layer2.0"
+    real_block = torchvision.models.resnet18().layer2[0]
+    assert f"{sum(p.numel() for p in real_block.parameters()):,}" in window.inspector.text()
+    window.unfold_action.trigger()
+    assert "layer2.0" not in graph.folded_blocks()
+    assert "layer2.0.conv1" in graph.visible_nodes()
+
+
+# -- the inspector --------------------------------------------------------------------------------------------
+
+def test_clicking_a_node_fills_the_inspector_with_its_arithmetic(qtbot, make_window):
+    window = make_window("alexnet", input_size=(227, 227))
+    assert window.current_result().input_size == (227, 227)
+
+    click_node(qtbot, window, "features.0")
+    assert window.selected_layer() == "features.0"
+    text = window.inspector.text()
+
+    # Independently: torchvision's AlexNet conv1 and a real forward pass at 227×227.
+    conv1 = torchvision.models.alexnet().features[0]
+    with torch.no_grad():
+        out = conv1(torch.zeros(1, 3, 227, 227))
+    c, h, w = out.shape[1:]
+    assert (c, h, w) == (64, 56, 56)
+    k, s, p = conv1.kernel_size[0], conv1.stride[0], conv1.padding[0]
+    params = conv1.weight.numel() + conv1.bias.numel()
+    assert params == 23_296
+
+    assert f"{c}×{h}×{w}" in text
+    assert f"({227} − {k} + 2·{p})/{s} + 1 = {h}" in text
+    assert f"{k}·{k}·{conv1.in_channels}·{conv1.out_channels} + {conv1.out_channels} = {params:,}" in text
+    macs = conv1.weight.numel() * h * w  # one multiply-accumulate per weight per output position
+    assert f"{macs:,}" in text
+    assert "11 / 4 / 2" in text  # receptive field size / stride / padding of the first layer: its kernel
+    memory_kib = c * h * w * 4 / 1024
+    assert f"{memory_kib:.1f} KiB" in text
+
+    # A pooling layer: ⌊(56 − 3 + 0)/2⌋ + 1 = 27
+    click_node(qtbot, window, "features.2")
+    pooled = math.floor((h - 3) / 2) + 1
+    assert f"⌊({h} − 3 + 2·0)/2⌋ + 1 = {pooled}" in window.inspector.text()
+
+
+def test_changing_the_input_size_reloads_with_new_shapes(qtbot, make_window):
+    window = make_window("alexnet")
+    assert window.current_result().input_size == (224, 224)
+    for spin in (window.input_h, window.input_w):
+        spin.setValue(227)
+    window.input_w.editingFinished.emit()
+    qtbot.waitUntil(lambda: window.current_result().input_size == (227, 227) and not window.is_loading(),
+                    timeout=LOAD_TIMEOUT_MS)
+    assert window.current_result().details["features.0"].output_shape == "64×56×56"
+
+
+# -- table and graph in step ------------------------------------------------------------------------------------
+
+def test_selection_stays_in_sync_between_table_and_graph(qtbot, make_window):
+    window = make_window("squeezenet1_0")
+    window.tabs.setCurrentWidget(window.table)
+    table = window.table
+    emitted_graph, emitted_table = [], []
+    window.graph.node_selected.connect(emitted_graph.append)
+    table.layer_selected.connect(emitted_table.append)
+
+    # A row click selects the node in the graph (unfolding the fire module that hides it).
+    row = next(i for i, r in enumerate(table.rows()) if r.name == "features.3.expand3x3")
+    index = table.proxy.index(row, 0)
+    table.table.scrollTo(index)
+    qtbot.mouseClick(table.table.viewport(), Qt.LeftButton, pos=table.table.visualRect(index).center())
+    assert window.graph.selected_node() == "features.3.expand3x3"
+    assert window.selected_layer() == "features.3.expand3x3"
+    assert "expand3x3" in window.inspector.text()
+    assert emitted_table == ["features.3.expand3x3"] and emitted_graph == []  # no echo back
+
+    # A node click selects the row.
+    window.tabs.setCurrentIndex(0)
+    click_node(qtbot, window, "features.0")
+    assert table.current_layer() == "features.0"
+    assert table.selected_names() == ["features.0"]
+    assert emitted_graph == ["features.0"] and emitted_table == ["features.3.expand3x3"]
+
+    # Next / previous layer step through the rows and keep both in step.
+    window.next_layer_action.trigger()
+    second = table.rows()[1].name
+    assert window.graph.selected_node() == second and table.current_layer() == second
+    window.prev_layer_action.trigger()
+    assert table.current_layer() == "features.0"
+
+
+def test_summary_table_sorts_numbers_copies_and_exports(qtbot, make_window, tmp_path):
+    window = make_window("alexnet", view="summary")
+    assert window.tabs.currentWidget() is window.table
+    table = window.table
+    params_column = COLUMNS.index("Params")
+    table.table.sortByColumn(params_column, Qt.DescendingOrder)
+    params = [r.params for r in table.rows()]
+    assert params == sorted(params, reverse=True)  # as numbers: "9,216" < "37,752,832"
+    assert table.rows()[0].name == "classifier.1"  # AlexNet's 9216 -> 4096 layer holds most parameters
+
+    activate(qtbot, window)
+    table.table.selectRow(0)
+    table.table.setFocus()
+    qtbot.keyClick(table.table, Qt.Key_C, Qt.ControlModifier)
+    copied = QApplication.clipboard().text().splitlines()
+    assert copied[0].split("\t") == list(COLUMNS)
+    assert copied[1].split("\t")[:4] == ["classifier.1", "Linear", "4096", "37752832"]
+
+    csv_path, md_path = tmp_path / "alexnet.csv", tmp_path / "alexnet.md"
+    window.export_summary(csv_path)
+    window.export_summary(md_path)
+    lines = csv_path.read_text().splitlines()
+    assert lines[-1].startswith("total,,,61100840,")
+    assert len(lines) == 1 + len(table.rows()) + 1
+    md = md_path.read_text()
+    assert "| **total** (22 layers)" in md and "**61,100,840**" in md
+
+    png = tmp_path / "graph.png"
+    window.export_graph(png)
+    assert png.stat().st_size > 1000
+
+
+# -- classroom mode --------------------------------------------------------------------------------------------
+
+def test_ctrl_plus_grows_the_app_font_and_the_graph_labels(qtbot, make_window):
+    window = make_window("alexnet")
+    activate(qtbot, window)
+    app_size = QApplication.font().pointSizeF()
+    label = window.graph.title_item("features.0")
+    label_size = label.font().pixelSize()
+
+    qtbot.keyClick(window, Qt.Key_Plus, Qt.ControlModifier)
+    assert window.font_scale() > 1.0
+    assert QApplication.font().pointSizeF() > app_size
+    assert window.graph.font_scale() == pytest.approx(window.font_scale())
+    assert window.graph.title_item("features.0").font().pixelSize() > label_size
+    assert window.inspector.view.font().pointSizeF() > app_size
+
+    qtbot.keyClick(window, Qt.Key_0, Qt.ControlModifier)
+    assert window.font_scale() == 1.0
+    assert QApplication.font().pointSizeF() == pytest.approx(app_size)
+
+    # Presentation mode: full screen and larger again.
+    window.presentation_action.trigger()
+    assert window.is_presentation() and window.effective_font_scale() > 1.0
+    assert QApplication.font().pointSizeF() > app_size
+    window.presentation_action.trigger()
+    assert not window.is_presentation()
+    assert QApplication.font().pointSizeF() == pytest.approx(app_size)
+
+
+def test_themes_and_settings_are_remembered(qtbot, make_window):
+    window = make_window("squeezenet1_0")
+    window.theme_actions["dark"].trigger()
+    assert window.graph.theme() == "dark"
+    assert QApplication.palette().window().color().lightness() < 80
+    window.zoom_in()
+    scale = window.font_scale()
+    window.close()
+
+    again = make_window(None, wait=False)
+    wait_for_model(qtbot, again, "squeezenet1_0")  # the last model
+    assert again.theme() == "dark" and again.font_scale() == scale
+    again.theme_actions["light"].trigger()
+    again.zoom_reset()
+
+
+def test_help_lists_the_shortcuts_of_the_actions(qtbot, make_window):
+    window = make_window("alexnet")
+    rows = window.shortcut_list()
+    listed = {action: keys for _, action, keys in rows}
+    assert listed["Presentation (full screen, large text)"] == "F11"
+    assert "Ctrl+F" in listed["Find layer…"]
+    assert "F" == listed["Fit graph to window"]
+    # Generated from the actions: every action with a shortcut in a menu is listed, with its keys.
+    for action in window.findChildren(type(window.fit_action)):
+        if action.shortcuts() and any(action in menu.actions() for menu in window.menus.values()):
+            assert action.text().replace("&", "") in listed
+    dialog = window.show_shortcuts()
+    assert dialog.isVisible()
+    dialog.close()
+
+
+# -- responsiveness --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("large_model", ["resnet152", "densenet201"])
+def test_gui_keeps_ticking_while_a_large_model_loads(qtbot, make_window, large_model):
+    """A 10 ms timer on the GUI thread while the worker builds, analyzes and the window draws a large
+    model: no gap between ticks may reach 100 ms."""
+    window = make_window("alexnet")
+    wait_for_zoo(qtbot, window)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    qtbot.wait(200)
+    window.open_model(large_model)
+    wait_for_model(qtbot, window, large_model)
+    qtbot.wait(200)
+    timer.stop()
+    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    worst = max(gaps)
+    print(f"\nheartbeat while {large_model} loads: {len(ticks)} ticks, largest gap {worst * 1000:.0f} ms")
+    assert window.current_result().totals.layers > 500
+    assert worst < 0.100
+
+
+def test_a_newer_request_supersedes_a_stale_one(qtbot, make_window):
+    window = make_window("alexnet")
+    window.open_model("resnet50")
+    window.open_model("squeezenet1_0")
+    wait_for_model(qtbot, window, "squeezenet1_0")
+    qtbot.wait(300)
+    assert window.current_model() == "squeezenet1_0"  # resnet50's result never replaced it
+
+
+def test_escape_cancels_loading_and_keeps_the_model(qtbot, make_window):
+    window = make_window("alexnet")
+    activate(qtbot, window)
+    window.open_model("densenet201")
+    assert window.progress.isVisible() and window.cancel_button.isVisible()
+    qtbot.keyClick(window, Qt.Key_Escape)
+    qtbot.waitUntil(lambda: not window.is_loading(), timeout=LOAD_TIMEOUT_MS)
+    assert window.current_model() == "alexnet"
+    assert window.graph.graph_data().title == "alexnet"
+    assert not window.progress.isVisible()
+
+
+# -- bad input ---------------------------------------------------------------------------------------------------
+
+def test_unknown_model_shows_a_message_and_keeps_the_model(qtbot, make_window):
+    window = make_window("alexnet")
+    with qtbot.waitSignal(window.load_failed, timeout=LOAD_TIMEOUT_MS) as failed:
+        window.open_model("resnet51")
+    assert "unknown model 'resnet51'" in failed.args[0] and "resnet50" in failed.args[0]
+    assert window.error_box.isVisible() and "resnet51" in window.error_box.text()
+    assert "Traceback" not in window.error_box.text()
+    assert window.current_model() == "alexnet" and window.graph.graph_data().title == "alexnet"
+    window.error_box.close()
+
+    # The same from the zoo filter: a name that matches nothing.
+    wait_for_zoo(qtbot, window)
+    window.zoo.filter.setText("lenet7")
+    with qtbot.waitSignal(window.load_failed, timeout=LOAD_TIMEOUT_MS) as failed:
+        qtbot.keyClick(window.zoo.filter, Qt.Key_Return)
+    assert "unknown model 'lenet7'" in failed.args[0]
+    assert window.current_model() == "alexnet"
+
+
+def test_unknown_model_on_the_command_line_opens_the_default(qtbot, make_window):
+    window = make_window("notanet", wait=False)
+    wait_for_model(qtbot, window, "alexnet")
+    assert "notanet" in window.error_box.text()
+
+
+def test_corrupt_weights_file_shows_a_message_and_keeps_the_model(qtbot, make_window, tmp_path):
+    window = make_window("alexnet")
+    bad = tmp_path / "alexnet.pth"
+    bad.write_bytes(b"this is not a checkpoint" * 100)
+    with qtbot.waitSignal(window.load_failed, timeout=LOAD_TIMEOUT_MS) as failed:
+        window.load_weights_file(str(bad))
+    assert "cannot read weights file" in failed.args[0]
+    assert window.error_box.isVisible() and "alexnet.pth" in window.error_box.text()
+    assert window.current_model() == "alexnet"
+    assert window.current_result().weights_label == "random"
+    assert window.weights_random_action.isChecked()
+
+
+def test_a_model_whose_graph_cannot_be_recorded_says_why(qtbot, make_window, monkeypatch):
+    from cnn_explorer.models import loader
+
+    def refuse(loaded, input_size=None):
+        raise loader.AnalysisError(f"{loaded.entry.name} failed at input 224×224: Proxy object cannot be iterated")
+
+    window = make_window("alexnet")
+    wait_for_zoo(qtbot, window)
+    monkeypatch.setattr(loader, "summarize", refuse)
+    window.open_model("resnet18")
+    wait_for_model(qtbot, window, "resnet18")
+    assert window.graph_stack.currentWidget() is window.graph_message
+    assert "could not be recorded" in window.graph_message.text()
+    assert "Proxy object cannot be iterated" in window.inspector.text()
+    assert "resnet18" in window.zoo.visible_names()  # still in the browser
+    monkeypatch.undo()
+    window.open_model("alexnet")
+    wait_for_model(qtbot, window, "alexnet")
+    assert window.graph_stack.currentWidget() is window.graph
