@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QEvent, QSettings, QStandardPaths, Qt, QTimer, Signal
@@ -41,6 +42,8 @@ MIN_POINT_SIZE = 10.0  # the 1.0 scale is never smaller than this: legible on a 
 # Going to a layer (next/previous, find, a table row) zooms the graph in to at least this, so that the
 # labels of the layer are legible however small the screen.
 READABLE_ZOOM = 0.9
+# --screenshot waits at most this long for the zoo browser's parameter counts (first run only: then cached).
+ZOO_COUNT_WAIT_S = 120
 
 _BASE_FONT: QFont | None = None
 
@@ -199,12 +202,12 @@ class MainWindow(QMainWindow):
     # ==== building the window ==============================================================================
     def fit_docks(self) -> None:
         """Give the docks a share of the window's width that leaves the graph most of it (at 1024 pixels:
-        about 235 for the zoo and 245 for the inspector; in presentation a third for the inspector)."""
+        about 250 for the zoo and 245 for the inspector; in presentation a third for the inspector)."""
         width = self.width()
         if self._presentation:  # the zoo is hidden: the inspector's large text gets more room
             self.resizeDocks([self.inspector_dock], [int(max(280, min(520, 0.33 * width)))], Qt.Horizontal)
             return
-        zoo = int(max(200, min(300, 0.22 * width)))
+        zoo = int(max(250, min(330, 0.23 * width)))
         inspector = int(max(240, min(400, 0.24 * width)))
         self.resizeDocks([self.zoo_dock, self.inspector_dock], [zoo, inspector], Qt.Horizontal)
 
@@ -981,6 +984,7 @@ def _gui_parser() -> argparse.ArgumentParser:
     parser.add_argument("--size", metavar="WxH", help="window size, e.g. 1024x768")
     parser.add_argument("--select", metavar="LAYER", help="select this layer once the model is shown")
     parser.add_argument("--fold-all", action="store_true", help="fold every block once the model is shown")
+    parser.add_argument("--unfold-all", action="store_true", help="unfold every block once the model is shown")
     parser.add_argument("--screenshot", metavar="FILE.png",
                         help="save a picture of the window once the model is drawn, then exit")
     return parser
@@ -1018,10 +1022,20 @@ def run_gui(argv: list[str]) -> int:
     def when_shown(name: str) -> None:
         if args.fold_all:
             window.fold_all()
+        if args.unfold_all:
+            window.unfold_all()
         if args.select and not window.select_layer(args.select):
             print(f"cnn-explorer: no layer {args.select!r} in {name}", file=sys.stderr)
         if args.screenshot and not outcome["done"]:
             outcome["done"] = True
+            wait_for_zoo_counts(time.monotonic() + ZOO_COUNT_WAIT_S)
+
+    def wait_for_zoo_counts(deadline: float) -> None:
+        # The picture shows the zoo's parameter counts too: they are counted in the background (once; then
+        # cached), so wait for them, but not forever.
+        if window.param_counter.is_busy() and time.monotonic() < deadline:
+            QTimer.singleShot(200, lambda: wait_for_zoo_counts(deadline))
+        else:
             QTimer.singleShot(600, take_screenshot)
 
     def take_screenshot() -> None:

@@ -35,6 +35,8 @@ from cnn_explorer.widgets.layer_info import LayerDetails, LayerRow, ModelOvervie
 log = logging.getLogger(__name__)
 
 GLOBAL_RF_SIZE = 10**9  # sort key of a global receptive field
+DATA_DEPENDENT_NOTE = ("Once boxes are chosen (region proposals, non-maximum suppression), shapes and MACs "
+                       "depend on the image: these numbers come from one pass on a random image.")
 
 
 @dataclass(frozen=True)
@@ -251,9 +253,10 @@ def overview_of(entry, input_shape, weights: str = "", totals: Totals | None = N
     from cnn_explorer.app.graph_adapter import shape_text
 
     facts = tuple((key.replace("_", " "), _fact_text(value)) for key, value in entry.facts.items())
+    note = DATA_DEPENDENT_NOTE if entry.data_dependent else ""
     return ModelOverview(name=entry.name, family=entry.family, year=entry.year, paper=entry.paper,
                          task=entry.task, input_shape=shape_text(input_shape), weights=weights,
-                         totals=totals, facts=facts, error=error)
+                         totals=totals, facts=facts, error=error, note=note)
 
 
 def _first_line(error: BaseException) -> str:

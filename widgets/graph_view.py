@@ -119,6 +119,8 @@ MIN_NODE_WIDTH, MAX_NODE_WIDTH = 128.0, 300.0
 CORNER = 8.0
 ARROW_LENGTH, ARROW_HALF_WIDTH = 9.0, 4.5
 MIN_ZOOM, MAX_ZOOM = 0.01, 6.0
+# A graph opens fitted to the view when that zoom is at least this (labels stay legible), else at the top.
+READABLE_FIT_SCALE = 0.75
 
 KEY_ROLE = 0  # item.data(KEY_ROLE): the key of the visible node an item draws
 FRAME_ROLE = 1  # item.data(FRAME_ROLE): the path of the block a frame surrounds
@@ -285,6 +287,7 @@ class _Minimap(QWidget):
     """The whole graph in a corner, with the visible rectangle; a click or drag recentres the view."""
 
     MAX_SIZE = QSize(170, 240)
+    MAX_SCALE = 0.12
 
     def __init__(self, owner: GraphView):
         super().__init__(owner)
@@ -303,7 +306,13 @@ class _Minimap(QWidget):
             self.pixmap = None
             self.hide()
             return
-        self.scale = min(self.MAX_SIZE.width() / rect.width(), self.MAX_SIZE.height() / rect.height())
+        # At most MAX_SIZE, and at most a quarter of the view's width and a third of its height, so that it
+        # never hides much of the graph in a small window.
+        viewport = owner._canvas.viewport().size()
+        width = min(self.MAX_SIZE.width(), max(60, viewport.width() // 4))
+        height = min(self.MAX_SIZE.height(), max(80, viewport.height() // 3))
+        # A small graph is drawn smaller still: an overview as large as the graph itself would only hide it.
+        self.scale = min(width / rect.width(), height / rect.height(), self.MAX_SCALE)
         self.origin = rect.topLeft()
         size = QSize(max(24, round(rect.width() * self.scale)), max(24, round(rect.height() * self.scale)))
         self.resize(size + QSize(4, 4))
@@ -782,7 +791,7 @@ class GraphView(QWidget):
         rect = self._scene.sceneRect()
         viewport = self._canvas.viewport().rect()
         fit_scale = min(viewport.width() / rect.width(), viewport.height() / rect.height())
-        if fit_scale >= 0.6:
+        if fit_scale >= READABLE_FIT_SCALE:
             self.fit()
             return
         scale = max(0.6, min(1.0, viewport.width() / rect.width()))
@@ -798,8 +807,11 @@ class GraphView(QWidget):
         self._initial_view()
 
     def _view_resized(self) -> None:
+        if self._layout is not None:
+            self._minimap.rebuild()  # its size follows the view's
         self._place_minimap()
         self._initial_view()
+        self._apply_detail_level()
 
     def _place_minimap(self) -> None:
         viewport = self._canvas.viewport().geometry()
@@ -817,8 +829,8 @@ class GraphView(QWidget):
         self._layers["details"].setVisible(pixels * DETAIL_PX >= 5)
         self._layers["titles"].setVisible(pixels * TITLE_PX >= 4)
         self._layers["frame_labels"].setVisible(pixels * LABEL_PX >= 5)
-        whole = self._canvas.mapToScene(self._canvas.viewport().rect()).boundingRect() \
-            .contains(self._scene.sceneRect())
+        visible = self._canvas.mapToScene(self._canvas.viewport().rect()).boundingRect()
+        whole = visible.adjusted(-2, -2, 2, 2).contains(self._scene.sceneRect())  # 2: rounding of the view
         self._minimap.setVisible(self._minimap.pixmap is not None and not whole)
 
     # -- export ------------------------------------------------------------------------------------------

@@ -132,5 +132,7 @@ class Inspector(QWidget):
             rows += [self._row(key, escape(value)) for key, value in o.facts]
         paper = f"<p class='muted'>{escape(o.paper)}</p>" if o.paper else ""
         error = f"<p class='err'><b>No layer graph:</b> {escape(o.error)}</p>" if o.error else ""
+        note = f"<p class='muted'>{escape(o.note)}</p>" if o.note else ""
         hint = "" if o.error else "<p class='muted'>Click a layer to see its arithmetic.</p>"
-        return f"<h2>{escape(o.name)}</h2>{paper}{error}<table cellspacing='0'>{''.join(rows)}</table>{hint}"
+        return (f"<h2>{escape(o.name)}</h2>{paper}{error}<table cellspacing='0'>{''.join(rows)}</table>"
+                f"{note}{hint}")

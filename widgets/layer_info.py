@@ -117,6 +117,7 @@ class ModelOverview:
     totals: Totals | None = None
     facts: tuple[tuple[str, str], ...] = ()
     error: str = ""  # why its graph could not be recorded, when it could not
+    note: str = ""  # e.g. that a detector's numbers depend on the image
 
 
 # -- numbers as people read them ------------------------------------------------------------------------

@@ -251,12 +251,13 @@ class SummaryTable(QWidget):
         header = self.table.horizontalHeader()
         header_metrics = header.fontMetrics()
         widest = 32 * metrics.averageCharWidth()
-        padding = 3 * metrics.averageCharWidth()
+        padding = 2 * metrics.averageCharWidth()
+        sort_arrow = 3 * header_metrics.averageCharWidth()
         for col, title in enumerate(COLUMNS[:-1]):
             texts = self.model.column_texts(col)
             longest = sorted(texts, key=len, reverse=True)[:12]  # the widest text is among the longest
-            width = max([metrics.horizontalAdvance(t) for t in longest] + [0])
-            width = max(width + padding, header_metrics.horizontalAdvance(title) + 3 * padding)
+            width = max([metrics.horizontalAdvance(t) for t in longest] + [0]) + padding
+            width = max(width, header_metrics.horizontalAdvance(title) + padding + sort_arrow)
             header.resizeSection(col, min(width, widest))
 
     def changeEvent(self, event) -> None:  # noqa: N802

@@ -41,7 +41,7 @@ class ZooBrowser(QWidget):
         self.tree.setUniformRowHeights(True)
         self.tree.setSelectionMode(QAbstractItemView.SingleSelection)
         self.tree.setAlternatingRowColors(False)
-        self.tree.setIndentation(12)
+        self.tree.setIndentation(10)
         self.tree.setTextElideMode(Qt.ElideMiddle)  # "fasterrcnn_…_320_fpn": both ends tell models apart
         header = self.tree.header()
         header.setStretchLastSection(False)
