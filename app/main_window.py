@@ -1000,6 +1000,15 @@ def _window_size(text: str) -> tuple[int, int]:
 
 def run_gui(argv: list[str]) -> int:
     args = _gui_parser().parse_args(argv)
+    if args.screenshot:
+        shot = Path(args.screenshot)
+        if shot.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+            print(f"cnn-explorer: error: cannot write {shot.name}: --screenshot must end in .png or .jpg",
+                  file=sys.stderr)
+            return 2
+        if not shot.parent.is_dir():
+            print(f"cnn-explorer: error: cannot write {shot}: folder {shot.parent} does not exist", file=sys.stderr)
+            return 2
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
@@ -1041,8 +1050,6 @@ def run_gui(argv: list[str]) -> int:
     def take_screenshot() -> None:
         window.error_box.close()
         path = Path(args.screenshot)
-        if path.parent and not path.parent.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
         if not window.grab().save(str(path)):
             print(f"cnn-explorer: error: cannot write {path}", file=sys.stderr)
             outcome["code"] = 2
@@ -1050,11 +1057,15 @@ def run_gui(argv: list[str]) -> int:
         app.exit(outcome["code"])
 
     def when_failed(message: str) -> None:
-        print(f"cnn-explorer: {message}", file=sys.stderr)
-        if args.screenshot and window.current_result() is None and not window.is_loading():
+        if not args.screenshot:
+            print(f"cnn-explorer: {message}", file=sys.stderr)
+            return
+        if not outcome["done"]:  # a script asked for a picture of this model: say why there is none
+            print(f"cnn-explorer: error: {message}", file=sys.stderr)
             outcome["done"] = True
             outcome["code"] = 2
-            QTimer.singleShot(300, take_screenshot)
+            window.close()
+            app.exit(2)
 
     window.model_shown.connect(when_shown)
     window.load_failed.connect(when_failed)

@@ -1,0 +1,55 @@
+"""``cnn-explorer MODEL --screenshot FILE``: the window opens, waits until the view is ready, saves a picture
+and exits; run as a script runs it, in a separate process on the offscreen platform."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from PySide6.QtGui import QImage
+
+
+@pytest.fixture
+def gui_env(tmp_path, tmp_path_factory):
+    cache = tmp_path_factory.getbasetemp() / "screenshot-cache"  # the zoo's parameter counts, shared
+    return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "CNN_EXPLORER_OFFLINE": "1",
+            "XDG_CONFIG_HOME": str(tmp_path / "config"), "CNN_EXPLORER_CACHE_DIR": str(cache)}
+
+
+def explorer(env, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cnn_explorer.app.cli", *args], capture_output=True,
+                          text=True, env=env, timeout=300)
+
+
+def distinct_colours(image: QImage, step: int = 7) -> int:
+    return len({image.pixel(x, y) for x in range(0, image.width(), step) for y in range(0, image.height(), step)})
+
+
+def test_screenshot_of_the_graph_and_of_the_table(gui_env, tmp_path):
+    graph_png, table_png = tmp_path / "graph.png", tmp_path / "table.png"
+    result = explorer(gui_env, "squeezenet1_0", "--weights", "random", "--size", "1024x768",
+                      "--screenshot", str(graph_png))
+    assert result.returncode == 0, result.stderr
+    image = QImage(str(graph_png))
+    assert (image.width(), image.height()) == (1024, 768)
+    assert distinct_colours(image) > 20  # a drawn window, not a blank one
+
+    result = explorer(gui_env, "squeezenet1_0", "--weights", "random", "--view", "summary", "--size", "1024x768",
+                      "--screenshot", str(table_png))
+    assert result.returncode == 0, result.stderr
+    assert QImage(str(table_png)).size() == image.size()
+    assert QImage(str(table_png)) != image  # the table, not the graph again
+
+
+def test_screenshot_of_an_unknown_model_is_a_one_line_error(gui_env, tmp_path):
+    out = tmp_path / "x.png"
+    result = explorer(gui_env, "resnet51", "--weights", "random", "--screenshot", str(out))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "unknown model 'resnet51'" in result.stderr and "resnet50" in result.stderr
+    assert not out.exists()
+
+    result = explorer(gui_env, "alexnet", "--screenshot", str(tmp_path / "missing" / "x.png"))
+    assert result.returncode == 2 and "does not exist" in result.stderr
