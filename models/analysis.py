@@ -10,7 +10,9 @@ import time
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from .graph import LayerGraph, Node, record_graph
 from .receptive_field import GLOBAL, Field, compute_receptive_fields
@@ -61,8 +63,38 @@ def _record_on_meta(model: nn.Module, input_shape) -> LayerGraph:
     def run_on_meta(x):
         return torch.func.functional_call(model, stand_ins, (x,), strict=False)
 
-    graph, _ = record_graph(model, torch.randn(*input_shape, device="meta"), run=run_on_meta)
+    with _MetaShapePreserving():
+        graph, _ = record_graph(model, torch.randn(*input_shape, device="meta"), run=run_on_meta)
     return graph
+
+
+class _MetaShapePreserving(TorchFunctionMode):
+    """On the meta device, a normalization's or an activation's output is a tensor shaped like its input:
+    say so at once. torch otherwise works it out through Python decompositions (batch norm, hardswish …),
+    which take more than half of a meta pass of a small network. These functions do no multiply-accumulates
+    that the MAC count counts (torchvision's ``_ops`` count none either). The mode is entered below the graph
+    recorder, so the recorder still sees every call."""
+
+    NEW_TENSOR = frozenset({F.batch_norm, torch.batch_norm, F.layer_norm, torch.layer_norm, F.group_norm,
+                            torch.group_norm, F.instance_norm, torch.instance_norm, torch.relu, torch.sigmoid,
+                            torch.tanh, F.sigmoid, F.tanh, F.gelu, F.mish})
+    # Activations with an ``inplace`` argument, and its position.
+    MAYBE_IN_PLACE = {F.relu: 1, F.relu6: 1, F.hardswish: 1, F.hardsigmoid: 1, F.silu: 1, F.elu: 2,
+                      F.leaky_relu: 2, F.hardtanh: 3}
+    IN_PLACE = frozenset({torch.relu_, torch.sigmoid_, torch.tanh_})
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if args and isinstance(args[0], torch.Tensor) and args[0].is_meta:
+            if func in self.NEW_TENSOR:
+                return torch.empty_like(args[0])
+            if func in self.IN_PLACE:
+                return args[0]
+            position = self.MAYBE_IN_PLACE.get(func)
+            if position is not None:
+                in_place = kwargs.get("inplace", args[position] if len(args) > position else False)
+                return args[0] if in_place else torch.empty_like(args[0])
+        return func(*args, **kwargs)
 
 
 _WEIGHT_LAYERS = ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d", "Linear", "conv2d", "linear")
