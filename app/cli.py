@@ -66,11 +66,59 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _format_count(value: int) -> str:
-    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if value >= size:
-            return f"{value / size:.2f}{unit}"
-    return str(value)
+def _window_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--size wants WIDTHxHEIGHT, e.g. 1024x768, not {text!r}") from None
+    if not (200 <= w <= 16384 and 200 <= h <= 16384):
+        raise argparse.ArgumentTypeError(f"--size {text}: width and height must be 200 to 16384 pixels")
+    return w, h
+
+
+def gui_parser() -> argparse.ArgumentParser:
+    """The window's own command line: ``cnn-explorer [MODEL] [options]``."""
+    from cnn_explorer.widgets.theme import THEMES
+
+    parser = argparse.ArgumentParser(prog="cnn-explorer", description="Look inside the famous CNNs.")
+    parser.add_argument("model", nargs="?", help="zoo model to open (default: the last one, or alexnet)")
+    parser.add_argument("--view", choices=("graph", "summary"), default="graph")
+    parser.add_argument("--weights", default="pretrained", metavar="pretrained|random|PATH")
+    parser.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"))
+    parser.add_argument("--theme", choices=THEMES)
+    parser.add_argument("--font-scale", type=float, metavar="S", help="text scale, e.g. 1.5")
+    parser.add_argument("--presentation", action="store_true", help="start full screen with large text")
+    parser.add_argument("--size", type=_window_size, metavar="WxH", help="window size, e.g. 1024x768")
+    parser.add_argument("--select", metavar="LAYER", help="select this layer once the model is shown")
+    parser.add_argument("--fold-all", action="store_true", help="fold every block once the model is shown")
+    parser.add_argument("--unfold-all", action="store_true", help="unfold every block once the model is shown")
+    parser.add_argument("--screenshot", metavar="FILE.png",
+                        help="save a picture of the window once the model is drawn, then exit (the user's "
+                             "settings are neither read nor changed)")
+    return parser
+
+
+def _check_screenshot_path(path: str) -> None:
+    from pathlib import Path
+
+    shot = Path(path)
+    if shot.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise CliError(f"cannot write {shot.name}: --screenshot must end in .png or .jpg")
+    if not shot.parent.is_dir():
+        raise CliError(f"cannot write {shot}: folder {shot.parent} does not exist")
+
+
+def run_gui(argv: list[str]) -> int:
+    args = gui_parser().parse_args(argv)
+    try:
+        if args.screenshot:
+            _check_screenshot_path(args.screenshot)
+    except CliError as error:
+        print(f"cnn-explorer: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    from cnn_explorer.app.launch import run_gui as launch
+
+    return launch(args)
 
 
 def _cmd_list(args) -> int:
@@ -99,8 +147,10 @@ def _load(args):
 
 
 def _cmd_summary(args) -> int:
-    from cnn_explorer.models.analysis import receptive_field_text, weight_layer_depth
+    from cnn_explorer.app.view_data import field_of
+    from cnn_explorer.models.analysis import weight_layer_depth
     from cnn_explorer.models.loader import summarize
+    from cnn_explorer.widgets import format as fmt
 
     loaded = _load(args)
     summary = summarize(loaded, _input_size(args))
@@ -111,9 +161,9 @@ def _cmd_summary(args) -> int:
     name_width = min(max(len(n.name) for n in summary.layers), 48)
     print(f"{'layer':<{name_width}}  {'type':<22} {'output shape':<20} {'params':>11} {'MACs':>9}  receptive field")
     for node in summary.layers:
-        shape = "×".join(map(str, node.output_shape[1:])) if node.output_shape else "—"
+        shape = fmt.shape(node.output_shape[1:], empty="—") if node.output_shape else "—"
         print(f"{node.name:<{name_width}}  {node.op[:22]:<22} {shape[:20]:<20} {node.params:>11,} "
-              f"{_format_count(node.macs):>9}  {receptive_field_text(node)}")
+              f"{fmt.compact(node.macs):>9}  {fmt.receptive_field(field_of(node.receptive_field))}")
     print(f"total params {summary.total_params:,} (trainable {summary.trainable_params:,}), "
           f"MACs {summary.total_macs / 1e9:.3f} G, activations {summary.activation_bytes / 2**20:.1f} MiB, "
           f"{len(summary.layers)} operations, depth {weight_layer_depth(summary.graph)} weight layers, "
@@ -134,7 +184,6 @@ def _cmd_export(args) -> int:
 def _cmd_graph(args) -> int:
     from pathlib import Path
 
-    from cnn_explorer.app.graph_adapter import write_graph_image
     from cnn_explorer.models.loader import check_input_size, load_model, summarize
 
     out = Path(args.out)
@@ -145,11 +194,34 @@ def _cmd_graph(args) -> int:
     check_input_size(_input_size(args))
     summary = summarize(load_model(args.model, weights="random"), _input_size(args))
     try:
-        count = write_graph_image(summary, out, unfold=args.unfold, theme=args.theme)
+        count = _write_graph_image(summary, out, unfold=args.unfold, theme=args.theme)
     except OSError as error:
         raise CliError(str(error)) from None
     print(f"wrote {out}: {count} nodes of {summary.model} ({'unfolded' if args.unfold else 'blocks folded'})")
     return 0
+
+
+def _write_graph_image(summary, path, *, unfold: bool = False, theme: str = "light") -> int:
+    """Draw the layer graph of ``summary`` into an .svg or .png file without opening a window: folded (every
+    outermost block) unless ``unfold``. Returns the number of nodes drawn."""
+    import os
+
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from cnn_explorer.app.view_data import graph_data_from
+    from cnn_explorer.widgets.graph_view import GraphView
+
+    app = QApplication.instance() or QApplication([])  # noqa: F841 (the view needs it alive)
+    view = GraphView()
+    try:
+        view.set_theme(theme)
+        view.set_data(graph_data_from(summary), folded=() if unfold else None)
+        view.export_image(path)
+        return len(view.visible_nodes())
+    finally:
+        view.deleteLater()
 
 
 def run_command(argv: list[str]) -> int:
@@ -175,8 +247,6 @@ def main(argv: list[str] | None = None) -> int:
         except BrokenPipeError:  # the reader (e.g. `head`) closed the pipe: not an error
             sys.stderr.close()
             return 0
-    from cnn_explorer.app.main_window import run_gui
-
     return run_gui(argv)
 
 

@@ -37,17 +37,17 @@ def _median_build(view, data, folded, repeat: int) -> dict[str, float]:
 
 
 def _dot_source(data) -> str:
-    from cnn_explorer.widgets.graph_view import format_params
+    from cnn_explorer.widgets import format as fmt
 
     def quoted(text: str) -> str:
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
     lines = ["digraph G {", "  rankdir=TB;", '  node [shape=box, style="rounded,filled", fontname="DejaVu Sans"];']
     for node in data.nodes:
-        label = f"{node.title}\\n{node.shape}\\n{format_params(node.params)}"
+        label = f"{node.title}\\n{fmt.shape(node.shape, node.extra_outputs)}\\n{fmt.params(node.params)}"
         lines.append(f"  n{node.id} [label={quoted(label)}];")
     for edge in data.edges:
-        lines.append(f"  n{edge.src} -> n{edge.dst} [label={quoted(edge.shape)}];")
+        lines.append(f"  n{edge.src} -> n{edge.dst} [label={quoted(fmt.shape(edge.shape))}];")
     lines.append("}")
     return "\n".join(lines)
 
@@ -77,7 +77,7 @@ def main() -> None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
     import torch
-    from cnn_explorer.app.graph_adapter import graph_data_from
+    from cnn_explorer.app.view_data import graph_data_from
     from cnn_explorer.models.loader import load_model, summarize
     from cnn_explorer.widgets.graph_view import GraphView
     from PySide6.QtWidgets import QApplication

@@ -15,7 +15,8 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from .graph import LayerGraph, Node, record_graph
-from .receptive_field import GLOBAL, Field, compute_receptive_fields
+from .ops import WEIGHT_LAYERS, pair
+from .receptive_field import Field, compute_receptive_fields
 
 
 @dataclass
@@ -97,9 +98,6 @@ class _MetaShapePreserving(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
-_WEIGHT_LAYERS = ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d", "Linear", "conv2d", "linear")
-
-
 def weight_layer_depth(graph: LayerGraph) -> int:
     """The depth the papers quote: convolutional and fully connected layers on the longest path from the
     input (GoogLeNet's 22, ResNet-152's 152). Parallel branches, such as a shortcut's projection, do not
@@ -107,7 +105,7 @@ def weight_layer_depth(graph: LayerGraph) -> int:
     depth: dict[int, int] = {}
     for node in graph.nodes:
         before = max((depth[i] for i in node.inputs), default=0)
-        depth[node.id] = before + (node.op in _WEIGHT_LAYERS)
+        depth[node.id] = before + (node.op in WEIGHT_LAYERS)
     return max(depth.values(), default=0)
 
 
@@ -148,12 +146,6 @@ def analyze(model: nn.Module, input_shape, *, name: str = "", weights: str = "ra
 
 # -- the arithmetic a teacher writes on the board ------------------------------------------------------
 
-def _pair(value) -> tuple[int, int]:
-    if isinstance(value, (tuple, list)):
-        return (int(value[0]), int(value[-1]))
-    return (int(value), int(value))
-
-
 def shape_arithmetic(node: Node, input_shape) -> list[str]:
     """How the output size of a convolution or pooling follows from its input, one line per axis that differs
     (one line when both agree), e.g. ``(227 − 11 + 2·0)/4 + 1 = 55``."""
@@ -161,7 +153,7 @@ def shape_arithmetic(node: Node, input_shape) -> list[str]:
     if "kernel_size" not in s or "stride" not in s or input_shape is None or len(input_shape) != 4 \
             or node.output_shape is None or len(node.output_shape) != 4:
         return []
-    k, st, p, d = _pair(s["kernel_size"]), _pair(s["stride"]), _pair(s.get("padding", 0)), _pair(s.get("dilation", 1))
+    k, st, p, d = pair(s["kernel_size"]), pair(s["stride"]), pair(s.get("padding", 0)), pair(s.get("dilation", 1))
     lines = []
     for axis in range(2):
         size_in, size_out = input_shape[2 + axis], node.output_shape[2 + axis]
@@ -181,7 +173,7 @@ def param_arithmetic(node: Node, module: nn.Module | None = None) -> str:
     if not node.params:
         return "0"
     if node.op in ("Conv2d", "conv2d") and "kernel_size" in s:
-        kh, kw = _pair(s["kernel_size"])
+        kh, kw = pair(s["kernel_size"])
         groups = s.get("groups", 1)
         c_in = f"{s['in_channels']}/{groups}" if groups > 1 else f"{s['in_channels']}"
         weights = kh * kw * s["in_channels"] // groups * s["out_channels"]
@@ -201,14 +193,3 @@ def param_arithmetic(node: Node, module: nn.Module | None = None) -> str:
         if parts:
             return f"{' + '.join(parts)} = {node.params:,}"
     return f"{node.params:,}"
-
-
-def receptive_field_text(node: Node) -> str:
-    rf = node.receptive_field
-    if rf == GLOBAL:
-        return "global (whole image)"
-    if rf is None:
-        return "—"
-    def axis(values):
-        return str(values[0]) if values[0] == values[1] else f"{values[0]}×{values[1]}"
-    return f"{axis(rf.size)} / {axis(rf.stride)} / {axis(rf.padding)}"

@@ -98,8 +98,15 @@ class LayerGraph:
         """Nodes recorded inside the module at ``path`` (all of them for the model)."""
         if not path:
             return list(self.nodes)
-        prefix = path + "."
-        return [n for n in self.nodes if n.scope == path or n.scope.startswith(prefix)]
+        from .ops import inside
+
+        return [n for n in self.nodes if inside(n.scope, path)]
+
+    def blocks(self):
+        """Every module that ran, as an ``ops.Block`` by path: what folds, and which nodes it holds."""
+        from .ops import blocks
+
+        return blocks(self)
 
     def node(self, name: str) -> Node:
         for n in self.nodes:

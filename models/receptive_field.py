@@ -18,12 +18,9 @@ import math
 from dataclasses import dataclass
 
 from .graph import LayerGraph, Node
+from .ops import ADAPTIVE_POOL, PADS, UPSAMPLING, pair
 
 GLOBAL = "global"
-
-_PADS = {"ZeroPad2d", "ConstantPad2d", "ReflectionPad2d", "ReplicationPad2d", "pad"}
-_UPSAMPLING = {"ConvTranspose2d", "MaxUnpool2d", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
-               "PixelShuffle", "conv_transpose2d", "max_unpool2d"}
 
 
 @dataclass(frozen=True)
@@ -43,12 +40,6 @@ class Field:
 IDENTITY = Field((1, 1), (1, 1), (0, 0))
 
 
-def _pair(value) -> tuple[int, int]:
-    if isinstance(value, (tuple, list)):
-        return (int(value[0]), int(value[-1])) if len(value) <= 2 else (int(value[0]), int(value[1]))
-    return (int(value), int(value))
-
-
 def _union(fields: list[Field]) -> Field:
     size, stride, padding = [], [], []
     for axis in range(2):
@@ -61,7 +52,7 @@ def _union(fields: list[Field]) -> Field:
 
 
 def _through_kernel(field: Field, kernel, stride, padding, dilation) -> Field:
-    k, s, p, d = _pair(kernel), _pair(stride), _pair(padding), _pair(dilation)
+    k, s, p, d = pair(kernel), pair(stride), pair(padding), pair(dilation)
     return Field(
         size=tuple(field.size[a] + d[a] * (k[a] - 1) * field.stride[a] for a in range(2)),
         stride=tuple(field.stride[a] * s[a] for a in range(2)),
@@ -123,10 +114,10 @@ def node_field(node: Node, inputs: list[tuple[Node, object, tuple[int, int] | No
     if op in ("Permute", "permute"):
         new_axes = _permuted_axes(node, axes, len(first.output_shape))
         return (first_field, new_axes) if new_axes else (GLOBAL, None)
-    if "kernel_size" in s and "stride" in s and op not in _UPSAMPLING:
+    if "kernel_size" in s and "stride" in s and op not in UPSAMPLING:
         return _through_kernel(first_field, s["kernel_size"], s["stride"], s.get("padding", 0),
                                s.get("dilation", 1)), axes
-    if op in _PADS:
+    if op in PADS:
         return _through_pad(first_field, s.get("pad", s.get("padding", 0))), axes
     out_hw = _sizes(node.output_shape, axes)
     if out_hw is None:
@@ -136,8 +127,7 @@ def node_field(node: Node, inputs: list[tuple[Node, object, tuple[int, int] | No
         return (_union(same), axes) if len(same) == len(maps) else (None, None)
     if out_hw == (1, 1):
         return GLOBAL, None  # global pooling or reduction
-    if op in ("AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d") \
-            and all(o <= i for o, i in zip(out_hw, in_hw)):
+    if op in ADAPTIVE_POOL and all(o <= i for o, i in zip(out_hw, in_hw)):
         return _adaptive(first_field, in_hw, out_hw), axes
     return None, None  # resized by upsampling or an operation of unknown geometry
 

@@ -8,3 +8,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("CNN_EXPLORER_OFFLINE", "1")
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+# tests/qt_free runs only in the subprocess of test_qt_free.py, where PySide6 is blocked.
+if not os.environ.get("CNN_EXPLORER_QT_FREE"):
+    collect_ignore = ["qt_free"]

@@ -8,11 +8,13 @@ from xml.etree import ElementTree
 
 import pytest
 from cnn_explorer.app.cli import main
-from cnn_explorer.app.graph_adapter import graph_data_from, node_title
+from cnn_explorer.app.view_data import graph_data_from, node_title
 from cnn_explorer.models.loader import load_model, summarize
+from cnn_explorer.widgets import format
 from cnn_explorer.widgets.graph_data import GraphBlock, GraphData, GraphEdge, GraphNode
 from cnn_explorer.widgets.graph_layout import BLOCK_KIND, fold_graph, layout_graph, outermost_foldable
-from cnn_explorer.widgets.graph_view import FRAME_ROLE, KEY_ROLE, GraphView, format_params
+from cnn_explorer.widgets.graph_view import FRAME_ROLE, KEY_ROLE, GraphView
+from cnn_explorer.widgets.theme import THEMES, graph_colors
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage
 
@@ -21,6 +23,7 @@ RESNET18_BLOCKS = {f"layer{i}.{j}" for i in range(1, 5) for j in range(2)}
 
 @pytest.fixture(scope="module")
 def resnet18():
+    """Built once for the module: the tests only read it."""
     return graph_data_from(summarize(load_model("resnet18", weights="random")))
 
 
@@ -55,13 +58,17 @@ def viewport_centre_in_scene(view):
 
 def test_adapter_titles_shapes_kinds_and_blocks(resnet18):
     conv1 = resnet18.node_by_name("conv1")
-    assert (conv1.title, conv1.shape, conv1.kind, conv1.params) == ("Conv 7×7 /2", "64×112×112", "conv", 9408)
+    assert (conv1.title, conv1.shape, conv1.kind, conv1.params) == ("Conv 7×7 /2", (64, 112, 112), "conv", 9408)
+    assert format.shape(conv1.shape, conv1.extra_outputs) == "64×112×112"
     assert resnet18.node_by_name("maxpool").title == "MaxPool 3×3 /2"
     add = resnet18.node_by_name("layer1.0.add")
-    assert (add.title, add.kind, add.scope) == ("+", "merge", "layer1.0")
+    assert (add.title, add.kind, add.scope, add.blocks) == ("+", "merge", "layer1.0", ("layer1", "layer1.0"))
+    assert resnet18.node_by_name("layer1.0.conv1").blocks == ("layer1", "layer1.0", "layer1.0.conv1")
+    assert resnet18.in_block(add, "layer1.0") and not resnet18.in_block(add, "layer1.1")
+    assert resnet18.blocks["layer1.0"].parents == ("layer1",) and resnet18.block_in_block("layer1.0", "layer1")
     assert resnet18.node_by_name("flatten").title == "flatten"
     fc = resnet18.node_by_name("fc")
-    assert (fc.title, fc.shape, fc.kind) == ("Linear 1000", "1000", "linear")
+    assert (fc.title, fc.shape, fc.kind) == ("Linear 1000", (1000,), "linear")
     assert {p for p, b in resnet18.blocks.items() if b.foldable} == RESNET18_BLOCKS
     assert not resnet18.blocks["layer1"].foldable  # a Sequential only holds the blocks
     assert not resnet18.blocks["layer1.0.conv1"].foldable  # a layer is no block
@@ -74,26 +81,27 @@ def test_alexnet_titles_follow_the_paper():
     titles = [n.title for n in data.nodes]
     assert "Conv 11×11 /4" in titles and "MaxPool 3×3 /2" in titles and "Linear 4096" in titles
     first_conv = next(n for n in data.nodes if n.kind == "conv")
-    assert first_conv.shape == "64×55×55" and format_params(first_conv.params) == "23.3k params"
+    assert first_conv.shape == (64, 55, 55) and format.params(first_conv.params) == "23.3k params"
 
 
 def test_format_params():
-    assert format_params(34944) == "34.9k params"
-    assert format_params(61_100_840) == "61.1M params"
-    assert format_params(512) == "512 params"
-    assert format_params(0) == "0 params"
+    assert format.params(34944) == "34.9k params"
+    assert format.params(61_100_840) == "61.1M params"
+    assert format.params(512) == "512 params"
+    assert format.params(0) == "0 params"
 
 
 # -- folding and layout without Qt ----------------------------------------------------------------------
 
 def _diamond_in_a_block() -> GraphData:
     """in → [a → (b, c) → d] → out, with a..d in the block "blk"."""
-    def node(i, name, scope):
-        return GraphNode(id=i, name=name, title=name, shape="8×4×4", params=10, kind="conv", scope=scope)
+    def node(i, name, blocks):
+        return GraphNode(id=i, name=name, title=name, shape=(8, 4, 4), params=10, kind="conv",
+                         scope=blocks[-1] if blocks else "", blocks=blocks)
 
-    nodes = [node(0, "in", ""), node(1, "blk.a", "blk.a"), node(2, "blk.b", "blk.b"), node(3, "blk.c", "blk.c"),
-             node(4, "blk.add", "blk"), node(5, "out", "out")]
-    edges = [GraphEdge(s, d, "8×4×4") for s, d in [(0, 1), (1, 2), (1, 3), (2, 4), (3, 4), (4, 5), (0, 5)]]
+    nodes = [node(0, "in", ()), node(1, "blk.a", ("blk", "blk.a")), node(2, "blk.b", ("blk", "blk.b")),
+             node(3, "blk.c", ("blk", "blk.c")), node(4, "blk.add", ("blk",)), node(5, "out", ("out",))]
+    edges = [GraphEdge(s, d, (8, 4, 4)) for s, d in [(0, 1), (1, 2), (1, 3), (2, 4), (3, 4), (4, 5), (0, 5)]]
     blocks = {"": GraphBlock("", "Net", False), "blk": GraphBlock("blk", "Diamond", True)}
     return GraphData("toy", nodes, edges, blocks)
 
@@ -104,6 +112,7 @@ def test_fold_graph_collapses_a_block_and_merges_edges():
     assert [n.key for n in folded.nodes] == ["in", "blk", "out"]
     block = folded.nodes[1]
     assert block.kind == BLOCK_KIND and block.params == 40 and block.members == [1, 2, 3, 4]
+    assert block.shape == "8×4×4" and all(e.shape == "8×4×4" for e in folded.edges)  # written by format.shape
     assert sorted((e.src, e.dst) for e in folded.edges) == [(0, 1), (0, 2), (1, 2)]
     assert len(fold_graph(data, set()).nodes) == 6
 
@@ -123,8 +132,8 @@ def test_layout_places_layers_top_to_bottom_without_overlap():
 def test_a_tensor_reused_by_many_layers_goes_on_a_bus():
     """DenseNet-like: every layer takes the outputs of all layers before it."""
     count = 8
-    nodes = [GraphNode(i, f"n{i}", "cat", "1", 0, "merge", "") for i in range(count)]
-    edges = [GraphEdge(s, d, "1") for d in range(count) for s in range(d)]
+    nodes = [GraphNode(i, f"n{i}", "cat", (1,), 0, "merge", "") for i in range(count)]
+    edges = [GraphEdge(s, d, (1,)) for d in range(count) for s in range(d)]
     graph = fold_graph(GraphData("dense", nodes, edges), set())
     layout = layout_graph(graph, [(80.0, 40.0)] * count)
     assert layout.buses
@@ -144,7 +153,7 @@ def test_one_item_per_node(view, resnet18):
 
 
 def test_folding_a_block_replaces_its_nodes_by_one(view, qtbot, resnet18):
-    inside = [n.name for n in resnet18.nodes if n.scope == "layer1.0" or n.scope.startswith("layer1.0.")]
+    inside = [n.name for n in resnet18.nodes if resnet18.in_block(n, "layer1.0")]
     assert len(inside) == 7
     with qtbot.waitSignal(view.folding_changed):
         assert view.fold("layer1.0")
@@ -242,11 +251,15 @@ def test_font_scale_grows_the_text(view):
 
 
 def test_themes(view):
+    assert THEMES == ("light", "dark", "high_contrast")  # one list of themes, in theme.py
     for theme in ("dark", "high_contrast", "light"):
         view.set_theme(theme)
         assert view.theme() == theme and len(node_items(view)) == 70
+        assert view._canvas.backgroundBrush().color().name() == graph_colors(theme).background
     with pytest.raises(ValueError):
         view.set_theme("neon")
+    with pytest.raises(ValueError):
+        graph_colors("neon")
 
 
 def test_export_png_and_svg(view, tmp_path):
@@ -274,9 +287,11 @@ def test_zoom_and_fit(view, qtbot):
     view.zoom_out()
     assert view.zoom() == pytest.approx(1.0)
     view.fit()
-    qtbot.wait(20)  # the scroll bars go away
-    shown = view._canvas.mapToScene(view._canvas.viewport().rect()).boundingRect()
-    assert shown.contains(view._scene.sceneRect().adjusted(2, 2, -2, -2))
+
+    def whole_graph_shown():  # once the scroll bars have gone away
+        shown = view._canvas.mapToScene(view._canvas.viewport().rect()).boundingRect()
+        return shown.contains(view._scene.sceneRect().adjusted(2, 2, -2, -2))
+    qtbot.waitUntil(whole_graph_shown, timeout=2000)
 
 
 def test_minimap_click_recentres(view, qtbot):

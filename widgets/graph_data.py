@@ -1,10 +1,13 @@
-"""Plain data that the graph view draws: no torch, no Qt. ``app/`` builds it from a recorded LayerGraph."""
+"""Plain data that the graph view draws: no torch, no Qt. ``app/view_data.py`` builds it from a recorded
+LayerGraph; numbers stay numbers (``widgets/format.py`` writes them)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Layer kinds; the view colours a node by its kind.
+from .layer_info import Shape
+
+# Layer kinds; the view colours a node by its kind (models/ops.py decides the kind of an operation).
 KINDS = ("input", "conv", "pool", "norm", "activation", "linear", "merge", "reshape", "upsample", "dropout",
          "attention", "other")
 
@@ -14,17 +17,19 @@ class GraphNode:
     id: int
     name: str  # unique layer name, e.g. "features.0" or "layer1.0.add"
     title: str  # operation and key settings, e.g. "Conv 11×11 /4"
-    shape: str  # output shape C×H×W, e.g. "96×55×55"
+    shape: Shape | None  # output shape (C, H, W), e.g. (96, 55, 55)
     params: int
     kind: str  # one of KINDS
     scope: str  # module path of the block it belongs to, e.g. "layer1.0" ("" for the model)
+    blocks: tuple[str, ...] = ()  # the module paths that hold it, outermost first (scope last)
+    extra_outputs: int = 0  # outputs besides the first
 
 
 @dataclass(frozen=True)
 class GraphEdge:
     src: int
     dst: int
-    shape: str  # tensor shape carried, e.g. "64×56×56"
+    shape: Shape | None  # tensor shape carried, e.g. (64, 56, 56)
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class GraphBlock:
     path: str  # module path, e.g. "layer1.0"
     type_name: str  # e.g. "Bottleneck", "InceptionA", "_DenseBlock"
     foldable: bool  # a block the user would fold (residual block, Inception module, dense block, fire ...)
+    parents: tuple[str, ...] = ()  # the module paths that hold this block, outermost first
 
 
 @dataclass
@@ -42,4 +48,17 @@ class GraphData:
     blocks: dict[str, GraphBlock] = field(default_factory=dict)  # path -> block, for every module that ran
 
     def node_by_name(self, name: str) -> GraphNode | None:
-        return next((n for n in self.nodes if n.name == name), None)
+        if not hasattr(self, "_by_name"):
+            self._by_name = {n.name: n for n in self.nodes}
+        return self._by_name.get(name)
+
+    def in_block(self, node: GraphNode, path: str) -> bool:
+        """Whether ``node`` lies inside the block at ``path`` ("" is the whole model)."""
+        return not path or path in node.blocks
+
+    def block_in_block(self, inner: str, outer: str) -> bool:
+        """Whether the block at ``inner`` lies inside (or is) the block at ``outer``."""
+        if not outer or inner == outer:
+            return True
+        block = self.blocks.get(inner)
+        return block is not None and outer in block.parents

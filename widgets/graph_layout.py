@@ -16,10 +16,12 @@ Coordinates are in scene pixels: node centres, y growing downwards.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 
 from igraph import Graph
 
+from . import format
 from .graph_data import GraphData
 
 BLOCK_KIND = "block"  # kind of a visible node that stands for a folded block
@@ -31,25 +33,24 @@ DUMMIES_PER_NODE = 4
 
 
 # -- blocks -----------------------------------------------------------------------------------------
+# Which module paths hold which is decided in models/ops.py and arrives as ``GraphNode.blocks`` and
+# ``GraphBlock.parents``; nothing here reads it out of the path strings.
 
-def contains(path: str, scope: str) -> bool:
-    """Whether the module at ``scope`` lies inside the block at ``path`` (or is it)."""
-    return not path or scope == path or scope.startswith(path + ".")
-
-
-def scope_prefixes(scope: str) -> list[str]:
-    """``"a.b.c"`` → ``["a", "a.b", "a.b.c"]``: the module paths enclosing ``scope``, outermost first."""
-    if not scope:
-        return []
-    parts = scope.split(".")
-    return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+def enclosing_blocks(data: GraphData, key: str) -> tuple[str, ...]:
+    """The module paths that hold the layer or block ``key``, outermost first: a layer's ``blocks``, or a
+    block's ``parents`` and the block itself; () for the model (``""``) or an unknown key."""
+    node = data.node_by_name(key)
+    if node is not None:
+        return node.blocks
+    block = data.blocks.get(key)
+    return (*block.parents, key) if block is not None and key else ()
 
 
 def node_counts(data: GraphData) -> Counter[str]:
     """Number of graph nodes inside each module path."""
     counts: Counter[str] = Counter()
     for node in data.nodes:
-        counts.update(scope_prefixes(node.scope))
+        counts.update(node.blocks)
     return counts
 
 
@@ -62,23 +63,20 @@ def outermost_foldable(data: GraphData, within: str = "") -> list[str]:
     ``within`` encloses, in recording order."""
     foldable = foldable_paths(data)
     found = []
-    for path in data.blocks:
-        if path == within or path not in foldable or not contains(within, path):
+    for path, block in data.blocks.items():
+        if path == within or path not in foldable or not data.block_in_block(path, within):
             continue
-        enclosing = [p for p in scope_prefixes(path)[:-1] if p in foldable and p != within and contains(within, p)]
-        if not enclosing:
+        if not any(p in foldable and p != within and data.block_in_block(p, within) for p in block.parents):
             found.append(path)
     return found
 
 
-def innermost_foldable(data: GraphData, scope: str, foldable: set[str] | None = None) -> str | None:
-    """The innermost foldable block that holds the module ``scope`` (``foldable``: foldable_paths(data),
-    when the caller has it)."""
+def innermost_foldable(data: GraphData, paths: Sequence[str], foldable: Set[str] | None = None) -> str | None:
+    """The innermost foldable block among ``paths``, module paths outermost first: a node's ``blocks``, a
+    block's ``parents``, or ``enclosing_blocks(data, key)``. ``foldable``: foldable_paths(data), when the
+    caller has it."""
     foldable = foldable_paths(data) if foldable is None else foldable
-    for path in reversed(scope_prefixes(scope)):
-        if path in foldable:
-            return path
-    return None
+    return next((p for p in reversed(paths) if p in foldable), None)
 
 
 # -- folding ----------------------------------------------------------------------------------------
@@ -88,11 +86,12 @@ class VisibleNode:
     key: str  # the layer name, or the block path of a folded block
     title: str
     subtitle: str  # the block path for a folded block, "" for a layer
-    shape: str
+    shape: str  # the output shape as text (format.shape), "" when none
     params: int
     kind: str  # one of KINDS, or BLOCK_KIND
-    scope: str
+    scope: str  # the module path of the layer's block, or the folded block's own path
     members: list[int]  # ids of the GraphNodes it stands for
+    blocks: tuple[str, ...] = ()  # the module paths that hold it, outermost first (a folded block: itself last)
 
     @property
     def is_block(self) -> bool:
@@ -103,7 +102,7 @@ class VisibleNode:
 class VisibleEdge:
     src: int  # index into FoldedGraph.nodes
     dst: int
-    shape: str
+    shape: str  # the tensor shape carried, as text (format.shape)
 
 
 @dataclass
@@ -126,7 +125,7 @@ def fold_graph(data: GraphData, folded: set[str] | frozenset[str]) -> FoldedGrap
     by_id = {}
     for node in data.nodes:
         by_id[node.id] = node
-        key = next((p for p in scope_prefixes(node.scope) if p in folded), None) if folded else None
+        key = next((p for p in node.blocks if p in folded), None) if folded else None
         key = key if key is not None else "\0" + node.name  # layers and blocks never share a key
         rep_of[node.id] = key
         if key not in members:
@@ -146,17 +145,19 @@ def fold_graph(data: GraphData, folded: set[str] | frozenset[str]) -> FoldedGrap
         index_of_key[key] = len(nodes)
         if key.startswith("\0"):
             node = by_id[ids[0]]
-            nodes.append(VisibleNode(key=node.name, title=node.title, subtitle="", shape=node.shape,
-                                     params=node.params, kind=node.kind, scope=node.scope, members=ids))
+            nodes.append(VisibleNode(key=node.name, title=node.title, subtitle="",
+                                     shape=format.shape(node.shape, node.extra_outputs), params=node.params,
+                                     kind=node.kind, scope=node.scope, members=ids, blocks=node.blocks))
             continue
         block = data.blocks[key]
         exits = [i for i in ids if i in outgoing_outside]
         output = by_id[exits[-1] if exits else ids[-1]]
+        # The block's output, and how many other tensors (of other shapes) leave it.
         other_shapes = {by_id[i].shape for i in exits} - {output.shape}
-        shape = f"{output.shape} (+{len(other_shapes)})" if other_shapes else output.shape
+        shape = format.shape(output.shape, len(other_shapes) + output.extra_outputs)
         nodes.append(VisibleNode(key=key, title=block.type_name, subtitle=key, shape=shape,
                                  params=sum(by_id[i].params for i in ids), kind=BLOCK_KIND, scope=key,
-                                 members=ids))
+                                 members=ids, blocks=(*block.parents, key)))
 
     edges: list[VisibleEdge] = []
     seen: set[tuple[int, int]] = set()
@@ -167,7 +168,7 @@ def fold_graph(data: GraphData, folded: set[str] | frozenset[str]) -> FoldedGrap
         if src == dst or (src, dst) in seen:
             continue
         seen.add((src, dst))
-        edges.append(VisibleEdge(src, dst, edge.shape))
+        edges.append(VisibleEdge(src, dst, format.shape(edge.shape)))
     index_of_id = {node_id: index_of_key[key] for node_id, key in rep_of.items()}
     return FoldedGraph(nodes=nodes, edges=edges, index_of_id=index_of_id)
 

@@ -9,7 +9,8 @@ from html import escape
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
-from .layer_info import LayerDetails, ModelOverview, format_bytes, format_count, format_short, task_label
+from . import format as fmt
+from .layer_info import LayerDetails, ModelOverview, task_label
 from .theme import colors
 
 
@@ -84,12 +85,12 @@ class Inspector(QWidget):
     def _details_html(self, d: LayerDetails) -> str:
         kind = f"block of {d.layer_count} layers" if d.is_block else "layer"
         rows = [self._section("Shapes")]
-        if d.input_shape:
-            rows.append(self._row("input", escape(d.input_shape)))
-        rows.append(self._row("output", f"<b>{escape(d.output_shape or '—')}</b>"))
+        if d.input_shape is not None:
+            rows.append(self._row("input", escape(fmt.shape(d.input_shape))))
+        rows.append(self._row("output", f"<b>{escape(fmt.shape(d.output_shape, empty='—'))}</b>"))
         if d.settings:
             rows.append(self._section("Settings"))
-            rows += [self._row(key, escape(value)) for key, value in d.settings]
+            rows += [self._row(fmt.setting_label(key), escape(fmt.setting(key, value))) for key, value in d.settings]
         if d.shape_arithmetic:
             rows.append(self._section("Output size"))
             rows += [f"<tr><td colspan='2' class='formula'>{escape(line)}</td></tr>" for line in d.shape_arithmetic]
@@ -97,13 +98,13 @@ class Inspector(QWidget):
         if d.param_arithmetic and not d.is_block:
             rows.append(f"<tr><td colspan='2' class='formula'>{escape(d.param_arithmetic)}</td></tr>")
         else:
-            rows.append(self._row("total", f"<b>{format_count(d.params)}</b> ({format_short(d.params)})"))
+            rows.append(self._row("total", f"<b>{fmt.count(d.params)}</b> ({fmt.short(d.params)})"))
         rows.append(self._section("Cost"))
-        rows.append(self._row("MACs", f"{format_count(d.macs)} ({format_short(d.macs)})"))
-        rows.append(self._row("memory", escape(format_bytes(d.memory)) + " of activations"))
-        if d.receptive_field:
+        rows.append(self._row("MACs", f"{fmt.count(d.macs)} ({fmt.short(d.macs)})"))
+        rows.append(self._row("memory", escape(fmt.size_bytes(d.memory)) + " of activations"))
+        if d.has_field:
             rows.append(self._section("Receptive field: size / stride / padding"))
-            rows.append(f"<tr><td colspan='2'><b>{escape(d.receptive_field)}</b></td></tr>")
+            rows.append(f"<tr><td colspan='2'><b>{escape(fmt.receptive_field(d.receptive_field))}</b></td></tr>")
         notes = "".join(f"<p class='muted'>{escape(n)}</p>" for n in d.notes)
         return (f"<h2>{escape(d.name)}</h2><p class='muted'>{escape(d.type)} · {kind}</p>"
                 f"<table cellspacing='0'>{''.join(rows)}</table>{notes}")
@@ -114,22 +115,22 @@ class Inspector(QWidget):
             rows.append(self._row("family", escape(f"{o.family} ({o.year})")))
         if o.task:
             rows.append(self._row("task", escape(task_label(o.task))))
-        if o.input_shape:
-            rows.append(self._row("input", escape(o.input_shape)))
+        if o.input_shape is not None:
+            rows.append(self._row("input", escape(fmt.shape(o.input_shape))))
         if o.weights:
             rows.append(self._row("weights", escape(o.weights)))
         if o.totals is not None:
             t = o.totals
             rows.append(self._section("Totals"))
-            rows.append(self._row("parameters", f"<b>{format_count(t.params)}</b> ({format_short(t.params)})"))
+            rows.append(self._row("parameters", f"<b>{fmt.count(t.params)}</b> ({fmt.short(t.params)})"))
             if t.trainable_params != t.params:
-                rows.append(self._row("trainable", format_count(t.trainable_params)))
-            rows.append(self._row("MACs", f"{format_count(t.macs)} ({format_short(t.macs)})"))
-            rows.append(self._row("activations", escape(format_bytes(t.memory))))
+                rows.append(self._row("trainable", fmt.count(t.trainable_params)))
+            rows.append(self._row("MACs", f"{fmt.count(t.macs)} ({fmt.short(t.macs)})"))
+            rows.append(self._row("activations", escape(fmt.size_bytes(t.memory))))
             rows.append(self._row("layers", str(t.layers)))
         if o.facts:
             rows.append(self._section("From the papers and lectures"))
-            rows += [self._row(key, escape(value)) for key, value in o.facts]
+            rows += [self._row(key, escape(fmt.fact(value))) for key, value in o.facts]
         paper = f"<p class='muted'>{escape(o.paper)}</p>" if o.paper else ""
         error = f"<p class='err'><b>No layer graph:</b> {escape(o.error)}</p>" if o.error else ""
         note = f"<p class='muted'>{escape(o.note)}</p>" if o.note else ""

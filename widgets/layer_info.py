@@ -60,18 +60,31 @@ class ZooItem:
         return all(word in hay for word in text.lower().split())
 
 
+Shape = tuple[int, ...]  # a tensor's shape without its batch dimension, e.g. (64, 56, 56)
+GLOBAL = "global"  # the receptive field of a unit that sees the whole image
+
+
+@dataclass(frozen=True)
+class Field:
+    """A receptive field per axis (height, width), in input pixels: its size, effective stride and padding."""
+
+    size: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+
+
 @dataclass(frozen=True)
 class LayerRow:
     """One row of the summary table: one recorded layer."""
 
     name: str
     type: str
-    shape: str  # output shape C×H×W ("—" when none)
+    shape: Shape | None  # output shape (C, H, W); None when it has none
     params: int
     macs: int
     memory: int  # bytes of activation memory its output takes
-    receptive_field: str  # "size / stride / padding", "global (whole image)" or "—"
-    rf_size: int = 0  # receptive field side for sorting (the larger axis; a huge number for global)
+    receptive_field: Field | str | None  # a Field, GLOBAL, or None (after upsampling)
+    extra_outputs: int = 0  # outputs besides the first (detectors' heads)
 
 
 @dataclass(frozen=True)
@@ -90,15 +103,16 @@ class LayerDetails:
     name: str
     type: str
     is_block: bool = False
-    input_shape: str = ""
-    output_shape: str = ""
-    settings: tuple[tuple[str, str], ...] = ()
-    shape_arithmetic: tuple[str, ...] = ()
+    input_shape: Shape | None = None
+    output_shape: Shape | None = None
+    settings: tuple[tuple[str, object], ...] = ()  # (setting key, value), e.g. ("kernel_size", (11, 11))
+    shape_arithmetic: tuple[str, ...] = ()  # the blackboard formulas, e.g. "(227 − 11 + 2·2)/4 + 1 = 55"
     param_arithmetic: str = ""
     params: int = 0
     macs: int = 0
     memory: int = 0
-    receptive_field: str = ""
+    receptive_field: Field | str | None = None
+    has_field: bool = True  # False for the input, which has no receptive field to speak of
     layer_count: int = 0  # for a block: how many layers it holds
     notes: tuple[str, ...] = ()
 
@@ -112,42 +126,9 @@ class ModelOverview:
     year: int = 0
     paper: str = ""
     task: str = ""
-    input_shape: str = ""
+    input_shape: Shape | None = None
     weights: str = ""
     totals: Totals | None = None
-    facts: tuple[tuple[str, str], ...] = ()
+    facts: tuple[tuple[str, object], ...] = ()  # (name, value) from the papers and lectures
     error: str = ""  # why its graph could not be recorded, when it could not
     note: str = ""  # e.g. that a detector's numbers depend on the image
-
-
-# -- numbers as people read them ------------------------------------------------------------------------
-
-def format_count(value: int | float | None) -> str:
-    """34944 -> "34,944"; None -> "…" (not known yet)."""
-    if value is None:
-        return "…"
-    return f"{int(value):,}"
-
-
-def format_short(value: int | float | None, unit: str = "") -> str:
-    """61100840 -> "61.1 M"; 714188480 -> "714.2 M"; 1.5e9 -> "1.50 G"."""
-    if value is None:
-        return "…"
-    for suffix, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(value) >= size:
-            scaled = value / size
-            digits = 2 if scaled < 10 else 1
-            return f"{scaled:.{digits}f} {suffix}{unit}"
-    return f"{int(value)} {unit}".rstrip()
-
-
-def format_bytes(value: int | None) -> str:
-    if value is None:
-        return "…"
-    if value >= 2**30:
-        return f"{value / 2**30:.2f} GiB"
-    if value >= 2**20:
-        return f"{value / 2**20:.2f} MiB"
-    if value >= 2**10:
-        return f"{value / 2**10:.1f} KiB"
-    return f"{value} B"

@@ -13,7 +13,8 @@ from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
 
-from .layer_info import LayerRow, Totals, format_bytes, format_count, format_short
+from . import format as fmt
+from .layer_info import LayerRow, Totals
 
 SORT_ROLE = Qt.UserRole
 NAME_ROLE = Qt.UserRole + 1
@@ -26,20 +27,15 @@ _RIGHT = int(Qt.AlignRight | Qt.AlignVCenter)
 _LEFT = int(Qt.AlignLeft | Qt.AlignVCenter)
 
 
-def _shape_key(shape: str) -> int:
-    """Output shapes sort by their number of elements."""
-    try:
-        size = 1
-        for part in shape.split("×"):
-            size *= int(part)
-        return size
-    except ValueError:
-        return -1
-
-
 def _natural_key(name: str) -> str:
     """"features.10" sorts after "features.2"."""
     return re.sub(r"\d+", lambda m: m.group().zfill(8), name.lower())
+
+
+def _texts(row: LayerRow) -> tuple[str, ...]:
+    """A row's cells as shown, in COLUMNS order."""
+    return (row.name, row.type, fmt.shape(row.shape, row.extra_outputs, empty="—"), fmt.count(row.params),
+            fmt.short(row.macs), fmt.size_bytes(row.memory), fmt.receptive_field(row.receptive_field))
 
 
 class LayerTableModel(QAbstractTableModel):
@@ -55,10 +51,9 @@ class LayerTableModel(QAbstractTableModel):
         self._rows = list(rows)
         self._index = {r.name: i for i, r in enumerate(self._rows)}
         # Formatted once: data() is called for every visible cell and role, and must be cheap.
-        self._display = [(r.name, r.type, r.shape, format_count(r.params), format_short(r.macs),
-                          format_bytes(r.memory), r.receptive_field) for r in self._rows]
-        self._sort = [(_natural_key(r.name), r.type.lower(), _shape_key(r.shape), r.params, r.macs, r.memory,
-                       r.rf_size) for r in self._rows]
+        self._display = [_texts(r) for r in self._rows]
+        self._sort = [(_natural_key(r.name), r.type.lower(), fmt.shape_size(r.shape), r.params, r.macs, r.memory,
+                       fmt.receptive_field_key(r.receptive_field)) for r in self._rows]
         self.endResetModel()
 
     def rows(self) -> list[LayerRow]:
@@ -127,8 +122,8 @@ class _SortProxy(QSortFilterProxyModel):
 def rows_to_tsv(rows: list[LayerRow], header: bool = True) -> str:
     lines = ["\t".join(COLUMNS)] if header else []
     for r in rows:
-        lines.append("\t".join([r.name, r.type, r.shape, str(r.params), str(r.macs), str(r.memory),
-                                r.receptive_field]))
+        texts = _texts(r)
+        lines.append("\t".join([r.name, r.type, texts[2], str(r.params), str(r.macs), str(r.memory), texts[6]]))
     return "\n".join(lines) + "\n"
 
 
@@ -137,7 +132,8 @@ def rows_to_csv(rows: list[LayerRow], totals: Totals | None = None) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["layer", "type", "output_shape", "params", "macs", "memory_bytes", "receptive_field"])
     for r in rows:
-        writer.writerow([r.name, r.type, r.shape, r.params, r.macs, r.memory, r.receptive_field])
+        texts = _texts(r)
+        writer.writerow([r.name, r.type, texts[2], r.params, r.macs, r.memory, texts[6]])
     if totals is not None:
         writer.writerow(["total", "", "", totals.params, totals.macs, totals.memory, ""])
     return out.getvalue()
@@ -151,20 +147,18 @@ def rows_to_markdown(rows: list[LayerRow], totals: Totals | None = None, title: 
     lines.append("| " + " | ".join(COLUMNS) + " |")
     lines.append("| " + " | ".join("---:" if i in _NUMERIC else "---" for i in range(len(COLUMNS))) + " |")
     for r in rows:
-        lines.append("| " + " | ".join(cell(v) for v in (
-            f"`{r.name}`", r.type, r.shape, format_count(r.params), format_short(r.macs),
-            format_bytes(r.memory), r.receptive_field)) + " |")
+        lines.append("| " + " | ".join(cell(v) for v in (f"`{r.name}`", *_texts(r)[1:])) + " |")
     if totals is not None:
-        lines.append(f"| **total** ({totals.layers} layers) | | | **{format_count(totals.params)}** | "
-                     f"**{format_short(totals.macs)}** | **{format_bytes(totals.memory)}** | |")
+        lines.append(f"| **total** ({totals.layers} layers) | | | **{fmt.count(totals.params)}** | "
+                     f"**{fmt.short(totals.macs)}** | **{fmt.size_bytes(totals.memory)}** | |")
     return "\n".join(lines) + "\n"
 
 
 def totals_text(totals: Totals | None) -> str:
     if totals is None:
         return ""
-    return (f"Total: {format_count(totals.params)} parameters ({format_short(totals.params)}) · "
-            f"{format_short(totals.macs)}MACs · {format_bytes(totals.memory)} of activations · "
+    return (f"Total: {fmt.count(totals.params)} parameters ({fmt.short(totals.params)}) · "
+            f"{fmt.short(totals.macs)}MACs · {fmt.size_bytes(totals.memory)} of activations · "
             f"{totals.layers} layers")
 
 

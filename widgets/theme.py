@@ -1,5 +1,5 @@
-"""The explorer's three themes: light, dark and high contrast (for projectors). Palettes and a small
-stylesheet; no torch.
+"""The explorer's three themes: light, dark and high contrast (for projectors). Palettes, a small
+stylesheet and the colours of the layer graph (``graph_colors``); no torch.
 
 Colours are applied with a ``QPalette`` on the Fusion style, which follows the palette everywhere; the
 stylesheet only adds what a palette cannot say (dock titles, spacing, focus frames). It sets no font sizes,
@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
+
+from .graph_layout import BLOCK_KIND
 
 THEMES = ("light", "dark", "high_contrast")
 THEME_LABELS = {"light": "Light", "dark": "Dark", "high_contrast": "High contrast"}
@@ -56,6 +58,74 @@ def colors(theme: str) -> ThemeColors:
         raise ValueError(f"unknown theme {theme!r}; themes are {', '.join(THEMES)}")
     return _COLORS[theme]
 
+
+# -- the layer graph ------------------------------------------------------------------------------------
+
+Rgba = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class GraphColors:
+    """The colours of the layer graph in one theme: a fill and a border per kind of layer (graph_data.KINDS
+    and graph_layout.BLOCK_KIND), and the rest of the drawing."""
+
+    background: str
+    text: str
+    muted: str  # secondary text: block paths, parameter counts, edge labels, the legend
+    edge: str
+    accent: str  # the selection
+    shadow: Rgba
+    frame_fill: Rgba  # the frame around an unfolded block
+    frame_line: str
+    fills: dict[str, str]
+    borders: dict[str, str]
+    border_width: float = 1.4
+    edge_width: float = 1.3
+
+
+_LIGHT_FILLS = {"input": "#e9ecef", "conv": "#d6e4ff", "pool": "#d3f9d8", "norm": "#fff3bf",
+                "activation": "#ffe3e3", "linear": "#e5dbff", "merge": "#c5f6fa", "reshape": "#f1f3f5",
+                "upsample": "#e9fac8", "dropout": "#f3d9fa", "attention": "#ffdeeb", "other": "#f1f3f5",
+                BLOCK_KIND: "#ffe8cc"}
+_LIGHT_BORDERS = {"input": "#495057", "conv": "#3b5bdb", "pool": "#2f9e44", "norm": "#e67700",
+                  "activation": "#e03131", "linear": "#6741d9", "merge": "#0c8599", "reshape": "#868e96",
+                  "upsample": "#66a80f", "dropout": "#ae3ec9", "attention": "#c2255c", "other": "#868e96",
+                  BLOCK_KIND: "#e8590c"}
+_DARK_FILLS = {"input": "#343a40", "conv": "#1f3269", "pool": "#1b4d2c", "norm": "#5c4813",
+               "activation": "#6b2226", "linear": "#3b2a73", "merge": "#0d4a55", "reshape": "#3a3f45",
+               "upsample": "#3a5212", "dropout": "#55245f", "attention": "#641c3c", "other": "#3a3f45",
+               BLOCK_KIND: "#6b3512"}
+_DARK_BORDERS = {"input": "#adb5bd", "conv": "#748ffc", "pool": "#69db7c", "norm": "#ffd43b",
+                 "activation": "#ff8787", "linear": "#b197fc", "merge": "#66d9e8", "reshape": "#adb5bd",
+                 "upsample": "#a9e34b", "dropout": "#e599f7", "attention": "#f783ac", "other": "#adb5bd",
+                 BLOCK_KIND: "#ffa94d"}
+_HC_BORDERS = {"input": "#ffffff", "conv": "#4dabf7", "pool": "#51cf66", "norm": "#ffd43b",
+               "activation": "#ff6b6b", "linear": "#cc5de8", "merge": "#22d3ee", "reshape": "#ced4da",
+               "upsample": "#a9e34b", "dropout": "#f783ac", "attention": "#ff8787", "other": "#ced4da",
+               BLOCK_KIND: "#ff922b"}
+
+_GRAPH_COLORS = {
+    "light": GraphColors(background="#f8f9fb", text="#1a1e26", muted="#545c69", edge="#7a8291",
+                         accent="#f76707", shadow=(20, 30, 50, 38), frame_fill=(60, 80, 120, 14),
+                         frame_line="#a3acb9", fills=_LIGHT_FILLS, borders=_LIGHT_BORDERS),
+    "dark": GraphColors(background="#1b1e24", text="#f1f3f5", muted="#b4bcc8", edge="#8c95a3", accent="#ffa94d",
+                        shadow=(0, 0, 0, 110), frame_fill=(255, 255, 255, 10), frame_line="#5c6370",
+                        fills=_DARK_FILLS, borders=_DARK_BORDERS),
+    "high_contrast": GraphColors(background="#000000", text="#ffffff", muted="#f1f3f5", edge="#ffffff",
+                                 accent="#ffff00", shadow=(0, 0, 0, 0), frame_fill=(255, 255, 255, 0),
+                                 frame_line="#ffffff", fills={k: "#000000" for k in _HC_BORDERS},
+                                 borders=_HC_BORDERS, border_width=3.0, edge_width=2.2),
+}
+
+
+def graph_colors(theme: str) -> GraphColors:
+    """The layer graph's colours in ``theme`` (one of THEMES); ValueError for another name."""
+    if theme not in _GRAPH_COLORS:
+        raise ValueError(f"unknown theme {theme!r}; themes are {', '.join(THEMES)}")
+    return _GRAPH_COLORS[theme]
+
+
+# -- the application ------------------------------------------------------------------------------------
 
 def palette(theme: str) -> QPalette:
     c = colors(theme)

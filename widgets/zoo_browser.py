@@ -8,7 +8,8 @@ from PySide6.QtGui import QFont, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QLineEdit, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from .layer_info import ERAS, TASK_LABELS, ZooItem, format_short, task_label
+from . import format as fmt
+from .layer_info import ERAS, TASK_LABELS, ZooItem, task_label
 
 NAME_ROLE = Qt.UserRole
 KIND_ROLE = Qt.UserRole + 1
@@ -131,7 +132,7 @@ class ZooBrowser(QWidget):
             item.setText(_COL_PARAMS, "?")
             item.setToolTip(_COL_PARAMS, "could not be counted")
         else:
-            item.setText(_COL_PARAMS, format_short(count).replace(" ", ""))  # "61.1M": narrow docks
+            item.setText(_COL_PARAMS, fmt.compact(count))  # "61.1M": narrow docks
             item.setToolTip(_COL_PARAMS, f"{count:,} parameters")
 
     def param_text(self, name: str) -> str:

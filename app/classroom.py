@@ -1,0 +1,123 @@
+"""Classroom mode: the theme, the text scale and presentation (full screen, large text), remembered in the
+settings. Panels follow ``theme_changed`` and ``font_scale_changed``; the window only wires them."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QApplication
+
+from cnn_explorer.app.settings import read_choice, read_float
+from cnn_explorer.widgets.theme import THEMES, apply_theme
+
+DEFAULT_THEME = "light"
+# Font scales that Ctrl+plus / Ctrl+minus step through; presentation mode multiplies the chosen one.
+FONT_SCALES = (0.8, 0.9, 1.0, 1.1, 1.25, 1.4, 1.6, 1.8, 2.0, 2.4, 2.8)
+PRESENTATION_FACTOR = 1.4
+MIN_POINT_SIZE = 10.0  # the 1.0 scale is never smaller than this: legible on a projector
+
+_BASE_FONT: QFont | None = None
+
+
+def _base_font() -> QFont:
+    """The application font at scale 1, taken once (scaling changes the application font itself)."""
+    global _BASE_FONT
+    if _BASE_FONT is None:
+        font = QFont(QApplication.font())
+        if 0 < font.pointSizeF() < MIN_POINT_SIZE:
+            font.setPointSizeF(MIN_POINT_SIZE)
+        _BASE_FONT = font
+    return QFont(_BASE_FONT)
+
+
+class Classroom(QObject):
+    theme_changed = Signal(str)
+    font_scale_changed = Signal(float)  # the effective scale (presentation included)
+    presentation_changed = Signal(bool)
+
+    def __init__(self, window, settings, theme: str | None = None):
+        super().__init__(window)
+        self.window = window
+        self.settings = settings
+        self._theme = theme if theme in THEMES else read_choice(settings, "theme", DEFAULT_THEME, THEMES)
+        self._font_scale = read_float(settings, "font_scale", 1.0, FONT_SCALES[0], FONT_SCALES[-1])
+        self._presentation = False
+        self._was_maximized = False
+        self._zoo_was_visible = True
+
+    # -- theme ----------------------------------------------------------------------------------------
+    def theme(self) -> str:
+        return self._theme
+
+    def apply_theme(self, theme: str) -> None:
+        if theme not in THEMES:
+            return
+        self._theme = theme
+        apply_theme(QApplication.instance(), theme)
+        self.settings.setValue("theme", theme)
+        self.theme_changed.emit(theme)
+
+    # -- text size -------------------------------------------------------------------------------------
+    def font_scale(self) -> float:
+        """The scale the user chose (presentation multiplies it by PRESENTATION_FACTOR)."""
+        return self._font_scale
+
+    def effective_font_scale(self) -> float:
+        return self._font_scale * (PRESENTATION_FACTOR if self._presentation else 1.0)
+
+    def set_font_scale(self, scale: float) -> None:
+        self._font_scale = max(FONT_SCALES[0], min(float(scale), FONT_SCALES[-1]))
+        font = _base_font()
+        font.setPointSizeF(font.pointSizeF() * self.effective_font_scale())
+        app = QApplication.instance()
+        app.setFont(font)
+        # A style sheet stops font propagation (Qt fixes the fonts of styled widgets at polish time), and the
+        # application font reaches widgets only while the event loop runs: set the font on the window too and
+        # polish again, so the window, its docks and its dialogs change at once.
+        app.setStyleSheet(app.styleSheet())
+        self.window.setFont(font)
+        self.settings.setValue("font_scale", self._font_scale)
+        self.font_scale_changed.emit(self.effective_font_scale())
+
+    def zoom_in(self) -> None:
+        bigger = [s for s in FONT_SCALES if s > self._font_scale + 1e-6]
+        self.set_font_scale(bigger[0] if bigger else FONT_SCALES[-1])
+
+    def zoom_out(self) -> None:
+        smaller = [s for s in FONT_SCALES if s < self._font_scale - 1e-6]
+        self.set_font_scale(smaller[-1] if smaller else FONT_SCALES[0])
+
+    def zoom_reset(self) -> None:
+        self.set_font_scale(1.0)
+
+    # -- presentation ------------------------------------------------------------------------------------
+    def is_presentation(self) -> bool:
+        return self._presentation
+
+    def toggle_presentation(self) -> None:
+        window = self.window
+        self._presentation = not self._presentation
+        if self._presentation:
+            self._was_maximized = window.isMaximized()
+            self._zoo_was_visible = window.zoo_dock.isVisible()
+            window.save_settings()
+            window.zoo_dock.hide()  # the graph and the inspector get the screen; Ctrl+O brings the zoo back
+            window.showFullScreen()
+            screen = window.screen()
+            if screen is not None:  # without a window manager (a bare X server) full screen is not applied
+                window.setGeometry(screen.geometry())
+        else:
+            window.showMaximized() if self._was_maximized else window.showNormal()
+            window.zoo_dock.setVisible(self._zoo_was_visible)
+        self.set_font_scale(self._font_scale)
+        self.presentation_changed.emit(self._presentation)
+        QTimer.singleShot(50, window, window.fit_docks)
+        QTimer.singleShot(100, window.graph.fit)
+
+    def left_full_screen(self) -> None:
+        """The window manager ended full screen: presentation ends with it."""
+        if self._presentation:
+            self._presentation = False
+            self.window.zoo_dock.setVisible(self._zoo_was_visible)
+            self.set_font_scale(self._font_scale)
+            self.presentation_changed.emit(False)

@@ -1,0 +1,110 @@
+"""Starting the window from the command line (``cli.py`` parses it), and ``--screenshot``: wait until the
+model (and the zoo's counts) are drawn, save a picture, exit."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from cnn_explorer.app.main_window import MainWindow
+from cnn_explorer.app.settings import APPLICATION, ORGANIZATION, scratch_settings
+
+# --screenshot waits at most this long for the zoo browser's parameter counts (first run only: then cached).
+ZOO_COUNT_WAIT_S = 120
+SCREENSHOT_TIMEOUT_MS = 300_000
+
+
+class Screenshot:
+    """Saves the window once the model is shown, then ends the event loop with an exit code."""
+
+    def __init__(self, app: QApplication, window: MainWindow, path: Path):
+        self.app, self.window, self.path = app, window, path
+        self.code = 0
+        self.done = False
+        QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, self._too_slow)
+
+    def model_shown(self) -> None:
+        if not self.done:
+            self.done = True
+            self._wait_for_zoo_counts(time.monotonic() + ZOO_COUNT_WAIT_S)
+
+    def _wait_for_zoo_counts(self, deadline: float) -> None:
+        # The picture shows the zoo's parameter counts too: they are counted in the background (once; then
+        # cached), so wait for them, but not forever.
+        if self.window.param_counter.is_busy() and time.monotonic() < deadline:
+            QTimer.singleShot(200, lambda: self._wait_for_zoo_counts(deadline))
+        else:
+            QTimer.singleShot(600, self._take)
+
+    def _take(self) -> None:
+        self.window.error_box.close()
+        if not self.window.grab().save(str(self.path)):
+            print(f"cnn-explorer: error: cannot write {self.path}", file=sys.stderr)
+            self.code = 2
+        self._finish(self.code)
+
+    def failed(self, message: str) -> None:
+        if not self.done:  # a script asked for a picture of this model: say why there is none
+            print(f"cnn-explorer: error: {message}", file=sys.stderr)
+            self.done = True
+            self._finish(2)
+
+    def _too_slow(self) -> None:
+        if not self.done:
+            print("cnn-explorer: the model was not ready after 300 s; saving the window as it is", file=sys.stderr)
+            self.done = True
+            self.code = 1
+            self._take()
+
+    def _finish(self, code: int) -> None:
+        self.code = code
+        self.window.close()
+        self.app.exit(code)
+
+
+def run_gui(args) -> int:
+    """Open the window for parsed ``args`` (see ``cli.gui_parser``)."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName("CNN Explorer")
+    scripted = bool(args.screenshot)
+    window = MainWindow(args.model, weights=args.weights, view=args.view,
+                        input_size=tuple(args.input_size) if args.input_size else None, theme=args.theme,
+                        settings=scratch_settings() if scripted else None,
+                        restore_geometry=not (args.size or scripted))
+    if args.font_scale:
+        window.classroom.set_font_scale(args.font_scale)
+    if args.size:
+        window.resize(*args.size)
+        window.fit_docks()
+    if args.presentation:
+        window.classroom.toggle_presentation()
+    else:
+        window.show()
+    shot = Screenshot(app, window, Path(args.screenshot)) if scripted else None
+
+    def when_shown(name: str) -> None:
+        if args.fold_all:
+            window.graph.fold_all()
+        if args.unfold_all:
+            window.graph.unfold_all()
+        if args.select and not window.select_layer(args.select):
+            print(f"cnn-explorer: no layer {args.select!r} in {name}", file=sys.stderr)
+        if shot is not None:
+            shot.model_shown()
+
+    def when_failed(message: str) -> None:
+        if shot is None:
+            print(f"cnn-explorer: {message}", file=sys.stderr)
+        else:
+            shot.failed(message)
+
+    window.model_shown.connect(when_shown)
+    window.load_failed.connect(when_failed)
+    code = app.exec()
+    return shot.code if shot is not None else code

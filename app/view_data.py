@@ -1,0 +1,251 @@
+"""The recorded graph of a model, as the plain data the panels show: the one place where the models'
+objects (LayerGraph, Node, ModelSummary, zoo entries) become ``widgets`` data.
+
+It runs in the worker thread that owns the model. Numbers stay numbers (shapes as tuples, receptive fields as
+``Field``/``GLOBAL``); ``widgets/format.py`` writes them. The only text made here is what has no number
+form: node titles (``Conv 11×11 /4``) and the blackboard arithmetic of a layer.
+"""
+
+from __future__ import annotations
+
+from cnn_explorer.models import ops
+from cnn_explorer.models.analysis import ModelSummary, param_arithmetic, shape_arithmetic
+from cnn_explorer.models.graph import LayerGraph, Node
+from cnn_explorer.models.receptive_field import GLOBAL as MODEL_GLOBAL
+from cnn_explorer.widgets.graph_data import GraphBlock, GraphData, GraphEdge, GraphNode
+from cnn_explorer.widgets.layer_info import (GLOBAL, Field, LayerDetails, LayerRow, ModelOverview, Shape, Totals,
+                                             ZooItem)
+
+DATA_DEPENDENT_NOTE = ("Once boxes are chosen (region proposals, non-maximum suppression), shapes and MACs "
+                       "depend on the image: these numbers come from one pass on a random image.")
+
+# Operations at the model's top level after its last module ran (a detector's post-processing, called as a
+# method rather than a module) are shown as one foldable block of this name when there are this many.
+POSTPROCESS_BLOCK = "postprocess"
+POSTPROCESS_MIN_NODES = 4
+
+# Settings that say nothing when they have their usual value.
+_QUIET_SETTINGS = {"dilation": {1, (1, 1)}, "output_padding": {0, (0, 0)}, "ceil_mode": {False}, "groups": {1},
+                   "end_dim": {-1}}
+
+# Short names of operations for node titles.
+_SHORT_NAMES = {
+    "BatchNorm1d": "BatchNorm", "BatchNorm2d": "BatchNorm", "BatchNorm3d": "BatchNorm",
+    "LocalResponseNorm": "LRN", "add": "+", "sub": "−", "mul": "×", "div": "÷", "matmul": "@",
+    "cat": "cat", "concat": "cat", "flatten": "flatten", "Flatten": "flatten", "relu": "ReLU", "sigmoid": "Sigmoid",
+    "softmax": "Softmax", "tanh": "Tanh", "hardswish": "Hardswish", "silu": "SiLU", "gelu": "GELU",
+    "Input": "Input", "interpolate": "Upsample", "normalize": "Normalize", "setitem": "set [ ]",
+}
+
+
+# -- numbers ----------------------------------------------------------------------------------------------
+
+def shape_of(shape, batch: int | None = 1) -> Shape | None:
+    """``(1, 64, 56, 56)`` → ``(64, 56, 56)``: the batch dimension is dropped (when the first dimension is
+    the batch)."""
+    if shape is None:
+        return None
+    dims = tuple(int(d) for d in shape)
+    return dims[1:] if len(dims) >= 2 and batch is not None and dims[0] == batch else dims
+
+
+def field_of(rf) -> Field | str | None:
+    """A models' receptive field as view data."""
+    if rf == MODEL_GLOBAL:
+        return GLOBAL
+    if rf is None:
+        return None
+    return Field(tuple(rf.size), tuple(rf.stride), tuple(rf.padding))
+
+
+def _batch(summary: ModelSummary) -> int | None:
+    return summary.input_shape[0] if summary.input_shape else None
+
+
+# -- node titles ------------------------------------------------------------------------------------------
+
+def _size_text(value) -> str:
+    try:
+        h, w = ops.pair(value)
+    except (TypeError, ValueError):
+        return ""
+    return f"{h}×{w}"
+
+
+def _stride_text(value) -> str:
+    try:
+        h, w = ops.pair(value)
+    except (TypeError, ValueError):
+        return ""
+    if (h, w) == (1, 1):
+        return ""
+    return f" /{h}" if h == w else f" /{h},{w}"
+
+
+def node_title(node: Node) -> str:
+    """Operation and key settings: ``Conv 11×11 /4``, ``MaxPool 3×3 /2``, ``Linear 4096``, ``+`` ..."""
+    op, s = node.op, node.settings
+    if op in ops.CONV:
+        groups = int(s.get("groups", 1) or 1)
+        name = "Conv"
+        if groups > 1:
+            name = "DWConv" if groups == s.get("in_channels") else "GConv"
+        title = f"{name} {_size_text(s.get('kernel_size'))}{_stride_text(s.get('stride'))}"
+        dilation = s.get("dilation")
+        if dilation is not None and ops.pair(dilation) != (1, 1):
+            title += f" d{ops.pair(dilation)[0]}"
+        if name == "GConv":
+            title += f" g{groups}"
+        return title
+    if op in ops.CONV_TRANSPOSE:
+        return f"ConvT {_size_text(s.get('kernel_size'))}{_stride_text(s.get('stride'))}"
+    if op in ops.WINDOW_POOL and op != "LPPool2d":
+        name = "AvgPool" if "avg" in op.lower() else "MaxPool"
+        kernel = s.get("kernel_size")
+        return f"{name} {_size_text(kernel)}{_stride_text(s.get('stride') or kernel)}".rstrip()
+    if op in ops.ADAPTIVE_POOL:
+        name = "AdaptiveAvgPool" if "avg" in op.lower() else "AdaptiveMaxPool"
+        size = s.get("output_size")
+        if isinstance(size, (tuple, list)) and any(v is None for v in size):
+            return name
+        return f"{name} {_size_text(size)}".rstrip()
+    if op in ("Linear", "linear") and "out_features" in s:
+        return f"Linear {s['out_features']}"
+    if op in ("Dropout", "Dropout2d") and "p" in s:
+        return f"Dropout {s['p']:g}"
+    if op in ("Upsample", "interpolate"):
+        scale = s.get("scale_factor")
+        if isinstance(scale, (tuple, list)):
+            scale = scale[0] if scale else None
+        return f"Upsample ×{scale:g}" if isinstance(scale, (int, float)) else "Upsample"
+    return _SHORT_NAMES.get(op, op)
+
+
+# -- the graph --------------------------------------------------------------------------------------------
+
+def _postprocess_ids(graph: LayerGraph) -> set[int]:
+    last_module = max((n.id for n in graph.nodes if n.kind == "module"), default=-1)
+    ids = {n.id for n in graph.nodes if n.id > last_module and n.kind == "function" and n.scope == ""}
+    return ids if len(ids) >= POSTPROCESS_MIN_NODES and POSTPROCESS_BLOCK not in graph.modules else set()
+
+
+def graph_data_from(summary: ModelSummary) -> GraphData:
+    """The graph view's data: one GraphNode per recorded node, one GraphEdge per edge, and a GraphBlock per
+    module that ran (plus a ``postprocess`` block for top-level operations after the last module)."""
+    graph = summary.graph
+    batch = _batch(summary)
+    postprocess = _postprocess_ids(graph)
+    nodes = []
+    for node in graph.nodes:
+        scope = POSTPROCESS_BLOCK if node.id in postprocess else node.scope
+        nodes.append(GraphNode(id=node.id, name=node.name, title=node_title(node),
+                               shape=shape_of(node.output_shape, batch), params=node.params,
+                               kind=ops.node_kind(node), scope=scope, blocks=ops.enclosing(scope),
+                               extra_outputs=max(len(node.output_shapes) - 1, 0)))
+    edges = [GraphEdge(src=e.src, dst=e.dst, shape=shape_of(e.shape, batch)) for e in graph.edges]
+    blocks = {path: GraphBlock(path=path, type_name=b.type_name, foldable=b.foldable, parents=b.parents)
+              for path, b in graph.blocks().items()}
+    if postprocess:
+        blocks[POSTPROCESS_BLOCK] = GraphBlock(path=POSTPROCESS_BLOCK, type_name="Post-processing", foldable=True)
+    return GraphData(title=summary.model, nodes=nodes, edges=edges, blocks=blocks)
+
+
+# -- the inspector and the table ----------------------------------------------------------------------------
+
+def settings_items(settings: dict) -> tuple[tuple[str, object], ...]:
+    """The settings worth showing: none that are None, in place, or at their usual value."""
+    return tuple((key, value) for key, value in settings.items()
+                 if key != "inplace" and value is not None and value not in _QUIET_SETTINGS.get(key, ()))
+
+
+def _module_of(model, node: Node):
+    if model is None or node.kind != "module":
+        return None
+    try:
+        return model.get_submodule(node.scope)
+    except AttributeError:
+        return None
+
+
+def _notes(node: Node, module) -> tuple[str, ...]:
+    notes = []
+    if node.inplace:
+        notes.append("In place: it writes into its input's memory, so it takes none of its own.")
+    if ":" in node.name and module is not None and not node.params \
+            and any(True for _ in module.parameters(recurse=False)):
+        notes.append("A repeated call of a module that ran before: its parameters are counted at its first call.")
+    if len(node.output_shapes) > 1:
+        notes.append(f"It has {len(node.output_shapes)} outputs; the first is shown.")
+    return tuple(notes)
+
+
+def layer_details(node: Node, graph: LayerGraph, model, batch: int | None) -> LayerDetails:
+    input_shape = graph.nodes[node.inputs[0]].output_shape if node.inputs else None
+    module = _module_of(model, node)
+    try:
+        params_text = param_arithmetic(node, module)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        params_text = f"{node.params:,}"
+    try:
+        shape_lines = tuple(shape_arithmetic(node, input_shape))
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, IndexError):
+        shape_lines = ()
+    return LayerDetails(
+        name=node.name, type=node.op, is_block=False, input_shape=shape_of(input_shape, batch),
+        output_shape=shape_of(node.output_shape, batch), settings=settings_items(node.settings),
+        shape_arithmetic=shape_lines, param_arithmetic=params_text, params=node.params, macs=node.macs,
+        memory=node.activation_bytes, receptive_field=field_of(node.receptive_field),
+        has_field=node.kind != "input", notes=_notes(node, module),
+    )
+
+
+def block_details(graph: LayerGraph, batch: int | None, skip: set[str]) -> dict[str, LayerDetails]:
+    """The totals of every block (a module path that holds more than one node and is not a layer itself)."""
+    details = {}
+    edges_out: dict[int, list[int]] = {}
+    for e in graph.edges:
+        edges_out.setdefault(e.src, []).append(e.dst)
+    for path, block in graph.blocks().items():
+        if not path or path in skip or not block.members:
+            continue
+        ids = set(block.members)
+        nodes = [graph.nodes[i] for i in block.members]
+        first_input = next((src for n in nodes for src in n.inputs if src not in ids), None)
+        input_shape = graph.nodes[first_input].output_shape if first_input is not None else None
+        # The block's output: the last of its nodes whose output leaves the block (else its last node).
+        last = next((n for n in reversed(nodes) if any(d not in ids for d in edges_out.get(n.id, ()))), nodes[-1])
+        details[path] = LayerDetails(
+            name=path, type=block.type_name, is_block=True, input_shape=shape_of(input_shape, batch),
+            output_shape=shape_of(last.output_shape, batch), params=sum(n.params for n in nodes),
+            macs=sum(n.macs for n in nodes), memory=sum(n.activation_bytes for n in nodes),
+            receptive_field=field_of(last.receptive_field), layer_count=len(nodes))
+    return details
+
+
+def layer_rows(summary: ModelSummary) -> list[LayerRow]:
+    batch = _batch(summary)
+    return [LayerRow(name=n.name, type=n.op, shape=shape_of(n.output_shape, batch), params=n.params, macs=n.macs,
+                     memory=n.activation_bytes, receptive_field=field_of(n.receptive_field),
+                     extra_outputs=max(len(n.output_shapes) - 1, 0))
+            for n in summary.layers]
+
+
+def totals_of(summary: ModelSummary) -> Totals:
+    return Totals(params=summary.total_params, trainable_params=summary.trainable_params, macs=summary.total_macs,
+                  memory=summary.activation_bytes, layers=len(summary.layers))
+
+
+# -- the zoo ------------------------------------------------------------------------------------------------
+
+def zoo_item(entry) -> ZooItem:
+    return ZooItem(name=entry.name, family=entry.family, year=entry.year, task=entry.task, paper=entry.paper,
+                   source=entry.source, input_size=tuple(entry.input_size), in_channels=entry.in_channels)
+
+
+def overview_of(entry, input_shape, weights: str = "", totals: Totals | None = None,
+                error: str = "") -> ModelOverview:
+    facts = tuple((key.replace("_", " "), value) for key, value in entry.facts.items())
+    note = DATA_DEPENDENT_NOTE if entry.data_dependent else ""
+    return ModelOverview(name=entry.name, family=entry.family, year=entry.year, paper=entry.paper,
+                         task=entry.task, input_shape=shape_of(input_shape), weights=weights,
+                         totals=totals, facts=facts, error=error, note=note)

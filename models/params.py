@@ -1,0 +1,117 @@
+"""Parameter counts of zoo entries without building them for real, and their cache on disk.
+
+``count_parameters`` builds a model on the meta device (no memory, no arithmetic). ``ParamCache`` keeps the
+counts in a JSON file keyed by the library versions: it is written to a unique temporary file and moved into
+place atomically (two processes may write at once; a reader never sees half a file), and whatever it reads
+is checked: a value that is not a whole, non-negative, plausible count is dropped and recounted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+MAX_PLAUSIBLE_COUNT = 10**13  # no network of the zoo comes near; anything above is a corrupt entry
+
+
+def count_parameters(name: str) -> int:
+    """The parameter count of zoo model ``name``, built on the meta device; models that cannot be built there
+    are counted from torchvision's weights metadata, or built for real."""
+    import torch
+
+    from .registry import get_entry
+
+    entry = get_entry(name)
+    try:
+        with torch.device("meta"):
+            model = entry.builder()
+        return sum(p.numel() for p in model.parameters())
+    except Exception:  # noqa: BLE001 - some builders compute on tensors (regnet); try the other ways
+        pass
+    if entry.source == "torchvision":
+        try:
+            from torchvision.models import get_model_weights
+
+            return int(get_model_weights(name).DEFAULT.meta["num_params"])
+        except (ValueError, KeyError, AttributeError):
+            pass
+    model = entry.builder()
+    return sum(p.numel() for p in model.parameters())
+
+
+def library_versions() -> dict[str, str]:
+    import torch
+    import torchvision
+
+    versions = {"torch": torch.__version__, "torchvision": torchvision.__version__}
+    try:
+        import timm
+
+        versions["timm"] = timm.__version__
+    except ImportError:
+        pass
+    return versions
+
+
+def _valid_count(value) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 <= value <= MAX_PLAUSIBLE_COUNT else None
+
+
+class ParamCache:
+    """Counts on file, by model name, for one set of library versions."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    def read(self, versions: dict | None = None) -> tuple[dict[str, int], bool]:
+        """(valid counts, whether the file needs repair). With ``versions``, counts made with other library
+        versions are not valid. A missing file is no repair; an unreadable or malformed one is."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}, False
+        except (OSError, UnicodeDecodeError):
+            return {}, True
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return {}, True
+        if not isinstance(data, dict) or not isinstance(data.get("counts"), dict):
+            return {}, True
+        if versions is not None and data.get("versions") != versions:
+            return {}, False
+        counts, bad = {}, False
+        for name, value in data["counts"].items():
+            valid = _valid_count(value)
+            if valid is None or not isinstance(name, str):
+                bad = True
+            else:
+                counts[name] = valid
+        return counts, bad
+
+    def counts(self) -> dict[str, int]:
+        return self.read()[0]
+
+    def write(self, versions: dict, counts: dict[str, int]) -> bool:
+        """Replace the file atomically; False (and a log line) when it cannot be written."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".partial", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    json.dump({"versions": versions, "counts": counts}, out, indent=0)
+                os.replace(temp, self.path)
+            except BaseException:
+                Path(temp).unlink(missing_ok=True)
+                raise
+            return True
+        except OSError as error:
+            log.warning("cannot write the parameter cache %s: %s", self.path, error)
+            return False

@@ -1,0 +1,135 @@
+"""Numbers as people read them: the one place where the explorer turns numbers into text.
+
+View data travels as numbers (shapes as tuples, receptive fields as ``Field`` or ``GLOBAL``); the widgets,
+the exports and the command line format them here. No Qt, no torch."""
+
+from __future__ import annotations
+
+from .layer_info import GLOBAL, Field, Shape
+
+
+def count(value: int | float | None) -> str:
+    """34944 -> "34,944"; None -> "…" (not known yet)."""
+    if value is None:
+        return "…"
+    return f"{int(value):,}"
+
+
+def short(value: int | float | None, unit: str = "") -> str:
+    """61100840 -> "61.1 M"; 714188480 -> "714.2 M"; 1.5e9 -> "1.50 G"; 512 -> "512"."""
+    if value is None:
+        return "…"
+    for suffix, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= size:
+            scaled = value / size
+            digits = 2 if scaled < 10 else 1
+            return f"{scaled:.{digits}f} {suffix}{unit}"
+    return f"{int(value)} {unit}".rstrip()
+
+
+def compact(value: int | float | None) -> str:
+    """61100840 -> "61.1M": ``short`` without the space, for narrow columns and graph nodes."""
+    return short(value).replace(" ", "")
+
+
+def params(value: int) -> str:
+    """34944 -> "34.9k params", 512 -> "512 params": the line under a graph node."""
+    if value >= 1e6:
+        return f"{value / 1e6:.1f}M params"
+    if value >= 1e3:
+        return f"{value / 1e3:.1f}k params"
+    return f"{value} params"
+
+
+def size_bytes(value: int | None) -> str:
+    if value is None:
+        return "…"
+    if value >= 2**30:
+        return f"{value / 2**30:.2f} GiB"
+    if value >= 2**20:
+        return f"{value / 2**20:.2f} MiB"
+    if value >= 2**10:
+        return f"{value / 2**10:.1f} KiB"
+    return f"{value} B"
+
+
+def shape(dims: Shape | None, extra_outputs: int = 0, empty: str = "") -> str:
+    """``(64, 56, 56)`` → ``64×56×56`` (the batch is already dropped); ``()`` → ``scalar``; None → ``empty``.
+    ``extra_outputs``: how many more outputs the operation has besides this one, shown as ``(+n)``."""
+    if dims is None:
+        return empty
+    text = "×".join(str(d) for d in dims) if dims else "scalar"
+    return f"{text} (+{extra_outputs})" if extra_outputs > 0 else text
+
+
+def shape_size(dims: Shape | None) -> int:
+    """Number of elements of a shape (-1 when there is none): how shapes sort."""
+    if dims is None:
+        return -1
+    size = 1
+    for d in dims:
+        size *= d
+    return size
+
+
+def receptive_field(rf: Field | str | None) -> str:
+    """``Field((11, 11), (4, 4), (2, 2))`` → ``11 / 4 / 2``; ``GLOBAL`` → ``global (whole image)``; None → ``—``."""
+    if rf == GLOBAL:
+        return "global (whole image)"
+    if not isinstance(rf, Field):
+        return "—"
+
+    def axis(values):
+        return str(values[0]) if values[0] == values[1] else f"{values[0]}×{values[1]}"
+    return f"{axis(rf.size)} / {axis(rf.stride)} / {axis(rf.padding)}"
+
+
+def receptive_field_key(rf: Field | str | None) -> tuple[int, int]:
+    """How receptive fields sort: none first, then by size (the larger axis), then global ones last."""
+    if rf == GLOBAL:
+        return (2, 0)
+    if isinstance(rf, Field):
+        return (1, max(rf.size))
+    return (0, 0)
+
+
+_SETTING_LABELS = {
+    "in_channels": "in channels", "out_channels": "out channels", "kernel_size": "kernel", "stride": "stride",
+    "padding": "padding", "dilation": "dilation", "groups": "groups", "output_padding": "output padding",
+    "in_features": "in features", "out_features": "out features", "num_features": "features", "eps": "eps",
+    "output_size": "output size", "scale_factor": "scale", "mode": "mode", "p": "drop probability",
+    "negative_slope": "negative slope", "ceil_mode": "ceil mode", "upscale_factor": "upscale",
+    "size": "size", "normalized_shape": "normalized shape", "start_dim": "start dim", "end_dim": "end dim",
+    "dims": "dims", "dim": "dim", "pad": "pad",
+}
+
+
+def setting_label(key: str) -> str:
+    return _SETTING_LABELS.get(key, key.replace("_", " "))
+
+
+def setting(key: str, value) -> str:
+    """A layer setting as the inspector writes it: kernel ``3×3``, stride ``2``, padding ``1, 2``."""
+    if isinstance(value, (tuple, list)):
+        values = list(value)
+        if key in ("kernel_size", "output_size", "size"):
+            return "×".join(str(v) for v in values)
+        if len(values) == 2 and values[0] == values[1]:
+            return str(values[0])
+        return ", ".join(str(v) for v in values)
+    if key == "kernel_size" and isinstance(value, int):
+        return f"{value}×{value}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def fact(value) -> str:
+    """A figure from the zoo's facts: ints with thousands separators, floats short."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)

@@ -1,0 +1,70 @@
+"""Window furniture shared by the explorer's panels: a dock title bar drawn in the window's font, and the
+keyboard-shortcuts dialog (fed plain rows). No torch."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QDockWidget, QHBoxLayout, QHeaderView,
+                               QLabel, QStyle, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
+
+
+class DockTitleBar(QWidget):
+    """A dock's title bar drawn with the window's font. Qt draws its own dock titles in a font of their own
+    that the classroom font scale does not reach."""
+
+    def __init__(self, dock: QDockWidget):
+        super().__init__(dock)
+        self.setObjectName("dock_title")
+        self.setAttribute(Qt.WA_StyledBackground, True)
+        self.label = QLabel(f"<b>{dock.windowTitle()}</b>", self)
+        float_button = QToolButton(self)
+        float_button.setIcon(self.style().standardIcon(QStyle.SP_TitleBarNormalButton))
+        float_button.setToolTip("Float / dock")
+        float_button.setAutoRaise(True)
+        float_button.clicked.connect(lambda: dock.setFloating(not dock.isFloating()))
+        close_button = QToolButton(self)
+        close_button.setIcon(self.style().standardIcon(QStyle.SP_TitleBarCloseButton))
+        close_button.setToolTip("Hide (View menu brings it back)")
+        close_button.setAutoRaise(True)
+        close_button.clicked.connect(dock.close)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 2, 2, 2)
+        layout.setSpacing(2)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(float_button)
+        layout.addWidget(close_button)
+
+
+def shortcuts_dialog(parent: QWidget, rows: list[tuple[str, str, str]]) -> QDialog:
+    """A dialog listing (menu, action, keys) rows, the keys in bold; opened, deleted on close."""
+    dialog = QDialog(parent)
+    dialog.setObjectName("shortcuts_dialog")
+    dialog.setWindowTitle("Keyboard shortcuts")
+    table = QTableWidget(len(rows), 3, dialog)
+    table.setHorizontalHeaderLabels(["Menu", "Action", "Keys"])
+    table.verticalHeader().setVisible(False)
+    table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+    table.setSelectionMode(QAbstractItemView.NoSelection)
+    table.setFocusPolicy(Qt.NoFocus)
+    table.setShowGrid(False)
+    table.setAlternatingRowColors(True)
+    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
+    for i, row in enumerate(rows):
+        for j, text in enumerate(row):
+            item = QTableWidgetItem(text)
+            if j == 2:
+                font = item.font()
+                font.setBold(True)
+                item.setFont(font)
+            table.setItem(i, j, item)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+    table.horizontalHeader().setStretchLastSection(True)
+    buttons = QDialogButtonBox(QDialogButtonBox.Close, dialog)
+    buttons.rejected.connect(dialog.reject)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(table)
+    layout.addWidget(buttons)
+    dialog.resize(640, 620)
+    dialog.setAttribute(Qt.WA_DeleteOnClose)
+    dialog.open()
+    return dialog
