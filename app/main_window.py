@@ -3,7 +3,7 @@
 Each concern has a home of its own: the session (``session.py``: current model, pending request, weights,
 failure policy), the selection every view follows (``selection.py``), the request runner that owns the
 model's thread (``requests.py``), the view data (``view_data.py``), classroom mode (``classroom.py``) and
-the settings (``settings.py``). Views register as panels (``add_panel``, ``add_tab``); the window holds
+the settings (``settings.py``), finding and stepping through layers (``navigation.py``). Views register as panels (``add_panel``, ``add_tab``); the window holds
 plain data only.
 """
 
@@ -18,13 +18,13 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QLineEdit, QMai
                                QPushButton, QSizePolicy, QSpinBox, QStackedWidget, QTabWidget, QToolBar, QWidget)
 
 from cnn_explorer.app.classroom import Classroom
+from cnn_explorer.app.navigation import LayerNavigator
 from cnn_explorer.app.requests import RequestRunner, gui_post
 from cnn_explorer.app.selection import Selection
 from cnn_explorer.app.session import ModelRequest, ModelResult, Session, classify, serve_model
 from cnn_explorer.app.settings import app_settings, default_cache_dir, read_bytes, read_text
 from cnn_explorer.app.zoo import ParamCounter, list_zoo
 from cnn_explorer.widgets import format as fmt
-from cnn_explorer.widgets.graph_layout import innermost_foldable
 from cnn_explorer.widgets.graph_view import GraphView
 from cnn_explorer.widgets.inspector import Inspector
 from cnn_explorer.widgets.panels import DockTitleBar, shortcuts_dialog
@@ -50,11 +50,11 @@ ACTIONS = (
     ("export_md", "Export summary as &Markdown…", ("export_summary_dialog", "md"), None, ""),
     ("quit", "&Quit", "close", "Ctrl+Q", ""),
     ("find", "&Find layer…", "focus_find", QKeySequence.Find, ""),
-    ("next_layer", "&Next layer", ("step_layer", 1), ["N", "PgDown"], ""),
-    ("prev_layer", "&Previous layer", ("step_layer", -1), ["P", "PgUp"], ""),
+    ("next_layer", "&Next layer", ("navigator.step", 1), ["N", "PgDown"], ""),
+    ("prev_layer", "&Previous layer", ("navigator.step", -1), ["P", "PgUp"], ""),
     ("fit", "&Fit graph to window", "graph.fit", "F", ""),
-    ("fold", "F&old block of selection", "fold_selected", "[", ""),
-    ("unfold", "&Unfold selected block", "unfold_selected", "]", ""),
+    ("fold", "F&old block of selection", "navigator.fold_selected", "[", ""),
+    ("unfold", "&Unfold selected block", "navigator.unfold_selected", "]", ""),
     ("fold_all", "Fold &all blocks", "graph.fold_all", "Ctrl+[", ""),
     ("unfold_all", "Unfold all b&locks", "graph.unfold_all", "Ctrl+]", ""),
     ("cancel", "&Cancel loading / leave presentation", "escape", "Esc", ""),
@@ -106,7 +106,7 @@ class MainWindow(QMainWindow):
         self.runner = RequestRunner(gui_post())
         self.classroom = Classroom(self, self.settings, theme)
         self._closing = False
-        self._find_text, self._find_matches, self._find_index = "", [], -1
+        self.navigator = LayerNavigator(self)
         self.panel_toggles: list[QAction] = []
 
         # -- the panels ----------------------------------------------------------------------------------
@@ -457,7 +457,7 @@ class MainWindow(QMainWindow):
         if not self.session.accept(result):
             return  # superseded while on its way
         self._request_done()
-        self._find_matches, self._find_text = [], ""
+        self.navigator.reset()
         self.selection.set_valid(lambda name: result.details_of(name) is not None)
         self.zoo.set_current(result.name)
         self.settings.setValue("last_model", result.name)
@@ -578,23 +578,6 @@ class MainWindow(QMainWindow):
     def selected_layer(self) -> str:
         return self.selection.layer()
 
-    def step_layer(self, step: int) -> None:
-        """Select the next (+1) or previous (-1) layer, in the table's order (the network's unless sorted)."""
-        result = self.session.current
-        if result is None or not result.rows:
-            return
-        names = [r.name for r in self.table.rows()] or [r.name for r in result.rows]
-        selected = self.selection.layer()
-        if selected in names:
-            index = names.index(selected) + step
-        elif selected and result.graph is not None and selected in result.blocks:
-            inside = [i for i, n in enumerate(names)
-                      if (node := result.graph.node_by_name(n)) is not None and result.graph.in_block(node, selected)]
-            index = (max(inside) + 1 if step > 0 else min(inside) - 1) if inside else 0
-        else:
-            index = 0 if step > 0 else len(names) - 1
-        self.select_layer(names[max(0, min(index, len(names) - 1))])
-
     # ==== finding and folding =======================================================================================
     def focus_zoo_filter(self) -> None:
         self.zoo_dock.show()
@@ -606,51 +589,7 @@ class MainWindow(QMainWindow):
         self.find_box.selectAll()
 
     def find_next(self) -> bool:
-        """Select the next layer whose name or type holds the find box's text (Enter again: the next one)."""
-        typed = self.find_box.text().strip()
-        text, result = typed.lower(), self.session.current
-        if not text or result is None:
-            return False
-        if text != self._find_text:
-            self._find_text = text
-            self._find_matches = [r.name for r in result.rows if text in r.name.lower() or text in r.type.lower()]
-            self._find_index = -1
-        if not self._find_matches:
-            if not self.graph.search(typed):
-                self.statusBar().showMessage(f"No layer matches “{typed}”.", 6000)
-                return False
-            return True
-        self._find_index = (self._find_index + 1) % len(self._find_matches)
-        name = self._find_matches[self._find_index]
-        self.select_layer(name)
-        self.statusBar().showMessage(f"“{typed}”: match {self._find_index + 1} of {len(self._find_matches)} "
-                                     f"({name}); Enter for the next.", 6000)
-        return True
-
-    def fold_selected(self) -> None:
-        """Fold the innermost block that holds the selected layer (or the selected block's parent)."""
-        result, selected = self.session.current, self.selection.layer()
-        if result is None or result.graph is None:
-            return
-        node = result.graph.node_by_name(selected) if selected else None
-        block = result.graph.blocks.get(selected) if node is None else None
-        path = None
-        if node is not None:
-            path = innermost_foldable(result.graph, node.blocks)
-        elif block is not None and block.parents:
-            path = innermost_foldable(result.graph, block.parents)
-        if path is None:
-            self.statusBar().showMessage("Select a layer inside a block to fold the block.", 5000)
-            return
-        self.graph.fold(path)
-        self.select_layer(path)
-
-    def unfold_selected(self) -> None:
-        result, selected = self.session.current, self.selection.layer()
-        if result is not None and selected and selected in result.blocks:
-            self.graph.unfold(selected)
-        elif result is not None and selected:
-            self.statusBar().showMessage("Select a folded block to unfold it.", 5000)
+        return self.navigator.find_next(self.find_box.text())
 
     # ==== export ====================================================================================================
     def export_graph(self, path: str | os.PathLike) -> None:
