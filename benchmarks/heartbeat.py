@@ -94,11 +94,11 @@ def main() -> int:
                  beat.measure(lambda: window.classroom.apply_theme("dark"), lambda: True)))
     rows.append(("Ctrl+plus (densenet201 unfolded)", beat.measure(window.classroom.zoom_in, lambda: True)))
     rows.append(("Ctrl+0 (densenet201 unfolded)", beat.measure(window.classroom.zoom_reset, lambda: True)))
-    start_close = time.perf_counter()
     window.open_model("maskrcnn_resnet50_fpn")
-    spin(0.5)
+    spin(0.5)  # the detector's pass is under way
+    start_close = time.perf_counter()
     window.close()
-    close_s = time.perf_counter() - start_close - 0.5
+    close_s = time.perf_counter() - start_close
 
     print(f"{'case':<40} {'largest gap':>12}  goal < {GOAL_MS:.0f} ms")
     for case, gap in rows:

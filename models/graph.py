@@ -207,6 +207,8 @@ class _Recorder(TorchFunctionMode):
             self.flop_marks.append(self._total_flops())
 
     def post_hook(self, module, args, kwargs, output):
+        if not self.scopes:  # the pass was stopped (cancelled) before this module's pre-hook ran
+            return
         path = self.scopes.pop()
         if path is None or id(module) not in self.leaf_ids:
             return

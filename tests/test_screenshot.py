@@ -20,7 +20,7 @@ def gui_env(tmp_path, tmp_path_factory):
 
 def explorer(env, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cnn_explorer.app.cli", *args], capture_output=True,
-                          text=True, env=env, timeout=300)
+                          text=True, env=env, timeout=600)
 
 
 def distinct_colours(image: QImage, step: int = 7) -> int:
