@@ -6,39 +6,66 @@
     cnn-explorer export MODEL --onnx FILE      ONNX file, checked
     cnn-explorer graph MODEL --out FILE.svg    the layer graph as an .svg or .png (--unfold: every layer)
 
-Bad input ends with a one-line message on stderr and exit code 2, never a traceback.
+Bad input ends with a one-line message on stderr and exit code 2, never a traceback; Ctrl+C ends quietly
+with 130. Nothing heavy is imported before it is needed: ``list``, ``--help`` and the rejection of a bad
+name or flag import no torch, and a ``summary`` made before comes from the analysis cache without it.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
+import errno
 import json
+import os
 import sys
 
 COMMANDS = ("list", "summary", "export", "graph")
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
 
 
 class CliError(Exception):
     """Bad input: printed as one line, exit code 2."""
 
 
-def _input_size(parser_args) -> tuple[int, int] | None:
-    return tuple(parser_args.input_size) if parser_args.input_size else None
+def error_line(text: str) -> None:
+    """One line on stderr; nowhere when stderr is closed (never on stdout, where it would corrupt --json)."""
+    stream = sys.stderr
+    if stream is None:
+        return
+    try:
+        print(text, file=stream, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
-def _weights_arg(value: str | None) -> str:
-    return value or "pretrained"
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line and a hint, instead of a usage block."""
+
+    def error(self, message: str):
+        error_line(f"{self.prog}: error: {message} (see '{self.prog} --help')")
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _input_size(args) -> tuple[int, int] | None:
+    return tuple(args.input_size) if args.input_size else None
+
+
+def _weights(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("--weights needs 'pretrained', 'random' or a file path, not ''")
+    return value
 
 
 def _progress_to_stderr(done: int, total: int) -> None:
-    if total:
+    if total and sys.stderr is not None:
         print(f"\rdownloading weights: {100 * done // total:3d}%", end="", file=sys.stderr, flush=True)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cnn-explorer", description="Look inside the famous CNNs.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="cnn-explorer", description="Look inside the famous CNNs.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     list_cmd = commands.add_parser("list", help="list the zoo")
     list_cmd.add_argument("--task", help="only this task (classification, detection, ...)")
@@ -47,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     summary = commands.add_parser("summary", help="per-layer table and totals of a model")
     summary.add_argument("model")
     summary.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"))
-    summary.add_argument("--weights", metavar="PATH",
+    summary.add_argument("--weights", metavar="PATH", type=_weights, default="pretrained",
                          help="a .pt/.pth/.safetensors state dict, or 'pretrained' (default) or 'random'")
     summary.add_argument("--json", action="store_true", help="machine-readable output (stable)")
 
@@ -55,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("model")
     export.add_argument("--onnx", required=True, metavar="FILE")
     export.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"))
-    export.add_argument("--weights", metavar="PATH")
+    export.add_argument("--weights", metavar="PATH", type=_weights, default="pretrained")
 
     graph = commands.add_parser("graph", help="draw the layer graph to an .svg or .png file")
     graph.add_argument("model")
@@ -65,6 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     graph.add_argument("--theme", choices=("light", "dark", "high_contrast"), default="light")
     return parser
 
+
+# -- the window's command line -----------------------------------------------------------------------------
 
 def _window_size(text: str) -> tuple[int, int]:
     try:
@@ -77,15 +106,18 @@ def _window_size(text: str) -> tuple[int, int]:
 
 
 def gui_parser() -> argparse.ArgumentParser:
-    """The window's own command line: ``cnn-explorer [MODEL] [options]``."""
-    from cnn_explorer.widgets.theme import THEMES
-
-    parser = argparse.ArgumentParser(prog="cnn-explorer", description="Look inside the famous CNNs.")
+    """The window's own command line: ``cnn-explorer [MODEL] [options]``; ``--help`` lists the commands too."""
+    commands = "\n".join(f"  cnn-explorer {name:<8} {what}" for name, what in (
+        ("list", "the zoo (--task, --json)"), ("summary", "per-layer table and totals of a model (--json)"),
+        ("export", "a model as a checked ONNX file"), ("graph", "the layer graph as an .svg or .png file")))
+    parser = _Parser(prog="cnn-explorer", description="Look inside the famous CNNs: opens the explorer window.",
+                     epilog=f"commands (cnn-explorer COMMAND --help for each):\n{commands}",
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", nargs="?", help="zoo model to open (default: the last one, or alexnet)")
     parser.add_argument("--view", choices=("graph", "summary"), default="graph")
-    parser.add_argument("--weights", default="pretrained", metavar="pretrained|random|PATH")
+    parser.add_argument("--weights", default="pretrained", type=_weights, metavar="pretrained|random|PATH")
     parser.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"))
-    parser.add_argument("--theme", choices=THEMES)
+    parser.add_argument("--theme", choices=("light", "dark", "high_contrast"))
     parser.add_argument("--font-scale", type=float, metavar="S", help="text scale, e.g. 1.5")
     parser.add_argument("--presentation", action="store_true", help="start full screen with large text")
     parser.add_argument("--size", type=_window_size, metavar="WxH", help="window size, e.g. 1024x768")
@@ -98,80 +130,137 @@ def gui_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check_screenshot_path(path: str) -> None:
+def _check_gui_args(args) -> None:
     from pathlib import Path
 
-    shot = Path(path)
-    if shot.suffix.lower() not in (".png", ".jpg", ".jpeg"):
-        raise CliError(f"cannot write {shot.name}: --screenshot must end in .png or .jpg")
-    if not shot.parent.is_dir():
-        raise CliError(f"cannot write {shot}: folder {shot.parent} does not exist")
+    from cnn_explorer.models.zoo_index import UnknownModelError, check_input_size, lookup
+
+    if args.model is not None and not args.model.strip():
+        raise CliError("the model name is empty; see 'cnn-explorer list'")
+    if args.screenshot:
+        shot = Path(args.screenshot)
+        if shot.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+            raise CliError(f"cannot write {shot.name}: --screenshot must end in .png or .jpg")
+        if shot.is_dir() or not shot.parent.is_dir():
+            raise CliError(f"cannot write {shot}: folder {shot.parent} does not exist" if not shot.parent.is_dir()
+                           else f"cannot write {shot}: it is a folder")
+        if args.model is not None:
+            try:
+                lookup(args.model)
+            except UnknownModelError as error:
+                raise CliError(str(error)) from None
+    if args.font_scale is not None and not (0.5 <= args.font_scale <= 4):
+        raise CliError(f"--font-scale {args.font_scale:g}: the text scale must be 0.5 to 4")
+    try:
+        check_input_size(_input_size(args))
+    except ValueError as error:
+        raise CliError(str(error)) from None
 
 
 def run_gui(argv: list[str]) -> int:
     args = gui_parser().parse_args(argv)
-    try:
-        if args.screenshot:
-            _check_screenshot_path(args.screenshot)
-    except CliError as error:
-        print(f"cnn-explorer: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    _check_gui_args(args)
     from cnn_explorer.app.launch import run_gui as launch
 
     return launch(args)
 
 
-def _cmd_list(args) -> int:
-    from cnn_explorer.models.registry import TASKS, list_entries
+# -- the commands ------------------------------------------------------------------------------------------
 
-    if args.task and args.task not in TASKS:
-        raise CliError(f"unknown task {args.task!r}; tasks are: {', '.join(TASKS)}")
-    entries = list_entries(args.task)
+def _cmd_list(args) -> int:
+    from cnn_explorer.models.zoo_index import TASKS, entries, task_of
+
+    task = None
+    if args.task:
+        task = task_of(args.task)
+        if task is None:
+            raise CliError(f"unknown task {args.task!r}; tasks are: {', '.join(TASKS)}")
+    found = entries(task)
     if args.json:
-        print(json.dumps([e.to_dict() for e in entries], indent=1))
+        print(json.dumps([{k: v for k, v in e.items() if k != "data_dependent"} for e in found], indent=1))
         return 0
-    print(f"{'name':<40} {'task':<22} {'year':>4}  {'input':>9}  {'source':<11} family")
-    for e in entries:
-        size = f"{e.input_size[0]}×{e.input_size[1]}"
-        print(f"{e.name:<40} {e.task:<22} {e.year:>4}  {size:>9}  {e.source:<11} {e.family}")
-    print(f"{len(entries)} models")
+    lines = [f"{'name':<40} {'task':<22} {'year':>4}  {'input':>9}  {'source':<11} family"]
+    for e in found:
+        size = f"{e['input_size'][0]}×{e['input_size'][1]}"
+        lines.append(f"{e['name']:<40} {e['task']:<22} {e['year']:>4}  {size:>9}  {e['source']:<11} {e['family']}")
+    lines.append(f"{len(found)} models")
+    print("\n".join(lines))
     return 0
 
 
 def _load(args):
-    from cnn_explorer.models.loader import check_input_size, load_model
+    from cnn_explorer.models.loader import load_model
 
-    check_input_size(_input_size(args))
-    return load_model(args.model, weights=_weights_arg(args.weights),
+    return load_model(args.model, weights=args.weights,
                       progress=None if getattr(args, "json", False) else _progress_to_stderr)
 
 
-def _cmd_summary(args) -> int:
-    from cnn_explorer.app.view_data import field_of
-    from cnn_explorer.models.analysis import weight_layer_depth
-    from cnn_explorer.models.loader import summarize
-    from cnn_explorer.widgets import format as fmt
+def _summary_entry(args) -> dict:
+    """What ``summary`` prints: from the analysis cache when this model, size and weights were analyzed before
+    (no torch needed), else analyzed now (and cached)."""
+    from cnn_explorer.models import cache
+    from cnn_explorer.models.zoo_index import check_input_size, lookup
+
+    facts = lookup(args.model)
+    size = _input_size(args)
+    check_input_size(size)
+    entry = cache.AnalysisCache().get(cache.key(facts["name"], size or tuple(facts["input_size"]), args.weights))
+    if entry is not None:
+        return entry
+    from cnn_explorer.models.loader import cache_entry, summarize
 
     loaded = _load(args)
-    summary = summarize(loaded, _input_size(args))
+    return cache_entry(summarize(loaded, size), loaded.weights)
+
+
+def _cmd_summary(args) -> int:
+    from cnn_explorer.widgets import format as fmt
+
+    entry = _summary_entry(args)
+    summary = entry["summary"]
     if args.json:
-        print(json.dumps(summary.to_json()))
+        print(json.dumps(summary))
         return 0
-    print(f"# {summary.model}: input {'×'.join(map(str, summary.input_shape))} — {loaded.weights.message}")
-    name_width = min(max(len(n.name) for n in summary.layers), 48)
-    print(f"{'layer':<{name_width}}  {'type':<22} {'output shape':<20} {'params':>11} {'MACs':>9}  receptive field")
-    for node in summary.layers:
-        shape = fmt.shape(node.output_shape[1:], empty="—") if node.output_shape else "—"
-        print(f"{node.name:<{name_width}}  {node.op[:22]:<22} {shape[:20]:<20} {node.params:>11,} "
-              f"{fmt.compact(node.macs):>9}  {fmt.receptive_field(field_of(node.receptive_field))}")
-    print(f"total params {summary.total_params:,} (trainable {summary.trainable_params:,}), "
-          f"MACs {summary.total_macs / 1e9:.3f} G, activations {summary.activation_bytes / 2**20:.1f} MiB, "
-          f"{len(summary.layers)} operations, depth {weight_layer_depth(summary.graph)} weight layers, "
-          f"analyzed in {summary.seconds:.2f} s")
+    layers = summary["layers"]
+    lines = [f"# {summary['model']}: input {'×'.join(map(str, summary['input_shape']))} — {entry['weights_message']}"]
+    name_width = min(max((len(layer["name"]) for layer in layers), default=5), 48)
+    lines.append(f"{'layer':<{name_width}}  {'type':<22} {'output shape':<20} {'params':>11} {'MACs':>9}  "
+                 "receptive field")
+    for layer in layers:
+        shape = fmt.shape(layer["output_shape"][1:], empty="—") if layer["output_shape"] else "—"
+        lines.append(f"{layer['name']:<{name_width}}  {layer['type'][:22]:<22} {shape[:20]:<20} "
+                     f"{layer['params']:>11,} {fmt.compact(layer['macs']):>9}  "
+                     f"{fmt.receptive_field(_field(layer['receptive_field']))}")
+    lines.append(f"total params {summary['total_params']:,} (trainable {summary['trainable_params']:,}), "
+                 f"MACs {summary['total_macs'] / 1e9:.3f} G, activations {summary['activation_bytes'] / 2**20:.1f} MiB, "
+                 f"{len(layers)} operations, depth {entry['depth']} weight layers, analyzed in {entry['seconds']:.2f} s")
+    print("\n".join(lines))
     return 0
 
 
+def _field(rf):
+    from cnn_explorer.widgets.layer_info import Field
+
+    if isinstance(rf, dict):
+        return Field(tuple(rf["size"]), tuple(rf["stride"]), tuple(rf["padding"]))
+    return rf
+
+
 def _cmd_export(args) -> int:
+    from pathlib import Path
+
+    from cnn_explorer.models.zoo_index import check_input_size, lookup
+    from cnn_explorer.widgets.files import check_writable
+
+    out = Path(args.onnx)
+    if out.suffix.lower() != ".onnx":
+        raise CliError(f"cannot write {out.name}: --onnx must end in .onnx")
+    try:
+        check_writable(out)
+    except OSError as error:
+        raise CliError(str(error)) from None
+    lookup(args.model)
+    check_input_size(_input_size(args))
     from cnn_explorer.models.export import export_onnx
 
     loaded = _load(args)
@@ -184,14 +273,20 @@ def _cmd_export(args) -> int:
 def _cmd_graph(args) -> int:
     from pathlib import Path
 
-    from cnn_explorer.models.loader import check_input_size, load_model, summarize
+    from cnn_explorer.models.zoo_index import check_input_size, lookup
+    from cnn_explorer.widgets.files import check_writable
 
     out = Path(args.out)
     if out.suffix.lower() not in (".svg", ".png"):
         raise CliError(f"cannot write {out.name}: --out must end in .svg or .png")
-    if not out.parent.is_dir():
-        raise CliError(f"cannot write {out}: folder {out.parent} does not exist")
+    try:
+        check_writable(out)
+    except OSError as error:
+        raise CliError(str(error)) from None
+    lookup(args.model)
     check_input_size(_input_size(args))
+    from cnn_explorer.models.loader import load_model, summarize
+
     summary = summarize(load_model(args.model, weights="random"), _input_size(args))
     try:
         count = _write_graph_image(summary, out, unfold=args.unfold, theme=args.theme)
@@ -204,8 +299,6 @@ def _cmd_graph(args) -> int:
 def _write_graph_image(summary, path, *, unfold: bool = False, theme: str = "light") -> int:
     """Draw the layer graph of ``summary`` into an .svg or .png file without opening a window: folded (every
     outermost block) unless ``unfold``. Returns the number of nodes drawn."""
-    import os
-
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
@@ -224,30 +317,96 @@ def _write_graph_image(summary, path, *, unfold: bool = False, theme: str = "lig
         view.deleteLater()
 
 
-def run_command(argv: list[str]) -> int:
-    from cnn_explorer.models.export import ExportError
-    from cnn_explorer.models.loader import AnalysisError, InputSizeError
-    from cnn_explorer.models.registry import UnknownModelError
-    from cnn_explorer.models.weights import WeightsError
+HANDLERS = {"list": _cmd_list, "summary": _cmd_summary, "export": _cmd_export, "graph": _cmd_graph}
 
+
+def _bad_input_errors() -> tuple[type[BaseException], ...]:
+    """The errors that mean bad input. Only modules already imported are asked, so that a command that never
+    needed torch does not import it to learn its error classes."""
+    from cnn_explorer.models.zoo_index import InputSizeError, UnknownModelError
+
+    found: list[type[BaseException]] = [CliError, UnknownModelError, InputSizeError]
+    for module, names in (("cnn_explorer.models.loader", ("AnalysisError",)),
+                          ("cnn_explorer.models.weights", ("WeightsError",)),
+                          ("cnn_explorer.models.export", ("ExportError",))):
+        if module in sys.modules:
+            found += [getattr(sys.modules[module], name) for name in names]
+    return tuple(found)
+
+
+def run_command(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"list": _cmd_list, "summary": _cmd_summary, "export": _cmd_export, "graph": _cmd_graph}
     try:
-        return handlers[args.command](args)
-    except (CliError, UnknownModelError, InputSizeError, WeightsError, AnalysisError, ExportError) as error:
-        print(f"cnn-explorer: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return HANDLERS[args.command](args)
+    except Exception as error:  # noqa: BLE001 - bad input is one line; anything else is re-raised
+        if isinstance(error, _bad_input_errors()):
+            error_line(f"cnn-explorer: error: {error}")
+            return EXIT_BAD_INPUT
+        raise
+
+
+def _near_command(word: str) -> str | None:
+    """A subcommand that ``word`` looks like a typo of (``sumary`` → ``summary``), unless it is a zoo name."""
+    if word.startswith("-") or word in COMMANDS:
+        return None
+    close = difflib.get_close_matches(word.lower(), COMMANDS, n=1, cutoff=0.75)
+    if not close:
+        return None
+    from cnn_explorer.models.zoo_index import UnknownModelError, lookup
+
+    try:
+        lookup(word)
+        return None
+    except UnknownModelError:
+        return close[0]
+
+
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EIO, errno.EBADF, errno.EFBIG, errno.EDQUOT}
+
+
+def _flush_stdout() -> None:
+    """Write what is buffered now, so a full disk or a closed pipe is noticed here, not at exit."""
+    if sys.stdout is not None:
+        sys.stdout.flush()
+
+
+def _silence_stdout() -> None:
+    """The reader went away: send what is left (and the interpreter's last flush) to /dev/null."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, AttributeError, ValueError):
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in COMMANDS:
-        try:
-            return run_command(argv)
-        except BrokenPipeError:  # the reader (e.g. `head`) closed the pipe: not an error
-            sys.stderr.close()
-            return 0
-    return run_gui(argv)
+    try:
+        if argv and argv[0] in COMMANDS:
+            code = run_command(argv)
+        elif argv and (near := _near_command(argv[0])):
+            error_line(f"cnn-explorer: error: unknown command {argv[0]!r}; did you mean '{near}'? "
+                       "(see 'cnn-explorer --help')")
+            return EXIT_BAD_INPUT
+        else:
+            code = run_gui(argv)
+        _flush_stdout()
+        return code
+    except CliError as error:
+        error_line(f"cnn-explorer: error: {error}")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        _silence_stdout()
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader (e.g. `head`) closed the pipe: not an error
+        _silence_stdout()
+        return 0
+    except OSError as error:
+        if error.errno in _OUTPUT_ERRNOS:  # stdout is a full disk, a bad descriptor …
+            _silence_stdout()
+            error_line(f"cnn-explorer: error: cannot write the output: {error.strerror or error}")
+            return EXIT_BAD_INPUT
+        raise
 
 
 if __name__ == "__main__":

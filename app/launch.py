@@ -3,6 +3,7 @@ model (and the zoo's counts) are drawn, save a picture, exit."""
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from pathlib import Path
@@ -10,12 +11,14 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
+from cnn_explorer.app.cli import error_line
 from cnn_explorer.app.main_window import MainWindow
 from cnn_explorer.app.settings import APPLICATION, ORGANIZATION, scratch_settings
 
 # --screenshot waits at most this long for the zoo browser's parameter counts (first run only: then cached).
 ZOO_COUNT_WAIT_S = 120
 SCREENSHOT_TIMEOUT_MS = 300_000
+EXIT_INTERRUPTED = 130
 
 
 class Screenshot:
@@ -43,19 +46,19 @@ class Screenshot:
     def _take(self) -> None:
         self.window.error_box.close()
         if not self.window.grab().save(str(self.path)):
-            print(f"cnn-explorer: error: cannot write {self.path}", file=sys.stderr)
+            error_line(f"cnn-explorer: error: cannot write {self.path}")
             self.code = 2
         self._finish(self.code)
 
     def failed(self, message: str) -> None:
         if not self.done:  # a script asked for a picture of this model: say why there is none
-            print(f"cnn-explorer: error: {message}", file=sys.stderr)
+            error_line(f"cnn-explorer: error: {message}")
             self.done = True
             self._finish(2)
 
     def _too_slow(self) -> None:
         if not self.done:
-            print("cnn-explorer: the model was not ready after 300 s; saving the window as it is", file=sys.stderr)
+            error_line("cnn-explorer: the model was not ready after 300 s; saving the window as it is")
             self.done = True
             self.code = 1
             self._take()
@@ -94,17 +97,41 @@ def run_gui(args) -> int:
         if args.unfold_all:
             window.graph.unfold_all()
         if args.select and not window.select_layer(args.select):
-            print(f"cnn-explorer: no layer {args.select!r} in {name}", file=sys.stderr)
+            if shot is not None:  # a script asked for a picture of a layer that is not there
+                shot.failed(f"no layer {args.select!r} in {name}")
+                return
+            error_line(f"cnn-explorer: no layer {args.select!r} in {name}")
         if shot is not None:
             shot.model_shown()
 
     def when_failed(message: str) -> None:
         if shot is None:
-            print(f"cnn-explorer: {message}", file=sys.stderr)
+            error_line(f"cnn-explorer: {message}")
         else:
             shot.failed(message)
 
     window.model_shown.connect(when_shown)
     window.load_failed.connect(when_failed)
+    interrupted = _close_on_sigint(app, window)
     code = app.exec()
+    if interrupted:
+        return EXIT_INTERRUPTED
     return shot.code if shot is not None else code
+
+
+def _close_on_sigint(app: QApplication, window: MainWindow) -> list:
+    """Ctrl+C in the terminal closes the window (its threads stop cleanly) and the app exits 130. Qt's event
+    loop does not let Python run signal handlers, so a timer wakes the interpreter five times a second."""
+    interrupted: list = []
+
+    def on_sigint(signum, frame) -> None:
+        if not interrupted:
+            interrupted.append(True)
+            window.close()
+            app.exit(EXIT_INTERRUPTED)
+
+    signal.signal(signal.SIGINT, on_sigint)
+    waker = QTimer(window)
+    waker.timeout.connect(lambda: None)
+    waker.start(200)
+    return interrupted

@@ -610,7 +610,7 @@ class MainWindow(QMainWindow):
         try:
             write(path)
         except OSError as error:
-            self.show_error(f"Cannot write {path}: {error.strerror or error}")
+            self.show_error(f"Cannot write {path}: {error.strerror}" if error.strerror else str(error))
             return
         self.statusBar().showMessage(f"Saved {path}", 8000)
 

@@ -30,6 +30,7 @@ class ModelSummary:
     total_macs: int
     activation_bytes: int
     seconds: float
+    cached: bool = False  # read from the analysis cache rather than recorded now
 
     @property
     def layers(self) -> list[Node]:

@@ -102,6 +102,41 @@ class LayerGraph:
 
         return [n for n in self.nodes if inside(n.scope, path)]
 
+    def to_dict(self) -> dict:
+        """Everything recorded, as JSON-ready data (for the analysis cache)."""
+        def field(rf):
+            return rf.to_dict() if hasattr(rf, "to_dict") else rf
+
+        return {"input_shape": list(self.input_shape), "modules": dict(self.modules),
+                "nodes": [{"id": n.id, "name": n.name, "op": n.op, "kind": n.kind, "scope": n.scope,
+                           "inputs": list(n.inputs), "output_shapes": [list(s) for s in n.output_shapes],
+                           "params": n.params, "macs": n.macs, "activation_bytes": n.activation_bytes,
+                           "inplace": n.inplace, "settings": n.settings, "receptive_field": field(n.receptive_field)}
+                          for n in self.nodes],
+                "edges": [[e.src, e.dst, list(e.shape) if e.shape is not None else None] for e in self.edges]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> LayerGraph:
+        """The graph ``to_dict`` wrote (lists that were tuples are tuples again)."""
+        from .receptive_field import Field
+
+        def tuples(value):
+            return tuple(tuples(v) for v in value) if isinstance(value, list) else value
+
+        def field(rf):
+            if isinstance(rf, dict):
+                return Field(tuple(rf["size"]), tuple(rf["stride"]), tuple(rf["padding"]))
+            return rf
+
+        nodes = [Node(id=n["id"], name=n["name"], op=n["op"], kind=n["kind"], scope=n["scope"],
+                      inputs=list(n["inputs"]), output_shapes=[tuple(s) for s in n["output_shapes"]],
+                      params=n["params"], macs=n["macs"], activation_bytes=n["activation_bytes"],
+                      inplace=n["inplace"], settings={k: tuples(v) for k, v in n["settings"].items()},
+                      receptive_field=field(n["receptive_field"]))
+                 for n in data["nodes"]]
+        edges = [Edge(src, dst, tuple(shape) if shape is not None else None) for src, dst, shape in data["edges"]]
+        return cls(input_shape=tuple(data["input_shape"]), nodes=nodes, edges=edges, modules=dict(data["modules"]))
+
     def blocks(self):
         """Every module that ran, as an ``ops.Block`` by path: what folds, and which nodes it holds."""
         from .ops import blocks

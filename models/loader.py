@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from torch import nn
 
-from .analysis import ModelSummary, analyze
+from . import cache
+from .analysis import ModelSummary, analyze, weight_layer_depth
+from .graph import LayerGraph
 from .registry import ModelEntry, get_entry
 from .weights import ProgressCallback, WeightsResult, apply_weights
-
-MAX_INPUT_SIDE = 4096
-
-
-class InputSizeError(ValueError):
-    """An input size the network cannot take: absurd, or too small for its pooling."""
+from .zoo_index import MAX_INPUT_SIDE, InputSizeError, check_input_size  # noqa: F401 (re-exported)
 
 
 class AnalysisError(RuntimeError):
@@ -26,17 +24,10 @@ class LoadedModel:
     entry: ModelEntry
     model: nn.Module
     weights: WeightsResult
+    requested: str = "pretrained"  # the weights asked for: "pretrained", "random" or a path
 
     def input_shape(self, input_size: tuple[int, int] | None = None) -> tuple[int, int, int, int]:
         return self.entry.input_shape(input_size)
-
-
-def check_input_size(input_size: tuple[int, int] | None) -> None:
-    if input_size is None:
-        return
-    h, w = input_size
-    if not (1 <= h <= MAX_INPUT_SIDE and 1 <= w <= MAX_INPUT_SIDE):
-        raise InputSizeError(f"input size {h}×{w} is out of range: each side must be 1 to {MAX_INPUT_SIDE} pixels")
 
 
 def load_model(name: str, *, weights: str = "pretrained", progress: ProgressCallback | None = None) -> LoadedModel:
@@ -44,16 +35,46 @@ def load_model(name: str, *, weights: str = "pretrained", progress: ProgressCall
     entry = get_entry(name)
     model = entry.build()
     result = apply_weights(entry, model, weights, progress)
-    return LoadedModel(entry, model.eval(), result)
+    return LoadedModel(entry, model.eval(), result, weights)
 
 
-def summarize(loaded: LoadedModel, input_size: tuple[int, int] | None = None) -> ModelSummary:
-    """Analyze a loaded model at ``input_size`` (its default when None)."""
+def cache_entry(summary: ModelSummary, weights: WeightsResult) -> dict:
+    """What the analysis cache keeps of a summary (and what ``summary`` prints from)."""
+    return {"summary": summary.to_json(), "graph": summary.graph.to_dict(), "weights_label": weights.label,
+            "weights_message": weights.message, "weights_check": {"path": weights.hub_path},
+            "depth": weight_layer_depth(summary.graph), "seconds": float(summary.seconds)}
+
+
+def summary_from_entry(entry: dict) -> ModelSummary:
+    data = entry["summary"]
+    return ModelSummary(model=data["model"], input_shape=tuple(data["input_shape"]), weights=data["weights"],
+                        graph=LayerGraph.from_dict(entry["graph"]), total_params=data["total_params"],
+                        trainable_params=data["trainable_params"], total_macs=data["total_macs"],
+                        activation_bytes=data["activation_bytes"], seconds=entry["seconds"], cached=True)
+
+
+def summarize(loaded: LoadedModel, input_size: tuple[int, int] | None = None,
+              store: cache.AnalysisCache | None = None) -> ModelSummary:
+    """Analyze a loaded model at ``input_size`` (its default when None); an analysis made before with the same
+    model, size, weights and libraries comes from the cache (``store``: the default cache when None)."""
     check_input_size(input_size)
     shape = loaded.input_shape(input_size)
+    store = store or cache.AnalysisCache()
+    entry_key = cache.key(loaded.entry.name, shape[2:], loaded.requested)
+    start = time.perf_counter()
+    entry = store.get(entry_key)
+    if entry is not None and entry["weights_label"] == loaded.weights.label:
+        try:
+            summary = summary_from_entry(entry)
+            summary.seconds = time.perf_counter() - start
+            return summary
+        except (KeyError, TypeError, ValueError, IndexError):
+            pass  # a damaged entry: record again, and overwrite it
     try:
-        return analyze(loaded.model, shape, name=loaded.entry.name, weights=loaded.weights.label,
-                       on_meta=not loaded.entry.data_dependent)
+        summary = analyze(loaded.model, shape, name=loaded.entry.name, weights=loaded.weights.label,
+                          on_meta=not loaded.entry.data_dependent)
+        store.put(entry_key, cache_entry(summary, loaded.weights))
+        return summary
     except (RuntimeError, ValueError, IndexError, NotImplementedError) as error:
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
         default_h, default_w = loaded.entry.input_size

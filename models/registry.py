@@ -6,21 +6,13 @@ It reads like ``torchvision.models``: builders are registered by name with their
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from torch import nn
+from .zoo_index import TASKS, UnknownModelError, lookup, normalized, suggestions  # noqa: F401 (re-exported)
 
-#: The tasks a zoo entry can have, in the order the zoo browser lists them.
-TASKS = (
-    "classification",
-    "detection",
-    "instance_segmentation",
-    "keypoints",
-    "semantic_segmentation",
-    "embedding",
-)
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -33,7 +25,7 @@ class ModelEntry:
     paper: str
     task: str
     input_size: tuple[int, int]
-    builder: Callable[[], nn.Module] = field(repr=False, compare=False)
+    builder: Callable[[], "nn.Module"] = field(repr=False, compare=False)
     source: str = "paper"  # "torchvision", "timm" or "paper"
     in_channels: int = 3
     facts: dict = field(default_factory=dict, compare=False)
@@ -41,7 +33,7 @@ class ModelEntry:
     # recorded with real arithmetic, not on the meta device.
     data_dependent: bool = False
 
-    def build(self) -> nn.Module:
+    def build(self) -> "nn.Module":
         """Build the architecture with random weights, in eval mode."""
         return self.builder().eval()
 
@@ -75,22 +67,19 @@ def register(entry: ModelEntry) -> ModelEntry:
     return entry
 
 
-class UnknownModelError(KeyError):
-    """Raised for a model name the zoo does not hold; the message suggests the closest names."""
-
-    def __init__(self, name: str, suggestions: list[str]):
-        self.name = name
-        self.suggestions = suggestions
-        super().__init__(name)
-
-    def __str__(self) -> str:
-        hint = f"; did you mean {', '.join(self.suggestions)}?" if self.suggestions else ""
-        return f"unknown model {self.name!r}{hint} (see 'cnn-explorer list')"
+def _load_source(source: str | None) -> None:
+    """Import the zoo modules (which registers their entries): only the one for ``source`` when it is known,
+    so that a torchvision model never imports timm."""
+    if source in (None, "paper"):
+        from . import zoo_paper  # noqa: F401
+    if source in (None, "torchvision"):
+        from . import zoo_torchvision  # noqa: F401
+    if source in (None, "timm"):
+        from . import zoo_timm  # noqa: F401
 
 
 def _load_all() -> None:
-    # Importing the zoo modules registers their entries.
-    from . import zoo_paper, zoo_timm, zoo_torchvision  # noqa: F401
+    _load_source(None)
 
 
 def list_entries(task: str | None = None) -> list[ModelEntry]:
@@ -100,12 +89,10 @@ def list_entries(task: str | None = None) -> list[ModelEntry]:
 
 
 def get_entry(name: str) -> ModelEntry:
-    _load_all()
-    key = name.strip().lower()
-    if key in _REGISTRY:
-        return _REGISTRY[key]
-    names = list(_REGISTRY)
-    close = difflib.get_close_matches(key, names, n=3, cutoff=0.6)
-    if not close:
-        close = [n for n in names if key and key in n][:3]
-    raise UnknownModelError(name, close)
+    """The entry ``name``: the static index answers an unknown name before anything heavy is imported, and
+    only the zoo module of the entry's source is imported."""
+    facts = lookup(name)  # UnknownModelError, with suggestions, from the index alone
+    _load_source(facts["source"])
+    if facts["name"] not in _REGISTRY:  # the index is older than the code: a test keeps them in step
+        raise UnknownModelError(name, suggestions(normalized(name), list(_REGISTRY)))
+    return _REGISTRY[facts["name"]]

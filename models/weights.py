@@ -29,6 +29,7 @@ class WeightsError(ValueError):
 class WeightsResult:
     label: str  # "pretrained", "random" or "file:PATH"
     message: str  # what happened, for the status bar and the CLI
+    hub_path: str = ""  # where published weights are (or would be) kept, when the model has any
 
 
 def pretrained_url(entry: ModelEntry) -> str | None:
@@ -37,6 +38,13 @@ def pretrained_url(entry: ModelEntry) -> str | None:
     from torchvision.models import get_model_weights
 
     return get_model_weights(entry.name).DEFAULT.url
+
+
+def asset_path(name: str) -> Path:
+    """A file shipped in the ``cnn_explorer.assets`` package (the trained nets' weights)."""
+    from importlib import resources
+
+    return Path(str(resources.files("cnn_explorer.assets").joinpath(name)))
 
 
 def cached_path(url: str) -> Path:
@@ -63,8 +71,14 @@ def _download(url: str, destination: Path, progress: ProgressCallback | None) ->
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Read a state dict of tensors from a ``.safetensors`` file or a ``torch.save`` file, safely."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise WeightsError(f"weights file not found: {path}")
+    if path.is_dir():
+        raise WeightsError(f"{path} is a folder, not a weights file")
+    if not path.is_file():
+        raise WeightsError(f"{path} is not a regular file (a device or a pipe), not a weights file")
+    if path.stat().st_size == 0:
+        raise WeightsError(f"weights file {path} is empty")
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -97,9 +111,14 @@ def _why_unreadable(error: Exception) -> str:
     return f"not a valid weights file ({first[:160]})"
 
 
-def load_state_dict_checked(model: nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
-    """Load ``state`` into ``model``; on any mismatch raise a ``WeightsError`` naming the first ones."""
+def load_state_dict_checked(model: nn.Module, state: dict[str, torch.Tensor], source: str) -> str:
+    """Load ``state`` into ``model``; on any mismatch raise a ``WeightsError`` naming the first ones. Keys saved
+    through ``nn.DataParallel`` (``module.`` in front) are taken as they are meant. Integer tensors where the
+    model holds floating-point ones are refused; floating-point tensors of another precision are converted,
+    and the returned note says so ("" when nothing was converted)."""
     expected = model.state_dict()
+    if state and all(k.startswith("module.") for k in state) and not any(k.startswith("module.") for k in expected):
+        state = {k[len("module."):]: v for k, v in state.items()}
     # BatchNorm's step counter is not needed to run a model (frozen BatchNorm has none).
     missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state if k not in expected]
@@ -114,7 +133,18 @@ def load_state_dict_checked(model: nn.Module, state: dict[str, torch.Tensor], so
         problems.append(f"{len(wrong_shape)} of another shape (e.g. {', '.join(wrong_shape[:2])})")
     if problems:
         raise WeightsError(f"weights in {source} do not match the model: " + "; ".join(problems))
+    integers = [k for k, v in expected.items() if k in state and v.is_floating_point()
+                and not state[k].is_floating_point()]
+    if integers:
+        raise WeightsError(f"weights in {source} hold integer tensors where the model has floating-point ones "
+                           f"(e.g. {integers[0]}: {state[integers[0]].dtype}); refused rather than cast")
+    changes = [(str(state[k].dtype), str(v.dtype)) for k, v in expected.items()
+               if k in state and v.is_floating_point() and state[k].dtype != v.dtype]
     model.load_state_dict(state, strict=False)
+    if not changes:
+        return ""
+    kinds = ", ".join(f"{a} to {b}".replace("torch.", "") for a, b in sorted(set(changes)))
+    return f"{len(changes)} tensors converted from {kinds}"
 
 
 _OLD_DENSENET_KEY = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$")
@@ -140,8 +170,13 @@ def apply_weights(entry: ModelEntry, model: nn.Module, weights: str = "pretraine
     if weights == "random":
         return WeightsResult("random", "random initialization")
     if weights != "pretrained":
-        load_state_dict_checked(model, read_state_dict(weights), weights)
-        return WeightsResult(f"file:{weights}", f"weights from {weights}")
+        note = load_state_dict_checked(model, read_state_dict(weights), weights)
+        return WeightsResult(f"file:{weights}", f"weights from {weights}" + (f" ({note})" if note else ""))
+    asset = entry.facts.get("weights_asset")
+    if asset:  # a net trained by a script of this repository, shipped in assets/
+        path = asset_path(asset)
+        load_state_dict_checked(model, read_state_dict(path), str(path))
+        return WeightsResult("pretrained", f"trained weights from {path}")
     url = pretrained_url(entry)
     if url is None:
         return WeightsResult("random", f"no pretrained weights are published for {entry.name}; "
@@ -150,12 +185,12 @@ def apply_weights(entry: ModelEntry, model: nn.Module, weights: str = "pretraine
     if not path.is_file():
         if os.environ.get("CNN_EXPLORER_OFFLINE"):
             return WeightsResult("random", f"pretrained weights not in {path.parent} and CNN_EXPLORER_OFFLINE "
-                                           "is set; random initialization")
+                                           "is set; random initialization", str(path))
         try:
             _download(url, path, progress)
         except OSError as error:
             reason = getattr(error, "reason", None) or error
             return WeightsResult("random", f"pretrained weights unavailable offline ({reason}); "
-                                           "random initialization")
+                                           "random initialization", str(path))
     load_state_dict_checked(model, _as_built(model, read_state_dict(path)), str(path))
-    return WeightsResult("pretrained", f"pretrained weights from {path}")
+    return WeightsResult("pretrained", f"pretrained weights from {path}", str(path))

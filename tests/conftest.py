@@ -1,11 +1,16 @@
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 # Widget tests run without a screen; the offscreen platform needs no X libraries.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Tests never wait on the network for weights: the hub hosts are unreachable here and in CI anyway.
 os.environ.setdefault("CNN_EXPLORER_OFFLINE", "1")
+
+# The analysis cache and the zoo's parameter counts of a test session go to a folder of its own, so that no
+# test reads what another run (or the user) left behind.
+os.environ.setdefault("CNN_EXPLORER_CACHE_DIR", tempfile.mkdtemp(prefix="cnn-explorer-test-cache-"))
 
 sys.path.insert(0, str(Path(__file__).parent))
 

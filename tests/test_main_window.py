@@ -7,6 +7,7 @@ independently of the analysis code.
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 
@@ -16,6 +17,7 @@ import torchvision
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QGraphicsView
 
+from cnn_explorer.app.classroom import Classroom
 from cnn_explorer.app.main_window import MainWindow
 from cnn_explorer.widgets.summary_table import COLUMNS
 
@@ -424,3 +426,39 @@ def test_a_model_whose_graph_cannot_be_recorded_says_why(qtbot, make_window, mon
     window.open_model("alexnet")
     wait_for_model(qtbot, window, "alexnet")
     assert window.graph_stack.currentWidget() is window.graph
+
+
+# -- settings and caches that are damaged -------------------------------------------------------------------------
+
+def test_bad_settings_values_fall_back_to_their_defaults(qtbot, make_window, settings_dir):
+    settings = QSettings(QSettings.IniFormat, QSettings.UserScope, "CNN Explorer", "cnn-explorer")
+    for key, value in (("font_scale", "abc"), ("theme", "neon"), ("last_model", ["a", "b"]),
+                       ("geometry", "@ByteArray(x)"), ("window_state", 12)):
+        settings.setValue(key, value)
+    settings.sync()
+    window = make_window(None, wait=False)
+    wait_for_model(qtbot, window, "alexnet")
+    assert window.classroom.font_scale() == 1.0 and window.classroom.theme() == "light"
+    for text in ("1, 2", "1e999", "nan"):
+        settings.setValue("font_scale", text)
+        assert Classroom(window, settings).font_scale() == 1.0
+
+
+def test_a_blank_model_name_opens_the_last_model(qtbot, make_window):
+    window = make_window("   ", wait=False)
+    wait_for_model(qtbot, window, "alexnet")
+    assert window.open_model("  \t ") is None and not window.is_loading()
+
+
+def test_a_damaged_parameter_cache_is_repaired(qtbot, settings_dir, tmp_path):
+    cache = tmp_path / "counts"
+    cache.mkdir()
+    (cache / "param_counts.json").write_text("[1, 2, 3]")
+    window = MainWindow("lenet5", weights="random", cache_dir=cache)
+    qtbot.addWidget(window)
+
+    def repaired():
+        data = json.loads((cache / "param_counts.json").read_text())
+        assert isinstance(data, dict) and data["counts"]["lenet5"] == 61_706
+    qtbot.waitUntil(repaired, timeout=LOAD_TIMEOUT_MS)
+    window.close()

@@ -4,8 +4,11 @@ and exits; run as a script runs it, in a separate process on the offscreen platf
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QImage
@@ -53,3 +56,27 @@ def test_screenshot_of_an_unknown_model_is_a_one_line_error(gui_env, tmp_path):
 
     result = explorer(gui_env, "alexnet", "--screenshot", str(tmp_path / "missing" / "x.png"))
     assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_a_screenshot_leaves_the_users_settings_alone(gui_env, tmp_path):
+    config = tmp_path / "config" / "CNN Explorer"
+    config.mkdir(parents=True)
+    ini = config / "cnn-explorer.ini"
+    ini.write_text("[General]\ntheme=dark\nfont_scale=1.25\nlast_model=resnet18\n")
+    before = ini.read_text()
+    result = explorer(gui_env, "squeezenet1_0", "--weights", "random", "--theme", "high_contrast",
+                      "--font-scale", "2", "--size", "1024x768", "--screenshot", str(tmp_path / "shot.png"))
+    assert result.returncode == 0, result.stderr
+    assert ini.read_text() == before
+
+
+def test_ctrl_c_closes_the_window_and_exits_130(gui_env, tmp_path):
+    process = subprocess.Popen([sys.executable, "-m", "cnn_explorer.app.cli", "alexnet", "--weights", "random"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=gui_env)
+    deadline = time.monotonic() + 600
+    while "libtorch" not in Path(f"/proc/{process.pid}/maps").read_text():  # the window is up and loading
+        assert time.monotonic() < deadline and process.poll() is None, process.stderr.read()
+        time.sleep(0.05)  # polling a condition of the other process, not waiting for time to pass
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=600)
+    assert process.returncode == 130 and "Traceback" not in err

@@ -121,3 +121,12 @@ def test_graph_records_at_other_input_sizes(name, size):
     graph = analyze(model, entry.input_shape(size), on_meta=not entry.data_dependent).graph
     last = [n for n in graph.nodes if n.kind == "module"][-1]
     assert [last.output_shapes] == plain_shapes[last.name.split(":")[0]][-1:]
+
+
+def test_the_static_index_agrees_with_the_registry():
+    """``list``, ``--help`` and unknown names are answered from assets/zoo_index.json without torch; it must
+    say what the code registers (regenerate: python -m cnn_explorer.models.zoo_index --write)."""
+    from cnn_explorer.models import zoo_index
+
+    live = [e.to_dict() | {"data_dependent": e.data_dependent} for e in list_entries()]
+    assert list(zoo_index.index()) == live

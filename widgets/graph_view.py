@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QColor, QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QGraphicsSimpleTextItem, QGraphicsView, QMenu, QStyle, QVBoxLayout, QWidget
 
+from .files import check_writable
 from .fold_state import FoldState
 from .graph_canvas import GraphCanvas, Minimap
 from .graph_data import GraphData
@@ -378,6 +379,7 @@ class GraphView(QWidget):
         suffix = path.suffix.lower()
         if suffix not in (".png", ".svg"):
             raise ValueError(f"cannot write {path.name}: the image must be .png or .svg")
+        check_writable(path)
         source = self._scene.sceneRect() if whole else self._visible_rect()
         if source.isEmpty():
             source = QRectF(0, 0, 100, 100)
@@ -389,7 +391,9 @@ class GraphView(QWidget):
                 generator.setViewBox(QRectF(0, 0, source.width(), source.height()))
                 generator.setTitle(self._data.title if self._data else "graph")
                 generator.setDescription("Layer graph drawn by CNN Explorer")
-                painter = QPainter(generator)
+                painter = QPainter()
+                if not painter.begin(generator):  # the file could not be opened: nothing would be written
+                    raise OSError(f"cannot write {path}")
                 self._scene.render_into(painter, QRectF(0, 0, source.width(), source.height()), source)
                 painter.end()
             else:

@@ -1,0 +1,184 @@
+"""Start fast, never crash: the command line's faults found by the reliability probe, each reproduced as a
+user meets it (a separate process), and the analysis cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from cnn_explorer.models.registry import get_entry
+
+TIMEOUT_S = 600
+NO_TORCH = """
+import sys
+from cnn_explorer.app.cli import main
+try:
+    code = main({args})
+except SystemExit as exit:
+    code = exit.code
+print('TORCH' if 'torch' in sys.modules else 'NO-TORCH', file=sys.stderr)
+sys.exit(code)
+"""
+
+
+@pytest.fixture
+def env(tmp_path):
+    return {**os.environ, "CNN_EXPLORER_OFFLINE": "1", "CNN_EXPLORER_CACHE_DIR": str(tmp_path / "cache"),
+            "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "config")}
+
+
+def cli(env, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cnn_explorer.app.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=TIMEOUT_S, **kwargs)
+
+
+def cli_torch_free(env, *args: str) -> subprocess.CompletedProcess:
+    """Run ``cnn-explorer ARGS`` and report on stderr's last line whether torch was imported."""
+    return subprocess.run([sys.executable, "-c", NO_TORCH.format(args=list(args))], capture_output=True, text=True,
+                          env=env, timeout=TIMEOUT_S)
+
+
+def one_line_error(result, *fragments: str) -> str:
+    lines = [line for line in result.stderr.strip().splitlines() if line not in ("TORCH", "NO-TORCH")]
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+# -- cold start: what needs no torch imports none -----------------------------------------------------------
+
+def test_list_help_and_bad_names_answer_without_torch(env):
+    listed = cli_torch_free(env, "list", "--task", "Detection")
+    assert listed.returncode == 0 and listed.stderr.split()[-1] == "NO-TORCH"
+    assert "ssd300_vgg16" in listed.stdout and "resnet18" not in listed.stdout  # --task ignores case
+    unknown = cli_torch_free(env, "summary", "resnet51")
+    one_line_error(unknown, "unknown model 'resnet51'", "resnet50")
+    assert unknown.stderr.split()[-1] == "NO-TORCH"
+    bad_flag = cli_torch_free(env, "summary", "resnet18", "--bogus")
+    one_line_error(bad_flag, "--bogus", "--help")
+    assert bad_flag.stderr.split()[-1] == "NO-TORCH"
+
+
+def test_help_lists_the_commands_and_a_typo_gets_a_suggestion(env):
+    shown = cli(env, "--help")
+    assert shown.returncode == 0
+    for command in ("list", "summary", "export", "graph"):
+        assert f"cnn-explorer {command}" in shown.stdout
+    one_line_error(cli(env, "sumary", "resnet18"), "unknown command 'sumary'", "did you mean 'summary'")
+    one_line_error(cli(env, "summary"), "the following arguments are required: model", "--help")
+
+
+# -- the analysis cache --------------------------------------------------------------------------------------
+
+def test_a_second_summary_comes_from_the_cache_without_torch(env, tmp_path):
+    first = cli(env, "summary", "lenet5", "--json")
+    assert first.returncode == 0, first.stderr
+    again = cli_torch_free(env, "summary", "lenet5", "--json")
+    assert again.returncode == 0 and again.stderr.split()[-1] == "NO-TORCH"
+    assert json.loads(again.stdout) == json.loads(first.stdout)
+    table = cli_torch_free(env, "summary", "lenet5")
+    assert "total params 61,706" in table.stdout and table.stderr.split()[-1] == "NO-TORCH"
+
+    # Another input size is another entry; a corrupt entry is recounted, never fatal.
+    entries = list((tmp_path / "cache" / "analysis").glob("*.json"))
+    assert len(entries) == 1
+    entries[0].write_text('{"summary": [1, 2')
+    repaired = cli(env, "summary", "lenet5", "--json")
+    assert repaired.returncode == 0 and json.loads(repaired.stdout) == json.loads(first.stdout)
+    assert json.loads(entries[0].read_text())["summary"]["total_params"] == 61_706
+
+
+# -- standard output and Ctrl+C ---------------------------------------------------------------------------------
+
+def test_a_full_disk_and_a_closed_pipe_are_handled(env):
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "cnn_explorer.app.cli", "list"], stdout=full,
+                                stderr=subprocess.PIPE, text=True, env=env, timeout=TIMEOUT_S)
+    one_line_error(result, "cannot write the output")
+
+    # `list --json | head -1`: the reader leaves after one line; the writer ends quietly with 0.
+    process = subprocess.Popen([sys.executable, "-m", "cnn_explorer.app.cli", "list", "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert process.stdout.readline()
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(TIMEOUT_S) == 0 and stderr == ""
+
+
+def test_with_stderr_closed_an_error_never_reaches_stdout(env):
+    result = subprocess.run([sys.executable, "-m", "cnn_explorer.app.cli", "summary", "resnet51", "--json"],
+                            capture_output=False, stdout=subprocess.PIPE, env=env, timeout=TIMEOUT_S,
+                            preexec_fn=lambda: os.close(2))
+    assert result.returncode == 2 and result.stdout == b""
+
+
+def _wait_for_torch(pid: int) -> None:
+    deadline = time.monotonic() + TIMEOUT_S
+    while "libtorch" not in Path(f"/proc/{pid}/maps").read_text():
+        assert time.monotonic() < deadline, "torch was never loaded"
+        time.sleep(0.05)  # polling a condition of the other process, not waiting for time to pass
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux /proc")
+def test_ctrl_c_ends_a_command_quietly_with_130(env):
+    process = subprocess.Popen([sys.executable, "-m", "cnn_explorer.app.cli", "summary", "densenet201"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    _wait_for_torch(process.pid)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=TIMEOUT_S)
+    assert process.returncode == 130
+    assert "Traceback" not in err and err.strip() == ""
+
+
+# -- files that cannot be written, sizes and names that make no sense ---------------------------------------------
+
+def test_bad_targets_are_refused_before_any_work(env, tmp_path):
+    folder = tmp_path / "d.svg"
+    folder.mkdir()
+    result = cli(env, "graph", "resnet18", "--out", str(folder))
+    one_line_error(result, "it is a folder")
+    assert "QPainter" not in result.stderr and "wrote" not in result.stdout
+    one_line_error(cli(env, "export", "lenet5", "--onnx", str(tmp_path / "x.txt")), "must end in .onnx")
+    one_line_error(cli_torch_free(env, "export", "lenet5", "--onnx", str(tmp_path / "no" / "x.onnx")),
+                   "does not exist")
+
+
+def test_window_sizes_and_blank_names_are_checked_up_front(env, tmp_path):
+    for size in ("abc", "100000x100000"):
+        one_line_error(cli(env, "alexnet", "--size", size, "--screenshot", str(tmp_path / "x.png")), "--size")
+    one_line_error(cli(env, "   ", "--screenshot", str(tmp_path / "x.png")), "model name is empty")
+    one_line_error(cli(env, "resnet18", "--weights", "", "--screenshot", str(tmp_path / "x.png")), "--weights")
+    assert not (tmp_path / "x.png").exists()
+
+
+# -- weights files ------------------------------------------------------------------------------------------------
+
+def test_weights_files_that_are_not_files(env, tmp_path):
+    one_line_error(cli_torch_free(env, "summary", "lenet5", "--weights", ""), "--weights")
+    one_line_error(cli(env, "summary", "lenet5", "--weights", str(tmp_path)), "is a folder")
+    one_line_error(cli(env, "summary", "lenet5", "--weights", "/dev/null"), "not a regular file")
+    fifo = tmp_path / "pipe.pt"
+    os.mkfifo(fifo)
+    one_line_error(cli(env, "summary", "lenet5", "--weights", str(fifo)), "not a regular file")
+
+
+def test_weights_of_other_types_are_converted_or_refused_and_dataparallel_keys_load(env, tmp_path):
+    state = get_entry("lenet5").build().state_dict()
+    torch.save({f"module.{k}": v for k, v in state.items()}, tmp_path / "parallel.pt")
+    torch.save({k: v.half() for k, v in state.items()}, tmp_path / "half.pt")
+    torch.save({k: v.long() for k, v in state.items()}, tmp_path / "long.pt")
+    parallel = cli(env, "summary", "lenet5", "--weights", str(tmp_path / "parallel.pt"))
+    assert parallel.returncode == 0, parallel.stderr
+    half = cli(env, "summary", "lenet5", "--weights", str(tmp_path / "half.pt"))
+    assert half.returncode == 0 and "converted from float16 to float32" in half.stdout
+    one_line_error(cli(env, "summary", "lenet5", "--weights", str(tmp_path / "long.pt")), "integer tensors")
