@@ -23,7 +23,7 @@ from cnn_explorer.app.requests import RequestRunner, gui_post
 from cnn_explorer.app.selection import Selection
 from cnn_explorer.app.session import ModelRequest, ModelResult, Session, classify, serve_model
 from cnn_explorer.app.settings import app_settings, default_cache_dir, read_bytes, read_text
-from cnn_explorer.app.zoo import ParamCounter, list_zoo
+from cnn_explorer.app.zoo import ParamCounter, prepare_torch, zoo_items
 from cnn_explorer.widgets import format as fmt
 from cnn_explorer.widgets.graph_view import GraphView
 from cnn_explorer.widgets.inspector import Inspector
@@ -121,7 +121,7 @@ class MainWindow(QMainWindow):
         self.graph_stack = QStackedWidget(self)
         self.graph_stack.addWidget(self.graph)
         self.graph_stack.addWidget(self.graph_message)
-        self._show_message_page("Loading the zoo…")
+        self._show_message_page("Starting: PyTorch is being imported…")
         self.table = SummaryTable(self)
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("central_tabs")
@@ -170,8 +170,9 @@ class MainWindow(QMainWindow):
         if view == "summary":
             self.tabs.setCurrentWidget(self.table)
 
-        # The zoo first, then the model: the runner serves them in this order.
-        self.runner.submit(list_zoo, channel="zoo", done=self._on_zoo_listed)
+        # The zoo is browsable at once (static facts); torch is imported on the runner's thread, then the model.
+        self._show_zoo(zoo_items())
+        self.runner.submit(prepare_torch, channel="warm-up")
         start = (model or "").strip() or read_text(self.settings, "last_model", self.session.default_model)
         self._startup_model = start
         self.open_model(start, weights=weights, input_size=input_size)
@@ -410,7 +411,7 @@ class MainWindow(QMainWindow):
         if name != self.current_model() or self.is_loading():
             self.open_model(name)
 
-    def _on_zoo_listed(self, _id: int, items) -> None:
+    def _show_zoo(self, items) -> None:
         self.zoo.set_entries(items)
         cached = self.param_counter.cached()
         for item in items:

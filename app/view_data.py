@@ -13,8 +13,7 @@ from cnn_explorer.models.analysis import ModelSummary, param_arithmetic, shape_a
 from cnn_explorer.models.graph import LayerGraph, Node
 from cnn_explorer.models.receptive_field import GLOBAL as MODEL_GLOBAL
 from cnn_explorer.widgets.graph_data import GraphBlock, GraphData, GraphEdge, GraphNode
-from cnn_explorer.widgets.layer_info import (GLOBAL, Field, LayerDetails, LayerRow, ModelOverview, Shape, Totals,
-                                             ZooItem)
+from cnn_explorer.widgets.layer_info import GLOBAL, Field, LayerDetails, LayerRow, ModelOverview, Shape, Totals
 
 DATA_DEPENDENT_NOTE = ("Once boxes are chosen (region proposals, non-maximum suppression), shapes and MACs "
                        "depend on the image: these numbers come from one pass on a random image.")
@@ -236,11 +235,6 @@ def totals_of(summary: ModelSummary) -> Totals:
 
 
 # -- the zoo ------------------------------------------------------------------------------------------------
-
-def zoo_item(entry) -> ZooItem:
-    return ZooItem(name=entry.name, family=entry.family, year=entry.year, task=entry.task, paper=entry.paper,
-                   source=entry.source, input_size=tuple(entry.input_size), in_channels=entry.in_channels)
-
 
 def overview_of(entry, input_shape, weights: str = "", totals: Totals | None = None,
                 error: str = "") -> ModelOverview:

@@ -1,5 +1,6 @@
-"""The zoo for the browser: its listing (a job on the request runner) and the parameter count of every entry,
-counted in a thread of its own and cached on disk (``models.params``)."""
+"""The zoo for the browser: its listing, read from the static index at once (no torch), torch made ready on
+the runner's thread, and the parameter count of every entry, counted in a thread of its own and cached on disk
+(``models.params``)."""
 
 from __future__ import annotations
 
@@ -16,23 +17,26 @@ from cnn_explorer.widgets.layer_info import ZooItem
 log = logging.getLogger(__name__)
 
 
-def list_zoo(job) -> list[ZooItem]:
-    """The zoo's entries as browser items (a job: the runner's thread imports torch and the zoo)."""
+def zoo_items() -> list[ZooItem]:
+    """The zoo's entries as browser items, from the static index: no torch, so the browser fills at once."""
+    from cnn_explorer.models.zoo_index import entries
+
+    return [ZooItem(name=e["name"], family=e["family"], year=e["year"], task=e["task"], paper=e["paper"],
+                    source=e["source"], input_size=tuple(e["input_size"]), in_channels=e["in_channels"])
+            for e in entries()]
+
+
+def prepare_torch(job) -> None:
+    """Import torch and torchvision on the runner's thread before the first model needs them."""
     import torch  # noqa: F401 - imported here, in steps, with the collector kept off the old objects
 
     gc.freeze()
     import torchvision.models  # noqa: F401
 
+    # torch and torchvision are imported now: ~400,000 long-lived objects. Move them out of the garbage
+    # collector's reach, or each full collection (set off by any thread) walks them all with the GIL held,
+    # and the GUI thread stalls for ~300 ms.
     gc.freeze()
-    from cnn_explorer.app.view_data import zoo_item
-    from cnn_explorer.models.registry import list_entries
-
-    items = [zoo_item(e) for e in list_entries()]
-    # torch, torchvision, timm and the zoo are imported now: ~400,000 long-lived objects. Move them out of
-    # the garbage collector's reach, or each full collection (set off by any thread) walks them all with the
-    # GIL held, and the GUI thread stalls for ~300 ms.
-    gc.freeze()
-    return items
 
 
 class ParamCounter(QObject):
