@@ -141,6 +141,8 @@ class GraphScene(QGraphicsScene):
         self._fold: FoldState | None = None
         self._layers: dict[str, QGraphicsPathItem] = {}
         self._selection_items: list[QGraphicsItem] = []
+        self._layout_key: tuple | None = None
+        self._texts: list[NodeText] = []
 
     # -- reading -----------------------------------------------------------------------------------------
     def node(self, key: str) -> VisibleNode | None:
@@ -218,6 +220,7 @@ class GraphScene(QGraphicsScene):
     def clear_graph(self) -> None:
         self._data = self._fold = None
         self.graph = self.layout = None
+        self._layout_key = None
         self._selection_items, self._layers = [], {}
         self.clear()
         self.setSceneRect(QRectF())
@@ -226,20 +229,25 @@ class GraphScene(QGraphicsScene):
     def build(self, data: GraphData, fold: FoldState) -> None:
         """Fold ``data`` as ``fold`` says, lay it out and draw it."""
         start = time.perf_counter()
-        self._data, self._fold = data, fold
-        self.graph = fold_graph(data, fold.folded)
-        self.index_of_key = {node.key: i for i, node in enumerate(self.graph.nodes)}
-        texts = self._measure()
         s = self.font_scale
-        foldable = fold.foldable
-        # Room between layers for the frames of nested blocks that end above and begin below.
-        depth = max((sum(1 for p in n.blocks if p in foldable and p != n.key) for n in self.graph.nodes),
-                    default=0)
-        vgap = max(56.0, 2 * frame_padding(depth - 1) + 24) * s
-        groups = [next((p for p in reversed(n.blocks) if p in foldable and p != n.key), None)
-                  for n in self.graph.nodes]
-        self.layout = layout_graph(self.graph, [(t.width, t.height) for t in texts], hgap=56 * s, vgap=vgap,
-                                   port_gap=14 * s, groups=groups)
+        # The same graph, folding and text size (a theme change, a selection redrawn): the layout stands.
+        layout_key = (id(data), frozenset(fold.folded), s)
+        if layout_key != self._layout_key or self.layout is None:
+            self._data, self._fold = data, fold
+            self.graph = fold_graph(data, fold.folded)
+            self.index_of_key = {node.key: i for i, node in enumerate(self.graph.nodes)}
+            self._texts = self._measure()
+            foldable = fold.foldable
+            # Room between layers for the frames of nested blocks that end above and begin below.
+            depth = max((sum(1 for p in n.blocks if p in foldable and p != n.key) for n in self.graph.nodes),
+                        default=0)
+            vgap = max(56.0, 2 * frame_padding(depth - 1) + 24) * s
+            groups = [next((p for p in reversed(n.blocks) if p in foldable and p != n.key), None)
+                      for n in self.graph.nodes]
+            self.layout = layout_graph(self.graph, [(t.width, t.height) for t in self._texts], hgap=56 * s,
+                                       vgap=vgap, port_gap=14 * s, groups=groups)
+            self._layout_key = layout_key
+        texts = self._texts
         laid_out = time.perf_counter()
         self._selection_items = []
         self.clear()
