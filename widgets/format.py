@@ -33,11 +33,11 @@ def compact(value: int | float | None) -> str:
 
 
 def params(value: int) -> str:
-    """34944 -> "34.9k params", 512 -> "512 params": the line under a graph node."""
-    if value >= 1e6:
-        return f"{value / 1e6:.1f}M params"
-    if value >= 1e3:
-        return f"{value / 1e3:.1f}k params"
+    """34944 -> "34.9k params", 307392 -> "307k params", 512 -> "512 params": the line under a graph node."""
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if value >= size:
+            scaled = value / size
+            return f"{scaled:.3g}{unit} params" if scaled < 100 else f"{scaled:.0f}{unit} params"
     return f"{value} params"
 
 
