@@ -5,6 +5,8 @@
     cnn-explorer summary MODEL [...]           per-layer table and totals (--json for scripts)
     cnn-explorer export MODEL --onnx FILE      ONNX file, checked
     cnn-explorer graph MODEL --out FILE.svg    the layer graph as an .svg or .png (--unfold: every layer)
+    cnn-explorer predict MODEL --image IMG|DIR the top-5 classes (the lab, app/cli_lab.py)
+    cnn-explorer visualize MODEL --image IMG --method M --out FILE   what the lab shows, to a file
 
 Bad input ends with a one-line message on stderr and exit code 2, never a traceback; Ctrl+C ends quietly
 with 130. Nothing heavy is imported before it is needed: ``list``, ``--help`` and the rejection of a bad
@@ -20,7 +22,7 @@ import json
 import os
 import sys
 
-COMMANDS = ("list", "summary", "export", "graph")
+COMMANDS = ("list", "summary", "export", "graph", "predict", "visualize")
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
@@ -90,6 +92,10 @@ def _parser() -> argparse.ArgumentParser:
     graph.add_argument("--unfold", action="store_true", help="unfold every block (default: blocks folded)")
     graph.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"))
     graph.add_argument("--theme", choices=("light", "dark", "high_contrast"), default="light")
+
+    from cnn_explorer.app import cli_lab
+
+    cli_lab.add_commands(commands)  # predict, visualize: the lab's commands
     return parser
 
 
@@ -109,7 +115,9 @@ def gui_parser() -> argparse.ArgumentParser:
     """The window's own command line: ``cnn-explorer [MODEL] [options]``; ``--help`` lists the commands too."""
     commands = "\n".join(f"  cnn-explorer {name:<8} {what}" for name, what in (
         ("list", "the zoo (--task, --json)"), ("summary", "per-layer table and totals of a model (--json)"),
-        ("export", "a model as a checked ONNX file"), ("graph", "the layer graph as an .svg or .png file")))
+        ("export", "a model as a checked ONNX file"), ("graph", "the layer graph as an .svg or .png file"),
+        ("predict", "the top-5 classes of an image or of every image in a folder"),
+        ("visualize", "feature maps, kernels, receptive fields, deconvnet, occlusion, Grad-CAM, top-9 to a file")))
     parser = _Parser(prog="cnn-explorer", description="Look inside the famous CNNs: opens the explorer window.",
                      epilog=f"commands (cnn-explorer COMMAND --help for each):\n{commands}",
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -320,6 +328,14 @@ def _write_graph_image(summary, path, *, unfold: bool = False, theme: str = "lig
 HANDLERS = {"list": _cmd_list, "summary": _cmd_summary, "export": _cmd_export, "graph": _cmd_graph}
 
 
+def _handler(command: str):
+    if command in HANDLERS:
+        return HANDLERS[command]
+    from cnn_explorer.app import cli_lab
+
+    return cli_lab.HANDLERS[command]
+
+
 def _bad_input_errors() -> tuple[type[BaseException], ...]:
     """The errors that mean bad input. Only modules already imported are asked, so that a command that never
     needed torch does not import it to learn its error classes."""
@@ -328,7 +344,8 @@ def _bad_input_errors() -> tuple[type[BaseException], ...]:
     found: list[type[BaseException]] = [CliError, UnknownModelError, InputSizeError]
     for module, names in (("cnn_explorer.models.loader", ("AnalysisError",)),
                           ("cnn_explorer.models.weights", ("WeightsError",)),
-                          ("cnn_explorer.models.export", ("ExportError",))):
+                          ("cnn_explorer.models.export", ("ExportError",)),
+                          ("cnn_explorer.models.lab.errors", ("LabError",))):
         if module in sys.modules:
             found += [getattr(sys.modules[module], name) for name in names]
     return tuple(found)
@@ -337,7 +354,7 @@ def _bad_input_errors() -> tuple[type[BaseException], ...]:
 def run_command(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     try:
-        return HANDLERS[args.command](args)
+        return _handler(args.command)(args)
     except Exception as error:  # noqa: BLE001 - bad input is one line; anything else is re-raised
         if isinstance(error, _bad_input_errors()):
             error_line(f"cnn-explorer: error: {error}")

@@ -1,5 +1,7 @@
 """Architectures the lectures name that neither torchvision nor timm ships, built from their papers
-(``models/paper/``). Random weights only: no pretrained weights are published in a form we can load.
+(``models/paper/``). Random weights: no pretrained weights are published in a form we can load. Two
+entries are trained nets instead (``lenet5_digits``, ``zfnet_shapes``): their weights were trained offline by
+``scripts/train_*.py`` and ship in ``assets/`` (``facts["weights_asset"]``), so "pretrained" loads them.
 
 Facts are the figures the papers and lectures quote (see shared/REFERENCE.md); the numbers of the networks
 themselves (parameters, MACs, map sizes) are computed by the explorer.
@@ -21,6 +23,7 @@ from .paper.stochastic_depth import StochasticDepthResNet
 from .paper.unet import UNet
 from .paper.yolo_v1 import YOLOv1
 from .paper.zfnet import WIDE_WIDTHS, ZFNet
+from .paper.zfnet_mini import ZFNetMini
 from .registry import ModelEntry, register
 
 _ZFNET_PAPER = "Zeiler & Fergus, Visualizing and Understanding Convolutional Networks, ECCV 2014"
@@ -31,6 +34,10 @@ _ZFNET_TOP5 = {
                  "11.7: Clarifai (Zeiler), ILSVRC 2013 winner, the figure lectures quote",
 }
 
+# The shapes and textures of the generated data set zfnet_shapes learned (models/lab/datasets.py), as the
+# facts hold them: one string, ", " between the class names.
+_SHAPE_CLASSES = "circle, square, triangle, cross, ring, h_stripes, v_stripes, d_stripes, checkerboard, dots"
+
 _ENTRIES = [
     ModelEntry(
         source="paper", name="lenet5", family="LeNet", year=1998,
@@ -39,6 +46,16 @@ _ENTRIES = [
         facts={"params_approx": 60_000, "classes": 10, "activation": "tanh",
                "note": "C3 fully connected to S2 and a linear output layer, as lectures count it "
                        "(the paper: sparse C3 table, RBF outputs)"},
+    ),
+    ModelEntry(
+        source="paper", name="lenet5_digits", family="LeNet", year=1998,
+        paper="LeCun et al., Gradient-Based Learning Applied to Document Recognition, Proc. IEEE 1998",
+        task="classification", input_size=(32, 32), in_channels=1, builder=LeNet5,
+        facts={"classes": 10, "categories": "0, 1, 2, 3, 4, 5, 6, 7, 8, 9",
+               "weights_asset": "lenet5_digits.safetensors", "record": "lenet5_digits.json",
+               "dataset": "scikit-learn's handwritten digits, 8×8 upscaled to 32×32, white on black",
+               "note": "LeNet-5 of the zoo trained offline by scripts/train_lenet5_digits.py; held-out accuracy "
+                       "in assets/lenet5_digits.json"},
     ),
     ModelEntry(
         source="paper", name="alexnet_2012", family="AlexNet", year=2012,
@@ -60,6 +77,16 @@ _ENTRIES = [
         builder=functools.partial(ZFNet, widths=WIDE_WIDTHS),
         facts={**_ZFNET_TOP5, "conv1": "96 7×7/2 (AlexNet: 11×11/4)", "conv3_4_5_filters": "512, 1024, 512",
                "note": "Table 2's variant of the Fig. 3 network with wider layers 3, 4 and 5"},
+    ),
+    ModelEntry(
+        source="paper", name="zfnet_shapes", family="ZFNet", year=2013, paper=_ZFNET_PAPER,
+        task="classification", input_size=(64, 64), builder=functools.partial(ZFNetMini, num_classes=10),
+        facts={"classes": 10, "categories": _SHAPE_CLASSES,
+               "weights_asset": "zfnet_shapes.safetensors", "record": "zfnet_shapes.json",
+               "dataset": "generated 64×64 colour shapes and textures (random colours, sizes, positions)",
+               "conv1": "32 7×7/2 (ZFNet's layout, narrowed)",
+               "note": "a classroom ZFNet trained offline by scripts/train_zfnet_shapes.py so that conv1 shows "
+                       "learned edge and colour detectors; held-out accuracy in assets/zfnet_shapes.json"},
     ),
     ModelEntry(
         source="paper", name="nin_cifar10", family="Network in Network", year=2013,

@@ -1,0 +1,116 @@
+"""``predict`` and ``visualize``, called in-process through their argparse handlers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from cnn_explorer.app import cli_lab
+from cnn_explorer.models.lab.errors import LabError
+from cnn_explorer.models.lab.images import ImageError, sample_image
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def parser():
+    parser = argparse.ArgumentParser(prog="cnn-explorer")
+    cli_lab.add_commands(parser.add_subparsers(dest="command", required=True))
+    return parser
+
+
+@pytest.fixture()
+def run(parser, capsys):
+    def run(*argv):
+        args = parser.parse_args([str(a) for a in argv])
+        code = cli_lab.HANDLERS[args.command](args)
+        return code, capsys.readouterr().out
+    return run
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("digits")
+    for d in (2, 5, 7):
+        Image.fromarray(sample_image(f"digit_{d}")).save(folder / f"digit_{d}.png")
+    return folder
+
+
+def test_predict_an_image_and_a_folder(run, digits):
+    code, out = run("predict", "lenet5_digits", "--image", digits / "digit_5.png")
+    assert code == 0 and out.startswith(f"{digits / 'digit_5.png'}: 5 ")
+    code, out = run("predict", "lenet5_digits", "--image", digits, "--json")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [(line["image"].rsplit("/", 1)[1], line["top"][0]["name"]) for line in lines] == \
+        [("digit_2.png", "2"), ("digit_5.png", "5"), ("digit_7.png", "7")]
+    assert all(len(line["top"]) == 5 and line["weights"] == "pretrained" for line in lines)
+
+
+def test_visualize_pictures_arrays_and_descriptions(run, digits, tmp_path):
+    image = digits / "digit_7.png"
+    code, out = run("visualize", "lenet5_digits", "--image", image, "--method", "rf", "--layer", "features.3",
+                    "--unit", "2,5,5", "--out", tmp_path / "rf.png", "--json")
+    described = json.loads(out)
+    assert code == 0 and described["box"] == {"top": 10, "left": 10, "bottom": 24, "right": 24}  # 14×14, stride 2
+    assert Image.open(tmp_path / "rf.png").size[0] > 300
+
+    code, out = run("visualize", "lenet5_digits", "--image", image, "--method", "erf", "--layer", "features.3",
+                    "--unit", "2,5,5", "--out", tmp_path / "erf.npy", "--json")
+    described = json.loads(out)
+    heat = np.load(tmp_path / "erf.npy")
+    ys, xs = np.nonzero(heat)
+    assert described["bbox"] == {"top": int(ys.min()), "left": int(xs.min()), "bottom": int(ys.max()) + 1,
+                                 "right": int(xs.max()) + 1}
+    assert 10 <= described["bbox"]["top"] and described["bbox"]["bottom"] <= 24
+
+    code, out = run("visualize", "lenet5_digits", "--image", image, "--method", "featuremaps", "--layer",
+                    "features.0", "--out", tmp_path / "maps.npy", "--json")
+    maps = np.load(tmp_path / "maps.npy")
+    described = json.loads(out)
+    assert maps.shape == (6, 28, 28) and described["shape"] == [6, 28, 28]
+    assert described["min"] == pytest.approx(float(maps.min())) and described["max"] == pytest.approx(float(maps.max()))
+
+    for method in ("kernels", "deconv", "guided", "occlusion", "gradcam"):
+        code, out = run("visualize", "zfnet_shapes", "--image", image, "--method", method, "--out",
+                        tmp_path / f"{method}.svg", "--json")
+        assert code == 0 and json.loads(out)["method"] == method
+        assert (tmp_path / f"{method}.svg").read_text().lstrip().startswith("<?xml")
+
+    code, out = run("visualize", "lenet5_digits", "--image", image, "--method", "top9", "--images", digits,
+                    "--layer", "features.3", "--unit", "1", "--out", tmp_path / "top9.png", "--json")
+    described = json.loads(out)
+    assert code == 0 and described["channel"] == 1 and len(described["patches"]) == 3
+
+
+def test_bad_input_raises_one_line_errors(run, digits, tmp_path):
+    fake = tmp_path / "fake.png"
+    fake.write_text("hello")
+    with pytest.raises(ImageError, match="holds text"):
+        run("predict", "lenet5_digits", "--image", fake)
+    with pytest.raises(LabError, match="has no spatial feature map"):
+        run("visualize", "lenet5_digits", "--image", digits / "digit_2.png", "--method", "featuremaps", "--layer",
+            "classifier.0", "--out", tmp_path / "x.png")
+    with pytest.raises(LabError, match="--out must end in"):
+        run("visualize", "lenet5_digits", "--image", digits / "digit_2.png", "--method", "rf", "--out",
+            tmp_path / "x.jpg")
+    with pytest.raises(LabError, match="top9 needs --images"):
+        run("visualize", "lenet5_digits", "--image", digits / "digit_2.png", "--method", "top9", "--out",
+            tmp_path / "x.png")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ImageError, match="no images"):
+        run("predict", "lenet5_digits", "--image", empty)
+    with pytest.raises(SystemExit):
+        run("visualize", "lenet5_digits", "--image", digits / "digit_2.png", "--method", "rf", "--unit", "1,2",
+            "--out", tmp_path / "x.png")
