@@ -27,7 +27,10 @@ def zoo_items() -> list[ZooItem]:
 
 
 def prepare_torch(job) -> None:
-    """Import torch and torchvision on the runner's thread before the first model needs them."""
+    """Import torch and torchvision on the runner's thread before the first model needs them, and igraph
+    before the first graph is laid out (igraph imports matplotlib: a second the GUI thread need not wait)."""
+    import igraph  # noqa: F401
+
     import torch  # noqa: F401 - imported here, in steps, with the collector kept off the old objects
 
     gc.freeze()

@@ -19,7 +19,6 @@ from collections import Counter
 from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 
-from igraph import Graph
 
 from . import format
 from .graph_data import GraphData
@@ -217,6 +216,8 @@ def _layers(count: int, edges: list[tuple[int, int]],
     With ``groups`` (the block each node is drawn in, or None), a node that longest-path layering puts above
     all the other nodes of its group moves down towards them as far as its successors allow: U-Net's crop of
     a skip connection then sits in its decoder block rather than up beside the encoder."""
+    from igraph import Graph  # imported when first needed: igraph imports matplotlib when it is installed
+
     graph = Graph(n=count, edges=edges, directed=True)
     reversed_edges: set[int] = set()
     if not graph.is_dag():
@@ -283,6 +284,8 @@ def layout_graph(graph: FoldedGraph, sizes: list[tuple[float, float]], *, hgap: 
     bus_edges = _bus_edges(count, pairs, layer)
     kept = [i for i in range(len(pairs)) if i not in bus_edges]
     sugiyama_edges = [(pairs[i][1], pairs[i][0]) if i in reversed_edges else pairs[i] for i in kept]
+
+    from igraph import Graph
 
     layout = Graph(n=count, edges=sugiyama_edges, directed=True).layout_sugiyama(layers=layer, hgap=1, vgap=1)
     unit = max(w for w, _ in sizes) + hgap
