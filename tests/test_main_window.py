@@ -462,3 +462,19 @@ def test_a_damaged_parameter_cache_is_repaired(qtbot, settings_dir, tmp_path):
         assert isinstance(data, dict) and data["counts"]["lenet5"] == 61_706
     qtbot.waitUntil(repaired, timeout=LOAD_TIMEOUT_MS)
     window.close()
+
+
+def test_exporting_to_a_place_that_cannot_be_written_says_so(qtbot, make_window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    window = make_window("alexnet")
+    folder = tmp_path / "graph.svg"
+    folder.mkdir()
+    with pytest.raises(OSError, match="it is a folder"):
+        window.export_graph(folder)
+    # Through File › Export: the save dialog (a native dialog a test cannot click) answers with the folder.
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(folder), ""))
+    window.export_svg_action.trigger()
+    assert window.error_box.isVisible() and "it is a folder" in window.error_box.text()
+    assert "Saved" not in window.statusBar().currentMessage()
+    window.error_box.close()

@@ -105,6 +105,11 @@ def test_a_full_disk_and_a_closed_pipe_are_handled(env):
         result = subprocess.run([sys.executable, "-m", "cnn_explorer.app.cli", "list"], stdout=full,
                                 stderr=subprocess.PIPE, text=True, env=env, timeout=TIMEOUT_S)
     one_line_error(result, "cannot write the output")
+    cli(env, "summary", "lenet5", "--json")  # analyzed once: the next one answers from the cache
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "cnn_explorer.app.cli", "summary", "lenet5", "--json"],
+                                stdout=full, stderr=subprocess.PIPE, text=True, env=env, timeout=TIMEOUT_S)
+    one_line_error(result, "cannot write the output")  # not 0 with the output lost
 
     # `list --json | head -1`: the reader leaves after one line; the writer ends quietly with 0.
     process = subprocess.Popen([sys.executable, "-m", "cnn_explorer.app.cli", "list", "--json"],
