@@ -27,7 +27,7 @@ from cnn_explorer.app.zoo import ParamCounter, prepare_torch, zoo_items
 from cnn_explorer.widgets import format as fmt
 from cnn_explorer.widgets.graph_view import GraphView
 from cnn_explorer.widgets.inspector import Inspector
-from cnn_explorer.widgets.panels import DockTitleBar, shortcuts_dialog
+from cnn_explorer.widgets.panels import DockTitleBar, error_box, message_page, shortcuts_dialog
 from cnn_explorer.widgets.summary_table import SummaryTable
 from cnn_explorer.widgets.theme import THEME_LABELS, THEMES
 from cnn_explorer.widgets.zoo_browser import ZooBrowser
@@ -112,12 +112,7 @@ class MainWindow(QMainWindow):
         # -- the panels ----------------------------------------------------------------------------------
         self.graph = GraphView(self)
         self.graph.setObjectName("graph_view")
-        self.graph_message = QLabel(self)
-        self.graph_message.setObjectName("graph_message")
-        self.graph_message.setAlignment(Qt.AlignCenter)
-        self.graph_message.setWordWrap(True)
-        self.graph_message.setMargin(40)
-        self.graph_message.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.graph_message = message_page(self, "graph_message")
         self.graph_stack = QStackedWidget(self)
         self.graph_stack.addWidget(self.graph)
         self.graph_stack.addWidget(self.graph_message)
@@ -134,11 +129,7 @@ class MainWindow(QMainWindow):
         self.inspector = Inspector(self)
         self.inspector_dock = self.add_panel("inspector", "Inspector", self.inspector, Qt.RightDockWidgetArea, "Alt+2")
 
-        self.error_box = QMessageBox(self)
-        self.error_box.setObjectName("error_box")
-        self.error_box.setIcon(QMessageBox.Warning)
-        self.error_box.setWindowTitle("CNN Explorer")
-        self.error_box.setStandardButtons(QMessageBox.Ok)
+        self.error_box = error_box(self)
 
         self._build_status_bar()
         self._build_actions()

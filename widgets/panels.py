@@ -1,11 +1,12 @@
-"""Window furniture shared by the explorer's panels: a dock title bar drawn in the window's font, and the
-keyboard-shortcuts dialog (fed plain rows). No torch."""
+"""Window furniture shared by the explorer's panels: a dock title bar drawn in the window's font, a message
+page, the (non-blocking) error box and the keyboard-shortcuts dialog (fed plain rows). No torch."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QDockWidget, QHBoxLayout, QHeaderView,
-                               QLabel, QStyle, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
+                               QLabel, QMessageBox, QStyle, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout,
+                               QWidget)
 
 
 class DockTitleBar(QWidget):
@@ -68,3 +69,24 @@ def shortcuts_dialog(parent: QWidget, rows: list[tuple[str, str, str]]) -> QDial
     dialog.setAttribute(Qt.WA_DeleteOnClose)
     dialog.open()
     return dialog
+
+
+def message_page(parent: QWidget, name: str) -> QLabel:
+    """A centred, selectable, wrapping message that stands in for a view that has nothing to show."""
+    label = QLabel(parent)
+    label.setObjectName(name)
+    label.setAlignment(Qt.AlignCenter)
+    label.setWordWrap(True)
+    label.setMargin(40)
+    label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+    return label
+
+
+def error_box(parent: QWidget) -> QMessageBox:
+    """A warning box the app opens (non-blocking) with one clear message."""
+    box = QMessageBox(parent)
+    box.setObjectName("error_box")
+    box.setIcon(QMessageBox.Warning)
+    box.setWindowTitle("CNN Explorer")
+    box.setStandardButtons(QMessageBox.Ok)
+    return box
