@@ -122,7 +122,8 @@ def gui_parser() -> argparse.ArgumentParser:
                      epilog=f"commands (cnn-explorer COMMAND --help for each):\n{commands}",
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", nargs="?", help="zoo model to open (default: the last one, or alexnet)")
-    parser.add_argument("--view", choices=("graph", "summary"), default="graph")
+    parser.add_argument("--view", choices=("graph", "summary", "lab"), default="graph",
+                        help="the tab shown first (lab: look inside with a sample image)")
     parser.add_argument("--weights", default="pretrained", type=_weights, metavar="pretrained|random|PATH")
     parser.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"))
     parser.add_argument("--theme", choices=("light", "dark", "high_contrast"))

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QLineEdit, QMai
                                QPushButton, QSizePolicy, QSpinBox, QStackedWidget, QTabWidget, QToolBar, QWidget)
 
 from cnn_explorer.app.classroom import Classroom
+from cnn_explorer.app.lab import register as register_lab
 from cnn_explorer.app.navigation import LayerNavigator
 from cnn_explorer.app.requests import RequestRunner, gui_post
 from cnn_explorer.app.selection import Selection
@@ -160,6 +161,7 @@ class MainWindow(QMainWindow):
         self.classroom.set_font_scale(self.classroom.font_scale())
         if view == "summary":
             self.tabs.setCurrentWidget(self.table)
+        register_lab(self, view)  # the lab's tab (Ctrl+3); it follows the selection and the model
 
         # The zoo is browsable at once (static facts); torch is imported on the runner's thread, then the model.
         self._show_zoo(zoo_items())

@@ -1,0 +1,219 @@
+"""The lab's tab, driven as a teacher drives it: an image in, a layer selected, a unit clicked, every tool run.
+
+On the trained LeNet-5 (``lenet5_digits``, the shipped weights), the trained colour net (``zfnet_shapes``) and
+AlexNet with random weights. Settings go to a temporary folder; nothing waits a fixed time.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QPointF, QSettings, Qt
+
+from cnn_explorer.app.main_window import MainWindow
+from cnn_explorer.widgets.layer_info import Field
+
+TIMEOUT_MS = 120_000
+
+
+@pytest.fixture(scope="module")
+def param_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, monkeypatch, param_cache):
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    windows = []
+
+    def make(model: str, weights: str = "pretrained") -> MainWindow:
+        window = MainWindow(model, weights=weights, view="lab", cache_dir=param_cache)
+        qtbot.addWidget(window)
+        window.resize(1440, 900)
+        window.show()
+        qtbot.waitExposed(window)
+        windows.append(window)
+        qtbot.waitUntil(lambda: window.current_model() == model and not window.is_loading(), timeout=TIMEOUT_MS)
+        qtbot.waitUntil(lambda: window.lab.panel.view is not None, timeout=TIMEOUT_MS)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+    leftovers = [t.name for t in threading.enumerate() if t.name.startswith("cnn-explorer")]
+    assert not leftovers
+
+
+def select(qtbot, window: MainWindow, layer: str) -> None:
+    with qtbot.waitSignal(window.lab.view_shown, timeout=TIMEOUT_MS):
+        assert window.select_layer(layer)
+    assert window.lab.panel.view.layer == layer
+
+
+def click_unit(qtbot, window: MainWindow, c: int, y: int, x: int) -> tuple[int, int, int]:
+    """A real left click on unit (y, x) of channel c's tile in the mosaic. When the mosaic is drawn smaller than
+    1:1 a screen pixel covers more than one unit: the unit hit is the one under the clicked pixel's centre,
+    which is returned (and must be the aimed one or its neighbour)."""
+    mosaic = window.lab.panel.mosaic
+    data = mosaic.data
+    top, left = data.tile_origin(data.index_of(c))
+    scene = mosaic.item.mapToScene(QPointF(left + x + 0.5, top + y + 0.5))
+    point = mosaic.view.mapFromScene(scene)
+    qtbot.mouseClick(mosaic.view.viewport(), Qt.LeftButton, pos=point)
+    panel = window.lab.panel
+    hit = mosaic.item.mapFromScene(mosaic.view.mapToScene(point))
+    unit = (c, int(hit.y() - top), int(hit.x() - left))
+    assert abs(unit[1] - y) <= 1 and abs(unit[2] - x) <= 1
+    assert panel.unit == unit
+    qtbot.waitUntil(lambda: panel.field is not None and panel.field.unit == unit, timeout=TIMEOUT_MS)
+    return unit
+
+
+def expected_box(field: Field, y: int, x: int, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    top = -field.padding[0] + y * field.stride[0]
+    left = -field.padding[1] + x * field.stride[1]
+    return (max(0, top), max(0, left), min(size[0], top + field.size[0]), min(size[1], left + field.size[1]))
+
+
+def run_tool(qtbot, window: MainWindow, tool: str) -> None:
+    with qtbot.waitSignal(window.lab.tool_done, timeout=TIMEOUT_MS, check_params_cb=lambda t: t == tool):
+        window.lab.run_tool(tool)
+    result = window.lab.panel.tool
+    assert result.tool == tool and result.complete
+    assert not window.lab.panel.cancel_button.isVisible()
+    for _, image in result.images:
+        assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
+
+
+def fails_with(qtbot, window: MainWindow, action, *words: str) -> str:
+    with qtbot.waitSignal(window.lab.failed, timeout=TIMEOUT_MS) as blocker:
+        action()
+    message = blocker.args[0]
+    assert all(w in message for w in words), message
+    assert window.lab.panel.message.text() == message
+    return message
+
+
+def test_lenet_digits_every_tool(qtbot, make_window, tmp_path):
+    window = make_window("lenet5_digits")
+    lab, panel = window.lab, window.lab.panel
+    assert window.tabs.currentWidget() is panel
+    # The model's own sample (a held-out 3), its top-5, the first convolution's six maps.
+    assert panel.view.input.source == "sample: digit_3"
+    assert panel.view.input.predictions[0][0] == "3"
+    assert "grayscale" in panel.steps.text()
+    assert panel.view.layer == "features.0" and panel.mosaic_data.channels == 6
+    shown = panel.mosaic.item.image  # one uint8 image for the layer, fixed levels, a 256-entry LUT
+    assert shown.dtype == np.uint8 and np.array_equal(shown, panel.mosaic_data.image)
+    assert panel.mosaic.item.lut.shape == (256, 3)
+
+    # N steps through the layers and the lab follows; features.3 has 16 maps.
+    with qtbot.waitSignal(lab.view_shown, timeout=TIMEOUT_MS):
+        window.next_layer_action.trigger()
+    select(qtbot, window, "features.3")
+    assert panel.mosaic_data.channels == 16
+    _, y, x = click_unit(qtbot, window, 5, 4, 7)
+    field = window.session.current.details["features.3"].receptive_field
+    box = expected_box(field, y, x, (32, 32))
+    assert panel.field.box == box and panel.input_pane.box_shown() == box
+    assert panel.channel.channel == 5
+    assert panel.field.erf is not None and panel.field.erf_box is not None
+    top, left, bottom, right = panel.field.erf_box
+    assert box[0] <= top and box[1] <= left and bottom <= box[2] and right <= box[3]
+
+    for tool in ("deconv", "guided", "gradcam", "occlusion"):
+        run_tool(qtbot, window, tool)
+    assert panel.tool.images[0][1].shape[:2] == (13, 13)  # square 8, stride 2 on 32×32: 13×13 positions
+
+    # Top-9 over a folder the test writes; an empty folder says so.
+    from cnn_explorer.models.lab.images import sample_image
+
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    for d in range(10):
+        Image.fromarray(sample_image(f"digit_{d}")).save(folder / f"d{d}.png")
+    with qtbot.waitSignal(lab.tool_done, timeout=TIMEOUT_MS):
+        lab.run_top9(str(folder))
+    assert panel.tool.tool == "top9" and "10 images scored" in panel.tool.note
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    fails_with(qtbot, window, lambda: lab.run_top9(str(empty)), "no images")
+
+    # A Linear layer has no map: the lab says so.
+    select(qtbot, window, "classifier.0")
+    assert panel.mosaic_data is None and "no spatial feature map" in panel.maps_message.text()
+    assert panel.maps_message.isVisibleTo(panel.tabs.widget(0)) and "no spatial" in panel.message.text()
+
+    # Bad images: a message, and the previous image stays.
+    text = tmp_path / "text.png"
+    text.write_text("PNG, not really")
+    fails_with(qtbot, window, lambda: lab.open_file(str(text)), "not an image")
+    tiny = tmp_path / "tiny.png"
+    Image.new("RGB", (1, 1)).save(tiny)
+    fails_with(qtbot, window, lambda: lab.open_file(str(tiny)), "too small")
+    truncated = tmp_path / "cut.png"
+    Image.fromarray(sample_image("cat")).save(tmp_path / "cat.png")
+    truncated.write_bytes((tmp_path / "cat.png").read_bytes()[:3000])
+    fails_with(qtbot, window, lambda: lab.open_file(str(truncated)), "truncated")
+    select(qtbot, window, "features.0")
+    assert panel.view.input.source == "sample: digit_3"
+    # A good file works, dropped or opened.
+    with qtbot.waitSignal(lab.view_shown, timeout=TIMEOUT_MS):
+        lab.open_file(str(tmp_path / "cat.png"))
+    assert panel.view.input.source == "cat.png" and panel.message.text() == ""
+
+
+def test_zfnet_shapes_kernels_and_display(qtbot, make_window):
+    window = make_window("zfnet_shapes")
+    lab, panel = window.lab, window.lab.panel
+    assert panel.view.input.source == "sample: shape_circle"
+    assert panel.view.input.predictions[0][0] == "circle"
+    # conv1's 32 learned filters as colour tiles.
+    kernels = panel.kernels
+    assert kernels.layer == "features.0" and kernels.image.ndim == 3 and kernels.histogram is not None
+    select(qtbot, window, "features.4")
+    assert panel.mosaic_data.channels == 64
+    # features.4 sees 32 channels: a paged grid of 64×32 kernels, 16×16 to a page.
+    assert panel.kernels.pages == (4, 2)
+    with qtbot.waitSignal(lab.view_shown, timeout=TIMEOUT_MS):
+        panel.sort.setCurrentIndex(panel.sort.findData("max"))
+    maxima = panel.mosaic_data.values.reshape(64, -1).max(1)
+    assert list(panel.mosaic_data.order) == list(np.argsort(-maxima, kind="stable"))
+    with qtbot.waitSignal(lab.view_shown, timeout=TIMEOUT_MS):
+        panel.normalize.setCurrentIndex(panel.normalize.findData("global"))
+    assert panel.mosaic_data.normalize == "global"
+    panel.tabs.setCurrentIndex(1)
+    panel.page_buttons["down"].click()
+    qtbot.waitUntil(lambda: panel.kernels.page == (1, 0), timeout=TIMEOUT_MS)
+    _, y, x = click_unit(qtbot, window, 3, 2, 2)
+    field = window.session.current.details["features.4"].receptive_field
+    assert panel.field.box == expected_box(field, y, x, (64, 64))
+    for tool in ("deconv", "occlusion", "gradcam"):
+        run_tool(qtbot, window, tool)
+
+
+def test_alexnet_random_and_cancel(qtbot, make_window):
+    window = make_window("alexnet", weights="random")
+    lab, panel = window.lab, window.lab.panel
+    assert panel.view.input.source == "sample: cat"
+    assert panel.mosaic_data.channels == 64 and panel.mosaic_data.tile == (55, 55)
+    assert panel.kernels.image.shape[2] == 3  # conv1's 64 filters, 11×11×3
+    _, y, x = click_unit(qtbot, window, 10, 20, 30)
+    field = window.session.current.details["features.0"].receptive_field
+    assert panel.input_pane.box_shown() == expected_box(field, y, x, (224, 224))
+    run_tool(qtbot, window, "deconv")
+    run_tool(qtbot, window, "gradcam")
+    # Occlusion fills in while it computes, and Cancel stops it.
+    panel.occluder.setValue(32)
+    panel.stride.setValue(2)  # 97×97 positions: long enough to cancel
+    lab.run_tool("occlusion")
+    qtbot.waitUntil(lambda: panel.tool is not None and panel.tool.tool == "occlusion" and not panel.tool.complete,
+                    timeout=TIMEOUT_MS)
+    assert panel.cancel_button.isVisible()
+    with qtbot.waitSignal(lab.failed, timeout=TIMEOUT_MS, check_params_cb=lambda m: m == "cancelled"):
+        panel.cancel_button.click()
+    assert not panel.cancel_button.isVisible() and panel.result_note.text() == "Cancelled."
