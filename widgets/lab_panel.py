@@ -22,7 +22,7 @@ from .mosaic import NORMALIZE, SORT, MosaicView, colormap_lut
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
 TOOLS = {"deconv": "Deconvnet", "guided": "Guided backprop", "gradcam": "Grad-CAM", "occlusion": "Occlusion",
-         "top9": "Top-9 from a folder…"}
+         "top9": "Top-9 of a folder…"}
 
 
 def _combo(items: dict[str, str], parent: QWidget, name: str) -> QComboBox:
@@ -203,7 +203,7 @@ class LabPanel(QWidget):
             button.setObjectName(f"tool_{key}")
             button.clicked.connect(lambda _c=False, k=key: self._tool(k))
             self.tool_buttons[key] = button
-            grid.addWidget(button, i // 3, i % 3)
+            grid.addWidget(button, i // 2, i % 2)  # two columns: legible beside both docks at 1024 pixels
         self.occluder = QSpinBox(page)
         self.occluder.setObjectName("occluder_size")
         self.occluder.setRange(1, 512)
@@ -219,7 +219,7 @@ class LabPanel(QWidget):
         occ = QHBoxLayout()
         occ.addWidget(self.occluder)
         occ.addWidget(self.stride)
-        grid.addLayout(occ, 1, 2)
+        grid.addLayout(occ, (len(TOOLS) + 1) // 2, 0, 1, 2)
         self.tool_unit = _label("Tools project the clicked unit, or the layer's strongest one.", page, "tool_unit")
         self.progress = QProgressBar(page)
         self.progress.setObjectName("lab_progress")
