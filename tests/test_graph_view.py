@@ -332,3 +332,23 @@ def test_node_title_of_a_grouped_convolution():
     depthwise = Node(id=1, name="dw", op="Conv2d", kind="module", scope="dw", inputs=[0], output_shapes=[],
                      settings={"kernel_size": (3, 3), "stride": (2, 2), "groups": 32, "in_channels": 32})
     assert node_title(depthwise) == "DWConv 3×3 /2"
+
+
+def test_a_theme_switch_recolours_in_place_exactly_as_a_fresh_drawing(qtbot, resnet18, tmp_path):
+    """Switching the theme recolours the drawn items (no new layout, no new items); the picture must be the
+    same as the graph drawn in that theme from the start."""
+    switched, fresh = GraphView(), GraphView()
+    for widget in (switched, fresh):
+        qtbot.addWidget(widget)
+        widget.resize(900, 700)
+    switched.set_data(resnet18, folded=())
+    items_before = len(switched._scene.items())
+    fresh.set_theme("dark")
+    fresh.set_data(resnet18, folded=())
+    item_ids = {id(item) for item in switched._scene.items()}
+    switched.set_theme("dark")
+    assert len(switched._scene.items()) == items_before
+    assert {id(item) for item in switched._scene.items()} == item_ids  # the same items, recoloured
+    a = QImage(str(switched.export_image(tmp_path / "switched.png")))
+    b = QImage(str(fresh.export_image(tmp_path / "fresh.png")))
+    assert a.size() == b.size() and a == b

@@ -143,6 +143,7 @@ class GraphScene(QGraphicsScene):
         self._selection_items: list[QGraphicsItem] = []
         self._layout_key: tuple | None = None
         self._texts: list[NodeText] = []
+        self._painted: list[tuple[QGraphicsItem, str]] = []  # every coloured item and its role, for restyle()
 
     # -- reading -----------------------------------------------------------------------------------------
     def node(self, key: str) -> VisibleNode | None:
@@ -216,11 +217,63 @@ class GraphScene(QGraphicsScene):
         painter.fillRect(target, QColor(self.colors.background))
         self.render(painter, target, source, Qt.AspectRatioMode.KeepAspectRatio)
 
+    def can_restyle(self, colors: GraphColors) -> bool:
+        """Whether ``colors`` changes only colours: a theme with thicker edges also draws larger arrows."""
+        return bool(self._painted) and (colors.edge_width > 2) == (self.colors.edge_width > 2)
+
+    def restyle(self, colors: GraphColors) -> None:
+        """Recolour what is drawn (a theme change): the items stay, only their pens and brushes change."""
+        self.colors = colors
+        for item, role in self._painted:
+            self._apply(item, role)
+
+    def _paint(self, item: QGraphicsItem, role: str) -> QGraphicsItem:
+        """Colour ``item`` for its ``role`` in the current colours, and remember it for ``restyle``."""
+        self._apply(item, role)
+        self._painted.append((item, role))
+        return item
+
+    def _apply(self, item: QGraphicsItem, role: str) -> None:
+        colors, s = self.colors, self.font_scale
+        thick = max(1.0, s ** 0.5)
+        kind = role.partition(":")[2]
+        if role in ("text", "muted"):
+            item.setBrush(QBrush(QColor(colors.text if role == "text" else colors.muted)))
+        elif role.startswith("node:"):
+            item.setPen(QPen(QColor(colors.borders[kind]), colors.border_width * thick))
+            item.setBrush(QBrush(QColor(colors.fills[kind])))
+        elif role.startswith("swatch:"):
+            item.setPen(QPen(QColor(colors.borders[kind]), colors.border_width))
+            item.setBrush(QBrush(QColor(colors.fills[kind])))
+        elif role == "stack":
+            item.setPen(QPen(QColor(colors.borders[BLOCK_KIND]), colors.border_width * thick))
+            item.setBrush(QBrush(QColor(colors.fills[BLOCK_KIND]).darker(108)))
+        elif role == "shadow":
+            item.setPen(Qt.PenStyle.NoPen)
+            item.setBrush(QColor(*colors.shadow))
+        elif role == "edge":
+            pen = QPen(QColor(colors.edge), colors.edge_width * thick)
+            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+            item.setPen(pen)
+        elif role == "arrow":
+            item.setPen(Qt.PenStyle.NoPen)
+            item.setBrush(QBrush(QColor(colors.edge)))
+        elif role in ("plate", "frame_plate"):
+            color = QColor(colors.background)
+            if role == "plate":
+                color.setAlpha(200)
+            item.setPen(Qt.PenStyle.NoPen)
+            item.setBrush(color)
+        elif role == "frame":
+            item.setPen(QPen(QColor(colors.frame_line), 1.0 * thick, Qt.PenStyle.DashLine))
+            item.setBrush(QBrush(QColor(*colors.frame_fill)))
+
     # -- building ----------------------------------------------------------------------------------------
     def clear_graph(self) -> None:
         self._data = self._fold = None
         self.graph = self.layout = None
         self._layout_key = None
+        self._painted = []
         self._selection_items, self._layers = [], {}
         self.clear()
         self.setSceneRect(QRectF())
@@ -250,6 +303,7 @@ class GraphScene(QGraphicsScene):
         texts = self._texts
         laid_out = time.perf_counter()
         self._selection_items = []
+        self._painted = []
         self.clear()
         self._layers = {name: _layer_item(self, z) for name, z in LAYERS}
         self._draw_frames()
@@ -304,10 +358,6 @@ class GraphScene(QGraphicsScene):
         title_font, detail_font = _font(TITLE_PX * s, bold=True), _font(DETAIL_PX * s)
         title_h = QFontMetricsF(title_font).height()
         detail_h = QFontMetricsF(detail_font).height()
-        text_brush, muted_brush = QBrush(QColor(colors.text)), QBrush(QColor(colors.muted))
-        pens = {kind: QPen(QColor(color), colors.border_width * max(1.0, s ** 0.5))
-                for kind, color in colors.borders.items()}
-        brushes = {kind: QBrush(QColor(color)) for kind, color in colors.fills.items()}
         nodes_layer, titles, details = self._layers["nodes"], self._layers["titles"], self._layers["details"]
         shadows = QPainterPath()
         stacks = QPainterPath()
@@ -321,9 +371,7 @@ class GraphScene(QGraphicsScene):
             kind = node.kind if node.kind in colors.fills else "other"
             if kind == BLOCK_KIND:  # a folded block looks like a small stack of cards
                 stacks.addRoundedRect(rect.translated(5 * s, 5 * s), CORNER * s, CORNER * s)
-            item = QGraphicsPathItem(_rounded(rect, CORNER * s), nodes_layer)
-            item.setPen(pens[kind])
-            item.setBrush(brushes[kind])
+            item = self._paint(QGraphicsPathItem(_rounded(rect, CORNER * s), nodes_layer), f"node:{kind}")
             item.setData(KEY_ROLE, node.key)
             item.setToolTip(self._tooltip(node))
             self.node_items[node.key] = item
@@ -331,25 +379,21 @@ class GraphScene(QGraphicsScene):
             cx, y = left + width / 2, top + PAD_Y * s
             title = QGraphicsSimpleTextItem(text.title, titles)
             title.setFont(title_font)
-            title.setBrush(text_brush)
+            self._paint(title, "text")
             title.setPos(cx - title.boundingRect().width() / 2, y)
             self.title_items[node.key] = title
             y += title_h + LINE_GAP * s
-            for line, brush in ((text.subtitle, muted_brush), (text.shape, text_brush), (text.params, muted_brush)):
+            for line, role in ((text.subtitle, "muted"), (text.shape, "text"), (text.params, "muted")):
                 if not line:
                     continue
                 item = QGraphicsSimpleTextItem(line, details)
                 item.setFont(detail_font)
-                item.setBrush(brush)
+                self._paint(item, role)
                 item.setPos(cx - item.boundingRect().width() / 2, y)
                 y += detail_h + LINE_GAP * s
         if not stacks.isEmpty():
-            stack_item = QGraphicsPathItem(stacks, self._layers["shadows"])
-            stack_item.setPen(pens[BLOCK_KIND])
-            stack_item.setBrush(QBrush(QColor(colors.fills[BLOCK_KIND]).darker(108)))
-        shadow_item = QGraphicsPathItem(shadows, self._layers["shadows"])
-        shadow_item.setPen(Qt.PenStyle.NoPen)
-        shadow_item.setBrush(QColor(*colors.shadow))
+            self._paint(QGraphicsPathItem(stacks, self._layers["shadows"]), "stack")
+        shadow_item = self._paint(QGraphicsPathItem(shadows, self._layers["shadows"]), "shadow")
         shadow_item.setZValue(-0.1)
 
     def _tooltip(self, node: VisibleNode) -> str:
@@ -366,9 +410,6 @@ class GraphScene(QGraphicsScene):
 
     def _draw_edges(self) -> None:
         colors, s, layout = self.colors, self.font_scale, self.layout
-        edge_pen = QPen(QColor(colors.edge), colors.edge_width * max(1.0, s ** 0.5))
-        edge_pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        arrow_brush = QBrush(QColor(colors.edge))
         edges_layer = self._layers["edges"]
         arrow_scale = self._arrow_scale()
         length = ARROW_LENGTH * arrow_scale
@@ -403,12 +444,9 @@ class GraphScene(QGraphicsScene):
             path.moveTo(bus.x, bus.top + radius)
             path.lineTo(bus.x, bus.bottom - radius)
         for path in curves.values():
-            item = QGraphicsPathItem(path, edges_layer)
-            item.setPen(edge_pen)
+            self._paint(QGraphicsPathItem(path, edges_layer), "edge")
         for path in arrows.values():
-            item = QGraphicsPathItem(path, edges_layer)
-            item.setPen(Qt.PenStyle.NoPen)
-            item.setBrush(arrow_brush)
+            self._paint(QGraphicsPathItem(path, edges_layer), "arrow")
         self._draw_edge_labels()
 
     def _draw_edge_labels(self) -> None:
@@ -416,7 +454,6 @@ class GraphScene(QGraphicsScene):
         colors, s, layout = self.colors, self.font_scale, self.layout
         font = _font(LABEL_PX * s)
         metrics = QFontMetricsF(font)
-        brush = QBrush(QColor(colors.muted))
         labels = self._layers["labels"]
         plates = QPainterPath()
         # Which way the edges of each source go, to put its label on the other side.
@@ -439,14 +476,10 @@ class GraphScene(QGraphicsScene):
             left = x - 7 * s - width if rightwards.get(route.src) and not leftwards.get(route.src) else x + 7 * s
             label = QGraphicsSimpleTextItem(route.shape, labels)
             label.setFont(font)
-            label.setBrush(brush)
+            self._paint(label, "muted")
             label.setPos(left, y + 3 * s)
             plates.addRoundedRect(QRectF(left - 2 * s, y + 3 * s, width + 4 * s, metrics.height()), 3 * s, 3 * s)
-        plate_color = QColor(colors.background)
-        plate_color.setAlpha(200)
-        plate_item = QGraphicsPathItem(plates, labels)
-        plate_item.setPen(Qt.PenStyle.NoPen)
-        plate_item.setBrush(plate_color)
+        plate_item = self._paint(QGraphicsPathItem(plates, labels), "plate")
         plate_item.setZValue(-0.01)
 
     def _draw_frames(self) -> None:
@@ -468,17 +501,11 @@ class GraphScene(QGraphicsScene):
                 depth[parent] = max(depth[parent], depth[path] + 1)
         font = _font(LABEL_PX * s)
         metrics = QFontMetricsF(font)
-        pen = QPen(QColor(colors.frame_line), 1.0 * max(1.0, s ** 0.5), Qt.PenStyle.DashLine)
-        brush = QBrush(QColor(*colors.frame_fill))
-        label_brush = QBrush(QColor(colors.muted))
-        plate_brush = QBrush(QColor(colors.background))
         frames, frame_labels = self._layers["frames"], self._layers["frame_labels"]
         for path, box in boxes.items():
             pad = frame_padding(depth[path]) * s
             rect = box.adjusted(-pad, -pad, pad, pad)
-            frame = QGraphicsPathItem(_rounded(rect, 12 * s), frames)
-            frame.setPen(pen)
-            frame.setBrush(brush)
+            frame = self._paint(QGraphicsPathItem(_rounded(rect, 12 * s), frames), "frame")
             frame.setData(FRAME_ROLE, path)
             frame.setZValue(depth[path] * -0.01)
             block = data.blocks[path]
@@ -488,13 +515,12 @@ class GraphScene(QGraphicsScene):
                 rect.setRight(rect.left() + label_w + 28 * s)
                 frame.setPath(_rounded(rect, 12 * s))
             frame.setToolTip(f"{block.type_name} {path}\ndouble-click to fold")
-            plate = QGraphicsPathItem(_rounded(QRectF(rect.left() + 10 * s, rect.top() - label_h / 2,
-                                                      label_w + 8 * s, label_h), 4 * s), frame_labels)
-            plate.setPen(Qt.PenStyle.NoPen)
-            plate.setBrush(plate_brush)
+            plate = self._paint(QGraphicsPathItem(_rounded(QRectF(rect.left() + 10 * s, rect.top() - label_h / 2,
+                                                                  label_w + 8 * s, label_h), 4 * s), frame_labels),
+                                "frame_plate")
             label = QGraphicsSimpleTextItem(text, plate)
             label.setFont(font)
-            label.setBrush(label_brush)
+            self._paint(label, "muted")
             label.setPos(rect.left() + 14 * s, rect.top() - label_h / 2)
 
     def _draw_heading(self) -> None:
@@ -505,7 +531,7 @@ class GraphScene(QGraphicsScene):
         heading = QGraphicsSimpleTextItem(f"{data.title}  ·  {format.count(layers)} layers  ·  "
                                           f"{format.params(params)}", self._layers["titles"])
         heading.setFont(_font(HEADING_PX * s, bold=True))
-        heading.setBrush(QBrush(QColor(colors.text)))
+        self._paint(heading, "text")
         centre = layout.width / 2
         max_width = max(layout.width, 560 * s)
         font = _font(LABEL_PX * s)
@@ -534,12 +560,11 @@ class GraphScene(QGraphicsScene):
             x, y = centre - total / 2, legend_top + row_number * (row_h + 4 * s)
             for index in row:
                 kind = kinds[index]
-                swatch = QGraphicsPathItem(_rounded(QRectF(x, y + 2 * s, swatch_w, row_h - 4 * s), 3 * s), legend)
-                swatch.setPen(QPen(QColor(colors.borders[kind]), colors.border_width))
-                swatch.setBrush(QBrush(QColor(colors.fills[kind])))
+                self._paint(QGraphicsPathItem(_rounded(QRectF(x, y + 2 * s, swatch_w, row_h - 4 * s), 3 * s), legend),
+                            f"swatch:{kind}")
                 label = QGraphicsSimpleTextItem(KIND_LABELS[kind], legend)
                 label.setFont(font)
-                label.setBrush(QBrush(QColor(colors.muted)))
+                self._paint(label, "muted")
                 label.setPos(x + swatch_w + 5 * s, y)
                 x += widths[index] + gap
 

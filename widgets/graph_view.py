@@ -267,10 +267,17 @@ class GraphView(QWidget):
         if name not in THEMES:
             raise ValueError(f"unknown theme {name!r}; themes are: {', '.join(THEMES)}")
         self._theme_name = name
-        self._scene.set_look(graph_colors(name), self._font_scale)
-        self._canvas.setBackgroundBrush(QColor(self._scene.colors.background))
+        self._canvas.setBackgroundBrush(QColor(graph_colors(name).background))
+        colors = graph_colors(name)
+        if self._data is not None and self._scene.can_restyle(colors):
+            # Only the colours change: recolour the items in place (no layout, no new items).
+            self._scene.restyle(colors)
+            self._scene.draw_selection(self._selected)
+            self._minimap.rebuild(self._scene)
+            return
+        self._scene.set_look(colors, self._font_scale)
         if self._data is not None:
-            self._rebuild_keeping_view()
+            self._rebuild_keeping_view()  # the layout is kept; the items are drawn again
 
     def theme(self) -> str:
         return self._theme_name
