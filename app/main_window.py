@@ -26,9 +26,9 @@ from cnn_explorer.app.session import ModelRequest, ModelResult, Session, classif
 from cnn_explorer.app.settings import app_settings, default_cache_dir, read_bytes, read_text
 from cnn_explorer.app.zoo import ParamCounter, prepare_torch, zoo_items
 from cnn_explorer.widgets import format as fmt
-from cnn_explorer.widgets.graph_view import GraphView
+from cnn_explorer.widgets.graph_view import GRAPH_KEYS, GraphView
 from cnn_explorer.widgets.inspector import Inspector
-from cnn_explorer.widgets.panels import DockTitleBar, error_box, message_page, shortcuts_dialog
+from cnn_explorer.widgets.panels import DockTitleBar, error_box, message_page, shortcuts_dialog, size_on_screen
 from cnn_explorer.widgets.summary_table import SummaryTable
 from cnn_explorer.widgets.theme import THEME_LABELS, THEMES
 from cnn_explorer.widgets.zoo_browser import ZooBrowser
@@ -153,7 +153,7 @@ class MainWindow(QMainWindow):
         self.classroom.font_scale_changed.connect(self.graph.set_font_scale)
         self.classroom.presentation_changed.connect(self.presentation_action.setChecked)
 
-        self.resize(1440, 900)
+        self.resize(size_on_screen(self, 1440, 900))  # the default, fitted to the screen it opens on
         self.fit_docks()
         if restore_geometry:
             self._restore_window_state()
@@ -486,7 +486,7 @@ class MainWindow(QMainWindow):
         self.weights_label.setText(f"weights: {'file' if label.startswith('file:') else label}")
         self.weights_label.setToolTip(result.weights_message)
         t = result.totals
-        self.totals_label.setText(f"{fmt.short(t.params)} params · {t.macs / 1e9:.2f} GMACs" if t else "")
+        self.totals_label.setText(f"{fmt.short(t.params)} params · {fmt.macs(t.macs)}" if t else "")
         self.totals_label.setToolTip(f"{t.params:,} parameters, {t.macs:,} MACs, {fmt.size_bytes(t.memory)} of "
                                      f"activations, {t.layers} layers" if t else "")
         self.time_label.setText(f"{result.seconds:.2f} s")
@@ -620,7 +620,8 @@ class MainWindow(QMainWindow):
 
     # ==== help ======================================================================================================
     def shortcut_list(self) -> list[tuple[str, str, str]]:
-        """(menu, action, keys) for every menu action that has a shortcut, read from the actions themselves."""
+        """(menu, action, keys) for every menu action that has a shortcut, read from the actions themselves, then
+        the graph's own keys (zoom, fit, pan)."""
         rows = []
 
         def walk(menu, title):
@@ -634,7 +635,7 @@ class MainWindow(QMainWindow):
 
         for title, menu in self.menus.items():
             walk(menu, title)
-        return rows
+        return rows + [("Graph", what, keys) for what, keys in GRAPH_KEYS]  # zoom and pan: no actions
 
     def show_shortcuts(self):
         return shortcuts_dialog(self, self.shortcut_list())

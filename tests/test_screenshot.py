@@ -58,6 +58,27 @@ def test_screenshot_of_an_unknown_model_is_a_one_line_error(gui_env, tmp_path):
     assert result.returncode == 2 and "does not exist" in result.stderr
 
 
+def test_select_in_a_screenshot_shows_a_block_under_unfold_all_and_refuses_an_unknown_layer(gui_env, tmp_path):
+    # The README's example: a block selected while every block is unfolded (drawn as a frame) is in sight.
+    shot = tmp_path / "shot.png"
+    result = explorer(gui_env, "googlenet", "--weights", "random", "--size", "1024x768", "--theme", "dark",
+                      "--unfold-all", "--select", "inception4a", "--screenshot", str(shot))
+    assert result.returncode == 0, result.stderr
+    image = QImage(str(shot))
+    assert (image.width(), image.height()) == (1024, 768)
+    w, h = image.width(), image.height()  # the graph's area, between the docks, under the tabs, clear of the minimap
+    graph = {image.pixel(x, y) for x in range(int(0.27 * w), int(0.68 * w), 3)
+             for y in range(int(0.2 * h), int(0.9 * h), 3)}
+    assert len(graph) > 50, "the graph area is blank"
+
+    out = tmp_path / "none.png"
+    result = explorer(gui_env, "alexnet", "--weights", "random", "--select", "conv1", "--screenshot", str(out))
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.startswith("cnn-explorer")]
+    assert lines == ["cnn-explorer: error: no layer 'conv1' in alexnet"]
+    assert "Traceback" not in result.stderr and not out.exists()
+
+
 def test_a_screenshot_leaves_the_users_settings_alone(gui_env, tmp_path):
     config = tmp_path / "config" / "CNN Explorer"
     config.mkdir(parents=True)

@@ -32,6 +32,34 @@ def compact(value: int | float | None) -> str:
     return short(value).replace(" ", "")
 
 
+def macs(value: int | float | None) -> str:
+    """MACs with the unit that fits, three figures: 416520 -> "0.42 MMACs", 714188480 -> "714 MMACs",
+    4089184256 -> "4.09 GMACs" (LeNet is not "0.00 GMACs")."""
+    if value is None:
+        return "…"
+    for unit, size, least in (("G", 1e9, 0.9995e9), ("M", 1e6, 1e4), ("k", 1e3, 1e3)):
+        if abs(value) >= least:
+            scaled = value / size
+            digits = 2 if abs(scaled) < 9.995 else 1 if abs(scaled) < 99.95 else 0
+            return f"{scaled:.{digits}f} {unit}MACs"
+    return f"{int(value)} MACs"
+
+
+def weights_short(message: str) -> str:
+    """The weights message in a few words, short enough for one line of the inspector at 1024 pixels (the
+    whole message goes on hover): "pretrained weights from /…/alexnet-owt-7be5be79.pth" -> "pretrained";
+    "trained weights from /…/assets/zfnet_shapes.safetensors" (the zoo's own) -> "trained weights"; "weights
+    from /…/mine.pt (note)" -> "file (mine.pt)"; "…; random initialization" -> "random initialization"."""
+    if message.startswith("pretrained weights from "):
+        return "pretrained"
+    if message.startswith("trained weights from "):
+        return "trained weights"
+    if message.startswith("weights from "):
+        path = message[len("weights from "):].split(" (", 1)[0]
+        return f"file ({path.replace(chr(92), '/').rsplit('/', 1)[-1]})"
+    return message.rsplit("; ", 1)[-1]  # "no pretrained weights are published …; random initialization"
+
+
 def params(value: int) -> str:
     """34944 -> "34.9k params", 307392 -> "307k params", 512 -> "512 params": the line under a graph node."""
     for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):

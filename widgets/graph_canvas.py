@@ -13,6 +13,16 @@ from PySide6.QtWidgets import QFrame, QGraphicsView, QWidget
 if TYPE_CHECKING:
     from .graph_scene import GraphScene
 
+# The keys and mouse gestures of the graph itself (no actions: they work while the graph has the focus), as
+# (what, keys) for Help › Keyboard shortcuts.
+GRAPH_KEYS = (
+    ("Zoom in", "Ctrl+wheel up, or + (graph focused)"),
+    ("Zoom out", "Ctrl+wheel down, or - (graph focused)"),
+    ("Fit graph (graph focused)", "0"),
+    ("Pan", "drag, wheel"),
+    ("Fold / unfold a block", "double-click"),
+)
+
 
 class GraphCanvas(QGraphicsView):
     """Zoom keys and Ctrl+wheel, hand-drag panning, and clicks, as signals (points in scene coordinates).

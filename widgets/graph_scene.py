@@ -144,6 +144,7 @@ class GraphScene(QGraphicsScene):
         self._layout_key: tuple | None = None
         self._texts: list[NodeText] = []
         self._painted: list[tuple[QGraphicsItem, str]] = []  # every coloured item and its role, for restyle()
+        self._styles: dict[str, tuple] = {}  # role -> (pen, brush) in the current look
 
     # -- reading -----------------------------------------------------------------------------------------
     def node(self, key: str) -> VisibleNode | None:
@@ -185,6 +186,7 @@ class GraphScene(QGraphicsScene):
     def set_look(self, colors: GraphColors, font_scale: float) -> None:
         """Colours and font scale for the next ``build``."""
         self.colors, self.font_scale = colors, font_scale
+        self._styles = {}
 
     def set_detail_level(self, pixels_per_px: float) -> None:
         """Hide text too small to read at ``pixels_per_px`` (zoom × font scale): it would only cost time
@@ -224,6 +226,7 @@ class GraphScene(QGraphicsScene):
     def restyle(self, colors: GraphColors) -> None:
         """Recolour what is drawn (a theme change): the items stay, only their pens and brushes change."""
         self.colors = colors
+        self._styles = {}
         for item, role in self._painted:
             self._apply(item, role)
 
@@ -234,39 +237,45 @@ class GraphScene(QGraphicsScene):
         return item
 
     def _apply(self, item: QGraphicsItem, role: str) -> None:
+        style = self._styles.get(role)
+        if style is None:
+            style = self._styles[role] = self._style(role)
+        pen, brush = style
+        if pen is not None:
+            item.setPen(pen)
+        if brush is not None:
+            item.setBrush(brush)
+
+    def _style(self, role: str) -> tuple[QPen | Qt.PenStyle | None, QBrush | None]:
+        """The pen and brush of ``role`` in the current colours (None: not set): made once per look."""
         colors, s = self.colors, self.font_scale
         thick = max(1.0, s ** 0.5)
         kind = role.partition(":")[2]
         if role in ("text", "muted"):
-            item.setBrush(QBrush(QColor(colors.text if role == "text" else colors.muted)))
-        elif role.startswith("node:"):
-            item.setPen(QPen(QColor(colors.borders[kind]), colors.border_width * thick))
-            item.setBrush(QBrush(QColor(colors.fills[kind])))
-        elif role.startswith("swatch:"):
-            item.setPen(QPen(QColor(colors.borders[kind]), colors.border_width))
-            item.setBrush(QBrush(QColor(colors.fills[kind])))
-        elif role == "stack":
-            item.setPen(QPen(QColor(colors.borders[BLOCK_KIND]), colors.border_width * thick))
-            item.setBrush(QBrush(QColor(colors.fills[BLOCK_KIND]).darker(108)))
-        elif role == "shadow":
-            item.setPen(Qt.PenStyle.NoPen)
-            item.setBrush(QColor(*colors.shadow))
-        elif role == "edge":
+            return None, QBrush(QColor(colors.text if role == "text" else colors.muted))
+        if role.startswith("node:") or role.startswith("swatch:"):
+            width = colors.border_width * (thick if role.startswith("node:") else 1.0)
+            return QPen(QColor(colors.borders[kind]), width), QBrush(QColor(colors.fills[kind]))
+        if role == "stack":
+            return (QPen(QColor(colors.borders[BLOCK_KIND]), colors.border_width * thick),
+                    QBrush(QColor(colors.fills[BLOCK_KIND]).darker(108)))
+        if role == "shadow":
+            return QPen(Qt.PenStyle.NoPen), QBrush(QColor(*colors.shadow))
+        if role == "edge":
             pen = QPen(QColor(colors.edge), colors.edge_width * thick)
             pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-            item.setPen(pen)
-        elif role == "arrow":
-            item.setPen(Qt.PenStyle.NoPen)
-            item.setBrush(QBrush(QColor(colors.edge)))
-        elif role in ("plate", "frame_plate"):
+            return pen, None
+        if role == "arrow":
+            return QPen(Qt.PenStyle.NoPen), QBrush(QColor(colors.edge))
+        if role in ("plate", "frame_plate"):
             color = QColor(colors.background)
             if role == "plate":
                 color.setAlpha(200)
-            item.setPen(Qt.PenStyle.NoPen)
-            item.setBrush(color)
-        elif role == "frame":
-            item.setPen(QPen(QColor(colors.frame_line), 1.0 * thick, Qt.PenStyle.DashLine))
-            item.setBrush(QBrush(QColor(*colors.frame_fill)))
+            return QPen(Qt.PenStyle.NoPen), QBrush(color)
+        if role == "frame":
+            return (QPen(QColor(colors.frame_line), 1.0 * thick, Qt.PenStyle.DashLine),
+                    QBrush(QColor(*colors.frame_fill)))
+        raise ValueError(f"unknown paint role {role!r}")
 
     # -- building ----------------------------------------------------------------------------------------
     def clear_graph(self) -> None:

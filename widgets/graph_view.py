@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QGraphicsSimpleTextItem, QGraphicsView, QMenu, QSt
 
 from .files import check_writable
 from .fold_state import FoldState
-from .graph_canvas import GraphCanvas, Minimap
+from .graph_canvas import GRAPH_KEYS, GraphCanvas, Minimap  # noqa: F401 (GRAPH_KEYS: API)
 from .graph_data import GraphData
 from .graph_layout import BLOCK_KIND
 from .graph_scene import FRAME_ROLE, KEY_ROLE, GraphScene  # noqa: F401 (KEY_ROLE, FRAME_ROLE: item data, API)
@@ -33,7 +33,8 @@ class GraphView(QWidget):
 
     Signals:
         node_selected(str): the user selected a node (click, search, double-click fold); the layer name, or
-            the block path for a folded block. ``select_node`` does not emit it.
+            the block path for a folded block; "" when a click on empty canvas cleared the selection.
+            ``select_node`` does not emit it.
         folding_changed(): the set of folded blocks changed.
     """
 
@@ -162,7 +163,8 @@ class GraphView(QWidget):
         return self._selected
 
     def select_node(self, name: str) -> bool:
-        """Select and centre the layer (or folded block) ``name``, unfolding what hides it. Does not emit
+        """Select and centre the layer (or folded block) ``name``, unfolding what hides it; an unfolded block
+        (drawn as a frame) brings its frame into sight, its first node selected. Does not emit
         node_selected. False when there is no such layer or block."""
         return self._select(name, emit=False)
 
@@ -197,10 +199,31 @@ class GraphView(QWidget):
         if name not in self._scene.index_of_key and self._fold.reveal(name):
             self._changed_folding()
         key = self._key_showing(name)
+        if key is None and self.is_foldable(name):  # an unfolded block: its frame, from its first node
+            return self._select_frame(name, emit)
         if key is None:
             return False
         self._set_selected(key, emit)
         self._canvas.centerOn(self._scene.node_items[key])
+        return True
+
+    def _select_frame(self, path: str, emit: bool) -> bool:
+        """Bring the frame of the unfolded block ``path`` into sight (centred when it fits, else from its first
+        node) and select its first node."""
+        graph = self._scene.graph
+        keys = [n.key for n in graph.nodes if path in n.blocks] if graph is not None else []
+        if not keys:
+            return False
+        frame = QRectF()
+        for key in keys:
+            frame = frame.united(self._scene.node_rect(key))
+        self._set_selected(keys[0], emit)
+        view = self._visible_rect()
+        if frame.height() <= view.height() and frame.width() <= view.width():
+            self._canvas.centerOn(frame.center())
+        else:  # its first node, just under the frame's title (a zoom around the centre keeps it there)
+            self._canvas.centerOn(self._scene.node_items[keys[0]])
+        self._minimap.update()
         return True
 
     def _set_selected(self, key: str, emit: bool) -> None:
@@ -213,6 +236,7 @@ class GraphView(QWidget):
         key = self._node_at(scene_point)
         if key is None:
             self.clear_selection()
+            self.node_selected.emit("")  # empty canvas: nothing is selected any more, in every view
         else:
             self._set_selected(key, emit=True)
 

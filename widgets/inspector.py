@@ -118,7 +118,9 @@ class Inspector(QWidget):
         if o.input_shape is not None:
             rows.append(self._row("input", escape(fmt.shape(o.input_shape))))
         if o.weights:
-            rows.append(self._row("weights", escape(o.weights)))
+            # One line; the whole message (a file's path, why there are no pretrained weights) on hover.
+            rows.append(self._row("weights", f"<span title='{escape(o.weights, quote=True)}'>"
+                                             f"{escape(fmt.weights_short(o.weights))}</span>"))
         if o.totals is not None:
             t = o.totals
             rows.append(self._section("Totals"))

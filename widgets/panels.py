@@ -3,10 +3,21 @@ page, the (non-blocking) error box and the keyboard-shortcuts dialog (fed plain 
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QDockWidget, QHBoxLayout, QHeaderView,
                                QLabel, QMessageBox, QStyle, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout,
                                QWidget)
+
+
+def size_on_screen(widget: QWidget, width: int, height: int, share: float = 0.95) -> QSize:
+    """``width`` × ``height``, shrunk to at most ``share`` of the available geometry of the screen the widget
+    opens on (a 1440×900 default must not overflow a 1024×768 projector)."""
+    screen = widget.screen() or QGuiApplication.primaryScreen()
+    if screen is None:
+        return QSize(width, height)
+    area = screen.availableGeometry()
+    return QSize(min(width, int(area.width() * share)), min(height, int(area.height() * share)))
 
 
 class DockTitleBar(QWidget):

@@ -3,10 +3,12 @@ filter box. Plain data in (``ZooItem``), model names out (signals); no torch."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QFont, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QLineEdit, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+import re
+
+from PySide6.QtCore import QEvent, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QLineEdit, QStyle, QStyledItemDelegate,
+                               QStyleOptionViewItem, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from . import format as fmt
 from .layer_info import ERAS, TASK_LABELS, ZooItem, task_label
@@ -14,6 +16,48 @@ from .layer_info import ERAS, TASK_LABELS, ZooItem, task_label
 NAME_ROLE = Qt.UserRole
 KIND_ROLE = Qt.UserRole + 1
 _COL_NAME, _COL_YEAR, _COL_PARAMS = range(3)
+
+
+def natural_key(name: str) -> tuple:
+    """How names sort: numbers by value, so resnet18 < resnet34 < resnet101."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name.lower()))
+
+
+def breakable(name: str) -> str:
+    """The name with zero-width spaces after its underscores, so a long one wraps there, whole, rather than
+    being cut ("fasterrcnn_mobilenet_v3_" / "large_320_fpn")."""
+    return name.replace("_", "_\u200b")
+
+
+class _WrappedNames(QStyledItemDelegate):
+    """Rows as high as their wrapped names. (A tree view asks its delegate for row heights without the
+    column's width, so the delegate measures the name against the name column itself.)"""
+
+    def __init__(self, tree: QTreeWidget):
+        super().__init__(tree)
+        self._tree = tree
+        self._extra: dict[tuple, int] = {}  # (text, width, font) -> extra height: Qt asks again and again
+
+    def sizeHint(self, option, index) -> QSize:  # noqa: N802 (Qt's name)
+        size = super().sizeHint(option, index)
+        if index.column() != _COL_NAME or not index.data(NAME_ROLE):  # tasks and eras span the row: one line
+            return size
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        depth, parent = 1, index.parent()  # the root decoration takes one indentation too
+        while parent.isValid():
+            depth, parent = depth + 1, parent.parent()
+        margin = self._tree.style().pixelMetric(QStyle.PM_FocusFrameHMargin, None, self._tree) + 1
+        width = self._tree.columnWidth(_COL_NAME) - depth * self._tree.indentation() - 2 * margin - 4
+        if width <= 0:
+            return size
+        key = (opt.text, width, opt.font.key())
+        extra = self._extra.get(key)
+        if extra is None:
+            metrics = QFontMetrics(opt.font)
+            text = metrics.boundingRect(QRect(0, 0, width, 1 << 20), Qt.TextWordWrap, opt.text)
+            extra = self._extra[key] = max(0, text.height() - metrics.height())  # the extra lines
+        return QSize(size.width(), size.height() + extra)
 
 
 class ZooBrowser(QWidget):
@@ -39,16 +83,20 @@ class ZooBrowser(QWidget):
         self.tree.setObjectName("zoo_tree")
         self.tree.setColumnCount(3)
         self.tree.setHeaderLabels(["Model", "Year", "Params"])
-        self.tree.setUniformRowHeights(True)
+        self.tree.setUniformRowHeights(False)  # long names wrap onto a second line
         self.tree.setSelectionMode(QAbstractItemView.SingleSelection)
         self.tree.setAlternatingRowColors(False)
         self.tree.setIndentation(10)
-        self.tree.setTextElideMode(Qt.ElideMiddle)  # "fasterrcnn_…_320_fpn": both ends tell models apart
+        self.tree.setWordWrap(True)  # whole names in a narrow dock: wrapped at "_", never cut
+        self.tree.setTextElideMode(Qt.ElideNone)
+        self.tree.setItemDelegate(_WrappedNames(self.tree))
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(_COL_NAME, QHeaderView.Stretch)
         header.setSectionResizeMode(_COL_YEAR, QHeaderView.ResizeToContents)
         header.setSectionResizeMode(_COL_PARAMS, QHeaderView.ResizeToContents)
+        # Rows are as high as their wrapped names: measure them again when the name column changes width.
+        header.sectionResized.connect(lambda *_: self.tree.scheduleDelayedItemsLayout())
         self.tree.itemClicked.connect(self._item_chosen)
         self.tree.itemActivated.connect(self._item_chosen)
 
@@ -69,7 +117,8 @@ class ZooBrowser(QWidget):
 
     # -- content ----------------------------------------------------------------------------------
     def set_entries(self, entries: list[ZooItem]) -> None:
-        """Fill the tree: tasks in the order given by TASK_LABELS, eras in time order, entries by year."""
+        """Fill the tree: tasks in the order given by TASK_LABELS, eras in time order, entries by year, then
+        by name in natural order."""
         self.tree.clear()
         self._items.clear()
         self._entries = {e.name: e for e in entries}
@@ -85,7 +134,7 @@ class ZooBrowser(QWidget):
             self.tree.addTopLevelItem(task_item)
             task_item.setFirstColumnSpanned(True)
             for era in era_order:
-                in_era = sorted((e for e in in_task if e.era == era), key=lambda e: (e.year, e.name))
+                in_era = sorted((e for e in in_task if e.era == era), key=lambda e: (e.year, natural_key(e.name)))
                 if not in_era:
                     continue
                 era_item = QTreeWidgetItem([era, "", ""])
@@ -94,7 +143,7 @@ class ZooBrowser(QWidget):
                 task_item.addChild(era_item)
                 era_item.setFirstColumnSpanned(True)
                 for entry in in_era:
-                    item = QTreeWidgetItem([entry.name, str(entry.year), ""])
+                    item = QTreeWidgetItem([breakable(entry.name), str(entry.year), ""])
                     item.setData(_COL_NAME, NAME_ROLE, entry.name)
                     item.setTextAlignment(_COL_YEAR, Qt.AlignRight | Qt.AlignVCenter)
                     item.setTextAlignment(_COL_PARAMS, Qt.AlignRight | Qt.AlignVCenter)
