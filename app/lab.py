@@ -44,29 +44,27 @@ class LabController(QObject):
     tool_done = Signal(str)
     failed = Signal(str)  # a message shown to the user
 
-    def __init__(self, window, view: str = "graph"):
+    def __init__(self, window, view: str = "graph", tab=None):
         super().__init__(window)
         self.window = window
         self.runner = window.runner
         self.panel = LabPanel(window)
-        self.index = window.add_tab(self.panel, "Lab")
+        self.tab = tab
+        if tab is not None:  # take the place of the tab's placeholder (app/lab_tab.py)
+            self.index = tab.index
+            window.tabs.removeTab(tab.index)
+            window.tabs.insertTab(tab.index, self.panel, "Lab")
+            tab.placeholder.deleteLater()
+            self.action = tab.action
+        else:
+            self.index = window.add_tab(self.panel, "Lab")
+            self.action = None
         self.source: tuple[str, str] | None = ("default", "")
         self.user_image = False  # the user chose a file: a new model keeps it
         self.dirty = True
         self._partial: ToolResult | None = None
         self._samples_set = False
         self._sized_for = 0
-
-        action = QAction("&Lab (look inside with an image)", window)
-        action.setObjectName("lab_tab")
-        action.setShortcut(QKeySequence("Ctrl+3"))
-        action.triggered.connect(self.show)
-        window.addAction(action)
-        view_menu = getattr(window, "menus", {}).get("View")
-        if view_menu is not None:
-            after = window.actions_by_name.get("fit")
-            view_menu.insertAction(after, action) if after else view_menu.addAction(action)
-        self.action = action
 
         p = self.panel
         p.sample_chosen.connect(lambda name: name and self.open_sample(name))
@@ -259,11 +257,4 @@ class LabController(QObject):
         self.failed.emit(message)
 
 
-def register(window, view: str = "graph") -> LabController:
-    """Add the lab to ``window`` (call once, after its panels exist and before the first model opens)."""
-    controller = LabController(window, view)
-    window.lab = controller
-    return controller
-
-
-__all__ = ["LabController", "register"]
+__all__ = ["LabController"]

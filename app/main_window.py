@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QLineEdit, QMai
                                QPushButton, QSizePolicy, QSpinBox, QStackedWidget, QTabWidget, QToolBar, QWidget)
 
 from cnn_explorer.app.classroom import Classroom
-from cnn_explorer.app.lab import register as register_lab
+from cnn_explorer.app.lab_tab import register as register_lab
 from cnn_explorer.app.navigation import LayerNavigator
 from cnn_explorer.app.requests import RequestRunner, gui_post
 from cnn_explorer.app.selection import Selection

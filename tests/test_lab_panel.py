@@ -217,3 +217,20 @@ def test_alexnet_random_and_cancel(qtbot, make_window):
     with qtbot.waitSignal(lab.failed, timeout=TIMEOUT_MS, check_params_cb=lambda m: m == "cancelled"):
         panel.cancel_button.click()
     assert not panel.cancel_button.isVisible() and panel.result_note.text() == "Cancelled."
+
+
+def test_the_lab_is_built_when_its_tab_is_first_opened(qtbot, tmp_path, monkeypatch, param_cache):
+    """The window starts on the graph without the lab's libraries; Ctrl+3 builds the lab, which then shows
+    the current model's first feature maps."""
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    window = MainWindow("lenet5_digits", weights="pretrained", cache_dir=param_cache)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.current_model() == "lenet5_digits" and not window.is_loading(), timeout=TIMEOUT_MS)
+    assert window.lab._controller is None and window.tabs.tabText(2) == "Lab"
+    window.lab.action.trigger()
+    assert window.tabs.currentWidget() is window.lab.panel
+    qtbot.waitUntil(lambda: window.lab.panel.view is not None, timeout=TIMEOUT_MS)
+    assert window.lab.panel.mosaic_data.channels == 6
+    window.close()
