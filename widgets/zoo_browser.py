@@ -217,6 +217,20 @@ class ZooBrowser(QWidget):
         bold, italic = QFont(base), QFont(base)
         bold.setBold(True)
         italic.setItalic(True)
+        # Each font change would make the header size its "to contents" columns again, asking every row for
+        # its size (quadratic: ~0.1 s a change). Hold the columns while the fonts change, then size them once.
+        header = self.tree.header()
+        modes = [header.sectionResizeMode(c) for c in range(header.count())]
+        for c in range(header.count()):
+            if modes[c] == QHeaderView.ResizeToContents:
+                header.setSectionResizeMode(c, QHeaderView.Interactive)
+        try:
+            self._set_fonts(base, bold, italic)
+        finally:
+            for c, mode in enumerate(modes):
+                header.setSectionResizeMode(c, mode)
+
+    def _set_fonts(self, base: QFont, bold: QFont, italic: QFont) -> None:
         for i in range(self.tree.topLevelItemCount()):
             task = self.tree.topLevelItem(i)
             task.setFont(_COL_NAME, bold)
