@@ -22,7 +22,7 @@ import json
 import os
 import sys
 
-COMMANDS = ("list", "summary", "export", "graph", "predict", "visualize")
+COMMANDS = ("list", "summary", "export", "graph", "predict", "visualize", "bench-live", "detect")
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
@@ -96,6 +96,9 @@ def _parser() -> argparse.ArgumentParser:
     from cnn_explorer.app import cli_lab
 
     cli_lab.add_commands(commands)  # predict, visualize: the lab's commands
+    from cnn_explorer.app import cli_live
+
+    cli_live.add_commands(commands)  # bench-live, detect: the live view's commands
     return parser
 
 
@@ -332,8 +335,10 @@ HANDLERS = {"list": _cmd_list, "summary": _cmd_summary, "export": _cmd_export, "
 def _handler(command: str):
     if command in HANDLERS:
         return HANDLERS[command]
-    from cnn_explorer.app import cli_lab
+    from cnn_explorer.app import cli_lab, cli_live
 
+    if command in cli_live.HANDLERS:
+        return cli_live.HANDLERS[command]
     return cli_lab.HANDLERS[command]
 
 
@@ -346,7 +351,8 @@ def _bad_input_errors() -> tuple[type[BaseException], ...]:
     for module, names in (("cnn_explorer.models.loader", ("AnalysisError",)),
                           ("cnn_explorer.models.weights", ("WeightsError",)),
                           ("cnn_explorer.models.export", ("ExportError",)),
-                          ("cnn_explorer.models.lab.errors", ("LabError",))):
+                          ("cnn_explorer.models.lab.errors", ("LabError",)),
+                          ("cnn_explorer.models.live.errors", ("LiveError", "SourceError"))):
         if module in sys.modules:
             found += [getattr(sys.modules[module], name) for name in names]
     return tuple(found)
