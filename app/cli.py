@@ -403,7 +403,17 @@ def _silence_stdout() -> None:
         pass
 
 
+def _exit_on_sigint(signum, frame) -> None:
+    """Ctrl+C ends the command at once, quietly, with 130. (A KeyboardInterrupt can land inside code that
+    swallows it, such as a library's import, and the command would then run on to its end.)"""
+    os._exit(EXIT_INTERRUPTED)
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # the real command (not a call from Python): Ctrl+C must always end it
+        import signal
+
+        signal.signal(signal.SIGINT, _exit_on_sigint)
     argv = sys.argv[1:] if argv is None else argv
     try:
         if argv and argv[0] in COMMANDS:
