@@ -1,5 +1,6 @@
-"""Classroom mode: the theme, the text scale and presentation (full screen, large text), remembered in the
-settings. Panels follow ``theme_changed`` and ``font_scale_changed``; the window only wires them."""
+"""Classroom mode: the theme, the text scale, presentation (full screen, large text) and the graph's
+arrangement (top to bottom or left to right in rows; compact or every layer), remembered in the settings.
+Panels follow ``theme_changed`` and ``font_scale_changed``; the window only wires them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
 
-from cnn_explorer.app.settings import read_choice, read_float
+from cnn_explorer.app.settings import read_bool, read_choice, read_float
 from cnn_explorer.widgets.theme import THEMES, apply_theme
 
 DEFAULT_THEME = "light"
@@ -15,6 +16,10 @@ DEFAULT_THEME = "light"
 FONT_SCALES = (0.8, 0.9, 1.0, 1.1, 1.25, 1.4, 1.6, 1.8, 2.0, 2.4, 2.8)
 PRESENTATION_FACTOR = 1.4
 MIN_POINT_SIZE = 10.0  # the 1.0 scale is never smaller than this: legible on a projector
+# The graph's arrangement, (direction, compact), in the window and in presentation, where a whole network
+# must fit one projected screen with labels legible from the back row: left to right in rows, compact.
+DIRECTIONS = ("tb", "lr")
+DEFAULT_ARRANGEMENT = {False: ("tb", False), True: ("lr", True)}
 
 _BASE_FONT: QFont | None = None
 
@@ -44,6 +49,44 @@ class Classroom(QObject):
         self._presentation = False
         self._was_maximized = False
         self._zoo_was_visible = True
+        self._arrangement = {mode: (read_choice(settings, f"{self._prefix(mode)}direction", default[0], DIRECTIONS),
+                                    read_bool(settings, f"{self._prefix(mode)}compact", default[1]))
+                             for mode, default in DEFAULT_ARRANGEMENT.items()}
+
+    # -- the graph's arrangement -------------------------------------------------------------------------
+    @staticmethod
+    def _prefix(presentation: bool) -> str:
+        return "presentation_graph_" if presentation else "graph_"
+
+    def arrangement(self) -> tuple[str, bool]:
+        """(direction, compact) of the graph in the current mode (window or presentation)."""
+        return self._arrangement[self._presentation]
+
+    def set_arrangement(self, direction: str | None = None, compact: bool | None = None) -> None:
+        """Change the current mode's arrangement (None: unchanged), remember it, and show it."""
+        old_direction, old_compact = self.arrangement()
+        direction = direction if direction in DIRECTIONS else old_direction
+        compact = old_compact if compact is None else bool(compact)
+        self._arrangement[self._presentation] = (direction, compact)
+        self.settings.setValue(f"{self._prefix(self._presentation)}direction", direction)
+        self.settings.setValue(f"{self._prefix(self._presentation)}compact", compact)
+        self.apply_arrangement()
+
+    def toggle_direction(self) -> None:
+        self.set_arrangement(direction="tb" if self.arrangement()[0] == "lr" else "lr")
+
+    def toggle_compact(self) -> None:
+        self.set_arrangement(compact=not self.arrangement()[1])
+
+    def apply_arrangement(self) -> None:
+        """Show the current mode's arrangement in the graph and in the View menu's check marks."""
+        direction, compact = self.arrangement()
+        window = self.window
+        window.graph.set_arrangement(direction, compact)
+        actions = getattr(window, "actions_by_name", {})
+        if "graph_lr" in actions:
+            actions["graph_lr"].setChecked(direction == "lr")
+            actions["graph_compact"].setChecked(compact)
 
     # -- theme ----------------------------------------------------------------------------------------
     def theme(self) -> str:
@@ -96,6 +139,7 @@ class Classroom(QObject):
 
     def toggle_presentation(self) -> None:
         window = self.window
+        view = window.graph.view_state()  # kept: the selection, and the zoom around the same layer
         self._presentation = not self._presentation
         if self._presentation:
             self._was_maximized = window.isMaximized()
@@ -110,14 +154,25 @@ class Classroom(QObject):
             window.showMaximized() if self._was_maximized else window.showNormal()
             window.zoo_dock.setVisible(self._zoo_was_visible)
         self.set_font_scale(self._font_scale)
+        self.apply_arrangement()
+        self._show_model_label(not self._presentation)
         self.presentation_changed.emit(self._presentation)
         QTimer.singleShot(50, window, window.fit_docks)
-        QTimer.singleShot(100, window.graph.fit)
+        QTimer.singleShot(100, window.graph, lambda: window.graph.restore_view_state(view))
+
+    def _show_model_label(self, shown: bool) -> None:
+        """In presentation the graph's heading names the model: without the label the toolbar fits 1024 px."""
+        bar = self.window.toolbar
+        for action in bar.actions():
+            if bar.widgetForAction(action) is self.window.model_label:
+                action.setVisible(shown)
 
     def left_full_screen(self) -> None:
         """The window manager ended full screen: presentation ends with it."""
         if self._presentation:
             self._presentation = False
             self.window.zoo_dock.setVisible(self._zoo_was_visible)
+            self._show_model_label(True)
             self.set_font_scale(self._font_scale)
+            self.apply_arrangement()
             self.presentation_changed.emit(False)

@@ -5,6 +5,8 @@
     cnn-explorer summary MODEL [...]           per-layer table and totals (--json for scripts)
     cnn-explorer export MODEL --onnx FILE      ONNX file, checked
     cnn-explorer graph MODEL --out FILE.svg    the layer graph as an .svg or .png (--unfold: every layer)
+                                               (--slide 16:9|4:3: slides, .png or a multi-page .pdf)
+    cnn-explorer figure MODEL --out FILE.svg   the trunk as a row of 3-D volumes, as lectures draw it
     cnn-explorer predict MODEL --image IMG|DIR the top-5 classes (the lab, app/cli_lab.py)
     cnn-explorer visualize MODEL --image IMG --method M --out FILE   what the lab shows, to a file
 
@@ -22,7 +24,8 @@ import json
 import os
 import sys
 
-COMMANDS = ("list", "summary", "export", "graph", "predict", "visualize", "bench-live", "detect")
+COMMANDS = ("list", "summary", "export", "graph", "predict", "visualize", "bench-live", "detect", "compare",
+            "figure")
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
@@ -79,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument("--weights", metavar="PATH", type=_weights, default="pretrained",
                          help="a .pt/.pth/.safetensors state dict, or 'pretrained' (default) or 'random'")
     summary.add_argument("--json", action="store_true", help="machine-readable output (stable)")
+    summary.add_argument("--shape", choices=("chw", "hwc"), default="chw",
+                         help="write shapes channels first (C×H×W, default) or last (H×W×C, as the lectures do)")
 
     export = commands.add_parser("export", help="export a model to ONNX")
     export.add_argument("model")
@@ -92,6 +97,19 @@ def _parser() -> argparse.ArgumentParser:
     graph.add_argument("--unfold", action="store_true", help="unfold every block (default: blocks folded)")
     graph.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"))
     graph.add_argument("--theme", choices=("light", "dark", "high_contrast"), default="light")
+    graph.add_argument("--slide", type=_slide, metavar="16:9|4:3",
+                       help="fit slides of this shape (1920×1080 or 1440×1080): readable labels, split into "
+                            "pages when too large (FILE.pdf: one PDF; FILE.png: FILE-1.png, FILE-2.png …)")
+    graph.add_argument("--size", type=_window_size, metavar="WxH", help="slides of this many pixels, e.g. 1920x1080")
+
+    figure = commands.add_parser("figure", help="the trunk as a row of 3-D volumes (the lectures' AlexNet "
+                                                "figure) to an .svg or .png file")
+    figure.add_argument("model")
+    figure.add_argument("--out", required=True, metavar="FILE", help="FILE.svg or FILE.png")
+    figure.add_argument("--size", type=_window_size, default=(1920, 1080), metavar="WxH",
+                        help="picture size in pixels (default 1920x1080)")
+    figure.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"))
+    figure.add_argument("--theme", choices=("light", "dark", "high_contrast"), default="light")
 
     from cnn_explorer.app import cli_lab
 
@@ -99,7 +117,19 @@ def _parser() -> argparse.ArgumentParser:
     from cnn_explorer.app import cli_live
 
     cli_live.add_commands(commands)  # bench-live, detect: the live view's commands
+    from cnn_explorer.app import cli_charts
+
+    cli_charts.add_commands(commands)  # compare: the Charts tab's table
     return parser
+
+
+def _slide(text: str) -> tuple[int, int]:
+    """A slide's shape: 16:9 → 1920×1080, 4:3 → 1440×1080."""
+    from cnn_explorer.app.export import SLIDES
+
+    if text.strip() not in SLIDES:
+        raise argparse.ArgumentTypeError(f"--slide wants one of {', '.join(SLIDES)}, not {text!r}")
+    return SLIDES[text.strip()]
 
 
 # -- the window's command line -----------------------------------------------------------------------------
@@ -119,8 +149,10 @@ def gui_parser() -> argparse.ArgumentParser:
     commands = "\n".join(f"  cnn-explorer {name:<8} {what}" for name, what in (
         ("list", "the zoo (--task, --json)"), ("summary", "per-layer table and totals of a model (--json)"),
         ("export", "a model as a checked ONNX file"), ("graph", "the layer graph as an .svg or .png file"),
+        ("figure", "the trunk as a row of 3-D volumes, the lectures' figure (.svg or .png)"),
         ("predict", "the top-5 classes of an image or of every image in a folder"),
-        ("visualize", "feature maps, kernels, receptive fields, deconvnet, occlusion, Grad-CAM, top-9 to a file")))
+        ("visualize", "feature maps, kernels, receptive fields, deconvnet, occlusion, Grad-CAM, top-9 to a file"),
+        ("compare", "2–4 models side by side: parameters, MACs, depth, receptive field (--json)")))
     parser = _Parser(prog="cnn-explorer", description="Look inside the famous CNNs: opens the explorer window.",
                      epilog=f"commands (cnn-explorer COMMAND --help for each):\n{commands}",
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -132,6 +164,9 @@ def gui_parser() -> argparse.ArgumentParser:
     parser.add_argument("--theme", choices=("light", "dark", "high_contrast"))
     parser.add_argument("--font-scale", type=float, metavar="S", help="text scale, e.g. 1.5")
     parser.add_argument("--presentation", action="store_true", help="start full screen with large text")
+    parser.add_argument("--direction", choices=("tb", "lr"),
+                        help="the graph top to bottom, or left to right in rows that fit the screen")
+    parser.add_argument("--compact", action="store_true", help="draw conv + norm + activation (+ pool) as one node")
     parser.add_argument("--size", type=_window_size, metavar="WxH", help="window size, e.g. 1024x768")
     parser.add_argument("--select", metavar="LAYER", help="select this layer once the model is shown")
     parser.add_argument("--fold-all", action="store_true", help="fold every block once the model is shown")
@@ -233,14 +268,25 @@ def _cmd_summary(args) -> int:
     if args.json:
         print(json.dumps(summary))
         return 0
+    from types import SimpleNamespace
+
+    from cnn_explorer.models import naming
+
+    fmt.set_shape_order(args.shape)
     layers = summary["layers"]
+    # The lecture's names first where the paper has them: "conv1 (features.0)".
+    labels = naming.layer_names(naming.family_of(summary["model"]),
+                                [SimpleNamespace(name=layer["name"], op=layer["type"], kind="module")
+                                 for layer in layers])
+    names = [f"{labels[layer['name']]} ({layer['name']})" if layer["name"] in labels else layer["name"]
+             for layer in layers]
     lines = [f"# {summary['model']}: input {'×'.join(map(str, summary['input_shape']))} — {entry['weights_message']}"]
-    name_width = min(max((len(layer["name"]) for layer in layers), default=5), 48)
+    name_width = min(max((len(name) for name in names), default=5), 48)
     lines.append(f"{'layer':<{name_width}}  {'type':<22} {'output shape':<20} {'params':>11} {'MACs':>9}  "
                  "receptive field")
-    for layer in layers:
+    for layer, name in zip(layers, names):
         shape = fmt.shape(layer["output_shape"][1:], empty="—") if layer["output_shape"] else "—"
-        lines.append(f"{layer['name']:<{name_width}}  {layer['type'][:22]:<22} {shape[:20]:<20} "
+        lines.append(f"{name:<{name_width}}  {layer['type'][:22]:<22} {shape[:20]:<20} "
                      f"{layer['params']:>11,} {fmt.compact(layer['macs']):>9}  "
                      f"{fmt.receptive_field(_field(layer['receptive_field']))}")
     lines.append(f"total params {summary['total_params']:,} (trainable {summary['trainable_params']:,}), "
@@ -289,8 +335,13 @@ def _cmd_graph(args) -> int:
     from cnn_explorer.widgets.files import check_writable
 
     out = Path(args.out)
-    if out.suffix.lower() not in (".svg", ".png"):
-        raise CliError(f"cannot write {out.name}: --out must end in .svg or .png")
+    page = args.size or args.slide
+    suffixes = (".svg", ".png", ".pdf") if page else (".svg", ".png")
+    if out.suffix.lower() not in suffixes:
+        raise CliError(f"cannot write {out.name}: --out must end in {', '.join(suffixes[:-1])} or {suffixes[-1]}"
+                       + ("" if page else " (.pdf with --slide or --size)"))
+    if page and out.suffix.lower() == ".svg":
+        raise CliError(f"cannot write {out.name}: slides are written as .png or .pdf")
     try:
         check_writable(out)
     except OSError as error:
@@ -300,12 +351,62 @@ def _cmd_graph(args) -> int:
     from cnn_explorer.models.loader import load_model, summarize
 
     summary = summarize(load_model(args.model, weights="random"), _input_size(args))
+    folding = "unfolded" if args.unfold else "blocks folded"
     try:
+        if page:
+            from cnn_explorer.app.export import write_graph_slides
+
+            files, pages, count = write_graph_slides(summary, out, page, unfold=args.unfold, theme=args.theme)
+            pages = "1 page" if pages == 1 else f"{pages} pages"
+            print(f"wrote {', '.join(map(str, files))}: {count} nodes of {summary.model} ({folding}), "
+                  f"{pages} of {page[0]}×{page[1]}")
+            return 0
         count = _write_graph_image(summary, out, unfold=args.unfold, theme=args.theme)
     except OSError as error:
         raise CliError(str(error)) from None
-    print(f"wrote {out}: {count} nodes of {summary.model} ({'unfolded' if args.unfold else 'blocks folded'})")
+    print(f"wrote {out}: {count} nodes of {summary.model} ({folding})")
     return 0
+
+
+def _cmd_figure(args) -> int:
+    from pathlib import Path
+
+    from cnn_explorer.models.zoo_index import check_input_size, lookup
+    from cnn_explorer.widgets.files import check_writable
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".svg", ".png"):
+        raise CliError(f"cannot write {out.name}: --out must end in .svg or .png")
+    try:
+        check_writable(out)
+    except OSError as error:
+        raise CliError(str(error)) from None
+    lookup(args.model)
+    check_input_size(_input_size(args))
+    from cnn_explorer.app.figure_data import figure_from_summary
+    from cnn_explorer.models.loader import load_model, summarize
+
+    figure = figure_from_summary(summarize(load_model(args.model, weights="random"), _input_size(args)))
+    if not figure.ok:
+        raise CliError(f"{figure.message}: no volume figure to draw (try 'cnn-explorer graph')")
+    app = _offscreen_app()  # noqa: F841 (drawing needs it alive)
+    from cnn_explorer.widgets.volume_figure import export_figure
+
+    try:
+        export_figure(figure, out, args.size, theme=args.theme)
+    except OSError as error:
+        raise CliError(str(error)) from None
+    print(f"wrote {out}: {len(figure.volumes)} volumes of {figure.model}, {args.size[0]}×{args.size[1]}")
+    return 0
+
+
+def _offscreen_app():
+    """A QApplication for drawing without a window (offscreen when there is no display)."""
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() or QApplication([])
 
 
 def _write_graph_image(summary, path, *, unfold: bool = False, theme: str = "light") -> int:
@@ -329,7 +430,8 @@ def _write_graph_image(summary, path, *, unfold: bool = False, theme: str = "lig
         view.deleteLater()
 
 
-HANDLERS = {"list": _cmd_list, "summary": _cmd_summary, "export": _cmd_export, "graph": _cmd_graph}
+HANDLERS = {"list": _cmd_list, "summary": _cmd_summary, "export": _cmd_export, "graph": _cmd_graph,
+            "figure": _cmd_figure}
 
 
 def _handler(command: str):
@@ -339,6 +441,10 @@ def _handler(command: str):
 
     if command in cli_live.HANDLERS:
         return cli_live.HANDLERS[command]
+    from cnn_explorer.app import cli_charts
+
+    if command in cli_charts.HANDLERS:
+        return cli_charts.HANDLERS[command]
     return cli_lab.HANDLERS[command]
 
 
@@ -352,7 +458,8 @@ def _bad_input_errors() -> tuple[type[BaseException], ...]:
                           ("cnn_explorer.models.weights", ("WeightsError",)),
                           ("cnn_explorer.models.export", ("ExportError",)),
                           ("cnn_explorer.models.lab.errors", ("LabError",)),
-                          ("cnn_explorer.models.live.errors", ("LiveError", "SourceError"))):
+                          ("cnn_explorer.models.live.errors", ("LiveError", "SourceError")),
+                          ("cnn_explorer.models.charts", ("ChartsError",))):
         if module in sys.modules:
             found += [getattr(sys.modules[module], name) for name in names]
     return tuple(found)

@@ -50,7 +50,8 @@ def add_commands(subparsers) -> None:
     bench.add_argument("--size", nargs=2, type=_positive, metavar=("H", "W"), help="the network's input size")
     bench.add_argument("--precision", choices=PRECISIONS, default="fp32")
     bench.add_argument("--fps", type=float, metavar="F",
-                       help="frames a second of the synthetic source (30, a webcam's) or of an image folder (5)")
+                       help="frames a second of the synthetic source (30, a webcam's) or of an image folder (5); 0: "
+                            "as fast as the model takes them (no frame dropped: the model is the bound)")
     bench.add_argument("--weights", default="pretrained", metavar="W",
                        help="'pretrained' (default; random when they cannot be had), 'random' or a weights file")
     bench.add_argument("--threshold", type=_fraction, default=0.5, metavar="S", help="score threshold (0.5)")
@@ -89,10 +90,10 @@ def bench_live(args) -> int:
     lookup(args.model)  # an unknown name: before anything heavy
     if args.frames < 2:
         raise LiveError("--frames must be at least 2")
-    if args.fps is not None and not 0 < args.fps <= 1000:
-        raise LiveError(f"--fps must be above 0 and at most 1000, not {args.fps:g}")
+    if args.fps is not None and not 0 <= args.fps <= 1000:
+        raise LiveError(f"--fps must be 0 (as fast as the model takes frames) to 1000, not {args.fps:g}")
     _check_device(args.device)
-    source = open_source(args.source, fps=args.fps)
+    source = open_source(args.source, fps=args.fps or None, realtime=args.fps != 0)
     size = tuple(args.size) if args.size else None
 
     def make() -> Predictor:  # built in the inference thread, which owns the model
@@ -169,7 +170,7 @@ def detect(args) -> int:
     from cnn_explorer.models.live.predictor import Predictor
 
     predictor = Predictor(facts["name"], device=args.device, size=tuple(args.size) if args.size else None,
-                          weights=args.weights, score_threshold=args.threshold)
+                          weights=args.weights, score_threshold=args.threshold, min_face_size=20)  # stills
     if predictor.weights != "pretrained":
         print(f"note: {predictor.weights_message}", file=sys.stderr)
     failures = 0

@@ -89,6 +89,8 @@ def run_gui(args) -> int:
         window.classroom.toggle_presentation()
     else:
         window.show()
+    if args.direction or args.compact:  # the graph's arrangement, in the mode it starts in
+        window.classroom.set_arrangement(direction=args.direction, compact=True if args.compact else None)
     shot = Screenshot(app, window, Path(args.screenshot)) if scripted else None
 
     def when_shown(name: str) -> None:

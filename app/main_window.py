@@ -10,6 +10,7 @@ plain data only.
 from __future__ import annotations
 
 import os
+from importlib import import_module
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
@@ -18,7 +19,6 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QLineEdit, QMai
                                QPushButton, QSizePolicy, QSpinBox, QStackedWidget, QTabWidget, QToolBar, QWidget)
 
 from cnn_explorer.app.classroom import Classroom
-from cnn_explorer.app.lab_tab import register as register_lab
 from cnn_explorer.app.navigation import LayerNavigator
 from cnn_explorer.app.requests import RequestRunner, gui_post
 from cnn_explorer.app.selection import Selection
@@ -32,10 +32,6 @@ from cnn_explorer.widgets.panels import DockTitleBar, error_box, message_page, s
 from cnn_explorer.widgets.summary_table import SummaryTable
 from cnn_explorer.widgets.theme import THEME_LABELS, THEMES
 from cnn_explorer.widgets.zoo_browser import ZooBrowser
-
-# Going to a layer (next/previous, find, a table row) zooms the graph in to at least this, so that the labels
-# of the layer are legible however small the screen.
-READABLE_ZOOM = 0.9
 
 # The window's actions, as data: (name, text, slot, keys, tip). ``slot`` is a method path on the window
 # (``"classroom.zoom_in"``), or (path, argument). Checkable actions are named in CHECKABLE.
@@ -54,6 +50,8 @@ ACTIONS = (
     ("next_layer", "&Next layer", ("navigator.step", 1), ["N", "PgDown"], ""),
     ("prev_layer", "&Previous layer", ("navigator.step", -1), ["P", "PgUp"], ""),
     ("fit", "&Fit graph to window", "graph.fit", "F", ""),
+    ("graph_lr", "Graph left to right, in &rows", "classroom.toggle_direction", "L", "Rows that fit the screen"),
+    ("graph_compact", "&Compact graph: conv + norm + activation as one", "classroom.toggle_compact", "C", ""),
     ("fold", "F&old block of selection", "navigator.fold_selected", "[", ""),
     ("unfold", "&Unfold selected block", "navigator.unfold_selected", "]", ""),
     ("fold_all", "Fold &all blocks", "graph.fold_all", "Ctrl+[", ""),
@@ -70,18 +68,20 @@ ACTIONS = (
     ("shortcuts", "&Keyboard shortcuts", "show_shortcuts", QKeySequence.HelpContents, ""),
     ("about", "&About CNN Explorer", "show_about", None, ""),
 )
-CHECKABLE = {"weights_pretrained", "weights_random", "presentation", *(f"theme_{t}" for t in THEMES)}
-# The menus, as data: action names, "-" for a separator, (title, [...]) for a submenu; "@panels" is where the
-# panels' show/hide toggles go.
+CHECKABLE = {"weights_pretrained", "weights_random", "presentation", "graph_lr", "graph_compact",
+             *(f"theme_{t}" for t in THEMES)}
+# Menus as data: action names, "-" a separator, (title, [...]) a submenu, "@panels" the panels' show/hide toggles.
 MENUS = (
     ("&File", ("open_model", ("&Weights", ("weights_pretrained", "weights_random", "weights_file")), "-",
                "export_png", "export_svg", "export_csv", "export_md", "-", "quit")),
-    ("&Layers", ("find", "next_layer", "prev_layer", "-", "fold", "unfold", "fold_all", "unfold_all", "-",
-                 "cancel")),
-    ("&View", ("graph_tab", "table_tab", "fit", "-", "@panels", "-", "presentation", "zoom_in", "zoom_out",
-               "zoom_reset", ("T&heme", tuple(f"theme_{t}" for t in THEMES)))),
+    ("&Layers", ("find", "next_layer", "prev_layer", "-", "fold", "unfold", "fold_all", "unfold_all", "-", "cancel")),
+    ("&View", ("graph_tab", "table_tab", "fit", "graph_lr", "graph_compact", "-", "@panels", "-", "presentation",
+               "zoom_in", "zoom_out", "zoom_reset", ("T&heme", tuple(f"theme_{t}" for t in THEMES)))),
     ("&Help", ("shortcuts", "about")),
 )
+# The views that register themselves (app/<name>.py, ``register(window, view)``): the lab (Ctrl+3), View › Shapes
+# and the title's depth, Live (Ctrl+4), Figure (Ctrl+5), Charts (Ctrl+6).
+VIEWS = ("lab_tab", "vocabulary", "live_tab", "figure_tab", "charts_tab")
 TOOLBAR = (("fit", "Fit"), ("fold_all", "Fold all"), ("unfold_all", "Unfold all"), ("prev_layer", "◀ Prev"),
            ("next_layer", "Next ▶"))
 
@@ -159,9 +159,11 @@ class MainWindow(QMainWindow):
             self._restore_window_state()
         self.classroom.apply_theme(self.classroom.theme())
         self.classroom.set_font_scale(self.classroom.font_scale())
+        self.classroom.apply_arrangement()
         if view == "summary":
             self.tabs.setCurrentWidget(self.table)
-        register_lab(self, view)  # the lab's tab (Ctrl+3); it follows the selection and the model
+        for name in VIEWS:  # each view registers itself: its tab, actions and menu entries
+            import_module(f"cnn_explorer.app.{name}").register(self, view)
 
         # The zoo is browsable at once (static facts); torch is imported on the runner's thread, then the model.
         self._show_zoo(zoo_items())
@@ -195,10 +197,10 @@ class MainWindow(QMainWindow):
 
     def fit_docks(self) -> None:
         """Give the docks a share of the width that leaves the graph most of it (at 1024 pixels: about 250 for
-        the zoo and 245 for the inspector; in presentation a third for the inspector)."""
+        the zoo and 245 for the inspector; in presentation 30 % for the inspector)."""
         width = self.width()
         if self.classroom.is_presentation():  # the zoo is hidden: the inspector's large text gets more room
-            self.resizeDocks([self.inspector_dock], [int(max(280, min(520, 0.33 * width)))], Qt.Horizontal)
+            self.resizeDocks([self.inspector_dock], [int(max(280, min(520, 0.3 * width)))], Qt.Horizontal)
             return
         zoo = int(max(250, min(330, 0.23 * width)))
         inspector = int(max(240, min(400, 0.24 * width)))
@@ -211,8 +213,7 @@ class MainWindow(QMainWindow):
         bar.setSizeGripEnabled(False)
 
         def label(name: str, text: str = "") -> QLabel:
-            widget = QLabel(text, self)
-            widget.setObjectName(name)
+            (widget := QLabel(text, self)).setObjectName(name)
             return widget
 
         self.step_label = label("step_label")
@@ -452,7 +453,7 @@ class MainWindow(QMainWindow):
             return  # superseded while on its way
         self._request_done()
         self.navigator.reset()
-        self.selection.set_valid(lambda name: result.details_of(name) is not None)
+        self.selection.set_valid(result.resolve)  # a layer's or block's path, or its lecture name (conv1)
         self.zoo.set_current(result.name)
         self.settings.setValue("last_model", result.name)
         self.setWindowTitle(f"CNN Explorer — {result.name}")
@@ -558,8 +559,8 @@ class MainWindow(QMainWindow):
 
     def _ensure_readable(self) -> None:
         """Zoom in (around the selection, which select_node centred) when the graph is too small to read."""
-        if self.graph.selected_node() is not None and self.graph.zoom() < READABLE_ZOOM:
-            self.graph.set_zoom(READABLE_ZOOM)
+        if self.graph.selected_node() is not None and self.graph.zoom() < (readable := self.graph.readable_zoom()):
+            self.graph.set_zoom(readable)
 
     def select_layer(self, name: str) -> bool:
         """Select ``name`` (a layer, or a block path) in every view; False when the model has none."""

@@ -26,7 +26,8 @@ class LayerNavigator:
             return False
         if text != self._text:
             self._text = text
-            self._matches = [r.name for r in result.rows if text in r.name.lower() or text in r.type.lower()]
+            self._matches = [r.name for r in result.rows if text in r.name.lower() or text in r.type.lower()
+                             or text in r.label.lower()]  # the lecture's name too: conv1, fc8
             self._index = -1
         if not self._matches:
             if not window.graph.search(typed.strip()):

@@ -30,10 +30,14 @@ class Selection(QObject):
         self.clear()
 
     def select(self, name: str) -> bool:
-        """Select ``name``; False (and no change) when the current model has no such layer or block."""
+        """Select ``name``; False (and no change) when the current model has no such layer or block. The
+        validity check may answer with the name meant (a lecture's "conv1" for "features.0"): that is selected."""
         name = name or ""
-        if name and self._valid is not None and not self._valid(name):
-            return False
+        if name and self._valid is not None:
+            found = self._valid(name)
+            if not found:
+                return False
+            name = found if isinstance(found, str) else name
         if name != self._layer:
             self._layer = name
             self.changed.emit(name)

@@ -62,6 +62,15 @@ class ModelResult:
         """A layer's details, or a block's totals."""
         return self.details.get(name) or self.blocks.get(name)
 
+    def resolve(self, name: str) -> str:
+        """The layer or block that ``name`` means: its module path, or the lecture's name of a layer
+        ("conv1", any case) or block ("Inception 3a"); "" when the model has none."""
+        if self.details_of(name) is not None:
+            return name
+        wanted = name.strip().lower()
+        return next((key for table in (self.details, self.blocks) for key, d in table.items()
+                     if d.label and d.label.lower() == wanted), "")
+
 
 @dataclass(frozen=True)
 class ModelFailure:

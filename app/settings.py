@@ -49,6 +49,16 @@ def read_choice(settings: QSettings, key: str, default: str, choices) -> str:
     return value if isinstance(value, str) and value in choices else default
 
 
+def read_bool(settings: QSettings, key: str, default: bool) -> bool:
+    """A yes/no setting: a bool, or the text an INI file stores ("true"/"false"); anything else is the default."""
+    value = settings.value(key, default)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return default
+
+
 def read_text(settings: QSettings, key: str, default: str) -> str:
     value = settings.value(key, default)
     return value.strip() if isinstance(value, str) and value.strip() else default
@@ -57,3 +67,13 @@ def read_text(settings: QSettings, key: str, default: str) -> str:
 def read_bytes(settings: QSettings, key: str) -> QByteArray | None:
     value = settings.value(key)
     return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+
+#: How shapes are written: "chw" (channels first) or "hwc" (channels last, as the lectures write them).
+SHAPE_ORDER_KEY = "shape_order"
+
+
+def read_shape_order(settings: QSettings) -> str:
+    from cnn_explorer.widgets.format import SHAPE_ORDERS
+
+    return read_choice(settings, SHAPE_ORDER_KEY, SHAPE_ORDERS[0], SHAPE_ORDERS)

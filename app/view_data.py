@@ -8,12 +8,15 @@ form: node titles (``Conv 11×11 /4``) and the blackboard arithmetic of a layer.
 
 from __future__ import annotations
 
-from cnn_explorer.models import ops
-from cnn_explorer.models.analysis import ModelSummary, param_arithmetic, shape_arithmetic
+import math
+
+from cnn_explorer.models import naming, ops
+from cnn_explorer.models.analysis import ModelSummary, param_arithmetic, shape_arithmetic, weight_layer_depth
 from cnn_explorer.models.graph import LayerGraph, Node
 from cnn_explorer.models.receptive_field import GLOBAL as MODEL_GLOBAL
 from cnn_explorer.widgets.graph_data import GraphBlock, GraphData, GraphEdge, GraphNode
-from cnn_explorer.widgets.layer_info import GLOBAL, Field, LayerDetails, LayerRow, ModelOverview, Shape, Totals
+from cnn_explorer.widgets.layer_info import (GLOBAL, Field, LayerDetails, LayerRow, ModelOverview, Outputs, Shape,
+                                             Totals)
 
 DATA_DEPENDENT_NOTE = ("Once boxes are chosen (region proposals, non-maximum suppression), shapes and MACs "
                        "depend on the image: these numbers come from one pass on a random image.")
@@ -120,6 +123,97 @@ def node_title(node: Node) -> str:
     return _SHORT_NAMES.get(op, op)
 
 
+# -- the lecture's vocabulary (models/naming.py) ------------------------------------------------------------
+
+def vocabulary(summary: ModelSummary) -> tuple[dict[str, str], dict[str, str]]:
+    """(layer name → lecture name, block path → lecture title) of ``summary``'s model, kept with its graph so
+    that ``layer_details`` and ``block_details``, which see only the graph, find them."""
+    graph = summary.graph
+    found = getattr(graph, "_vocabulary", None)
+    if found is None:
+        found = (naming.layer_names(naming.family_of(summary.model), graph.nodes),
+                 naming.block_titles(graph.modules, graph.nodes))
+        graph._vocabulary = found
+    return found
+
+
+def _vocabulary_of(graph: LayerGraph) -> tuple[dict[str, str], dict[str, str]]:
+    return getattr(graph, "_vocabulary", None) or ({}, {})
+
+
+def _image_size(graph: LayerGraph) -> tuple[int, int] | None:
+    """The height and width of the image the network's first convolution sees (a detector's resized image)."""
+    for node in graph.nodes:
+        if node.op in ops.CONV and node.inputs:
+            shape = graph.nodes[node.inputs[0]].output_shape
+            if shape is not None and len(shape) >= 3:
+                return int(shape[-2]), int(shape[-1])
+    return None
+
+
+def _level(size: int, image: int) -> int | None:
+    """The pyramid level of a map ``size`` pixels high in an image ``image`` pixels high: its stride is 2**level
+    (rounded up or down, as a convolution of stride 2 rounds: 800 → 200, 100, 50, 25, 13 are P2 … P6)."""
+    if size <= 0 or image <= 0:
+        return None
+    level = round(math.log2(image / size))
+    return level if level >= 0 and size in (image // 2**level, -(-image // 2**level)) else None
+
+
+def outputs_of(shapes, class_name: str = "", image_size: tuple[int, int] | None = None,
+               block: bool = False) -> Outputs | None:
+    """What several outputs are, from their shapes (batch dropped) and the kind of module that gives them:
+    feature maps of several sizes (a pyramid: levels P2… from their strides to ``image_size``), boxes or
+    proposals (rows of four coordinates), an image batch with its sizes (a detector's transform), or just
+    tensors; None for one output. ``class_name``: the module that gives them (a block's class when ``block``)."""
+    shapes = [tuple(s) for s in shapes if s is not None]
+    distinct = list(dict.fromkeys(shapes))
+    lowered = class_name.lower()
+    images = [s for s in distinct if len(s) == 3 and s[0] in (1, 3)]
+    if block and "transform" in lowered and images:  # e.g. an ImageList: the batch, and the sizes of its images
+        return Outputs("images", len(distinct) + 1, max(images, key=lambda s: s[1] * s[2]))
+    if len(distinct) < 2:
+        return Outputs("tensors", len(shapes), shapes[0]) if len(shapes) > 1 else None
+    maps = [s for s in distinct if len(s) == 3 and s[1] > 0 and s[2] > 0]
+    sizes = list(dict.fromkeys(s[1:] for s in maps))
+    if len(maps) == len(distinct) and len(sizes) >= 2:
+        largest = max(maps, key=lambda s: (s[1] * s[2], s[0]))
+        levels = [_level(size[0], image_size[0]) for size in sizes] if image_size else [None]
+        span = (min(levels), max(levels)) if None not in levels else None
+        return Outputs("maps", len(maps), largest, span, pyramid=len({s[0] for s in maps}) == 1)
+    if any(len(s) == 2 and s[-1] == 4 for s in distinct) or "proposal" in lowered:
+        kind = "proposals" if ("proposal" in lowered or "rpn" in lowered) else "boxes"
+        boxes = next((s for s in distinct if len(s) == 2 and s[-1] == 4), None)
+        return Outputs(kind, len(distinct), boxes)
+    return Outputs("tensors", len(distinct), distinct[0])
+
+
+def _node_outputs(node: Node, graph: LayerGraph, batch: int | None, image) -> Outputs | None:
+    if len(node.output_shapes) < 2:
+        return None
+    module = graph.modules.get(node.scope, "") if node.kind == "module" else ""
+    return outputs_of([shape_of(s, batch) for s in node.output_shapes], module, image)
+
+
+def _block_outputs(graph: LayerGraph, batch: int | None) -> dict[str, Outputs]:
+    """The blocks from which several tensors of different shapes leave, with what those are."""
+    consumers: dict[int, set[int]] = {}
+    for e in graph.edges:
+        consumers.setdefault(e.src, set()).add(e.dst)
+    image = _image_size(graph)
+    found = {}
+    for path, block in graph.blocks().items():
+        if not path or not block.foldable:
+            continue
+        ids = set(block.members)
+        shapes = [shape_of(graph.nodes[i].output_shape, batch) for i in block.members
+                  if any(d not in ids for d in consumers.get(i, ()))]
+        outputs = outputs_of(shapes, block.type_name, image, block=True)
+        if outputs is not None:
+            found[path] = outputs
+    return found
+
+
 # -- the graph --------------------------------------------------------------------------------------------
 
 def _postprocess_ids(graph: LayerGraph) -> set[int]:
@@ -134,19 +228,28 @@ def graph_data_from(summary: ModelSummary) -> GraphData:
     graph = summary.graph
     batch = _batch(summary)
     postprocess = _postprocess_ids(graph)
+    labels, titles = vocabulary(summary)
+    image = _image_size(graph)
     nodes = []
     for node in graph.nodes:
         scope = POSTPROCESS_BLOCK if node.id in postprocess else node.scope
-        nodes.append(GraphNode(id=node.id, name=node.name, title=node_title(node),
+        label = labels.get(node.name, "")
+        title = node_title(node)
+        nodes.append(GraphNode(id=node.id, name=node.name, title=title,
                                shape=shape_of(node.output_shape, batch), params=node.params,
                                kind=ops.node_kind(node), scope=scope, blocks=ops.enclosing(scope),
-                               extra_outputs=max(len(node.output_shapes) - 1, 0)))
+                               extra_outputs=max(len(node.output_shapes) - 1, 0), label=label,
+                               outputs=_node_outputs(node, graph, batch, image)))
     edges = [GraphEdge(src=e.src, dst=e.dst, shape=shape_of(e.shape, batch)) for e in graph.edges]
-    blocks = {path: GraphBlock(path=path, type_name=b.type_name, foldable=b.foldable, parents=b.parents)
+    outputs = _block_outputs(graph, batch)
+    blocks = {path: GraphBlock(path=path, type_name=titles.get(path, b.type_name), foldable=b.foldable,
+                               parents=b.parents, class_name=b.type_name, outputs=outputs.get(path))
               for path, b in graph.blocks().items()}
     if postprocess:
-        blocks[POSTPROCESS_BLOCK] = GraphBlock(path=POSTPROCESS_BLOCK, type_name="Post-processing", foldable=True)
-    return GraphData(title=summary.model, nodes=nodes, edges=edges, blocks=blocks)
+        blocks[POSTPROCESS_BLOCK] = GraphBlock(path=POSTPROCESS_BLOCK, type_name="Post-processing", foldable=True,
+                                               class_name="Post-processing")
+    return GraphData(title=summary.model, nodes=nodes, edges=edges, blocks=blocks,
+                     depth=weight_layer_depth(graph), ops=len(summary.layers))
 
 
 # -- the inspector and the table ----------------------------------------------------------------------------
@@ -194,7 +297,7 @@ def layer_details(node: Node, graph: LayerGraph, model, batch: int | None) -> La
         output_shape=shape_of(node.output_shape, batch), settings=settings_items(node.settings),
         shape_arithmetic=shape_lines, param_arithmetic=params_text, params=node.params, macs=node.macs,
         memory=node.activation_bytes, receptive_field=field_of(node.receptive_field),
-        has_field=node.kind != "input", notes=_notes(node, module),
+        has_field=node.kind != "input", notes=_notes(node, module), label=_vocabulary_of(graph)[0].get(node.name, ""),
     )
 
 
@@ -217,28 +320,35 @@ def block_details(graph: LayerGraph, batch: int | None, skip: set[str]) -> dict[
             name=path, type=block.type_name, is_block=True, input_shape=shape_of(input_shape, batch),
             output_shape=shape_of(last.output_shape, batch), params=sum(n.params for n in nodes),
             macs=sum(n.macs for n in nodes), memory=sum(n.activation_bytes for n in nodes),
-            receptive_field=field_of(last.receptive_field), layer_count=len(nodes))
+            receptive_field=field_of(last.receptive_field), layer_count=len(nodes),
+            label=_vocabulary_of(graph)[1].get(path, ""))
     return details
 
 
 def layer_rows(summary: ModelSummary) -> list[LayerRow]:
     batch = _batch(summary)
+    labels, _ = vocabulary(summary)
+    image = _image_size(summary.graph)
     return [LayerRow(name=n.name, type=n.op, shape=shape_of(n.output_shape, batch), params=n.params, macs=n.macs,
                      memory=n.activation_bytes, receptive_field=field_of(n.receptive_field),
-                     extra_outputs=max(len(n.output_shapes) - 1, 0))
+                     extra_outputs=max(len(n.output_shapes) - 1, 0), label=labels.get(n.name, ""),
+                     outputs=_node_outputs(n, summary.graph, batch, image))
             for n in summary.layers]
 
 
 def totals_of(summary: ModelSummary) -> Totals:
     return Totals(params=summary.total_params, trainable_params=summary.trainable_params, macs=summary.total_macs,
-                  memory=summary.activation_bytes, layers=len(summary.layers))
+                  memory=summary.activation_bytes, layers=len(summary.layers), depth=weight_layer_depth(summary.graph))
 
 
 # -- the zoo ------------------------------------------------------------------------------------------------
 
+_FACT_LABELS = {"layers": "depth (paper)", "depth": "depth (paper)"}
+
 def overview_of(entry, input_shape, weights: str = "", totals: Totals | None = None,
                 error: str = "") -> ModelOverview:
-    facts = tuple((key.replace("_", " "), value) for key, value in entry.facts.items())
+    # The zoo's "layers" is the paper's count of weight layers (GoogLeNet's 22): say so beside the op count.
+    facts = tuple((_FACT_LABELS.get(key, key.replace("_", " ")), value) for key, value in entry.facts.items())
     note = DATA_DEPENDENT_NOTE if entry.data_dependent else ""
     return ModelOverview(name=entry.name, family=entry.family, year=entry.year, paper=entry.paper,
                          task=entry.task, input_shape=shape_of(input_shape), weights=weights,

@@ -47,6 +47,34 @@ def asset_path(name: str) -> Path:
     return Path(str(resources.files("cnn_explorer.assets").joinpath(name)))
 
 
+def package_file(distribution: str, path: str) -> Path | None:
+    """A data file installed by the Python package ``distribution`` (e.g. MTCNN's weights in facenet-pytorch),
+    found through its metadata without importing its code; None when the package or the file is not there."""
+    from importlib import metadata
+
+    try:
+        found = Path(str(metadata.distribution(distribution).locate_file(path)))
+    except metadata.PackageNotFoundError:
+        return None
+    return found if found.is_file() else None
+
+
+def _package_weights(entry: ModelEntry, model: nn.Module, distribution: str) -> WeightsResult:
+    """``facts["weights_files"]``: "prefix: path, …": each file's state dict goes under ``prefix.`` of the model."""
+    state, paths = {}, []
+    for item in entry.facts["weights_files"].split(","):
+        prefix, path = (part.strip() for part in item.split(":", 1))
+        found = package_file(distribution, path)
+        if found is None:
+            return WeightsResult("random", f"{path} not found: the package {distribution} is not installed "
+                                           "(uv sync installs it); random initialization")
+        state.update({f"{prefix}.{key}": value for key, value in read_state_dict(found).items()})
+        paths.append(found)
+    load_state_dict_checked(model, state, distribution)
+    return WeightsResult("pretrained", f"learned weights from {distribution} ({', '.join(p.name for p in paths)} "
+                                       f"in {paths[0].parent})")
+
+
 def cached_path(url: str) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
 
@@ -177,6 +205,8 @@ def apply_weights(entry: ModelEntry, model: nn.Module, weights: str = "pretraine
         path = asset_path(asset)
         load_state_dict_checked(model, read_state_dict(path), str(path))
         return WeightsResult("pretrained", f"trained weights from {path}")
+    if entry.facts.get("weights_package"):  # learned weights shipped as data files of a Python package
+        return _package_weights(entry, model, entry.facts["weights_package"])
     url = pretrained_url(entry)
     if url is None:
         return WeightsResult("random", f"no pretrained weights are published for {entry.name}; "

@@ -1,7 +1,7 @@
 """Architectures the lectures name that neither torchvision nor timm ships, built from their papers
-(``models/paper/``). Random weights: no pretrained weights are published in a form we can load. Two
-entries are trained nets instead (``lenet5_digits``, ``zfnet_shapes``): their weights were trained offline by
-``scripts/train_*.py`` and ship in ``assets/`` (``facts["weights_asset"]``), so "pretrained" loads them.
+(``models/paper/``). Random weights: no pretrained weights are published in a form we can load. Some
+entries are trained nets instead (``lenet5_digits``, ``zfnet_shapes``, ``shapes_yolo``, ``shapes_unet``): their
+weights were trained offline by ``scripts/train_*.py`` and ship in ``assets/`` (``facts["weights_asset"]``), so "pretrained" loads them.
 
 Facts are the figures the papers and lectures quote (see shared/REFERENCE.md); the numbers of the networks
 themselves (parameters, MACs, map sizes) are computed by the explorer.
@@ -15,13 +15,15 @@ from .paper.alexnet import AlexNet2012
 from .paper.deconvnet import DeconvNet
 from .paper.facenet import FaceNetNN1
 from .paper.lenet import LeNet5
+from .paper.mtcnn import KEYPOINT_NAMES, MTCNN
 from .paper.nin import NiNCifar10, NiNImageNet
 from .paper.segnet import SegNet
 from .paper.sharpmask import SharpMask
 from .paper.shufflenet_v1 import ShuffleNetV1
 from .paper.stochastic_depth import StochasticDepthResNet
 from .paper.unet import UNet
-from .paper.yolo_v1 import YOLOv1
+from .paper.unet_small import SmallUNet
+from .paper.yolo_v1 import SHAPES_LAYOUT, YOLOv1
 from .paper.zfnet import WIDE_WIDTHS, ZFNet
 from .paper.zfnet_mini import ZFNetMini
 from .registry import ModelEntry, register
@@ -37,6 +39,9 @@ _ZFNET_TOP5 = {
 # The shapes and textures of the generated data set zfnet_shapes learned (models/lab/datasets.py), as the
 # facts hold them: one string, ", " between the class names.
 _SHAPE_CLASSES = "circle, square, triangle, cross, ring, h_stripes, v_stripes, d_stripes, checkerboard, dots"
+
+# The classes of the live view's synthetic source (models/live/sources.py SHAPE_CLASSES), background first.
+_LIVE_SHAPES = "background, circle, square, triangle"
 
 _ENTRIES = [
     ModelEntry(
@@ -117,6 +122,35 @@ _ENTRIES = [
                "fc_layers": 2, "fps": 45, "voc2007_map": 63.4},
     ),
     ModelEntry(
+        source="paper", name="mtcnn", family="MTCNN", year=2016,
+        paper="Zhang et al., Joint Face Detection and Alignment using Multi-task Cascaded Convolutional Networks, "
+              "IEEE SPL 2016",
+        task="detection", input_size=(48, 48), builder=MTCNN,
+        facts={"categories": "face", "keypoint_names": ", ".join(KEYPOINT_NAMES),
+               "pnet_params": 6_632, "rnet_params": 100_178, "onet_params": 389_040,
+               "input_sizes": "P-Net 12×12, R-Net 24×24, O-Net 48×48", "pyramid_factor": 0.709,
+               "weights_package": "facenet-pytorch",
+               "weights_files": "pnet: facenet_pytorch/data/pnet.pt, rnet: facenet_pytorch/data/rnet.pt, "
+                                "onet: facenet_pytorch/data/onet.pt",
+               "note": "a cascade: P-Net proposes windows over an image pyramid, R-Net rejects and refines them, "
+                       "O-Net gives the final box and 5 landmarks (NMS and box regression between the stages); "
+                       "the graph shows each net once at its training size; learned weights from facenet-pytorch"},
+    ),
+    ModelEntry(
+        source="paper", name="shapes_yolo", family="YOLO", year=2016,
+        paper="Redmon et al., You Only Look Once: Unified, Real-Time Object Detection, CVPR 2016",
+        task="detection", input_size=(224, 224),
+        builder=functools.partial(YOLOv1, grid=7, boxes=2, num_classes=3, dropout=0.0, layout=SHAPES_LAYOUT,
+                                  hidden=128, batch_norm=True, head="conv"),
+        facts={"grid": 7, "boxes_per_cell": 2, "classes": 3, "output": "7×7×13",
+               "categories": _LIVE_SHAPES, "weights_asset": "shapes_yolo.safetensors", "record": "shapes_yolo.json",
+               "dataset": "frames of the live view's synthetic source (moving circles, squares and triangles on "
+                          "textured backgrounds), 640×480 squeezed to 224×224",
+               "note": "the zoo's YOLO v1 with a fraction of the channels, a 224×224 input and two of YOLOv2's "
+                       "changes (batch norm, a convolutional head), trained offline by scripts/train_shapes_yolo.py "
+                       "with the paper's sum-squared loss; held-out recall in assets/shapes_yolo.json"},
+    ),
+    ModelEntry(
         source="paper", name="segnet", family="SegNet", year=2015,
         paper="Badrinarayanan et al., SegNet: A Deep Convolutional Encoder-Decoder Architecture, TPAMI 2017",
         task="semantic_segmentation", input_size=(360, 480), builder=SegNet,
@@ -137,6 +171,20 @@ _ENTRIES = [
         facts={"classes": 2, "output_size": "388×388",
                "note": "valid (unpadded) 3×3 convs: a 572×572 tile gives the map of its centre 388×388; "
                        "skips crop and concatenate"},
+    ),
+    ModelEntry(
+        source="paper", name="shapes_unet", family="U-Net", year=2015,
+        paper="Ronneberger et al., U-Net: Convolutional Networks for Biomedical Image Segmentation, MICCAI 2015",
+        task="semantic_segmentation", input_size=(240, 320),
+        builder=functools.partial(SmallUNet, in_channels=3, num_classes=4, widths=(8, 16, 32, 64, 128),
+                                  work_size=(240, 320)),
+        facts={"classes": 4, "categories": _LIVE_SHAPES, "weights_asset": "shapes_unet.safetensors",
+               "record": "shapes_unet.json",
+               "dataset": "frames of the live view's synthetic source with its per-pixel class map, 640×480 "
+                          "halved to 240×320",
+               "note": "a small U-Net (padded 3×3 convs, batch norm, 8 to 128 channels, 4 levels down) trained "
+                       "offline by scripts/train_shapes_unet.py; a frame of another size is resized to 240×320 "
+                       "and the class scores back; held-out pixel IoU in assets/shapes_unet.json"},
     ),
     ModelEntry(
         source="paper", name="sharpmask", family="SharpMask", year=2016,

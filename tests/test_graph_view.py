@@ -73,7 +73,9 @@ def test_adapter_titles_shapes_kinds_and_blocks(resnet18):
     assert not resnet18.blocks["layer1"].foldable  # a Sequential only holds the blocks
     assert not resnet18.blocks["layer1.0.conv1"].foldable  # a layer is no block
     assert not resnet18.blocks[""].foldable
-    assert resnet18.blocks["layer2.0"].type_name == "BasicBlock"
+    # The lecture's title (tests/test_vocabulary.py), the module's class beside it.
+    assert (resnet18.blocks["layer2.0"].type_name, resnet18.blocks["layer2.0"].class_name) == ("Basic block 3.1",
+                                                                                              "BasicBlock")
 
 
 def test_alexnet_titles_follow_the_paper():
@@ -161,7 +163,7 @@ def test_folding_a_block_replaces_its_nodes_by_one(view, qtbot, resnet18):
     assert len(shown) == 70 - 7 + 1 and len(node_items(view)) == len(shown)
     assert "layer1.0" in shown and not set(inside) & set(shown)
     assert view.folded_blocks() == {"layer1.0"}
-    assert view.title_item("layer1.0").text() == "BasicBlock"
+    assert view.title_item("layer1.0").text() == "Basic block 2.1"
     assert not view.fold("layer1.0") and not view.fold("layer1") and not view.fold("conv1")
     assert view.unfold("layer1.0")
     assert view.visible_nodes() == [n.name for n in resnet18.nodes]
@@ -273,7 +275,7 @@ def test_export_png_and_svg(view, tmp_path):
     root = ElementTree.parse(svg).getroot()
     assert root.tag.endswith("svg")
     text = "".join(root.itertext())
-    assert "Conv 7×7 /2" in text and "BasicBlock" in text
+    assert "Conv 7×7 /2" in text and "Basic block" in text
     visible = view.export_image(tmp_path / "visible.png", whole=False)
     assert QImage(str(visible)).height() < image.height()
     with pytest.raises(ValueError):
@@ -310,7 +312,7 @@ def test_cli_graph_writes_svg_and_png(tmp_path, capsys, qapp):
     svg = tmp_path / "x.svg"
     assert main(["graph", "resnet18", "--out", str(svg)]) == 0
     root = ElementTree.parse(svg).getroot()
-    assert root.tag.endswith("svg") and "BasicBlock" in "".join(root.itertext())
+    assert root.tag.endswith("svg") and "Basic block" in "".join(root.itertext())
     png = tmp_path / "x.png"
     assert main(["graph", "resnet18", "--out", str(png), "--unfold", "--theme", "dark"]) == 0
     assert not QImage(str(png)).isNull()

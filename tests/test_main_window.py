@@ -116,7 +116,7 @@ def test_choosing_a_model_in_the_browser_shows_its_graph(qtbot, make_window):
     data = window.graph.graph_data()
     assert data.title == "resnet18"
     assert window.graph.visible_nodes()  # drawn
-    assert window.windowTitle().endswith("resnet18")
+    assert window.windowTitle().startswith("CNN Explorer — resnet18")  # then its depth and ops (test_vocabulary)
     # The table holds every layer the graph holds (all nodes but the input).
     assert len(window.table.rows()) == len([n for n in data.nodes if n.kind != "input"])
     # The parameter count of the entry is filled in the background and matches the real model.
@@ -276,7 +276,7 @@ def test_summary_table_sorts_numbers_copies_and_exports(qtbot, make_window, tmp_
     assert lines[-1].startswith("total,,,61100840,")
     assert len(lines) == 1 + len(table.rows()) + 1
     md = md_path.read_text()
-    assert "| **total** (22 layers)" in md and "**61,100,840**" in md
+    assert "| **total**: depth 8 (weight layers) · 22 ops |" in md and "**61,100,840**" in md
 
     png = tmp_path / "graph.png"
     window.export_graph(png)

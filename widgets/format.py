@@ -5,7 +5,25 @@ the exports and the command line format them here. No Qt, no torch."""
 
 from __future__ import annotations
 
-from .layer_info import GLOBAL, Field, Shape
+from .layer_info import GLOBAL, Field, Outputs, Shape
+
+#: How a feature map's shape is written: channels first (C×H×W, PyTorch's order) or last (H×W×C, the
+#: lectures' order: AlexNet's conv1 gives 55×55×96).
+SHAPE_ORDERS = ("chw", "hwc")
+SHAPE_ORDER_LABELS = {"chw": "C×H×W (channels first)", "hwc": "H×W×C (channels last, as in the lectures)"}
+_shape_order = "chw"
+
+
+def set_shape_order(order: str) -> None:
+    """Write every shape from now on as ``order`` ("chw" or "hwc"); ValueError for another."""
+    global _shape_order
+    if order not in SHAPE_ORDERS:
+        raise ValueError(f"unknown shape order {order!r}; orders are: {', '.join(SHAPE_ORDERS)}")
+    _shape_order = order
+
+
+def shape_order() -> str:
+    return _shape_order
 
 
 def count(value: int | float | None) -> str:
@@ -81,13 +99,52 @@ def size_bytes(value: int | None) -> str:
     return f"{value} B"
 
 
-def shape(dims: Shape | None, extra_outputs: int = 0, empty: str = "") -> str:
-    """``(64, 56, 56)`` → ``64×56×56`` (the batch is already dropped); ``()`` → ``scalar``; None → ``empty``.
-    ``extra_outputs``: how many more outputs the operation has besides this one, shown as ``(+n)``."""
+def shape(dims: Shape | None, extra_outputs: int = 0, empty: str = "", order: str | None = None) -> str:
+    """``(64, 56, 56)`` → ``64×56×56`` (the batch is already dropped), or ``56×56×64`` when shapes are written
+    channels last (``set_shape_order("hwc")`` or ``order``: only a feature map's three dimensions move);
+    ``()`` → ``scalar``; None → ``empty``. ``extra_outputs``: how many more outputs the operation has besides
+    this one, shown as ``+ n more``."""
     if dims is None:
         return empty
+    dims = tuple(dims)
+    if (order or _shape_order) == "hwc" and len(dims) == 3:
+        dims = (dims[1], dims[2], dims[0])
     text = "×".join(str(d) for d in dims) if dims else "scalar"
-    return f"{text} (+{extra_outputs})" if extra_outputs > 0 else text
+    if extra_outputs > 0:
+        return f"{text} + {extra_outputs} more output{'s' if extra_outputs > 1 else ''}"
+    return text
+
+
+def outputs(info: Outputs | None, dims: Shape | None = None, empty: str = "") -> str:
+    """What several outputs are, in a few words: ``5 maps: P2–P6, 256×200×200`` (a pyramid, its finest map),
+    ``proposals: 1000×4``, ``images + sizes: 3×800×800``; ``dims`` as ``shape`` writes it when ``info`` is None."""
+    if info is None:
+        return shape(dims, empty=empty)
+    largest = shape(info.shape)
+    if info.kind == "maps":
+        levels = ""
+        if info.levels and info.pyramid:
+            levels = f": P{info.levels[0]}–P{info.levels[1]}"
+        elif info.levels:
+            levels = f", strides {2 ** info.levels[0]}–{2 ** info.levels[1]}"
+        return f"{info.count} maps{levels}, {largest}" if largest else f"{info.count} maps{levels}"
+    if info.kind in ("proposals", "boxes"):
+        return f"{info.kind}: {largest}" if largest else info.kind
+    if info.kind == "images":
+        return f"images + sizes: {largest}"
+    return f"{largest} + {info.count - 1} more output{'s' if info.count > 2 else ''}"
+
+
+def depth_and_ops(depth: int | None, ops: int | None, short: bool = False) -> str:
+    """A network's depth as the papers count it and, apart, the operations the graph records:
+    ``depth 50 (weight layers) · 175 ops`` (``short``: ``depth 50 · 175 ops``, for the graph's heading, whose
+    width sets the first zoom of a narrow graph); only the ops when the depth is not known."""
+    parts = []
+    if depth:
+        parts.append(f"depth {depth}" if short else f"depth {depth} (weight layers)")
+    if ops is not None:
+        parts.append(f"{count(ops)} ops")
+    return " · ".join(parts)
 
 
 def shape_size(dims: Shape | None) -> int:

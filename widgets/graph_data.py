@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .layer_info import Shape
+from .layer_info import Outputs, Shape
 
 # Layer kinds; the view colours a node by its kind (models/ops.py decides the kind of an operation).
 KINDS = ("input", "conv", "pool", "norm", "activation", "linear", "merge", "reshape", "upsample", "dropout",
@@ -23,6 +23,8 @@ class GraphNode:
     scope: str  # module path of the block it belongs to, e.g. "layer1.0" ("" for the model)
     blocks: tuple[str, ...] = ()  # the module paths that hold it, outermost first (scope last)
     extra_outputs: int = 0  # outputs besides the first
+    label: str = ""  # the lecture's name ("conv1" for features.0), "" when it has none; drawn before ``title``
+    outputs: Outputs | None = None  # what its several outputs are (format.outputs writes it), when several
 
 
 @dataclass(frozen=True)
@@ -35,9 +37,11 @@ class GraphEdge:
 @dataclass(frozen=True)
 class GraphBlock:
     path: str  # module path, e.g. "layer1.0"
-    type_name: str  # e.g. "Bottleneck", "InceptionA", "_DenseBlock"
+    type_name: str  # what it is called: its lecture title ("Bottleneck 2.1", "Inception 3a", "FPN"), else its class
     foldable: bool  # a block the user would fold (residual block, Inception module, dense block, fire ...)
     parents: tuple[str, ...] = ()  # the module paths that hold this block, outermost first
+    class_name: str = ""  # the module's class, e.g. "Bottleneck", "InceptionA", "_DenseBlock"
+    outputs: Outputs | None = None  # what leaves the block when several maps or tensors do (an FPN's P2–P6)
 
 
 @dataclass
@@ -46,6 +50,8 @@ class GraphData:
     nodes: list[GraphNode]
     edges: list[GraphEdge]
     blocks: dict[str, GraphBlock] = field(default_factory=dict)  # path -> block, for every module that ran
+    depth: int = 0  # the depth the papers quote (weight layers on the longest path); 0 when not known
+    ops: int = 0  # recorded operations (the input not counted); 0: count the nodes
 
     def node_by_name(self, name: str) -> GraphNode | None:
         if not hasattr(self, "_by_name"):

@@ -41,7 +41,11 @@ FRAME_ROLE = 1  # item.data(FRAME_ROLE): the path of the block a frame surrounds
 
 # The items are kept in these groups (with their z values), to show or hide a kind of items at once.
 LAYERS = (("frames", -3), ("edges", -1), ("shadows", 0), ("nodes", 1), ("labels", 1.5), ("titles", 2),
-          ("details", 2), ("frame_labels", 2.5))
+          ("details", 2), ("frame_labels", 2.5), ("summaries", 4))
+# Text smaller than this on the screen is hidden (pixels); zoomed out so far, blocks show summary labels of
+# SUMMARY_PX (on the screen, whatever the zoom) instead.
+MIN_TEXT_PX = 6.0
+SUMMARY_PX = 15
 
 
 def frame_padding(depth: int) -> float:
@@ -79,6 +83,49 @@ def _curve(path: QPainterPath, points: list[tuple[float, float]]) -> None:
         half = (y1 - y0) / 2
         path.cubicTo(x0, y0 + half, x1, y1 - half, x1, y1)
         x0, y0 = x1, y1
+
+
+def _curve_across(path: QPainterPath, points: list[tuple[float, float]]) -> None:
+    """A smooth left-to-right curve through ``points`` with horizontal tangents at each of them."""
+    x0, y0 = points[0]
+    path.moveTo(x0, y0)
+    for x1, y1 in points[1:]:
+        half = (x1 - x0) / 2
+        path.cubicTo(x0 + half, y0, x1 - half, y1, x1, y1)
+        x0, y0 = x1, y1
+
+
+def _polyline(path: QPainterPath, points: list[tuple[float, float]], radius: float) -> None:
+    """Straight runs through ``points`` with rounded corners."""
+    path.moveTo(*points[0])
+    for k in range(1, len(points) - 1):
+        (ax, ay), (bx, by), (cx, cy) = points[k - 1], points[k], points[k + 1]
+        r = min(radius, abs(bx - ax) / 2 + abs(by - ay) / 2, abs(cx - bx) / 2 + abs(cy - by) / 2)
+        ux, uy = _unit(bx - ax, by - ay)
+        vx, vy = _unit(cx - bx, cy - by)
+        path.lineTo(bx - ux * r, by - uy * r)
+        path.quadTo(bx, by, bx + vx * r, by + vy * r)
+    path.lineTo(*points[-1])
+
+
+def _unit(dx: float, dy: float) -> tuple[float, float]:
+    length = (dx * dx + dy * dy) ** 0.5
+    return (dx / length, dy / length) if length else (0.0, 0.0)
+
+
+def _route_path(path: QPainterPath, route, arrow_length: float, radius: float) -> tuple[float, float]:
+    """A left-to-right route, stopping where its arrowhead begins; returns the arrow's direction."""
+    points = list(route.points)
+    tip, before = points[-1], points[-2]
+    dx, dy = _unit(tip[0] - before[0], tip[1] - before[1])
+    if not route.orthogonal and abs(tip[1] - before[1]) > 0.5:
+        dx, dy = 1.0, 0.0  # a curve ends horizontally
+    points[-1] = (tip[0] - dx * arrow_length, tip[1] - dy * arrow_length)
+    if route.orthogonal:
+        _polyline(path, points, radius)
+    else:
+        _curve_across(path, points)
+    return dx, dy
 
 
 def _edge_curve(path: QPainterPath, points: list[tuple[float, float]], arrow_length: float) -> None:
@@ -145,6 +192,8 @@ class GraphScene(QGraphicsScene):
         self._texts: list[NodeText] = []
         self._painted: list[tuple[QGraphicsItem, str]] = []  # every coloured item and its role, for restyle()
         self._styles: dict[str, tuple] = {}  # role -> (pen, brush) in the current look
+        self._summaries: list[tuple[QGraphicsItem, QRectF, float]] = []  # label, what it sums up, its area
+        self._pad_y, self._line_gap = PAD_Y, LINE_GAP  # compact mode: tighter
 
     # -- reading -----------------------------------------------------------------------------------------
     def node(self, key: str) -> VisibleNode | None:
@@ -194,9 +243,49 @@ class GraphScene(QGraphicsScene):
         if not self._layers:
             return
         self._layers["labels"].setVisible(pixels_per_px * LABEL_PX >= 7.5)
-        self._layers["details"].setVisible(pixels_per_px * DETAIL_PX >= 5)
-        self._layers["titles"].setVisible(pixels_per_px * TITLE_PX >= 4)
-        self._layers["frame_labels"].setVisible(pixels_per_px * LABEL_PX >= 5)
+        self._layers["details"].setVisible(pixels_per_px * DETAIL_PX >= MIN_TEXT_PX)
+        titles = pixels_per_px * TITLE_PX >= MIN_TEXT_PX
+        self._layers["titles"].setVisible(titles)
+        self._layers["frame_labels"].setVisible(pixels_per_px * LABEL_PX >= MIN_TEXT_PX)
+        # Semantic zoom: the layers' text is too small, so the blocks say what they are, in large type; the
+        # largest first, none over another.
+        self._layers["summaries"].setVisible(not titles)
+        if titles or not self._summaries:
+            return
+        zoom = pixels_per_px / max(self.font_scale, 1e-6)
+        shown: list[QRectF] = []
+        for item, target, _ in self._summaries:
+            size = item.boundingRect().size() / max(zoom, 1e-6)
+            rect = QRectF(item.pos(), size)
+            fits = not any(rect.intersects(r) for r in shown)
+            item.setVisible(fits)
+            if fits:
+                shown.append(rect)
+
+    def _summary(self, lines: list[str], target: QRectF) -> None:
+        """A label of constant size on the screen for the block or folded block drawn in ``target``, shown
+        when the layers' text is too small to read (``set_detail_level``)."""
+        s = self.font_scale
+        font, small = _font(SUMMARY_PX * s, bold=True), _font((SUMMARY_PX - 2) * s)
+        plate = QGraphicsPathItem(self._layers["summaries"])
+        plate.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        y, width = 3 * s, 0.0
+        for number, line in enumerate(lines):
+            text = QGraphicsSimpleTextItem(line, plate)
+            text.setFont(font if number == 0 else small)
+            self._paint(text, "text" if number == 0 else "muted")
+            text.setPos(5 * s, y)
+            y += text.boundingRect().height()
+            width = max(width, text.boundingRect().width())
+        plate.setPath(_rounded(QRectF(0, 0, width + 10 * s, y + 3 * s), 4 * s))
+        self._paint(plate, "frame_plate")
+        plate.setPos(target.topLeft() + QPointF(4 * s, 4 * s))
+        self._summaries.append((plate, target, target.width() * target.height()))
+
+    def _heading_height(self) -> float:
+        """About the height of the heading and legend above the graph."""
+        s = self.font_scale
+        return (HEADING_PX * 1.35 + 20) * s
 
     @contextmanager
     def exporting(self) -> Iterator[None]:
@@ -206,6 +295,8 @@ class GraphScene(QGraphicsScene):
             item.setVisible(False)
         for layer in self._layers.values():
             layer.setVisible(True)
+        if self._layers:
+            self._layers["summaries"].setVisible(False)
         try:
             yield
         finally:
@@ -283,22 +374,27 @@ class GraphScene(QGraphicsScene):
         self.graph = self.layout = None
         self._layout_key = None
         self._painted = []
-        self._selection_items, self._layers = [], {}
+        self._selection_items, self._layers, self._summaries = [], {}, []
         self.clear()
         self.setSceneRect(QRectF())
         self.node_items, self.title_items, self.index_of_key = {}, {}, {}
 
-    def build(self, data: GraphData, fold: FoldState) -> None:
-        """Fold ``data`` as ``fold`` says, lay it out and draw it."""
+    def build(self, data: GraphData, fold: FoldState, *, direction: str = "tb", compact: bool = False,
+              aspect: float | None = None) -> None:
+        """Fold ``data`` as ``fold`` says, lay it out and draw it. ``direction``: "tb" (top to bottom) or
+        "lr" (left to right, wrapped into rows for a screen of ``aspect`` = width / height); ``compact``:
+        a conv and the norm, activation and pool after it drawn as one node."""
         start = time.perf_counter()
         s = self.font_scale
-        # The same graph, folding and text size (a theme change, a selection redrawn): the layout stands.
-        layout_key = (id(data), frozenset(fold.folded), s)
+        # The same graph, folding, text size and arrangement (a theme change, a selection redrawn): the layout
+        # stands.
+        layout_key = (id(data), frozenset(fold.folded), s, direction, compact, aspect)
         if layout_key != self._layout_key or self.layout is None:
             self._data, self._fold = data, fold
-            self.graph = fold_graph(data, fold.folded)
+            self._pad_y, self._line_gap = (PAD_Y * 0.6, 0.0) if compact else (PAD_Y, LINE_GAP)
+            self.graph = fold_graph(data, fold.folded, compact=compact)
             self.index_of_key = {node.key: i for i, node in enumerate(self.graph.nodes)}
-            self._texts = self._measure()
+            self._texts = self._measure(compact)
             foldable = fold.foldable
             # Room between layers for the frames of nested blocks that end above and begin below.
             depth = max((sum(1 for p in n.blocks if p in foldable and p != n.key) for n in self.graph.nodes),
@@ -306,23 +402,36 @@ class GraphScene(QGraphicsScene):
             vgap = max(56.0, 2 * frame_padding(depth - 1) + 24) * s
             groups = [next((p for p in reversed(n.blocks) if p in foldable and p != n.key), None)
                       for n in self.graph.nodes]
-            self.layout = layout_graph(self.graph, [(t.width, t.height) for t in self._texts], hgap=56 * s,
-                                       vgap=vgap, port_gap=14 * s, groups=groups)
+            across = direction == "lr"
+            # Left to right, the shapes are in the nodes, not beside the edges: the gaps only hold arrows
+            # and the frames of blocks.
+            self.layout = layout_graph(self.graph, [(t.width, t.height) for t in self._texts],
+                                       hgap=(max(28.0, vgap / s - 30) if across else 56) * s,
+                                       vgap=(max(30.0, vgap / s - 26) if across else vgap / s) * s,
+                                       port_gap=14 * s, groups=groups, direction=direction,
+                                       aspect=aspect, reserve=self._heading_height())
             self._layout_key = layout_key
         texts = self._texts
         laid_out = time.perf_counter()
         self._selection_items = []
         self._painted = []
+        self._summaries = []
         self.clear()
         self._layers = {name: _layer_item(self, z) for name, z in LAYERS}
         self._draw_frames()
         self._draw_edges()
         self._draw_nodes(texts)
         self._draw_heading()
-        self.setSceneRect(self.itemsBoundingRect().adjusted(-40 * s, -30 * s, 40 * s, 40 * s))
+        self._summaries.sort(key=lambda entry: -entry[2])
+        margin = (12 if self.layout.direction == "lr" else 40) * s  # left to right: made to fill the screen
+        drawn = QRectF()  # what is drawn, but the summary labels (their size on the screen is fixed)
+        for name, layer in self._layers.items():
+            if name != "summaries":
+                drawn = drawn.united(layer.childrenBoundingRect())
+        self.setSceneRect(drawn.adjusted(-margin, -min(margin, 30 * s), margin, margin))
         self.timings = {"layout": laid_out - start, "scene": time.perf_counter() - laid_out}
 
-    def _measure(self) -> list[NodeText]:
+    def _measure(self, compact: bool = False) -> list[NodeText]:
         s = self.font_scale
         title_metrics = QFontMetricsF(_font(TITLE_PX * s, bold=True))
         detail_metrics = QFontMetricsF(_font(DETAIL_PX * s))
@@ -337,20 +446,27 @@ class GraphScene(QGraphicsScene):
             return found
 
         max_width = MAX_NODE_WIDTH * s
+        pad_x, min_width = (PAD_X * 0.7 * s, MIN_NODE_WIDTH * 0.75 * s) if compact else (PAD_X * s, MIN_NODE_WIDTH * s)
         for node in self.graph.nodes:
             params = format.params(node.params)
-            subtitle = self._short_path(node.subtitle) if node.subtitle else ""
-            widths = [width(node.title, title_metrics, "t"), width(node.shape, detail_metrics, "d"),
+            # Compact, a folded block's title says enough (its path is in its tooltip and the inspector).
+            subtitle = self._short_path(node.subtitle) if node.subtitle and not compact else ""
+            shape = node.shape
+            if node.merged:  # compact mode: the layers drawn inside this one
+                subtitle = "+ " + " + ".join(node.merged)
+            if compact and not node.params:  # one line fewer: no "0 params"
+                params = ""
+            widths = [width(node.title, title_metrics, "t"), width(shape, detail_metrics, "d"),
                       width(params, detail_metrics, "d")]
             if subtitle:
-                if detail_metrics.horizontalAdvance(subtitle) > max_width - 2 * PAD_X * s:
+                if detail_metrics.horizontalAdvance(subtitle) > max_width - 2 * pad_x:
                     subtitle = detail_metrics.elidedText(subtitle, Qt.TextElideMode.ElideLeft,
-                                                         max_width - 2 * PAD_X * s)
+                                                         max_width - 2 * pad_x)
                 widths.append(width(subtitle, detail_metrics, "d"))
-            lines = 3 + bool(subtitle)
-            node_width = min(max_width, max(MIN_NODE_WIDTH * s, max(widths) + 2 * PAD_X * s))
-            height = 2 * PAD_Y * s + title_h + (lines - 1) * (detail_h + LINE_GAP * s)
-            texts.append(NodeText(node.title, subtitle, node.shape, params, node_width, height))
+            lines = 1 + bool(subtitle) + bool(shape) + bool(params)
+            node_width = min(max_width, max(min_width, max(widths) + 2 * pad_x))
+            height = 2 * self._pad_y * s + title_h + (lines - 1) * (detail_h + self._line_gap * s)
+            texts.append(NodeText(node.title, subtitle, shape, params, node_width, height))
         return texts
 
     def _short_path(self, path: str) -> str:
@@ -384,14 +500,16 @@ class GraphScene(QGraphicsScene):
             item.setData(KEY_ROLE, node.key)
             item.setToolTip(self._tooltip(node))
             self.node_items[node.key] = item
+            if kind == BLOCK_KIND:
+                self._summary([f"{node.title} {self._short_path(node.key)}", node.shape], rect)
 
-            cx, y = left + width / 2, top + PAD_Y * s
+            cx, y = left + width / 2, top + self._pad_y * s
             title = QGraphicsSimpleTextItem(text.title, titles)
             title.setFont(title_font)
             self._paint(title, "text")
             title.setPos(cx - title.boundingRect().width() / 2, y)
             self.title_items[node.key] = title
-            y += title_h + LINE_GAP * s
+            y += title_h + self._line_gap * s
             for line, role in ((text.subtitle, "muted"), (text.shape, "text"), (text.params, "muted")):
                 if not line:
                     continue
@@ -399,7 +517,7 @@ class GraphScene(QGraphicsScene):
                 item.setFont(detail_font)
                 self._paint(item, role)
                 item.setPos(cx - item.boundingRect().width() / 2, y)
-                y += detail_h + LINE_GAP * s
+                y += detail_h + self._line_gap * s
         if not stacks.isEmpty():
             self._paint(QGraphicsPathItem(stacks, self._layers["shadows"]), "stack")
         shadow_item = self._paint(QGraphicsPathItem(shadows, self._layers["shadows"]), "shadow")
@@ -417,7 +535,22 @@ class GraphScene(QGraphicsScene):
     def _arrow_scale(self) -> float:
         return max(1.0, self.font_scale ** 0.5) * (1.2 if self.colors.edge_width > 2 else 1.0)
 
+    def _draw_edges_across(self) -> None:
+        """Left to right: smooth curves within a row, straight runs to the next row."""
+        s, layout = self.font_scale, self.layout
+        arrow_scale = self._arrow_scale()
+        length = ARROW_LENGTH * arrow_scale
+        curves, arrows = QPainterPath(), QPainterPath()
+        for route in layout.edges:
+            dx, dy = _route_path(curves, route, length, 10 * s)
+            _arrow(arrows, route.points[-1], dx, dy, arrow_scale)
+        self._paint(QGraphicsPathItem(curves, self._layers["edges"]), "edge")
+        self._paint(QGraphicsPathItem(arrows, self._layers["edges"]), "arrow")
+
     def _draw_edges(self) -> None:
+        if self.layout.direction == "lr":  # each node shows its output shape: no labels on the edges
+            self._draw_edges_across()
+            return
         colors, s, layout = self.colors, self.font_scale, self.layout
         edges_layer = self._layers["edges"]
         arrow_scale = self._arrow_scale()
@@ -495,28 +628,35 @@ class GraphScene(QGraphicsScene):
         """A frame around every unfolded foldable block, with its type and name on the top border."""
         data, fold, layout, colors, s = self._data, self._fold, self.layout, self.colors, self.font_scale
         unfolded = fold.foldable - fold.folded
-        boxes: dict[str, QRectF] = {}
+        boxes: dict[str, QRectF] = {}  # by path; left to right, a block over two rows has a frame in each
+        pieces: dict[str, str] = {}  # key in boxes -> the block's path
         for index, node in enumerate(self.graph.nodes):
             rect = QRectF(*layout.rect(index))
             for around in node.blocks:
                 if around in unfolded and around != node.key:
-                    boxes[around] = boxes[around].united(rect) if around in boxes else rect
+                    piece = f"{around}\0{layout.bands[index]}" if layout.bands and layout.bands[index] else around
+                    pieces[piece] = around
+                    boxes[piece] = boxes[piece].united(rect) if piece in boxes else rect
         if not boxes:
             return
         depth = dict.fromkeys(boxes, 0)  # levels of frames inside each frame
-        for path in sorted(boxes, key=lambda p: -len(data.blocks[p].parents)):  # innermost first
-            parent = next((q for q in reversed(data.blocks[path].parents) if q in boxes), None)
+        for piece in sorted(boxes, key=lambda p: -len(data.blocks[pieces[p]].parents)):  # innermost first
+            suffix = piece[len(pieces[piece]):]
+            parent = next((q + suffix for q in reversed(data.blocks[pieces[piece]].parents) if q + suffix in boxes),
+                          None)
             if parent is not None:
-                depth[parent] = max(depth[parent], depth[path] + 1)
+                depth[parent] = max(depth[parent], depth[piece] + 1)
         font = _font(LABEL_PX * s)
         metrics = QFontMetricsF(font)
         frames, frame_labels = self._layers["frames"], self._layers["frame_labels"]
-        for path, box in boxes.items():
-            pad = frame_padding(depth[path]) * s
+        self._summaries = []
+        for piece, box in boxes.items():
+            path = pieces[piece]
+            pad = frame_padding(depth[piece]) * s
             rect = box.adjusted(-pad, -pad, pad, pad)
             frame = self._paint(QGraphicsPathItem(_rounded(rect, 12 * s), frames), "frame")
             frame.setData(FRAME_ROLE, path)
-            frame.setZValue(depth[path] * -0.01)
+            frame.setZValue(depth[piece] * -0.01)
             block = data.blocks[path]
             text = f"{block.type_name} {self._short_path(path)}"
             label_w, label_h = metrics.horizontalAdvance(text), metrics.height()
@@ -531,15 +671,23 @@ class GraphScene(QGraphicsScene):
             label.setFont(font)
             self._paint(label, "muted")
             label.setPos(rect.left() + 14 * s, rect.top() - label_h / 2)
+            output = next((n.shape for n in reversed(self.graph.nodes) if path in n.blocks), "")
+            self._summary([text, output] if output else [text], rect)
 
     def _draw_heading(self) -> None:
         """The model's name and size, and a legend of the kinds of layers it has, centred above the graph."""
         data, colors, s, layout = self._data, self.colors, self.font_scale, self.layout
         layers = len([n for n in data.nodes if n.kind != "input"])
         params = sum(n.params for n in data.nodes)
-        heading = QGraphicsSimpleTextItem(f"{data.title}  ·  {format.count(layers)} layers  ·  "
+        # E1 (vocabulary): the paper's depth and, apart, the number of operations.
+        counts = format.depth_and_ops(data.depth, data.ops or layers, short=True)
+        heading = QGraphicsSimpleTextItem(f"{data.title}  ·  {counts}  ·  "
                                           f"{format.params(params)}", self._layers["titles"])
         heading.setFont(_font(HEADING_PX * s, bold=True))
+        if layout.direction == "lr" and heading.boundingRect().width() > layout.width:
+            # Made to fill a screen: the heading no wider than the graph (down to the size of a node's title).
+            pixels = max(TITLE_PX * s, HEADING_PX * s * layout.width / heading.boundingRect().width())
+            heading.setFont(_font(pixels, bold=True))
         self._paint(heading, "text")
         centre = layout.width / 2
         max_width = max(layout.width, 560 * s)
@@ -547,7 +695,8 @@ class GraphScene(QGraphicsScene):
         metrics = QFontMetricsF(font)
         row_h = metrics.height()
         present = {n.kind for n in self.graph.nodes}
-        kinds = [k for k in (*KINDS, BLOCK_KIND) if k in present]
+        # Left to right (made to fit one screen), the titles say the kinds: no legend, more room for the graph.
+        kinds = [k for k in (*KINDS, BLOCK_KIND) if k in present] if layout.direction == "tb" else []
         # Lay the legend out in rows no wider than the graph (or a minimum), each row centred.
         swatch_w, gap = row_h * 1.4, 16 * s
         widths = [swatch_w + 5 * s + metrics.horizontalAdvance(KIND_LABELS[k]) for k in kinds]
@@ -560,7 +709,7 @@ class GraphScene(QGraphicsScene):
             row_width += (gap if rows[-1] else 0) + width
             rows[-1].append(index)
         top = min((layout.rect(i)[1] for i in range(len(self.graph.nodes))), default=0.0)
-        legend_top = top - 28 * s - len(rows) * (row_h + 4 * s)
+        legend_top = top - (28 * s + len(rows) * (row_h + 4 * s) if kinds else 12 * s)
         heading.setPos(centre - heading.boundingRect().width() / 2,
                        legend_top - 8 * s - heading.boundingRect().height())
         legend = self._layers["details"]
@@ -596,7 +745,9 @@ class GraphScene(QGraphicsScene):
         arrow_length = ARROW_LENGTH * self._arrow_scale()
         for route in self.layout.edges:
             if route.src == index or route.dst == index:
-                if route.bus is None:
+                if self.layout.direction == "lr":
+                    _route_path(edges, route, arrow_length, 10 * s)
+                elif route.bus is None:
                     _edge_curve(edges, route.points, arrow_length)
                 else:
                     _bus_route(edges, route.points, 10 * s, arrow_length)

@@ -1,4 +1,4 @@
-"""The layer graph of a network, top to bottom, with foldable blocks: ``GraphView``.
+"""The layer graph of a network, top to bottom or left to right in rows, with foldable blocks: ``GraphView``.
 
 The widget holds the public API (data, folding, selection, search, zoom, look, export) and puts together
 three objects: a ``FoldState`` (fold_state.py: which blocks are folded, no Qt), a ``GraphScene``
@@ -8,6 +8,7 @@ drawing). The layout is in ``graph_layout.py``, the colours in ``theme.py``.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, QSizeF, Signal
@@ -19,13 +20,14 @@ from .files import check_writable
 from .fold_state import FoldState
 from .graph_canvas import GRAPH_KEYS, GraphCanvas, Minimap  # noqa: F401 (GRAPH_KEYS: API)
 from .graph_data import GraphData
-from .graph_layout import BLOCK_KIND
-from .graph_scene import FRAME_ROLE, KEY_ROLE, GraphScene  # noqa: F401 (KEY_ROLE, FRAME_ROLE: item data, API)
+from .graph_layout import BLOCK_KIND, DIRECTIONS
+from .graph_scene import FRAME_ROLE, KEY_ROLE, TITLE_PX, GraphScene  # noqa: F401 (KEY_ROLE, FRAME_ROLE: API)
 from .theme import THEMES, graph_colors
 
 MIN_ZOOM, MAX_ZOOM = 0.01, 6.0
 # A graph opens fitted to the view when that zoom is at least this (labels stay legible), else at the top.
 READABLE_FIT_SCALE = 0.75
+READABLE_PX = 14.0  # a node's title at least this high on the screen is legible from a lecture hall's back row
 
 
 class GraphView(QWidget):
@@ -59,6 +61,8 @@ class GraphView(QWidget):
         self._search_text = ""
         self._search_position = -1
         self._needs_initial_view = False
+        self._direction, self._compact = "tb", False
+        self._aspect: float | None = None  # the screen shape the left-to-right rows were made for
         self._canvas.setBackgroundBrush(QColor(self._scene.colors.background))
         canvas = self._canvas
         canvas.clicked.connect(self._clicked)
@@ -97,6 +101,71 @@ class GraphView(QWidget):
 
     def title_item(self, key: str) -> QGraphicsSimpleTextItem | None:
         return self._scene.title_items.get(key)
+
+    def node_members(self, key: str) -> list[str]:
+        """The layer names a visible node stands for: itself, the layers of a folded block, or in compact
+        mode a conv and the norm, activation and pool drawn inside it."""
+        node, data = self._scene.node(key), self._data
+        if node is None or data is None:
+            return []
+        names = {n.id: n.name for n in data.nodes}
+        return [names[i] for i in node.members]
+
+    # -- arrangement -------------------------------------------------------------------------------------
+    def set_arrangement(self, direction: str, compact: bool) -> None:
+        """``direction``: "tb" (top to bottom) or "lr" (left to right, wrapped into rows that fit the view's
+        shape); ``compact``: each conv with the norm, activation and pool after it as one node, keyed and
+        selected by the conv. ValueError for another direction."""
+        if direction not in DIRECTIONS:
+            raise ValueError(f"unknown direction {direction!r}; directions are: {', '.join(DIRECTIONS)}")
+        if (direction, bool(compact)) == (self._direction, self._compact):
+            return
+        self._direction, self._compact = direction, bool(compact)
+        if self._data is not None:
+            whole = self._shows_whole()
+            self._rebuild_keeping_view()
+            if whole:
+                self.fit()
+
+    def arrangement(self) -> tuple[str, bool]:
+        return self._direction, self._compact
+
+    def _view_aspect(self) -> float | None:
+        """The viewport's width / height in steps of 10 % (the rows are laid out again past a step)."""
+        if self._direction != "lr":
+            return None
+        size = self._canvas.viewport().size()
+        if size.width() < 50 or size.height() < 50 or not self.isVisible():
+            return self._aspect or 4 / 3
+        step = math.log(1.1)
+        return round(math.exp(round(math.log(size.width() / size.height()) / step) * step), 3)
+
+    # -- the view, kept over a change of mode ------------------------------------------------------------
+    def view_state(self) -> dict:
+        """What the user looks at: the zoom, the node at the centre, whether the whole graph is in sight."""
+        anchor = self._selected or self._scene.node_nearest(self._visible_rect().center())
+        return {"zoom": self.zoom(), "anchor": anchor, "whole": self._shows_whole(), "selected": self._selected}
+
+    def restore_view_state(self, state: dict) -> None:
+        """Back to ``view_state()``'s view after a change (presentation, text size, arrangement): the whole
+        graph again if it was, else the same zoom around the same node; the selection is kept."""
+        if self._data is None or not state:
+            return
+        selected = state.get("selected")
+        if selected and self._selected != selected:
+            self.select_node(selected)
+        if state.get("whole"):
+            self.fit()
+            return
+        self.set_zoom(state.get("zoom", self.zoom()))
+        anchor = self._key_showing(state["anchor"]) if state.get("anchor") else None
+        if anchor in self._scene.node_items:
+            self._canvas.centerOn(self._scene.node_items[anchor])
+        self._minimap.update()
+
+    def _shows_whole(self) -> bool:
+        rect = self._scene.sceneRect()
+        return not rect.isEmpty() and self._visible_rect().adjusted(-2, -2, 2, 2).contains(rect)
 
     # -- folding -----------------------------------------------------------------------------------------
     def folded_blocks(self) -> set[str]:
@@ -152,11 +221,16 @@ class GraphView(QWidget):
         self.folding_changed.emit()
 
     def _key_showing(self, key: str) -> str | None:
-        """The visible node that shows the layer or block ``key``."""
+        """The visible node that shows the layer or block ``key`` (in compact mode, a norm or activation is
+        shown by its conv's node)."""
         if key in self._scene.index_of_key:
             return key
         shown = self._fold.visible_key(key)
-        return shown if shown in self._scene.index_of_key else None
+        if shown in self._scene.index_of_key:
+            return shown
+        node = self._data.node_by_name(key) if self._data is not None and shown == key else None
+        index = self._scene.graph.index_of_id.get(node.id) if node is not None and self._scene.graph else None
+        return self._scene.graph.nodes[index].key if index is not None else None
 
     # -- selection and search ----------------------------------------------------------------------------
     def selected_node(self) -> str | None:
@@ -343,6 +417,11 @@ class GraphView(QWidget):
         self._apply_detail_level()
         self._minimap.update()
 
+    def readable_zoom(self) -> float:
+        """The zoom at which the nodes' titles are READABLE_PX high on the screen (going to a layer zooms in
+        to at least this, so that its labels are legible however small the screen)."""
+        return READABLE_PX / (TITLE_PX * self._font_scale)
+
     def zoom_in(self) -> None:
         self.zoom_by(1.25, around_center=True)
 
@@ -355,7 +434,9 @@ class GraphView(QWidget):
         if rect.isEmpty():
             return
         # Small enough to fit beside scroll bars too, so that they surely go away.
-        bar = self._canvas.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent) + 2
+        # (Left to right, the rows are made for the view's shape: 2 pixels spare are enough.)
+        bar = 2 if self._direction == "lr" else \
+            self._canvas.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent) + 2
         area = self._canvas.contentsRect().adjusted(0, 0, -bar, -bar)
         scale = min(1.0, area.width() / rect.width(), area.height() / rect.height())
         self._canvas.resetTransform()
@@ -375,7 +456,7 @@ class GraphView(QWidget):
         rect = self._scene.sceneRect()
         viewport = self._canvas.viewport().rect()
         fit_scale = min(viewport.width() / rect.width(), viewport.height() / rect.height())
-        if fit_scale >= READABLE_FIT_SCALE:
+        if fit_scale >= READABLE_FIT_SCALE or self._direction == "lr":  # rows made to fit: all of it
             self.fit()
             return
         scale = max(0.6, min(1.0, viewport.width() / rect.width()))
@@ -395,15 +476,33 @@ class GraphView(QWidget):
             self._minimap.rebuild(self._scene)  # its size follows the view's
         self._minimap.place()
         self._initial_view()
+        if self._data is not None and self._direction == "lr" and self._view_aspect() != self._aspect:
+            whole = self._shows_whole()
+            self._rebuild_keeping_view()  # rows that fit the new shape
+            if whole:
+                self.fit()
         self._apply_detail_level()
 
     def _apply_detail_level(self) -> None:
         """Hide text too small to read, and the minimap when the whole graph is in sight."""
         self._scene.set_detail_level(self.zoom() * self._font_scale)
-        whole = self._visible_rect().adjusted(-2, -2, 2, 2).contains(self._scene.sceneRect())  # 2: rounding
-        self._minimap.setVisible(self._minimap.pixmap is not None and not whole)
+        self._minimap.setVisible(self._minimap.pixmap is not None and not self._shows_whole())
 
     # -- export ------------------------------------------------------------------------------------------
+    def scene_rect(self) -> QRectF:
+        """The whole drawing, in scene pixels (what ``export_image`` writes)."""
+        return self._scene.sceneRect()
+
+    def colors(self):
+        """The graph's colours in the current theme (GraphColors)."""
+        return self._scene.colors
+
+    def render_region(self, painter: QPainter, target: QRectF, source: QRectF) -> None:
+        """Draw the part ``source`` of the scene into ``target`` of ``painter``, as exported (every label
+        shown, no selection): what slides are made of (``app/export.py``)."""
+        with self._scene.exporting():
+            self._scene.render_into(painter, target, source)
+
     def export_image(self, path: str | Path, whole: bool = True) -> Path:
         """Write the graph as .png or .svg: the whole graph, or (``whole=False``) what the view shows."""
         path = Path(path)
@@ -451,7 +550,9 @@ class GraphView(QWidget):
 
     def _rebuild(self) -> None:
         """Fold, lay out and draw the graph, with the selection, the detail level and the minimap."""
-        self._scene.build(self._data, self._fold)
+        self._aspect = self._view_aspect()
+        self._scene.build(self._data, self._fold, direction=self._direction, compact=self._compact,
+                          aspect=self._aspect)
         self._scene.draw_selection(self._selected)
         self._apply_detail_level()
         self._minimap.rebuild(self._scene)

@@ -34,6 +34,10 @@ class Inspector(QWidget):
         self._theme = theme
         self._render(keep_scroll=True)
 
+    def refresh(self) -> None:
+        """Write what is shown again (the shape order changed)."""
+        self._render(keep_scroll=True)
+
     def clear(self, message: str = "Click a layer in the graph or a row of the table.") -> None:
         self._shown = None
         self._message = message
@@ -88,6 +92,10 @@ class Inspector(QWidget):
         if d.input_shape is not None:
             rows.append(self._row("input", escape(fmt.shape(d.input_shape))))
         rows.append(self._row("output", f"<b>{escape(fmt.shape(d.output_shape, empty='—'))}</b>"))
+        # The receptive field right under the shapes: in sight without scrolling, even in large presentation text.
+        if d.has_field:
+            rows.append(self._section("Receptive field: size / stride / padding"))
+            rows.append(f"<tr><td colspan='2'><b>{escape(fmt.receptive_field(d.receptive_field))}</b></td></tr>")
         if d.settings:
             rows.append(self._section("Settings"))
             rows += [self._row(fmt.setting_label(key), escape(fmt.setting(key, value))) for key, value in d.settings]
@@ -102,11 +110,10 @@ class Inspector(QWidget):
         rows.append(self._section("Cost"))
         rows.append(self._row("MACs", f"{fmt.count(d.macs)} ({fmt.short(d.macs)})"))
         rows.append(self._row("memory", escape(fmt.size_bytes(d.memory)) + " of activations"))
-        if d.has_field:
-            rows.append(self._section("Receptive field: size / stride / padding"))
-            rows.append(f"<tr><td colspan='2'><b>{escape(fmt.receptive_field(d.receptive_field))}</b></td></tr>")
         notes = "".join(f"<p class='muted'>{escape(n)}</p>" for n in d.notes)
-        return (f"<h2>{escape(d.name)}</h2><p class='muted'>{escape(d.type)} · {kind}</p>"
+        # The lecture's name first (conv1, Inception 3a); the module path as the code knows it below.
+        module = f"module {escape(d.name)} · " if d.label else ""
+        return (f"<h2>{escape(d.label or d.name)}</h2><p class='muted'>{module}{escape(d.type)} · {kind}</p>"
                 f"<table cellspacing='0'>{''.join(rows)}</table>{notes}")
 
     def _overview_html(self, o: ModelOverview) -> str:
@@ -129,7 +136,9 @@ class Inspector(QWidget):
                 rows.append(self._row("trainable", fmt.count(t.trainable_params)))
             rows.append(self._row("MACs", f"{fmt.count(t.macs)} ({fmt.short(t.macs)})"))
             rows.append(self._row("activations", escape(fmt.size_bytes(t.memory))))
-            rows.append(self._row("layers", str(t.layers)))
+            if t.depth:
+                rows.append(self._row("depth", f"<b>{t.depth}</b> weight layers"))
+            rows.append(self._row("operations", fmt.count(t.layers)))
         if o.facts:
             rows.append(self._section("From the papers and lectures"))
             rows += [self._row(key, escape(fmt.fact(value))) for key, value in o.facts]

@@ -74,6 +74,22 @@ class Field:
 
 
 @dataclass(frozen=True)
+class Outputs:
+    """What an operation or a block with several outputs gives, read from the recorded outputs.
+
+    ``kind``: "maps" (feature maps of several sizes: a pyramid), "proposals" or "boxes" (rows of 4
+    coordinates), "images" (an image batch with the images' sizes), "tensors" (anything else).
+    ``shape``: the largest output (a pyramid's finest map). ``levels``: a pyramid's first and last level
+    (P2, P6: the map's stride is 2**level), when the strides are powers of two."""
+
+    kind: str
+    count: int
+    shape: Shape | None = None
+    levels: tuple[int, int] | None = None
+    pyramid: bool = False  # maps that all have the same channels, one per level (an FPN's P2–P6)
+
+
+@dataclass(frozen=True)
 class LayerRow:
     """One row of the summary table: one recorded layer."""
 
@@ -85,6 +101,8 @@ class LayerRow:
     memory: int  # bytes of activation memory its output takes
     receptive_field: Field | str | None  # a Field, GLOBAL, or None (after upsampling)
     extra_outputs: int = 0  # outputs besides the first (detectors' heads)
+    label: str = ""  # the lecture's name of the layer ("conv1" for features.0), "" when it has none
+    outputs: Outputs | None = None  # what its several outputs are, when it has several
 
 
 @dataclass(frozen=True)
@@ -93,7 +111,8 @@ class Totals:
     trainable_params: int
     macs: int
     memory: int
-    layers: int
+    layers: int  # recorded operations (every conv, ReLU, +, flatten … counts one)
+    depth: int = 0  # the depth the papers quote: weight layers on the longest path (0: not known)
 
 
 @dataclass(frozen=True)
@@ -115,6 +134,7 @@ class LayerDetails:
     has_field: bool = True  # False for the input, which has no receptive field to speak of
     layer_count: int = 0  # for a block: how many layers it holds
     notes: tuple[str, ...] = ()
+    label: str = ""  # the lecture's name ("conv1", "Inception 3a"); ``name`` is then the module path
 
 
 @dataclass(frozen=True)

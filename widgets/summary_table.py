@@ -34,7 +34,9 @@ def _natural_key(name: str) -> str:
 
 def _texts(row: LayerRow) -> tuple[str, ...]:
     """A row's cells as shown, in COLUMNS order."""
-    return (row.name, row.type, fmt.shape(row.shape, row.extra_outputs, empty="—"), fmt.count(row.params),
+    name = f"{row.label}  ({row.name})" if row.label else row.name  # the lecture's name first: conv1 (features.0)
+    shape = fmt.outputs(row.outputs) if row.outputs is not None else fmt.shape(row.shape, empty="—")
+    return (name, row.type, shape, fmt.count(row.params),
             fmt.short(row.macs), fmt.size_bytes(row.memory), fmt.receptive_field(row.receptive_field))
 
 
@@ -94,7 +96,8 @@ class LayerTableModel(QAbstractTableModel):
         if role == Qt.ToolTipRole:
             row, col = self._rows[index.row()], index.column()
             if col == 2:
-                return "output shape: channels × height × width"
+                return ("output shape: height × width × channels" if fmt.shape_order() == "hwc"
+                        else "output shape: channels × height × width")
             if col == 4:
                 return f"{row.macs:,} multiply-accumulates"
             if col == 5:
@@ -147,9 +150,11 @@ def rows_to_markdown(rows: list[LayerRow], totals: Totals | None = None, title: 
     lines.append("| " + " | ".join(COLUMNS) + " |")
     lines.append("| " + " | ".join("---:" if i in _NUMERIC else "---" for i in range(len(COLUMNS))) + " |")
     for r in rows:
-        lines.append("| " + " | ".join(cell(v) for v in (f"`{r.name}`", *_texts(r)[1:])) + " |")
+        name = f"{r.label} (`{r.name}`)" if r.label else f"`{r.name}`"  # the lecture's name first
+        lines.append("| " + " | ".join(cell(v) for v in (name, *_texts(r)[1:])) + " |")
     if totals is not None:
-        lines.append(f"| **total** ({totals.layers} layers) | | | **{fmt.count(totals.params)}** | "
+        counts = fmt.depth_and_ops(totals.depth, totals.layers)
+        lines.append(f"| **total**: {counts} | | | **{fmt.count(totals.params)}** | "
                      f"**{fmt.short(totals.macs)}** | **{fmt.size_bytes(totals.memory)}** | |")
     return "\n".join(lines) + "\n"
 
@@ -159,7 +164,7 @@ def totals_text(totals: Totals | None) -> str:
         return ""
     return (f"Total: {fmt.count(totals.params)} parameters ({fmt.short(totals.params)}) · "
             f"{fmt.short(totals.macs)}MACs · {fmt.size_bytes(totals.memory)} of activations · "
-            f"{totals.layers} layers")
+            f"{fmt.depth_and_ops(totals.depth, totals.layers)}")
 
 
 class SummaryTable(QWidget):
@@ -236,6 +241,13 @@ class SummaryTable(QWidget):
         self._title = title
         self.totals_label.setText(totals_text(totals))
         self._fit_columns()
+
+    def refresh_text(self) -> None:
+        """Write every cell again (the shape order changed), keeping the current row."""
+        current = self.current_layer()
+        self.set_rows(self.model.rows(), self._totals, self._title)
+        if current:
+            self.select_layer(current)
 
     def _fit_columns(self) -> None:
         # Size the columns from the formatted texts, measured here: QTableView.resizeColumnsToContents asks

@@ -1,4 +1,5 @@
-"""The capture thread: reads a frame source as fast as it gives frames and keeps only the newest one.
+"""The capture thread: reads a frame source as fast as it gives frames and keeps only the newest one (a
+source that gives frames on demand, a file played as fast as possible, is read one frame ahead instead).
 
 After Ultralytics' ``LoadStreams``: the consumer (the inference thread) takes the newest frame when it is ready
 for one, so it never falls behind the camera; a frame that is overwritten before it was taken counts as
@@ -148,6 +149,9 @@ class CaptureThread:
                     self._error = SourceError(f"{self.source.name} failed: {type(error).__name__}: {one_line(error)}")
                     return
                 self._put(frame)
+                if self.source.on_demand:  # one frame ahead of the consumer, no faster: nothing to drop
+                    with self._cond:
+                        self._cond.wait_for(lambda: self._slot is None or self._stop.is_set())
         finally:
             self._release()
             self._mark_done()
@@ -188,6 +192,7 @@ class CaptureThread:
             frame, self._slot = self._slot, None
             if frame is not None:
                 self._taken += 1
+                self._cond.notify_all()  # an on-demand source reads the next one now
             return frame
 
     def peek(self) -> Frame | None:

@@ -53,7 +53,7 @@ def draw_result(image: np.ndarray, result, *, score_threshold: float | None = No
         _text(canvas, f"{result.names[i]} {result.scores[i]:.2f}", x1, y1, colour, scale)
         if result.keypoints is not None and i < len(result.keypoints):
             points = result.keypoints[i]
-            for a, b in COCO_SKELETON:
+            for a, b in COCO_SKELETON if len(points) == 17 else ():  # a face's 5 landmarks: points only
                 if a < len(points) and b < len(points) and points[a, 2] > 0 and points[b, 2] > 0:
                     cv2.line(canvas, (int(points[a, 0]), int(points[a, 1])), (int(points[b, 0]), int(points[b, 1])),
                              colour, thick, cv2.LINE_AA)

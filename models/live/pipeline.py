@@ -16,6 +16,7 @@ source that fails, CUDA out of memory) end the pipeline with ``error`` set; they
 from __future__ import annotations
 
 import collections
+import os
 import logging
 import threading
 import time
@@ -23,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 import numpy as np
+import torch
 
 from .capture import CaptureThread
 from .errors import LiveError, one_line
@@ -61,6 +63,15 @@ class LiveStats:
                 data[key] = round(value, 3)
         data["timings_ms"] = {k: round(v, 3) for k, v in self.timings_ms.items()}
         return data
+
+
+def live_cpu_threads() -> int:
+    """The torch threads the inference thread runs a CPU model on: every core but one, which is left to the
+    capture thread and the window. On this project's 2-core machine that is one thread, and it is the robust
+    choice: with two, OpenMP's barriers wait for whichever worker the other threads (or any other process)
+    preempted, and a frame of SSDlite took 0.3–3 s instead of 25 ms whenever the machine was busy (measured
+    with ``bench-live``; quiet, two threads are about 20 % faster)."""
+    return max(1, (os.cpu_count() or 1) - 1)
 
 
 class LivePipeline:
@@ -160,6 +171,7 @@ class LivePipeline:
     def _run(self) -> None:
         capture = self._capture
         try:
+            torch.set_num_threads(live_cpu_threads())  # this thread's own setting (OpenMP's is per thread)
             if self.predictor is None:
                 self.predictor = self._factory()
             self._ready.set()
@@ -316,7 +328,8 @@ class LivePipeline:
             "frames_captured": capture.frames, "frames_dropped": capture.dropped,
             "timings_ms": {k: round(v, 2) for k, v in timings.items()},
         }
-        report["bound_by"] = "source" if capture.fps and capture.fps < 1.1 * pipeline_fps else "model"
+        report["bound_by"] = "source" if (not self.source.on_demand and capture.fps
+                                          and capture.fps < 1.1 * pipeline_fps) else "model"
         if self._model_only is not None:
             fps, ms = self._model_only
             report["model_only_fps"] = round(fps, 2)

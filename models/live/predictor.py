@@ -34,6 +34,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .accel import accelerate
 from .draw import palette
 from .errors import LiveError, one_line
 
@@ -201,7 +202,10 @@ def _categories(entry) -> tuple[list[str], list[str]]:
 
         meta = get_model_weights(entry.name).DEFAULT.meta
         return list(meta.get("categories") or []), list(meta.get("keypoint_names") or [])
-    return list(entry.facts.get("categories") or []), []
+    def names(value) -> list[str]:  # the zoo's facts hold them as one string, ", " between the names
+        return [n.strip() for n in value.split(",")] if isinstance(value, str) else list(value or [])
+
+    return names(entry.facts.get("categories")), names(entry.facts.get("keypoint_names"))
 
 
 # -- the predictor -----------------------------------------------------------------------------------------
@@ -212,14 +216,16 @@ class Predictor:
     ``size`` (H, W): the input the network sees. Detectors resize inside the model (torchvision's transform):
     SSD to exactly ``size``, the others to fit within it keeping the aspect; segmenters and classifiers get the
     frame resized to it (segmenters: the frame's own size by default; classifiers: their zoo input size).
-    Boxes, masks and class maps always come back in the frame's pixels.
+    Boxes, masks and class maps always come back in the frame's pixels. ``min_face_size``: the smallest face
+    MTCNN looks for (40 pixels suits a camera; ``detect`` on stills asks for the model's own 20).
 
     Use it from one thread (the inference thread owns it)."""
 
     def __init__(self, model_name: str, device: str = "cpu", precision: str = "fp32",
                  size: tuple[int, int] | None = None, *, weights: str = "pretrained", score_threshold: float = 0.5,
                  mask_threshold: float = 0.5, opacity: float = 0.5, overlay: bool = True,
-                 channels_last: bool | None = None, max_instances: int = 32, progress=None):
+                 channels_last: bool | None = None, max_instances: int = 32, cuda_graphs: bool = True,
+                 min_face_size: float = 40.0, progress=None):
         from ..loader import load_model
         from ..zoo_index import check_input_size, lookup
 
@@ -248,7 +254,12 @@ class Predictor:
         self.precision = precision
         self.size = size
         self.device_name = device_name(self.device)
+        from .yolo import live_model  # YOLO v1: its grid decoded to boxes (with NMS) like torchvision's detectors
+
+        live = live_model(loaded.model, loaded.entry)
         self.categories, self.keypoint_names = _categories(loaded.entry)
+        if not self.categories:
+            self.categories = list(getattr(live, "categories", None) or [])
         if not self.categories and self.task == "semantic_segmentation":
             self.categories = ["background"]
         self.background = 0 if self.categories and self.categories[0].strip("_").lower() == "background" else None
@@ -261,10 +272,12 @@ class Predictor:
         self._pinned: torch.Tensor | None = None
         self._upload_done = None
         self.warm = False
-        model = loaded.model.eval()
+        model = live.eval()
         for p in model.parameters():
             p.requires_grad_(False)
         self._configure_size(model)
+        if hasattr(model, "min_face_size"):  # MTCNN: its pyramid starts where a face of this many pixels is 12
+            model.min_face_size = float(min_face_size)
         try:
             model = model.to(self.device)
             if self.channels_last:
@@ -273,7 +286,9 @@ class Predictor:
             if _is_oom(error):
                 raise self._oom_error(self.size or tuple(self.entry.input_size)) from None
             raise
-        self.model = model
+        self._native_size: tuple[int, int] | None = None
+        self._default_limits = self._transform_limits(model)
+        self.model = accelerate(model, self.task, self.device, self._autocast_dtype, graphs=cuda_graphs)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # the frame size is fixed: let cuDNN pick its fastest kernels
         self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
@@ -295,6 +310,26 @@ class Predictor:
         else:  # R-CNNs, RetinaNet, FCOS: the frame scaled to fit within h×w
             transform.min_size = (min(h, w),)
             transform.max_size = max(h, w)
+
+    @staticmethod
+    def _transform_limits(model) -> tuple[int, int] | None:
+        transform = getattr(model, "transform", None)
+        if transform is None or getattr(transform, "fixed_size", None) is not None:
+            return None
+        return transform.min_size[-1], transform.max_size
+
+    def _fit_frame(self, h: int, w: int) -> None:
+        """With no input size chosen, an R-CNN, RetinaNet or FCOS sees the frame at its own size, never scaled
+        up (torchvision's transform would enlarge a 640×480 frame to 1066×800: 2.8× the pixels, for nothing a
+        camera frame holds); frames larger than the transform's limits are scaled down as before."""
+        if self.size is not None or self._default_limits is None or self._native_size == (h, w):
+            return
+        low, high = self._default_limits
+        scale = min(1.0, low / min(h, w), high / max(h, w))
+        transform = self.model.transform
+        transform.min_size = (max(1, round(min(h, w) * scale)),)
+        transform.max_size = max(1, round(max(h, w) * scale))
+        self._native_size = (h, w)
 
     @property
     def score_threshold(self) -> float:
@@ -381,6 +416,7 @@ class Predictor:
         frame = self._upload(image)
         x = frame.permute(2, 0, 1).unsqueeze(0).float().div_(255.0)  # 1×3×H×W in [0, 1], on the device
         if self.task in DETECTION_TASKS:  # the model's own transform resizes and normalizes
+            self._fit_frame(h, w)
             return _Prepared([x[0]], frame, (h, w), self.input_size_for((h, w)))
         size = self.input_size_for((h, w))
         if size != (h, w):

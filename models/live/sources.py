@@ -100,12 +100,21 @@ class FrameSource:
     def fps(self) -> float | None:
         return None
 
+    @property
+    def on_demand(self) -> bool:
+        """Frames come when they are asked for, not on a clock (a file or the synthetic source played with
+        ``realtime`` off): the capture thread then reads one frame ahead of the consumer instead of racing it."""
+        pacer = getattr(self, "_pacer", None)
+        return pacer is not None and not pacer.fps
+
     def describe(self) -> str:
         size = self.frame_size
         text = self.name
         if size:
             text += f" {size[1]}×{size[0]}"
-        if self.fps:
+        if self.on_demand:
+            text += ", as fast as the model takes frames"
+        elif self.fps:
             text += f" @ {self.fps:g} fps"
         return text
 
@@ -249,12 +258,15 @@ class SyntheticSource(FrameSource):
     """Moving coloured circles, squares and triangles on a textured background, that knows where they are.
 
     Frame ``i`` shows the scene at time ``i / fps`` (deterministic for a seed); with ``realtime`` the frames
-    come at ``fps`` like a camera's, else as fast as they are asked for. ``frames``: end after that many."""
+    come at ``fps`` like a camera's, else as fast as they are asked for. ``frames``: end after that many.
+    ``radius``: the shapes' radii as fractions of the shorter side; ``random_colours``: any hue, saturation
+    and brightness instead of hues spread evenly (more varied scenes, to train on)."""
 
     reconnect = False
 
     def __init__(self, width: int = 640, height: int = 480, fps: float = 30.0, seed: int = 0, shapes: int = 4, *,
-                 realtime: bool = True, frames: int | None = None):
+                 realtime: bool = True, frames: int | None = None, radius: tuple[float, float] = (0.07, 0.13),
+                 random_colours: bool = False):
         if not (16 <= width <= 8192 and 16 <= height <= 8192):
             raise SourceError(f"synthetic frames must be 16 to 8192 pixels a side, not {width}×{height}")
         if not fps or fps <= 0:
@@ -274,9 +286,12 @@ class SyntheticSource(FrameSource):
         rng.shuffle(kinds)
         self._specs = []
         for i, kind in enumerate(kinds):
-            r = int(rng.uniform(0.07, 0.13) * side)
-            hue = (i * 0.61803 + rng.uniform(0, 0.1)) % 1.0
-            colour = tuple(int(255 * c) for c in _hsv(hue, 0.85, 0.95))
+            r = int(rng.uniform(*radius) * side)
+            if random_colours:
+                colour = tuple(int(255 * c) for c in _hsv(rng.uniform(0, 1), rng.uniform(0.3, 1), rng.uniform(0.3, 1)))
+            else:
+                hue = (i * 0.61803 + rng.uniform(0, 0.1)) % 1.0
+                colour = tuple(int(255 * c) for c in _hsv(hue, 0.85, 0.95))
             angle = rng.uniform(0, 2 * math.pi)
             speed = rng.uniform(0.12, 0.3) * side  # pixels per second
             self._specs.append((kind, r, colour, rng.uniform(r, width - 1 - r), rng.uniform(r, height - 1 - r),

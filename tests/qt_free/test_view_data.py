@@ -55,7 +55,7 @@ def test_view_data_carries_numbers(resnet18):
 
 
 def test_formatting_lives_in_one_place():
-    assert fmt.shape((64, 56, 56)) == "64×56×56" and fmt.shape((256, 13, 13), 4) == "256×13×13 (+4)"
+    assert fmt.shape((64, 56, 56)) == "64×56×56" and fmt.shape((256, 13, 13), 4) == "256×13×13 + 4 more outputs"
     assert fmt.shape(None, empty="—") == "—" and fmt.shape(()) == "scalar"
     assert fmt.count(34944) == "34,944" and fmt.short(61_100_840) == "61.1 M" and fmt.compact(61_100_840) == "61.1M"
     assert fmt.params(34944) == "34.9k params" and fmt.size_bytes(3 * 2**20) == "3.00 MiB"

@@ -1,0 +1,164 @@
+"""The Charts tab's figures, made from the app's data: the ImageNet timeline from the zoo's facts, accuracy against
+MACs from torchvision's weights metadata, the side-by-side comparison from the summaries (and the ``compare``
+command), the convolution step checked against the real forward pass, and the 1×1 / GAP counts of real modules.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QSettings, Qt
+
+from cnn_explorer.app.cli import main
+from cnn_explorer.models import charts
+from cnn_explorer.models.zoo_index import index
+
+TIMEOUT_MS = 120_000
+
+
+def test_timeline_is_the_zoos_facts_in_year_order():
+    points = charts.timeline()
+    assert [p.year for p in points] == sorted(p.year for p in points)
+    quoted = {}
+    for e in index():
+        facts = e.get("facts") or {}
+        if "top5_error" in facts or "top5_error_ensemble" in facts:
+            quoted.setdefault((e["family"], e["year"]), facts)
+    assert {(p.family, p.year) for p in points} == set(quoted)
+    for p in points:
+        facts = quoted[(p.family, p.year)]
+        assert p.top5_error == facts.get("top5_error", facts.get("top5_error_ensemble"))
+    by_family = {p.family: p for p in points}
+    assert by_family["ZFNet"].ensemble_error == 11.7 and by_family["ResNet"].ensemble_only
+    assert by_family["AlexNet"].top5_error > by_family["GoogLeNet"].top5_error > by_family["ResNet"].top5_error
+
+
+def test_accuracy_points_are_the_weights_metadata():
+    from torchvision.models import get_model_weights
+
+    points = {p.model: p for p in charts.accuracy_points()}
+    assert len(points) > 50
+    for name in ("resnet50", "alexnet", "mobilenet_v3_large"):
+        weights = get_model_weights(name).DEFAULT
+        meta = weights.meta
+        p = points[name]
+        assert p.acc1 == meta["_metrics"]["ImageNet-1K"]["acc@1"]
+        assert p.gflops == meta["_ops"] and p.params == meta["num_params"]
+        assert p.weights == str(weights)
+    assert sum(p.labelled for p in points.values()) == len({p.family for p in points.values()})
+
+
+def test_compare_shows_what_the_summaries_compute(tmp_path):
+    from cnn_explorer.models.analysis import weight_layer_depth
+    from cnn_explorer.models.cache import AnalysisCache
+    from cnn_explorer.models.loader import load_model, summarize
+
+    store = AnalysisCache(tmp_path)
+    rows = charts.compare(["ResNet18", "vgg16"], store=store)
+    assert [r.model for r in rows] == ["resnet18", "vgg16"]
+    for row in rows:
+        summary = summarize(load_model(row.model, weights="random"), store=store)
+        assert row.params == summary.total_params and row.macs == summary.total_macs
+        assert row.activation_bytes == summary.activation_bytes
+        assert row.depth == weight_layer_depth(summary.graph)
+    resnet, vgg = rows
+    assert vgg.params > 10 * resnet.params and resnet.depth == 18 and vgg.depth == 16
+    assert vgg.receptive_field.size == (212, 212)  # REFERENCE.md: vgg_16's pool5 sees 212 pixels
+    with pytest.raises(charts.ChartsError):
+        charts.check_names(["resnet18"])
+
+
+def test_compare_command(capsys):
+    assert main(["compare", "resnet18", "vgg16"]) == 0
+    out = capsys.readouterr().out
+    assert "11,689,512" in out and "138,357,544" in out and "receptive field" in out
+    assert main(["compare", "resnet18", "lenet5", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [m["model"] for m in data["models"]] == ["resnet18", "lenet5"]
+    assert main(["compare", "resnet18", "vgg61"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "vgg61" in err and "Traceback" not in err
+    assert main(["compare", "resnet18"]) == 2
+
+
+@pytest.mark.parametrize("model", ["lenet5_digits", "zfnet_shapes"])
+def test_convolution_step_is_the_models_activation(model):
+    explainer = charts.ConvExplainer(model)
+    assert explainer.loaded.weights.label == "pretrained"  # the trained weights shipped in assets/
+    c, h, w = explainer.out_shape
+    units = [(0, 0, 0), (c - 1, h - 1, w - 1), (c // 2, h // 2, w // 3)]
+    for unit in units:
+        step = explainer.step(unit)
+        assert step.patch.shape == step.kernel.shape == (explainer.conv.in_channels, *explainer.conv.kernel_size)
+        assert abs(step.total - step.activation) < 1e-4
+        assert abs(step.product_sum + step.bias - step.total) < 1e-9
+    # independently of the explainer: the layer's own conv on the preprocessed image
+    out = explainer.conv(explainer.prepared.tensor).detach()[0]
+    step = explainer.step(units[2])
+    assert abs(float(out[units[2]]) - step.total) < 1e-4
+    # stepping slides the window by the stride, row by row
+    nxt = explainer.step(explainer.neighbour(step.unit, 1))
+    assert nxt.window[1] - step.window[1] == explainer.conv.stride[1] or nxt.unit[2] == 0
+
+
+def test_bottleneck_and_gap_counts_are_the_modules():
+    import torchvision
+
+    with torch.device("meta"):
+        r34, r50, vgg = torchvision.models.resnet34(), torchvision.models.resnet50(), torchvision.models.vgg16()
+
+    def numel(*modules):
+        return sum(p.numel() for m in modules for p in m.parameters(recurse=False))
+
+    resnet, lecture = charts.bottleneck_arithmetic()
+    assert resnet.left_total == numel(r34.layer3[1].conv1, r34.layer3[1].conv2)
+    assert resnet.right_total == numel(r50.layer1[1].conv1, r50.layer1[1].conv2, r50.layer1[1].conv3)
+    assert resnet.left_total > 10 * resnet.right_total
+    assert (lecture.left_total, lecture.right_total) == (3 * 3 * 192 * 256, 1 * 1 * 64 * 256 + 3 * 3 * 192 * 64)
+    gap = charts.gap_vs_fc()
+    assert gap.left[0].params - 4096 == vgg.classifier[0].weight.numel()
+    assert gap.left_total == numel(*vgg.classifier)
+    assert gap.right_total == 512 * 1000 + 1000
+
+
+def test_charts_tab_builds_on_first_open(qtbot, tmp_path, monkeypatch):
+    from cnn_explorer.app.charts_tab import register
+    from cnn_explorer.app.main_window import MainWindow
+
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    window = MainWindow("lenet5_digits", weights="pretrained", cache_dir=tmp_path / "cache")
+    qtbot.addWidget(window)
+    tab = window.charts if hasattr(window, "charts") else register(window)
+    window.resize(1024, 768)
+    window.show()
+    assert tab._controller is None
+    tab.action.trigger()
+    controller = tab.controller()
+    panel = controller.panel
+    assert window.tabs.currentWidget() is panel
+    assert len(panel.timeline.points) == len(charts.timeline())
+    tab.show("convolution")
+    qtbot.waitUntil(lambda: panel.convolution.step is not None, timeout=TIMEOUT_MS)
+    first = panel.convolution.step
+    assert abs(first.total - first.activation) < 1e-4
+    qtbot.keyClick(panel.convolution, Qt.Key_Right)
+    qtbot.waitUntil(lambda: panel.convolution.step is not first, timeout=TIMEOUT_MS)
+    assert panel.convolution.step.unit == (first.unit[0], *divmod(first.unit[1] * first.out_shape[2] + first.unit[2] + 1,
+                                                                  first.out_shape[2]))
+    for combo, name in zip(panel.compare.combos, ("lenet5", "alexnet", "—", "—")):
+        combo.setCurrentText(name)
+    tab.show("compare")
+    qtbot.waitUntil(lambda: "charts.compare" in controller.results or "charts.compare" in controller.errors,
+                    timeout=TIMEOUT_MS)
+    assert [r.model for r in panel.compare.rows] == ["lenet5", "alexnet"]
+    assert panel.compare.table.item(2, 1).text() == "61,100,840"  # torchvision's num_params for AlexNet
+    window.close()
+
+
+def test_conv_step_numbers_are_finite():
+    step = charts.ConvExplainer("lenet5_digits").step((1, 3, 4))
+    assert np.isfinite(step.products).all() and step.output_map.shape == step.out_shape[1:]
