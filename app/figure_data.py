@@ -36,7 +36,7 @@ Kernel = tuple[int, int, int, int]  # kernel height, width, stride height, width
 class Volume:
     """One drawn volume: a layer's (or a block's) output."""
 
-    name: str  # layer name ("features.0"), block path ("layer1.0") or "input"
+    name: str  # the lecture's layer name ("conv1") or else its path ("features.0"), a block path, or "input"
     title: str  # what made it: "Conv 11×11 /4", "MaxPool 3×3 /2", "Bottleneck", "Input"
     kind: str  # "input", "conv", "pool", "linear", "upsample" or "block"
     shape: tuple[int, ...]  # (C, H, W), or (C,) for a fully connected layer
@@ -206,7 +206,7 @@ def figure_data(data: GraphData, kernels: Callable[[str], Kernel | None]) -> Fig
                 continue
             if node.kind == "pool" and shape == raw[-1][3]:
                 continue  # a pooling that changes nothing (an adaptive pool at the size it already has)
-            raw.append((node.name, node.title, node.kind, shape, kernels(node.name)))
+            raw.append((node.label or node.name, node.title, node.kind, shape, kernels(node.name)))
             within.append(tuple(node.blocks))
         else:
             raw.append((block, info.type_name, "block", shape, None))

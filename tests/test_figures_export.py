@@ -50,10 +50,13 @@ def test_alexnet_figure_has_one_volume_per_trunk_layer_on_log_scales():
     assert figure.ok and figure.kind == "chain"
     # One volume per convolution, pooling and fully connected layer (AlexNet is a chain), after the input.
     expected = [n.name for n in summary.layers if ops.node_kind(n) in ("conv", "pool", "linear")]
-    assert [v.name for v in figure.volumes] == ["input", *expected]
+    assert len(figure.volumes) == 1 + len(expected) and figure.volumes[0].name == "input"
+    # named as the lectures name them: conv1 … conv5, pool1 …, fc6 … fc8
+    names = [v.name for v in figure.volumes]
+    assert names[1] == "conv1" and names[-3:] == ["fc6", "fc7", "fc8"] and "pool5" in names
     by_name = {v.name: v for v in figure.volumes}
     # conv1 as the lectures label it (REFERENCE.md: conv1 96 11×11/4 → 55×55×96), its 11×11 kernel on the input.
-    conv1 = by_name["features.0"]
+    conv1 = by_name["conv1"]
     assert fmt.shape(conv1.lecture_shape) == "55×55×96"
     assert fmt.shape(by_name["input"].lecture_shape) == "227×227×3"
     assert conv1.kernel[:2] == (11, 11) and conv1.kernel_frac == pytest.approx((11 / 227, 11 / 227))
@@ -71,7 +74,7 @@ def test_alexnet_figure_has_one_volume_per_trunk_layer_on_log_scales():
     # Log, not linear: 227 → 55 is a quarter of the side but loses far less than three quarters of the height.
     ratio = (conv1.height - MIN_SIDE) / (by_name["input"].height - MIN_SIDE)
     assert ratio == pytest.approx(math.log(55) / math.log(227), rel=1e-6)
-    c_ratio = (conv1.thickness - MIN_THICKNESS) / (by_name["features.8"].thickness - MIN_THICKNESS)
+    c_ratio = (conv1.thickness - MIN_THICKNESS) / (by_name["conv3"].thickness - MIN_THICKNESS)
     assert c_ratio == pytest.approx(math.log(96) / math.log(384), rel=1e-6)
 
 
@@ -103,7 +106,7 @@ def test_figure_is_written_as_svg_and_png_at_the_size_asked(qapp, tmp_path):
     svg = export_figure(figure, tmp_path / "alexnet.svg", (1280, 720), theme="dark")
     text = svg.read_text()
     assert "<svg" in text and 'viewBox="0 0 1280 720"' in text
-    assert "55×55×96" in text and "features.0" in text and "Conv 11×11 /4" in text
+    assert "55×55×96" in text and "conv1" in text and "Conv 11×11 /4" in text
     with pytest.raises(ValueError):
         export_figure(figure, tmp_path / "alexnet.jpg")
 
