@@ -8,9 +8,8 @@ net of "Convolution explained" lives in the runner's state; the GUI gets plain `
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QAction, QKeySequence
 
-from cnn_explorer.widgets.panels import message_page
+from cnn_explorer.app.lazy_tab import LazyTab
 
 DEFAULT_COMPARE = ("resnet18", "vgg16", "googlenet", "mobilenet_v2")
 PLAY_INTERVAL_MS = 700
@@ -64,8 +63,6 @@ class ChartsController:
         self.window, self.tab = window, tab
         self.runner = window.runner
         self.panel = ChartsPanel(window)
-        window.tabs.removeTab(tab.index)
-        window.tabs.insertTab(tab.index, self.panel, "Charts")
         self.panel.timeline.set_points(timeline(), human_top5_error())
         self.loaded: set[str] = set()
         self.panel.currentChanged.connect(self._page_changed)
@@ -168,44 +165,26 @@ class ChartsController:
         self._page_changed(self.panel.currentIndex())
 
 
-class ChartsTab:
-    def __init__(self, window):
-        self.window = window
-        self._controller = None
-        self._building = False
-        self.placeholder = message_page(window, "charts_placeholder")
-        self.placeholder.setText("Opening the charts…")
-        self.index = window.add_tab(self.placeholder, "Charts")
-        action = QAction("&Charts (the lectures' figures)", window)
-        action.setObjectName("charts_tab")
-        action.setShortcut(QKeySequence(SHORTCUT))
-        action.triggered.connect(lambda: self.show())
-        window.addAction(action)
-        view_menu = getattr(window, "menus", {}).get("View")
-        if view_menu is not None:
-            after = window.actions_by_name.get("fit")
-            view_menu.insertAction(after, action) if after else view_menu.addAction(action)
-        self.action = action
-        window.tabs.currentChanged.connect(self._tab_changed)
+class ChartsTab(LazyTab):
+    name, title, shortcut = "charts", "Charts", SHORTCUT
+    action_text = "&Charts (the lectures' figures)"
+    waiting = "Opening the charts…"
+
+    def make(self) -> ChartsController:
+        return ChartsController(self.window, self)
+
+    def page_of(self, controller: ChartsController):
+        return controller.panel
 
     def controller(self) -> ChartsController:
-        if self._controller is None:
-            if self._building:
-                raise RuntimeError("the charts are being built")
-            self._building = True
-            try:
-                self._controller = ChartsController(self.window, self)
-            finally:
-                self._building = False
-            self.placeholder.deleteLater()
-        return self._controller
+        return self.build()
 
     def show(self, page: str | None = None) -> None:
-        self.controller().show(page)
+        self.build().show(page)
 
-    def _tab_changed(self, index: int) -> None:
-        if index == self.index and self._controller is None and not self._building:
-            self.controller().show()
+    def opened(self, controller: ChartsController, first: bool) -> None:
+        if first:
+            controller.show()
 
 
 def register(window, view: str = "graph") -> ChartsTab:

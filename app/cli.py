@@ -304,19 +304,27 @@ def _field(rf):
     return rf
 
 
-def _cmd_export(args) -> int:
+def _output_file(path: str, flag: str, suffixes: tuple[str, ...], hint: str = ""):
+    """``path`` as a Path once its suffix is one of ``suffixes`` and it can be written: else one line."""
     from pathlib import Path
 
-    from cnn_explorer.models.zoo_index import check_input_size, lookup
     from cnn_explorer.widgets.files import check_writable
 
-    out = Path(args.onnx)
-    if out.suffix.lower() != ".onnx":
-        raise CliError(f"cannot write {out.name}: --onnx must end in .onnx")
+    out = Path(path)
+    if out.suffix.lower() not in suffixes:
+        allowed = suffixes[0] if len(suffixes) == 1 else f"{', '.join(suffixes[:-1])} or {suffixes[-1]}"
+        raise CliError(f"cannot write {out.name}: {flag} must end in {allowed}{hint}")
     try:
         check_writable(out)
     except OSError as error:
         raise CliError(str(error)) from None
+    return out
+
+
+def _cmd_export(args) -> int:
+    from cnn_explorer.models.zoo_index import check_input_size, lookup
+
+    _output_file(args.onnx, "--onnx", (".onnx",))
     lookup(args.model)
     check_input_size(_input_size(args))
     from cnn_explorer.models.export import export_onnx
@@ -332,20 +340,12 @@ def _cmd_graph(args) -> int:
     from pathlib import Path
 
     from cnn_explorer.models.zoo_index import check_input_size, lookup
-    from cnn_explorer.widgets.files import check_writable
 
-    out = Path(args.out)
     page = args.size or args.slide
-    suffixes = (".svg", ".png", ".pdf") if page else (".svg", ".png")
-    if out.suffix.lower() not in suffixes:
-        raise CliError(f"cannot write {out.name}: --out must end in {', '.join(suffixes[:-1])} or {suffixes[-1]}"
-                       + ("" if page else " (.pdf with --slide or --size)"))
-    if page and out.suffix.lower() == ".svg":
-        raise CliError(f"cannot write {out.name}: slides are written as .png or .pdf")
-    try:
-        check_writable(out)
-    except OSError as error:
-        raise CliError(str(error)) from None
+    if page and Path(args.out).suffix.lower() == ".svg":
+        raise CliError(f"cannot write {Path(args.out).name}: slides are written as .png or .pdf")
+    out = _output_file(args.out, "--out", (".svg", ".png", ".pdf") if page else (".svg", ".png"),
+                       "" if page else " (.pdf with --slide or --size)")
     lookup(args.model)
     check_input_size(_input_size(args))
     from cnn_explorer.models.loader import load_model, summarize
@@ -369,18 +369,9 @@ def _cmd_graph(args) -> int:
 
 
 def _cmd_figure(args) -> int:
-    from pathlib import Path
-
     from cnn_explorer.models.zoo_index import check_input_size, lookup
-    from cnn_explorer.widgets.files import check_writable
 
-    out = Path(args.out)
-    if out.suffix.lower() not in (".svg", ".png"):
-        raise CliError(f"cannot write {out.name}: --out must end in .svg or .png")
-    try:
-        check_writable(out)
-    except OSError as error:
-        raise CliError(str(error)) from None
+    out = _output_file(args.out, "--out", (".svg", ".png"))
     lookup(args.model)
     check_input_size(_input_size(args))
     from cnn_explorer.app.figure_data import figure_from_summary

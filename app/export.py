@@ -331,14 +331,7 @@ def export_slides_dialog(window) -> None:
 
 def register_slides_action(window) -> None:
     """File › Export graph for slides… (after Export graph as SVG)."""
-    from PySide6.QtGui import QAction
+    from cnn_explorer.app.lazy_tab import add_action
 
-    action = QAction("Export graph for s&lides (PDF, PNG)…", window)
-    action.setObjectName("export_slides")
-    action.triggered.connect(lambda checked=False: export_slides_dialog(window))
-    window.addAction(action)
-    window.actions_by_name["export_slides"] = action
-    menu = getattr(window, "menus", {}).get("File")
-    if menu is not None:
-        before = window.actions_by_name.get("export_csv")
-        menu.insertAction(before, action) if before else menu.addAction(action)
+    add_action(window, "export_slides", "Export graph for s&lides (PDF, PNG)…", None,
+               lambda: export_slides_dialog(window), "File", window.actions_by_name.get("export_csv"))

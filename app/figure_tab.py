@@ -7,78 +7,45 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
 from cnn_explorer.app.figure_data import figure_from_result
-from cnn_explorer.widgets.panels import message_page
+from cnn_explorer.app.lazy_tab import LazyTab, add_action
 
 FIGURE_SIZE = (1920, 1080)  # the exported picture: a 16:9 slide
 
 
-class FigureTab:
+class FigureTab(LazyTab):
+    name, title, shortcut = "figure", "Figure", "Ctrl+5"
+    action_text = "&Figure (the trunk as volumes)"
+    waiting = "Opening the figure…"
+
     def __init__(self, window):
-        self.window = window
-        self.view = None  # the VolumeFigure, once built
-        self.placeholder = message_page(window, "figure_placeholder")
-        self.placeholder.setText("Opening the figure…")
-        self.index = window.add_tab(self.placeholder, "Figure")
-        self.action = self._action("figure_tab", "&Figure (the trunk as volumes)", "Ctrl+5", self.show, "View",
-                                   window.actions_by_name.get("fit"))
-        self.export_action = self._action("export_figure", "Export &figure…", None, self.export_dialog, "File",
-                                          window.actions_by_name.get("export_csv"))
-        window.tabs.currentChanged.connect(self._tab_changed)
+        super().__init__(window)
+        self.export_action = add_action(window, "export_figure", "Export &figure…", None, self.export_dialog,
+                                        "File", window.actions_by_name.get("export_csv"))
         window.model_shown.connect(lambda _name: self.refresh())
         window.classroom.theme_changed.connect(lambda theme: self.view and self.view.set_theme(theme))
         window.classroom.font_scale_changed.connect(lambda scale: self.view and self.view.set_font_scale(scale))
 
-    def _action(self, name: str, text: str, keys: str | None, slot, menu: str, before) -> QAction:
-        action = QAction(text, self.window)
-        action.setObjectName(name)
-        if keys:
-            action.setShortcut(QKeySequence(keys))
-        action.triggered.connect(lambda checked=False: slot())
-        self.window.addAction(action)
-        self.window.actions_by_name[name] = action
-        target = getattr(self.window, "menus", {}).get(menu)
-        if target is not None:
-            target.insertAction(before, action) if before else target.addAction(action)
-        return action
+    @property
+    def view(self):
+        """The VolumeFigure, once built."""
+        return self.built
 
-    def build(self):
-        """The figure view, put in place of the placeholder the first time it is needed."""
-        if self.view is None:
-            from cnn_explorer.widgets.volume_figure import VolumeFigure
+    def make(self):
+        from cnn_explorer.widgets.volume_figure import VolumeFigure
 
-            tabs = self.window.tabs
-            current = tabs.currentIndex()
-            view = VolumeFigure(self.window)
-            view.set_theme(self.window.classroom.theme())
-            view.set_font_scale(self.window.classroom.effective_font_scale())
-            tabs.blockSignals(True)
-            try:
-                tabs.removeTab(self.index)
-                tabs.insertTab(self.index, view, "Figure")
-                tabs.setCurrentIndex(current)
-            finally:
-                tabs.blockSignals(False)
-            self.placeholder.deleteLater()
-            self.view = view
-            self.refresh()
-        return self.view
+        view = VolumeFigure(self.window)
+        view.set_theme(self.window.classroom.theme())
+        view.set_font_scale(self.window.classroom.effective_font_scale())
+        view.set_data(figure_from_result(self.window.session.current))
+        return view
 
     def refresh(self) -> None:
         """Draw the current model (plain data: no model work, so on the GUI thread)."""
         if self.view is not None:
             self.view.set_data(figure_from_result(self.window.session.current))
-
-    def show(self) -> None:
-        self.build()
-        self.window.tabs.setCurrentIndex(self.index)
-
-    def _tab_changed(self, index: int) -> None:
-        if index == self.index and self.view is None:
-            self.build()
 
     def export(self, path: str | Path, size: tuple[int, int] = FIGURE_SIZE) -> Path:
         return self.build().export_image(path, size)

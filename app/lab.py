@@ -50,11 +50,8 @@ class LabController(QObject):
         self.runner = window.runner
         self.panel = LabPanel(window)
         self.tab = tab
-        if tab is not None:  # take the place of the tab's placeholder (app/lab_tab.py)
+        if tab is not None:  # the tab puts the panel in its placeholder's place (app/lab_tab.py)
             self.index = tab.index
-            window.tabs.removeTab(tab.index)
-            window.tabs.insertTab(tab.index, self.panel, "Lab")
-            tab.placeholder.deleteLater()
             self.action = tab.action
         else:
             self.index = window.add_tab(self.panel, "Lab")
@@ -80,9 +77,8 @@ class LabController(QObject):
         window.model_shown.connect(self._model_shown)
         window.classroom.theme_changed.connect(self.set_theme)
         self.set_theme(window.classroom.theme())
-        if view == "lab":
-            self.show()
-            # Opened on the lab: its libraries are imported on the worker while the window starts.
+        if view == "lab":  # opened on the lab (the tab shows it): its libraries are imported on the worker
+            # while the window starts.
             self.runner.submit(lab_jobs.warm_up, channel="lab.warm")
 
     # -- state ----------------------------------------------------------------------------------------------
@@ -91,6 +87,8 @@ class LabController(QObject):
 
     def show(self) -> None:
         self.window.tabs.setCurrentWidget(self.panel)
+        if self.dirty:  # already current (no tab change to follow), as when the tab is first built
+            self.refresh()
 
     def layer(self) -> str:
         return self.window.selection.layer()

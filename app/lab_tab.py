@@ -4,56 +4,40 @@ hands everything else to the ``LabController`` (``app/lab.py``), building it on 
 
 from __future__ import annotations
 
-from PySide6.QtGui import QAction, QKeySequence
-
-from cnn_explorer.widgets.panels import message_page
+from cnn_explorer.app.lazy_tab import LazyTab
 
 
-class LabTab:
+class LabTab(LazyTab):
+    name, title, shortcut = "lab", "Lab", "Ctrl+3"
+    action_text = "&Lab (look inside with an image)"
+    waiting = "Opening the lab…"
+
     def __init__(self, window, view: str = "graph"):
-        self.window = window
-        self._controller = None
-        self._building = False
-        self.placeholder = message_page(window, "lab_placeholder")
-        self.placeholder.setText("Opening the lab…")
-        self.index = window.add_tab(self.placeholder, "Lab")
-        action = QAction("&Lab (look inside with an image)", window)
-        action.setObjectName("lab_tab")
-        action.setShortcut(QKeySequence("Ctrl+3"))
-        action.triggered.connect(self.show)
-        window.addAction(action)
-        view_menu = getattr(window, "menus", {}).get("View")
-        if view_menu is not None:
-            after = window.actions_by_name.get("fit")
-            view_menu.insertAction(after, action) if after else view_menu.addAction(action)
-        self.action = action
-        window.tabs.currentChanged.connect(self._tab_changed)
+        self._view = view
+        super().__init__(window)
         if view == "lab":
-            self.controller(view)
+            self.show()  # builds the lab and shows it
 
-    def controller(self, view: str = "graph"):
-        """The lab itself, built (and put in place of the placeholder) the first time it is needed."""
-        if self._controller is None:
-            if self._building:
-                raise RuntimeError("the lab is being built")
-            from cnn_explorer.app.lab import LabController
+    def make(self):
+        from cnn_explorer.app.lab import LabController
 
-            self._building = True
-            try:
-                self._controller = LabController(self.window, view, tab=self)
-            finally:
-                self._building = False
-        return self._controller
+        return LabController(self.window, self._view, tab=self)
 
-    def show(self) -> None:
-        self.controller().show()
+    def page_of(self, controller):
+        return controller.panel
 
-    def _tab_changed(self, index: int) -> None:
-        if index == self.index and self._controller is None and not self._building:
-            self.controller().show()
+    def controller(self, view: str | None = None):
+        """The lab itself (built, and put in place of the placeholder, the first time it is needed)."""
+        if view:
+            self._view = view
+        return self.build()
+
+    def opened(self, controller, first: bool) -> None:
+        if first:  # its own tab-change slot was connected after this change began: show (and fill) it now
+            controller.show()
 
     def __getattr__(self, name: str):
-        if name.startswith("_") or name in ("window", "placeholder", "index", "action"):
+        if name.startswith("_") or name in ("window", "placeholder", "index", "action", "built"):
             raise AttributeError(name)
         return getattr(self.controller(), name)
 

@@ -135,7 +135,7 @@ def test_charts_tab_builds_on_first_open(qtbot, tmp_path, monkeypatch):
     tab = window.charts if hasattr(window, "charts") else register(window)
     window.resize(1024, 768)
     window.show()
-    assert tab._controller is None
+    assert tab.built is None
     tab.action.trigger()
     controller = tab.controller()
     panel = controller.panel

@@ -228,7 +228,7 @@ def test_the_lab_is_built_when_its_tab_is_first_opened(qtbot, tmp_path, monkeypa
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: window.current_model() == "lenet5_digits" and not window.is_loading(), timeout=TIMEOUT_MS)
-    assert window.lab._controller is None and window.tabs.tabText(2) == "Lab"
+    assert window.lab.built is None and window.tabs.tabText(2) == "Lab"
     window.lab.action.trigger()
     assert window.tabs.currentWidget() is window.lab.panel
     qtbot.waitUntil(lambda: window.lab.panel.view is not None, timeout=TIMEOUT_MS)

@@ -1,0 +1,99 @@
+"""A tab of the main window built the first time it is opened (the lab, Live, Figure, Charts): a placeholder
+page at start, so that a view's imports (numpy, pyqtgraph, OpenCV) and widgets cost the window's start
+nothing; an action in the View menu with the tab's shortcut; the view (``make()``) put in the placeholder's
+place when the tab is first shown or asked for. The one way of doing this: a view subclasses ``LazyTab``."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QKeySequence
+
+from cnn_explorer.widgets.panels import message_page
+
+
+def add_action(window, name: str, text: str, keys: str | None, slot, menu: str, before=None) -> QAction:
+    """An action of ``window`` (so its shortcut works everywhere) in menu ``menu``, before ``before``."""
+    action = QAction(text, window)
+    action.setObjectName(name)
+    if keys:
+        action.setShortcut(QKeySequence(keys))
+    action.triggered.connect(lambda checked=False: slot())
+    window.addAction(action)
+    window.actions_by_name[name] = action
+    target = getattr(window, "menus", {}).get(menu)
+    if target is not None:
+        target.insertAction(before, action) if before else target.addAction(action)
+    return action
+
+
+class LazyTab:
+    """Subclasses set ``name``, ``title``, ``action_text``, ``shortcut`` and ``waiting`` and give ``make()``
+    (the view, built once) and ``page_of(view)`` (its widget); ``opened(view, first)`` runs each time the tab
+    is shown and ``left(view)`` each time another tab is."""
+
+    name = title = action_text = shortcut = waiting = ""
+
+    def __init__(self, window):
+        self.window = window
+        self.built = None
+        self._building = False
+        self._inside = False
+        self.placeholder = message_page(window, f"{self.name}_placeholder")
+        self.placeholder.setText(self.waiting)
+        self.index = window.add_tab(self.placeholder, self.title)
+        self.action = add_action(window, f"{self.name}_tab", self.action_text, self.shortcut, self.show, "View",
+                                 window.actions_by_name.get("fit"))
+        window.tabs.currentChanged.connect(self._tab_changed)
+
+    def make(self):
+        raise NotImplementedError
+
+    def page_of(self, view):
+        return view
+
+    def opened(self, view, first: bool) -> None:
+        pass
+
+    def left(self, view) -> None:
+        pass
+
+    def build(self):
+        """The view, put in place of the placeholder the first time it is needed."""
+        if self.built is None:
+            if self._building:
+                raise RuntimeError(f"the {self.title} tab is being built")
+            self._building = True
+            try:
+                view = self.make()
+                tabs = self.window.tabs
+                current = tabs.currentIndex()
+                tabs.blockSignals(True)  # the swap is not the user changing tabs
+                try:
+                    tabs.removeTab(self.index)
+                    tabs.insertTab(self.index, self.page_of(view), self.title)
+                    tabs.setCurrentIndex(current)
+                finally:
+                    tabs.blockSignals(False)
+                self.placeholder.deleteLater()
+                self.built = view
+            finally:
+                self._building = False
+        return self.built
+
+    def is_current(self) -> bool:
+        return self.window.tabs.currentIndex() == self.index
+
+    def show(self) -> None:
+        if not self.is_current():
+            self.window.tabs.setCurrentIndex(self.index)  # _tab_changed opens it
+        else:
+            self._tab_changed(self.index)
+
+    def _tab_changed(self, index: int) -> None:
+        if index == self.index and not self._inside and not self._building:
+            first = self.built is None
+            self._inside = True
+            self.opened(self.build(), first)
+        elif index != self.index and self._inside:
+            self._inside = False
+            if self.built is not None:
+                self.left(self.built)
