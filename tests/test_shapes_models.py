@@ -44,12 +44,10 @@ def unet():
     return Predictor("shapes_unet")
 
 
-def test_shapes_yolo_finds_the_held_out_shapes_its_record_claims(yolo):
-    """The issue's goal is recall ≥ 0.9 at IoU 0.5; the shipped weights reach 0.88 on the training script's
-    full held-out set (200 frames, 800 shapes: assets/shapes_yolo.json), NOT the goal — its misses are boxes at
-    IoU 0.25–0.49 and shapes mostly hidden under another (YOLO v1's one object a cell). This test holds the
-    shipped weights to their recorded figure on that same set, so the record cannot drift from the weights,
-    and to a floor that a regression would break."""
+def test_shapes_yolo_finds_nine_in_ten_held_out_shapes(yolo):
+    """The issue's goal: recall ≥ 0.9 at IoU 0.5, on the training script's full held-out set (200 frames, 800
+    shapes, seeds never trained on); the shipped weights must also give the figure their record states, so the
+    record cannot drift from the weights."""
     import json
 
     record = json.loads((Path(__file__).resolve().parents[1] / "assets" / "shapes_yolo.json").read_text())
@@ -71,7 +69,7 @@ def test_shapes_yolo_finds_the_held_out_shapes_its_record_claims(yolo):
                                        truth_labels=truth.labels)
     assert total.truths == record["held_out_boxes"] == 800
     assert abs(total.recall - record["recall_at_iou_0.5"]) <= 0.01, (total.recall, record["recall_at_iou_0.5"])
-    assert total.recall >= 0.85, f"recall@0.5 {total.recall:.3f} ({total.matched} of {total.truths})"
+    assert total.recall >= 0.9, f"recall@0.5 {total.recall:.3f} ({total.matched} of {total.truths})"
     assert total.mean_iou >= 0.6 and total.precision >= 0.9
     figures = meter.to_json()  # what bench-live reports: the same, class by class
     assert figures["recall_at_iou"] == round(total.recall, 4) and figures["mean_iou"] == round(total.mean_iou, 4)
@@ -91,7 +89,7 @@ def test_shapes_unet_colours_held_out_shapes_with_pixel_iou_above_0_8(unet):
 
 
 def test_the_bench_live_path_reports_the_shapes_models_quality(yolo, unet):
-    for predictor, key, goal in ((yolo, "recall_at_iou", 0.85), (unet, "pixel_iou", 0.8)):  # floors as above
+    for predictor, key, goal in ((yolo, "recall_at_iou", 0.9), (unet, "pixel_iou", 0.8)):
         report = LivePipeline(SyntheticSource(seed=TEST_SEEDS[0], fps=30), predictor).bench(
             frames=8, timeout=120, model_only=False)
         assert report["model"] == predictor.name and report["quality"]["frames"] >= 8
