@@ -2,8 +2,9 @@
 
     uv run python scripts/train_shapes_yolo.py [--steps 1400] [--seed 0] [--scenes 2400]
 
-The shipped weights took two runs on this project's 2-core CPU (about 6 + 13 minutes; ``command`` in the
-record): the defaults (held-out recall 0.88), then a continuation on other scenes at half the learning rate,
+The shipped weights took two CPU runs (``command`` in the record): the defaults, 385 s with 2 threads on a
+16-core machine (held-out recall 0.88), then, 13 minutes on this project's 2-core machine, a continuation on
+other scenes at half the learning rate,
 ``--init <first>.safetensors --seed 1 --steps 2000 --scenes 4800 --lr 1e-3`` (recall 0.915).
 
 The scenes come from the live view's own synthetic source (``models/live/sources.py``), many of them: each
