@@ -166,6 +166,7 @@ class ChartsController:
 
 
 class ChartsTab(LazyTab):
+    wide = True  # the docks make room while it is shown
     name, title, shortcut = "charts", "Charts", SHORTCUT
     action_text = "&Charts (the lectures' figures)"
     waiting = "Opening the charts…"

@@ -16,6 +16,7 @@ FIGURE_SIZE = (1920, 1080)  # the exported picture: a 16:9 slide
 
 
 class FigureTab(LazyTab):
+    wide = True  # the docks make room while it is shown
     name, title, shortcut = "figure", "Figure", "Ctrl+5"
     action_text = "&Figure (the trunk as volumes)"
     waiting = "Opening the figure…"

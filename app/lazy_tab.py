@@ -5,6 +5,7 @@ place when the tab is first shown or asked for. The one way of doing this: a vie
 
 from __future__ import annotations
 
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QAction, QKeySequence
 
 from cnn_explorer.widgets.panels import message_page
@@ -25,12 +26,52 @@ def add_action(window, name: str, text: str, keys: str | None, slot, menu: str, 
     return action
 
 
+class _Room(QObject):
+    """One per window: while a wide tab is current the zoo and inspector docks are hidden; on any other tab, and
+    when the window closes (before it saves its state), they are as the user had them."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.wide: set[int] = set()  # the wide tabs' indices
+        self.hidden: dict = {}  # dock: visible before it was hidden
+        window.installEventFilter(self)
+        window.tabs.currentChanged.connect(self.follow)
+
+    @classmethod
+    def of(cls, window) -> "_Room":
+        room = getattr(window, "_wide_room", None)
+        if room is None:
+            room = window._wide_room = cls(window)
+        return room
+
+    def follow(self, index: int) -> None:
+        self.take() if index in self.wide else self.restore()
+
+    def take(self) -> None:
+        for dock in (getattr(self.window, "zoo_dock", None), getattr(self.window, "inspector_dock", None)):
+            if dock is not None and dock not in self.hidden:
+                self.hidden[dock] = dock.isVisible()
+                dock.hide()
+
+    def restore(self) -> None:
+        for dock, visible in self.hidden.items():
+            dock.setVisible(visible)
+        self.hidden.clear()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if watched is self.window and event.type() == QEvent.Close:
+            self.restore()
+        return False
+
+
 class LazyTab:
     """Subclasses set ``name``, ``title``, ``action_text``, ``shortcut`` and ``waiting`` and give ``make()``
     (the view, built once) and ``page_of(view)`` (its widget); ``opened(view, first)`` runs each time the tab
     is shown and ``left(view)`` each time another tab is."""
 
     name = title = action_text = shortcut = waiting = ""
+    wide = False
 
     def __init__(self, window):
         self.window = window
@@ -40,6 +81,8 @@ class LazyTab:
         self.placeholder = message_page(window, f"{self.name}_placeholder")
         self.placeholder.setText(self.waiting)
         self.index = window.add_tab(self.placeholder, self.title)
+        if self.wide:
+            _Room.of(window).wide.add(self.index)
         self.action = add_action(window, f"{self.name}_tab", self.action_text, self.shortcut, self.show, "View",
                                  window.actions_by_name.get("fit"))
         window.tabs.currentChanged.connect(self._tab_changed)

@@ -191,7 +191,6 @@ class LiveController(QObject):
         self._fault_shown = ""
         self._ended = False
         self._post = gui_post()
-        self._docks: dict = {}
         self.timer = QTimer(self)
         self.timer.setInterval(DISPLAY_INTERVAL_MS)
         self.timer.timeout.connect(self._tick)
@@ -232,11 +231,7 @@ class LiveController(QObject):
 
     # -- the tab -------------------------------------------------------------------------------------------------
     def enter(self) -> None:
-        """The tab is shown: the docks make room for the picture, and the pipeline runs (unless stopped)."""
-        for dock in (getattr(self.window, "zoo_dock", None), getattr(self.window, "inspector_dock", None)):
-            if dock is not None and dock not in self._docks:
-                self._docks[dock] = dock.isVisible()
-                dock.hide()
+        """The tab is shown (its docks hidden by the tab, app/live_tab.py): the pipeline runs (unless stopped)."""
         self.panel.view.setFocus()
         if self.panel.run_button.isChecked() and self.pipeline is None and not self._starting:
             self.start()
@@ -249,9 +244,6 @@ class LiveController(QObject):
         loading = getattr(self.window, "is_loading", lambda: False)()
         if counter is not None and not loading:
             counter.resume()
-        for dock, visible in self._docks.items():
-            dock.setVisible(visible)
-        self._docks.clear()
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802
         if watched is self.window and event.type() == QEvent.Close:
@@ -261,9 +253,6 @@ class LiveController(QObject):
     def shutdown(self) -> None:
         """The window closes: stop at once (threads that do not end within a moment are daemons)."""
         self.timer.stop()
-        for dock, visible in self._docks.items():  # the window saves its state with the docks as the user had them
-            dock.setVisible(visible)
-        self._docks.clear()
         self._generation += 1
         pipeline, self.pipeline = self.pipeline, None
         if pipeline is not None:

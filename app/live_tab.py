@@ -8,6 +8,7 @@ from cnn_explorer.app.lazy_tab import LazyTab
 
 
 class LiveTab(LazyTab):
+    wide = True  # the docks make room while it is shown
     name, title, shortcut = "live", "Live", "Ctrl+4"
     action_text = "Li&ve (camera, video, detectors)"
     waiting = "Opening the live view…"

@@ -156,6 +156,14 @@ def test_charts_tab_builds_on_first_open(qtbot, tmp_path, monkeypatch):
                     timeout=TIMEOUT_MS)
     assert [r.model for r in panel.compare.rows] == ["lenet5", "alexnet"]
     assert panel.compare.table.item(2, 1).text() == "61,100,840"  # torchvision's num_params for AlexNet
+    # the wide tabs (Charts, Figure, Live) take the window's width; the docks come back on the other tabs,
+    # whichever wide tab is left for which
+    assert not window.zoo_dock.isVisible() and not window.inspector_dock.isVisible()
+    window.figure.show()
+    assert not window.zoo_dock.isVisible() and not window.inspector_dock.isVisible()
+    tab.show()
+    window.tabs.setCurrentIndex(0)  # the layer graph
+    assert window.zoo_dock.isVisible() and window.inspector_dock.isVisible()
     window.close()
 
 
