@@ -98,6 +98,29 @@ def test_a_second_summary_comes_from_the_cache_without_torch(env, tmp_path):
     assert json.loads(entries[0].read_text())["summary"]["total_params"] == 61_706
 
 
+TORCHVISION_PROBE = """
+import sys
+import cnn_explorer.models.registry
+import torch, torchvision.models
+assert 'torch._dynamo' not in sys.modules, 'torchvision imported torch._dynamo'
+model = torchvision.models.detection.maskrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_classes=3)
+with torch.no_grad():
+    out = model.eval()([torch.rand(3, 96, 128)])
+roi_align = sys.modules['torchvision.ops.roi_align']
+assert roi_align.is_compile_supported('cpu') is torch._dynamo.utils.is_compile_supported('cpu')
+assert 'torch._dynamo' in sys.modules and hasattr(torch._dynamo, 'optimize')
+print('ok', sorted(out[0]))
+"""
+
+
+def test_torchvision_is_imported_without_torch_dynamo_which_stays_usable(env):
+    """torch._dynamo costs more than torch to import; torchvision needs it for one rarely called function."""
+    probe = subprocess.run([sys.executable, "-c", TORCHVISION_PROBE], capture_output=True, text=True, env=env,
+                           timeout=TIMEOUT_S)
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.split("\n")[0] == "ok ['boxes', 'labels', 'masks', 'scores']"
+
+
 # -- standard output and Ctrl+C ---------------------------------------------------------------------------------
 
 def test_a_full_disk_and_a_closed_pipe_are_handled(env):
