@@ -17,6 +17,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from cnn_explorer.app import collector
+
 log = logging.getLogger(__name__)
 
 
@@ -124,7 +126,8 @@ class RequestRunner:
     def _run(self, job: Job, fn, done, failed) -> None:
         try:
             job.check()
-            result = fn(job)
+            with collector.importing():  # a job builds models and may import libraries (timm, captum …)
+                result = fn(job)
             job.check()
             outcome = (done, result)
         except Exception as error:  # noqa: BLE001 - every failure goes back as a message, never a traceback

@@ -1,5 +1,5 @@
 """The models: everything torch, nothing Qt."""
 
-from cnn_explorer.models.torchvision_import import install as _install_torchvision_import
+from cnn_explorer.models.torch_import import install as _install_torchvision_import
 
 _install_torchvision_import()

@@ -1,6 +1,8 @@
 """Parameter counts of zoo entries without building them for real, and their cache on disk.
 
-``count_parameters`` builds a model on the meta device (no memory, no arithmetic). ``ParamCache`` keeps the
+``count_parameters`` builds a model on the meta device (no memory, no arithmetic). ``serve`` counts in a
+process of its own (``python -m cnn_explorer.models.params``), so that building a hundred models, which is
+Python work, never competes with the GUI thread for the GIL. ``ParamCache`` keeps the
 counts in a JSON file keyed by the library versions: it is written to a unique temporary file and moved into
 place atomically (two processes may write at once; a reader never sees half a file), and whatever it reads
 is checked: a value that is not a whole, non-negative, plausible count is dropped and recounted.
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -58,7 +61,7 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def _valid_count(value) -> int | None:
+def valid_count(value) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         return None
     return value if 0 <= value <= MAX_PLAUSIBLE_COUNT else None
@@ -89,7 +92,7 @@ class ParamCache:
             return {}, False
         counts, bad = {}, False
         for name, value in data["counts"].items():
-            valid = _valid_count(value)
+            valid = valid_count(value)
             if valid is None or not isinstance(name, str):
                 bad = True
             else:
@@ -115,3 +118,37 @@ class ParamCache:
         except OSError as error:
             log.warning("cannot write the parameter cache %s: %s", self.path, error)
             return False
+
+
+def serve(names=None, out=None) -> int:
+    """The counting process. Writes one JSON line ``{"versions": …}``, then, for each name read (one a line,
+    from ``names``, stdin by default), one line ``{"name", "count"}`` or ``{"name", "error"}``. Ends at the end
+    of its input: when the app closes or dies, its pipe closes and this process ends after the model it is on.
+    Anything a library prints goes to stderr: the protocol has standard output to itself."""
+    if out is None:
+        out = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
+        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+        sys.stdout = sys.stderr
+    names = sys.stdin if names is None else names
+    import torch
+
+    torch.set_num_threads(1)  # the other core is the app's
+
+    def answer(message: dict) -> None:
+        out.write(json.dumps(message) + "\n")
+        out.flush()
+
+    answer({"versions": library_versions()})
+    for line in names:
+        name = line.strip()
+        if not name:
+            continue
+        try:
+            answer({"name": name, "count": count_parameters(name)})
+        except Exception as error:  # noqa: BLE001 - one line back, the next model goes on
+            answer({"name": name, "error": (str(error).strip().splitlines() or [type(error).__name__])[0][:300]})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(serve())

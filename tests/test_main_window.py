@@ -464,6 +464,40 @@ def test_a_damaged_parameter_cache_is_repaired(qtbot, settings_dir, tmp_path):
     window.close()
 
 
+def test_parameters_are_counted_in_a_process_of_their_own(qtbot, tmp_path):
+    """Building a hundred models is Python work: in a thread of the app it took turns at the GIL with the GUI
+    thread. In a child process, the app's counting thread only waits on a pipe."""
+    import os
+
+    from cnn_explorer.app.zoo import ParamCounter
+
+    counter = ParamCounter(tmp_path / "counts.json")
+    got = {}
+    counter.counted.connect(lambda name, count: got.__setitem__(name, count))
+    with qtbot.waitSignal(counter.all_counted, timeout=LOAD_TIMEOUT_MS):
+        counter.start(["lenet5", "no_such_model", "resnet18"])
+    assert got == {"lenet5": 61_706, "no_such_model": -1, "resnet18": 11_689_512}
+    child = counter._child
+    assert child.pid != os.getpid()
+    qtbot.waitUntil(lambda: child.poll() is not None, timeout=LOAD_TIMEOUT_MS)
+    assert child.returncode == 0  # it ended with its input
+    assert json.loads((tmp_path / "counts.json").read_text())["counts"] == {"lenet5": 61_706, "resnet18": 11_689_512}
+
+    # The child dies mid-way (out of memory on a giant model, say): that model is marked uncounted, the app
+    # goes on, and the thread ends.
+    again = ParamCounter(tmp_path / "other.json")
+    marks = []
+    again.counted.connect(lambda name, count: marks.append((name, count)))
+    names = ["lenet5", "alexnet", "vgg16", "resnet50", "densenet121", "googlenet", "mobilenet_v2"]
+    again.start(names)
+    qtbot.waitUntil(lambda: len(marks) >= 1, timeout=LOAD_TIMEOUT_MS)
+    again._child.kill()
+    qtbot.waitUntil(lambda: not again.is_busy(), timeout=LOAD_TIMEOUT_MS)
+    assert marks[-1][1] == -1 and len(marks) < len(names)
+    counter.shutdown()
+    again.shutdown()
+
+
 def test_exporting_to_a_place_that_cannot_be_written_says_so(qtbot, make_window, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 
