@@ -27,14 +27,18 @@ def add_action(window, name: str, text: str, keys: str | None, slot, menu: str, 
 
 
 class _Room(QObject):
-    """One per window: while a wide tab is current the zoo and inspector docks are hidden; on any other tab, and
-    when the window closes (before it saves its state), they are as the user had them."""
+    """One per window: while a wide tab is current the zoo and inspector docks are hidden, and while a tab with
+    its own model is (Live) the explorer's toolbar and the status bar's facts about the explorer's model too;
+    on any other tab, and when the window closes (before it saves its state), they are as the user had them."""
+
+    MODEL_FACTS = ("totals_label", "weights_label", "device_label", "time_label")  # in the status bar
 
     def __init__(self, window):
         super().__init__(window)
         self.window = window
         self.wide: set[int] = set()  # the wide tabs' indices
-        self.hidden: dict = {}  # dock: visible before it was hidden
+        self.own_model: set[int] = set()  # the indices of tabs with a model of their own
+        self.hidden: dict = {}  # widget: visible before it was hidden
         window.installEventFilter(self)
         window.tabs.currentChanged.connect(self.follow)
 
@@ -46,17 +50,19 @@ class _Room(QObject):
         return room
 
     def follow(self, index: int) -> None:
-        self.take() if index in self.wide else self.restore()
-
-    def take(self) -> None:
-        for dock in (getattr(self.window, "zoo_dock", None), getattr(self.window, "inspector_dock", None)):
-            if dock is not None and dock not in self.hidden:
-                self.hidden[dock] = dock.isVisible()
-                dock.hide()
+        names = (("zoo_dock", "inspector_dock") if index in self.wide else ()) + \
+                (("toolbar", *self.MODEL_FACTS) if index in self.own_model else ())
+        wanted = [w for w in (getattr(self.window, name, None) for name in names) if w is not None]
+        for widget in [w for w in self.hidden if w not in wanted]:  # from one wide tab to another: kept
+            widget.setVisible(self.hidden.pop(widget))
+        for widget in wanted:
+            if widget not in self.hidden:
+                self.hidden[widget] = widget.isVisible()
+                widget.hide()
 
     def restore(self) -> None:
-        for dock, visible in self.hidden.items():
-            dock.setVisible(visible)
+        for widget, visible in self.hidden.items():
+            widget.setVisible(visible)
         self.hidden.clear()
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802
@@ -71,7 +77,8 @@ class LazyTab:
     is shown and ``left(view)`` each time another tab is."""
 
     name = title = action_text = shortcut = waiting = ""
-    wide = False
+    wide = False  # the docks make room while it is shown
+    own_model = False  # it shows a model of its own: the explorer's toolbar and model facts step aside
 
     def __init__(self, window):
         self.window = window
@@ -83,6 +90,8 @@ class LazyTab:
         self.index = window.add_tab(self.placeholder, self.title)
         if self.wide:
             _Room.of(window).wide.add(self.index)
+        if self.own_model:
+            _Room.of(window).own_model.add(self.index)
         self.action = add_action(window, f"{self.name}_tab", self.action_text, self.shortcut, self.show, "View",
                                  window.actions_by_name.get("fit"))
         window.tabs.currentChanged.connect(self._tab_changed)

@@ -472,7 +472,7 @@ class LiveController(QObject):
         image = result.overlay if result.overlay is not None else getattr(result, "image", None)
         if image is None:
             image = np.zeros((*result.frame_size, 3), np.uint8)
-        colours = palette()
+        colours = palette(black_background=False)
         detections = []
         if result.task in DETECTION_TASKS:
             for i in self._kept(result):
@@ -488,7 +488,7 @@ class LiveController(QObject):
         return LiveFrame(image, detections, caption)
 
     def _legend(self, result) -> None:
-        colours = palette()
+        colours = palette(black_background=result.task not in DETECTION_TASKS)
         if result.task in DETECTION_TASKS:
             counts: dict[int, int] = {}
             for i in self._kept(result):

@@ -9,6 +9,7 @@ from cnn_explorer.app.lazy_tab import LazyTab
 
 class LiveTab(LazyTab):
     wide = True  # the docks make room while it is shown
+    own_model = True  # its model is chosen in its panel, not the explorer's
     name, title, shortcut = "live", "Live", "Ctrl+4"
     action_text = "Li&ve (camera, video, detectors)"
     waiting = "Opening the live view…"

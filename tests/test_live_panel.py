@@ -158,8 +158,11 @@ def test_stop_and_start_are_clean_and_leaving_the_tab_stops(qtbot, window):
     qtbot.waitUntil(lambda: not live_threads(), timeout=TIMEOUT_MS)
     live.panel.run_button.click()  # Start
     wait_results(qtbot, live)
+    # The Live tab's model is its own: the explorer's toolbar and model facts step aside while it is shown.
+    assert not window.toolbar.isVisible() and not window.totals_label.isVisible()
     window.tabs.setCurrentIndex(0)  # the layer graph
     assert live.pipeline is None and window.zoo_dock.isVisible()
+    assert window.toolbar.isVisible() and window.totals_label.isVisible()
     qtbot.waitUntil(lambda: not live_threads(), timeout=TIMEOUT_MS)
     window.live.show()
     wait_results(qtbot, live)
@@ -296,3 +299,36 @@ def test_closing_the_window_while_live_is_quick(qtbot, window):
     assert time.perf_counter() - start < 0.5
     assert window.zoo_dock.isVisibleTo(window)  # the docks come back before the window saves its state
     qtbot.waitUntil(lambda: not live_threads(), timeout=TIMEOUT_MS)
+
+
+def test_the_hud_moves_to_the_corner_where_it_hides_no_finding(qtbot):
+    """A face or a shape at the top left of the picture is not hidden under the HUD, and boxes of a class
+    numbered 0 (MTCNN's "face") are drawn in a colour, not in the black of a segmentation's background."""
+    from PySide6.QtCore import QRectF
+
+    from cnn_explorer.models.live.draw import palette
+    from cnn_explorer.widgets.live_panel import CameraView, Detection, LiveFrame
+
+    face = tuple(int(c) for c in palette(black_background=False)[0])
+    assert max(face) > 150
+    view = CameraView()
+    qtbot.addWidget(view)
+    view.resize(640, 480)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_hud(["camera 30.0 FPS", "model 12.0 FPS", "latency p50 80 ms · p95 95 ms", "cpu · fp32"])
+    view.show_frame(LiveFrame(np.full((480, 640, 3), 90, np.uint8), [Detection((10, 10, 200, 160), "face 0.99", face)]))
+    shot = view.grab().toImage()  # paints
+    assert view.hud_corner != 0
+    shown = view.image_rect()
+    box = QRectF(shown.left() + 10 * shown.width() / 640, shown.top() + 10 * shown.height() / 480,
+                 190 * shown.width() / 640, 150 * shown.height() / 480)
+    # The face's box is drawn in its colour where the HUD would have covered it (its left edge).
+    x, y = round(box.left()), round(box.center().y())
+    pixel = shot.pixelColor(x, y)
+    assert (pixel.red(), pixel.green(), pixel.blue()) == face
+    # Nothing found: back to the top left only when the corner it is in would hide something.
+    corner = view.hud_corner
+    view.show_frame(LiveFrame(np.full((480, 640, 3), 90, np.uint8), []))
+    view.grab()
+    assert view.hud_corner == corner

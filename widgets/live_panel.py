@@ -87,6 +87,7 @@ class CameraView(QWidget):
         self.hud: list[str] = []
         self.hud_warning = ""
         self.placeholder = "Starting…"
+        self.hud_corner = 0  # 0 top left, 1 top right, 2 bottom left, 3 bottom right: where it hides least
         self.painted_boxes = 0  # boxes drawn by the last paint (tests and a status line read it)
         self.paints = 0
 
@@ -152,15 +153,37 @@ class CameraView(QWidget):
         pad = metrics.height() * 0.35
         width = min(self.width() - 2 * pad, max(metrics.horizontalAdvance(line) for line in lines) + 2 * pad)
         height = metrics.height() * len(lines) + 2 * pad
+        box = self._hud_place(width, height, pad)
         painter.setPen(Qt.NoPen)
         painter.setBrush(QColor(0, 0, 0, 175))
-        painter.drawRoundedRect(QRectF(pad, pad, width, height), pad, pad)
-        y = 2 * pad + metrics.ascent()
+        painter.drawRoundedRect(box, pad, pad)
+        y = box.top() + pad + metrics.ascent()
         for i, line in enumerate(lines):
             warning = bool(self.hud_warning) and i == len(lines) - 1
             painter.setPen(QColor(255, 200, 60) if warning else QColor(255, 255, 255))
-            painter.drawText(QPointF(2 * pad, y), metrics.elidedText(line, Qt.ElideRight, width - 2 * pad))
+            painter.drawText(QPointF(box.left() + pad, y), metrics.elidedText(line, Qt.ElideRight, width - 2 * pad))
             y += metrics.height()
+
+    def _hud_place(self, width: float, height: float, pad: float) -> QRectF:
+        """The HUD's rectangle: in the corner where it covers the least of the boxes found (the one it is in
+        while that covers none, so that it does not jump about), top left when nothing is found."""
+        corners = [QRectF(pad if c % 2 == 0 else self.width() - pad - width,
+                          pad if c < 2 else self.height() - pad - height, width, height) for c in range(4)]
+        boxes = []
+        if self.frame is not None and self.frame.detections and self._qimage is not None:
+            rect = self.image_rect()
+            h, w = self.frame.image.shape[:2]
+            sx, sy = rect.width() / w, rect.height() / h
+            boxes = [QRectF(rect.left() + x1 * sx, rect.top() + y1 * sy, (x2 - x1) * sx, (y2 - y1) * sy)
+                     for x1, y1, x2, y2 in (d.box for d in self.frame.detections)]
+
+        def hidden(corner: QRectF) -> float:
+            return sum((corner & b).width() * (corner & b).height() for b in boxes if corner.intersects(b))
+
+        covered = [hidden(c) for c in corners]
+        if covered[self.hud_corner] > 0:
+            self.hud_corner = min(range(4), key=lambda c: (covered[c], c))
+        return corners[self.hud_corner]
 
     def render_image(self) -> QImage | None:
         """The frame at its own resolution with its boxes and labels drawn in (a snapshot)."""

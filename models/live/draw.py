@@ -13,11 +13,12 @@ COCO_SKELETON = ((15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 
                  (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6))
 
 
-def palette(n: int = 256) -> np.ndarray:
-    """``n`` distinct, saturated RGB colours (n×3 uint8), the same for a class id everywhere; entry 0 (the
-    background of a segmentation) is black."""
+def palette(n: int = 256, *, black_background: bool = True) -> np.ndarray:
+    """``n`` distinct, saturated RGB colours (n×3 uint8), the same for a class id everywhere. Entry 0 is black
+    for a segmentation (its background); boxes ask for ``black_background=False``: a detector whose first
+    class is real (MTCNN's "face", the shapes detector's first shape) would draw black boxes."""
     colours = np.zeros((n, 3), np.uint8)
-    for i in range(1, n):
+    for i in range(1 if black_background else 0, n):
         h = (i * 0.61803398875) % 1.0
         s = 0.65 + 0.35 * ((i * 7) % 3) / 2
         v = 0.95 - 0.25 * ((i * 5) % 2)
@@ -42,7 +43,7 @@ def draw_result(image: np.ndarray, result, *, score_threshold: float | None = No
     import cv2
 
     canvas = np.ascontiguousarray(result.overlay if result.overlay is not None else image).copy()
-    colours = palette()
+    colours = palette(black_background=False)
     scale = max(0.4, min(canvas.shape[:2]) / 900)
     thick = max(1, round(min(canvas.shape[:2]) / 300))
     keep = np.ones(len(result.scores), bool) if score_threshold is None else result.scores >= score_threshold
@@ -65,7 +66,7 @@ def draw_result(image: np.ndarray, result, *, score_threshold: float | None = No
         for name, count in result.classes_present().items():
             index = result.categories.index(name) if name in result.categories else 0
             y += int(22 * scale / 0.5)
-            _text(canvas, f"{name} {100 * count / result.class_map.size:.0f}%", 4, y, colours[index], scale)
+            _text(canvas, f"{name} {100 * count / result.class_map.size:.0f}%", 4, y, palette()[index], scale)
     if result.top:
         _text(canvas, " | ".join(f"{name} {100 * p:.0f}%" for _, name, p in result.top[:3]), 4,
               int(24 * scale / 0.5), (255, 255, 255), scale)
