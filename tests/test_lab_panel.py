@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtWidgets import QApplication
 
 from cnn_explorer.app.main_window import MainWindow
 from cnn_explorer.widgets.layer_info import Field
@@ -39,6 +40,10 @@ def make_window(qtbot, tmp_path, monkeypatch, param_cache):
         windows.append(window)
         qtbot.waitUntil(lambda: window.current_model() == model and not window.is_loading(), timeout=TIMEOUT_MS)
         qtbot.waitUntil(lambda: window.lab.panel.view is not None, timeout=TIMEOUT_MS)
+        # Settled: no job left whose result could still replace the view the test is about to click in (seen
+        # once under load: the unit clicked was replaced by a later view's strongest unit).
+        qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=TIMEOUT_MS)
+        QApplication.processEvents()  # the results posted by the last jobs
         return window
 
     yield make
