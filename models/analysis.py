@@ -17,6 +17,7 @@ from torch.overrides import TorchFunctionMode
 from .graph import LayerGraph, Node, record_graph
 from .ops import WEIGHT_LAYERS, pair
 from .receptive_field import Field, compute_receptive_fields
+from .torch_import import lean_imports
 
 
 @dataclass
@@ -51,7 +52,8 @@ class ModelSummary:
 
 def _record_real(model: nn.Module, input_shape) -> LayerGraph:
     device = next(model.parameters(), torch.empty(0)).device
-    graph, _ = record_graph(model, torch.randn(*input_shape, device=device))
+    with lean_imports():
+        graph, _ = record_graph(model, torch.randn(*input_shape, device=device))
     return graph
 
 
@@ -65,7 +67,7 @@ def _record_on_meta(model: nn.Module, input_shape) -> LayerGraph:
     def run_on_meta(x):
         return torch.func.functional_call(model, stand_ins, (x,), strict=False)
 
-    with _MetaShapePreserving():
+    with lean_imports(), _MetaShapePreserving():
         graph, _ = record_graph(model, torch.randn(*input_shape, device="meta"), run=run_on_meta)
     return graph
 

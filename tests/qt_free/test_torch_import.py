@@ -1,0 +1,31 @@
+"""``models/torch_import.py``'s shape helpers for concrete values answer exactly as torch's own (which import
+sympy): checked against the real functions, so a torch upgrade that changes one is caught here."""
+
+from __future__ import annotations
+
+import pytest
+import torch.fx.experimental.symbolic_shapes as real_shapes
+
+from cnn_explorer.models.torch_import import _CONCRETE_SHAPE_HELPERS
+
+SAMPLES = [(True,), (False,), (0,), (7,), (2.5,), (True, False), (True, True, True), (False, True),
+           (3, 3), (3, 4), ((1, 2, 3), (1, 2, 3)), ((1, 2, 3), [1, 2, 3]), ((1, 2), (1, 2, 3)), ((1, (2, 3)), (1, [2, 3])),
+           ((), ()), ((1, 2), (1, 3))]
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # guard_size_oblivious: torch plans to remove it
+@pytest.mark.parametrize("name", sorted(_CONCRETE_SHAPE_HELPERS))
+def test_each_helper_answers_as_torch_for_the_values_it_accepts(name):
+    accepts, answer = _CONCRETE_SHAPE_HELPERS[name]
+    real = getattr(real_shapes, name)
+    checked = 0
+    for args in SAMPLES:
+        try:
+            if not accepts(*args):
+                continue
+        except TypeError:  # not this helper's number of arguments
+            continue
+        expected = real(*args)
+        assert answer(*args) == expected and type(answer(*args)) is type(expected), (name, args)
+        checked += 1
+    assert checked >= 2, name
