@@ -235,10 +235,10 @@ def _cmd_list(args) -> int:
     return 0
 
 
-def _load(args):
+def _load(args, structure_only: bool = False):
     from cnn_explorer.models.loader import load_model
 
-    return load_model(args.model, weights=args.weights,
+    return load_model(args.model, weights=args.weights, structure_only=structure_only,
                       progress=None if getattr(args, "json", False) else _progress_to_stderr)
 
 
@@ -256,7 +256,7 @@ def _summary_entry(args) -> dict:
         return entry
     from cnn_explorer.models.loader import cache_entry, summarize
 
-    loaded = _load(args)
+    loaded = _load(args, structure_only=True)
     return cache_entry(summarize(loaded, size), loaded.weights)
 
 
@@ -350,7 +350,7 @@ def _cmd_graph(args) -> int:
     check_input_size(_input_size(args))
     from cnn_explorer.models.loader import load_model, summarize
 
-    summary = summarize(load_model(args.model, weights="random"), _input_size(args))
+    summary = summarize(load_model(args.model, weights="random", structure_only=True), _input_size(args))
     folding = "unfolded" if args.unfold else "blocks folded"
     try:
         if page:
@@ -377,7 +377,8 @@ def _cmd_figure(args) -> int:
     from cnn_explorer.app.figure_data import figure_from_summary
     from cnn_explorer.models.loader import load_model, summarize
 
-    figure = figure_from_summary(summarize(load_model(args.model, weights="random"), _input_size(args)))
+    loaded = load_model(args.model, weights="random", structure_only=True)
+    figure = figure_from_summary(summarize(loaded, _input_size(args)))
     if not figure.ok:
         raise CliError(f"{figure.message}: no volume figure to draw (try 'cnn-explorer graph')")
     app = _offscreen_app()  # noqa: F841 (drawing needs it alive)

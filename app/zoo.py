@@ -31,15 +31,16 @@ def zoo_items() -> list[ZooItem]:
 
 def prepare_torch(job=None) -> None:
     """Import torch and torchvision on the runner's thread before the first model needs them, and igraph
-    before the first graph is laid out (igraph imports matplotlib: a second the GUI thread need not wait).
+    before the first graph is laid out.
     The GUI thread goes on meanwhile: torch's libraries are loaded with the GIL released, and the collector
     does not walk the ~400,000 objects being imported (``collector``). The parameter counter's thread calls
     it too, and waits for the runner's thread without the GIL where both load the same library."""
     from cnn_explorer.models.torch_import import load_libraries
+    from cnn_explorer.widgets.graph_layout import igraph_graph
 
     with collector.importing():
         load_libraries()
-        import igraph  # noqa: F401
+        igraph_graph()
         import torch  # noqa: F401
         import torchvision.models  # noqa: F401
 

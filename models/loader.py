@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from . import cache
@@ -30,12 +32,33 @@ class LoadedModel:
         return self.entry.input_shape(input_size)
 
 
-def load_model(name: str, *, weights: str = "pretrained", progress: ProgressCallback | None = None) -> LoadedModel:
-    """Build the zoo model ``name`` and give it weights ("pretrained", "random" or a file path)."""
+def load_model(name: str, *, weights: str = "pretrained", progress: ProgressCallback | None = None,
+               structure_only: bool = False) -> LoadedModel:
+    """Build the zoo model ``name`` and give it weights ("pretrained", "random" or a file path).
+
+    ``structure_only``: no value of a weight will be used (``summary``, ``graph`` and ``figure`` of the CLI). The
+    model is built on the meta device, so nothing is initialized at random (0.4 s of a first ``summary
+    resnet152``), and a weights file is checked against it but not copied. A model whose forward pass depends on
+    the data (a detector) is built as usual: it is analyzed with real numbers."""
     entry = get_entry(name)
-    model = entry.build()
-    result = apply_weights(entry, model, weights, progress)
+    model = build_on_meta(entry) if structure_only and not entry.data_dependent else None
+    if model is None:
+        model = entry.build()
+        return LoadedModel(entry, model.eval(), apply_weights(entry, model, weights, progress), weights)
+    with warnings.catch_warnings():  # "copying from a non-meta parameter … to a meta parameter … is a no-op"
+        warnings.filterwarnings("ignore", message=".*meta parameter.*no-op", category=UserWarning)
+        result = apply_weights(entry, model, weights, progress)
     return LoadedModel(entry, model.eval(), result, weights)
+
+
+def build_on_meta(entry: ModelEntry) -> nn.Module | None:
+    """The architecture with no values, or None where its builder needs real numbers (RegNet computes its
+    widths with tensors and reads them back)."""
+    try:
+        with torch.device("meta"):
+            return entry.build()
+    except (NotImplementedError, RuntimeError):
+        return None
 
 
 def cache_entry(summary: ModelSummary, weights: WeightsResult) -> dict:

@@ -6,7 +6,9 @@ import pytest
 import torch
 from torchvision.models import get_model_weights
 
+from cnn_explorer.models import cache
 from cnn_explorer.models.analysis import analyze
+from cnn_explorer.models.loader import build_on_meta, load_model, summarize
 from cnn_explorer.models.registry import list_entries
 
 CLASSIFIERS = [e for e in list_entries("classification") if e.source == "torchvision"]
@@ -14,12 +16,7 @@ CLASSIFIERS = [e for e in list_entries("classification") if e.source == "torchvi
 
 def _on_meta(entry):
     # The meta device gives every shape and FLOP of a real forward pass without computing anything.
-    # RegNet's builder computes its widths with real tensors, so it is built on the CPU.
-    try:
-        with torch.device("meta"):
-            return entry.builder().eval()
-    except NotImplementedError:
-        return entry.build()
+    return build_on_meta(entry) or entry.build()
 
 
 @pytest.mark.parametrize("entry", CLASSIFIERS, ids=lambda e: e.name)
@@ -43,3 +40,22 @@ def test_meta_device_and_a_real_forward_agree():
     real = analyze(entry.build(), entry.input_shape())
     assert [n.output_shapes for n in on_meta.graph.nodes] == [n.output_shapes for n in real.graph.nodes]
     assert on_meta.total_macs == real.total_macs
+
+
+@pytest.mark.parametrize("name, weights", [("resnet18", "random"), ("lenet5_digits", "pretrained"),
+                                           ("regnet_x_400mf", "random"), ("ssdlite320_mobilenet_v3_large", "random")])
+def test_a_structure_only_load_gives_the_same_numbers(name, weights, tmp_path):
+    """The CLI's summary, graph and figure build the model on the meta device (no random initialization); the
+    numbers are those of a model built with its values. RegNet's builder needs real numbers, and a detector a
+    real forward pass: both are built as usual."""
+    lean = load_model(name, weights=weights, structure_only=True)
+    full = load_model(name, weights=weights)
+    assert lean.weights == full.weights
+    on_meta = all(p.is_meta for p in lean.model.parameters())
+    assert on_meta == (not name.startswith(("regnet", "ssdlite")))
+    numbers = [summarize(loaded, store=cache.AnalysisCache(tmp_path / str(i))).to_json()
+               for i, loaded in enumerate((lean, full))]
+    if lean.entry.data_dependent:  # a random detector finds different boxes on each random input
+        numbers = [{k: v for k, v in n.items() if k in ("total_params", "trainable_params", "input_shape")}
+                   for n in numbers]
+    assert numbers[0] == numbers[1]
