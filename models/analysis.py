@@ -60,15 +60,16 @@ def _record_real(model: nn.Module, input_shape) -> LayerGraph:
 def _record_on_meta(model: nn.Module, input_shape) -> LayerGraph:
     """Every shape and FLOP of a real forward pass, with no arithmetic done: meta stand-ins replace the
     model's weights for the pass (its own weights stay where they are)."""
-    stand_ins = {name: nn.Parameter(torch.empty_like(p, device="meta"), requires_grad=p.requires_grad)
-                 for name, p in model.named_parameters()}
-    stand_ins.update({name: torch.empty_like(b, device="meta") for name, b in model.named_buffers()})
+    with lean_imports():
+        stand_ins = {name: nn.Parameter(torch.empty_like(p, device="meta"), requires_grad=p.requires_grad)
+                     for name, p in model.named_parameters()}
+        stand_ins.update({name: torch.empty_like(b, device="meta") for name, b in model.named_buffers()})
 
-    def run_on_meta(x):
-        return torch.func.functional_call(model, stand_ins, (x,), strict=False)
+        def run_on_meta(x):
+            return torch.func.functional_call(model, stand_ins, (x,), strict=False)
 
-    with lean_imports(), _MetaShapePreserving():
-        graph, _ = record_graph(model, torch.randn(*input_shape, device="meta"), run=run_on_meta)
+        with _MetaShapePreserving():
+            graph, _ = record_graph(model, torch.randn(*input_shape, device="meta"), run=run_on_meta)
     return graph
 
 

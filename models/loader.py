@@ -13,6 +13,7 @@ from . import cache
 from .analysis import ModelSummary, analyze, weight_layer_depth
 from .graph import LayerGraph
 from .registry import ModelEntry, get_entry
+from .torch_import import lean_imports
 from .weights import ProgressCallback, WeightsResult, apply_weights
 from .zoo_index import MAX_INPUT_SIDE, InputSizeError, check_input_size  # noqa: F401 (re-exported)
 
@@ -55,7 +56,7 @@ def build_on_meta(entry: ModelEntry) -> nn.Module | None:
     """The architecture with no values, or None where its builder needs real numbers (RegNet computes its
     widths with tensors and reads them back)."""
     try:
-        with torch.device("meta"):
+        with lean_imports(), torch.device("meta"):  # the meta kernels of the initializations import no compiler
             return entry.build()
     except (NotImplementedError, RuntimeError):
         return None

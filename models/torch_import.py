@@ -236,8 +236,8 @@ def _shapes_stand_in() -> _StandIn:
 
 
 class lean_imports:
-    """Within this context, recording a network (on the meta device or not) imports neither ``torch._dynamo`` nor
-    sympy (see above)."""
+    """Within this context, recording a network (on the meta device or not) or building one on the meta device
+    imports neither ``torch._dynamo`` nor sympy (see above)."""
 
     def __enter__(self):
         self.disabled: list = []

@@ -135,6 +135,10 @@ def numbers(name, shape):
 
 lean = {'resnet18': numbers('resnet18', (1, 3, 224, 224)),
         'fasterrcnn_mobilenet_v3_large_320_fpn': numbers('fasterrcnn_mobilenet_v3_large_320_fpn', (1, 3, 320, 320))}
+import tempfile
+from cnn_explorer.models.cache import AnalysisCache
+from cnn_explorer.models.loader import load_model, summarize
+summarize(load_model('resnet50', weights='random', structure_only=True), store=AnalysisCache(tempfile.mkdtemp()))
 heavy = [name for name in ('torch._dynamo', 'torch.fx.experimental.symbolic_shapes', 'sympy') if name in sys.modules]
 assert not heavy, f'an analysis imported {heavy}'
 raw = torch.utils.flop_counter._FlopCounterMode.__torch_dispatch__.__wrapped__
