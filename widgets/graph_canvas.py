@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QFrame, QGraphicsView, QWidget
 
@@ -125,7 +125,8 @@ class Minimap(QWidget):
     def __init__(self, canvas: GraphCanvas, parent: QWidget | None = None):
         super().__init__(parent)
         self.canvas = canvas
-        self.pixmap: QPixmap | None = None
+        self._pixmap: QPixmap | None = None
+        self._drawn: tuple | None = None  # (layout, graph, colours) to draw into the pixmap when it is painted
         self.scale = 1.0
         self.origin = QPointF()
         self._background, self._frame, self._accent = QColor("white"), QColor("gray"), QColor("orange")
@@ -134,10 +135,12 @@ class Minimap(QWidget):
         canvas.scrolled.connect(self.update)
 
     def rebuild(self, scene: GraphScene) -> None:
-        """Draw the graph of ``scene`` small: coloured boxes and straight edges, no text."""
+        """Take the graph of ``scene``, to be drawn small (coloured boxes and straight edges, no text) when the
+        overview is next painted: a change of font scale resizes the view twice more after the graph's rebuild,
+        and an overview hidden while the whole graph is in sight is never drawn."""
         layout, graph, rect = scene.layout, scene.graph, scene.sceneRect()
         if layout is None or graph is None or rect.isEmpty():
-            self.pixmap = None
+            self._drawn = self._pixmap = None
             self.hide()
             return
         colors = scene.colors
@@ -153,6 +156,27 @@ class Minimap(QWidget):
         self.origin = rect.topLeft()
         size = QSize(max(24, round(rect.width() * self.scale)), max(24, round(rect.height() * self.scale)))
         self.resize(size + QSize(4, 4))
+        drawn = (layout, graph, colors, size)
+        if drawn != self._drawn:
+            self._drawn, self._pixmap = drawn, None
+        self.update()
+
+    def has_graph(self) -> bool:
+        return self._drawn is not None
+
+    @property
+    def pixmap(self) -> QPixmap | None:
+        """The graph drawn small (drawn now if it has changed since it was last drawn)."""
+        if self._pixmap is None and self._drawn is not None:
+            self._pixmap = self._draw(*self._drawn)
+        return self._pixmap
+
+    def _draw_now(self) -> None:
+        if self._pixmap is None and self._drawn is not None:
+            self._pixmap = self._draw(*self._drawn)
+            self.update()
+
+    def _draw(self, layout, graph, colors, size: QSize) -> QPixmap:
         pixmap = QPixmap(size)
         pixmap.fill(self._background)
         painter = QPainter(pixmap)
@@ -167,8 +191,7 @@ class Minimap(QWidget):
             painter.setBrush(QColor(colors.borders.get(node.kind, colors.borders["other"])))
             painter.drawRect(QRectF(*layout.rect(index)))
         painter.end()
-        self.pixmap = pixmap
-        self.update()
+        return pixmap
 
     def place(self, margin: int = 10) -> None:
         """Into the bottom right corner of the canvas."""
@@ -177,13 +200,16 @@ class Minimap(QWidget):
         self.raise_()
 
     def paintEvent(self, event):
-        if self.pixmap is None:
+        pixmap = self._pixmap
+        if pixmap is None:
+            if self._drawn is not None:  # drawn in a turn of its own: the graph's rebuild has taken this one
+                QTimer.singleShot(0, self._draw_now)
             return
         painter = QPainter(self)
         painter.setPen(QPen(self._frame, 1))
         painter.setBrush(self._background)
         painter.drawRect(QRectF(0.5, 0.5, self.width() - 1, self.height() - 1))
-        painter.drawPixmap(2, 2, self.pixmap)
+        painter.drawPixmap(2, 2, pixmap)
         view = self.canvas.visible_scene_rect()
         box = QRectF((view.left() - self.origin.x()) * self.scale + 2, (view.top() - self.origin.y()) * self.scale + 2,
                      view.width() * self.scale, view.height() * self.scale)

@@ -486,7 +486,7 @@ class GraphView(QWidget):
     def _apply_detail_level(self) -> None:
         """Hide text too small to read, and the minimap when the whole graph is in sight."""
         self._scene.set_detail_level(self.zoom() * self._font_scale)
-        self._minimap.setVisible(self._minimap.pixmap is not None and not self._shows_whole())
+        self._minimap.setVisible(self._minimap.has_graph() and not self._shows_whole())
 
     # -- export ------------------------------------------------------------------------------------------
     def scene_rect(self) -> QRectF:
