@@ -10,6 +10,7 @@ plain data only.
 from __future__ import annotations
 
 import os
+import threading
 from importlib import import_module
 from pathlib import Path
 
@@ -81,6 +82,7 @@ MENUS = (
 )
 # The views that register themselves (app/<name>.py, ``register(window, view)``): the lab (Ctrl+3), View › Shapes
 # and the title's depth, Live (Ctrl+4), Figure (Ctrl+5), Charts (Ctrl+6).
+WARM_UP_WAIT_S = 0.5  # how long importing torch waits for the window's first paint
 VIEWS = ("lab_tab", "vocabulary", "live_tab", "figure_tab", "charts_tab")
 TOOLBAR = (("fit", "Fit"), ("fold_all", "Fold all"), ("unfold_all", "Unfold all"), ("prev_layer", "◀ Prev"),
            ("next_layer", "Next ▶"))
@@ -98,6 +100,7 @@ class MainWindow(QMainWindow):
                  settings: QSettings | None = None, cache_dir: str | os.PathLike | None = None,
                  restore_geometry: bool = True):
         super().__init__()
+        self._drawn = threading.Event()  # set once the window has been painted
         self.setObjectName("main_window")
         self.setWindowTitle("CNN Explorer")
         self.setAttribute(Qt.WA_WindowPropagation)
@@ -167,7 +170,11 @@ class MainWindow(QMainWindow):
 
         # The zoo is browsable at once (static facts); torch is imported on the runner's thread, then the model.
         self._show_zoo(zoo_items())
-        self.runner.submit(prepare_torch, channel="warm-up")
+        # torch's libraries are mapped once the window is drawn: mapping 1 GB while the window was first laid out
+        # and painted (both need the process's memory map) made the first paint 150-250 ms slower, one start in
+        # two on the 2-core machine. A window that is not shown waits WARM_UP_WAIT_S at most.
+        self.runner.submit(lambda job: prepare_torch(job, after=self._drawn, wait_s=WARM_UP_WAIT_S),
+                           channel="warm-up")
         start = (model or "").strip() or read_text(self.settings, "last_model", self.session.default_model)
         self._startup_model = start
         self.open_model(start, weights=weights, input_size=input_size)
@@ -343,8 +350,14 @@ class MainWindow(QMainWindow):
             self.settings.setValue("last_model", self.session.current.name)
         self.settings.sync()
 
+    def paintEvent(self, event) -> None:  # noqa: N802
+        super().paintEvent(event)
+        if not self._drawn.is_set():  # once this paint, children included, is over
+            QTimer.singleShot(0, self._drawn.set)
+
     def closeEvent(self, event) -> None:  # noqa: N802
         self._closing = True
+        self._drawn.set()
         self.save_settings()
         self.error_box.close()
         self.runner.shutdown(wait=True)

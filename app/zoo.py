@@ -29,14 +29,16 @@ def zoo_items() -> list[ZooItem]:
             for e in entries()]
 
 
-def prepare_torch(job=None) -> None:
+def prepare_torch(job=None, after: threading.Event | None = None, wait_s: float = 0.0) -> None:
     """Import torch and torchvision on the runner's thread before the first model needs them, and igraph
-    before the first graph is laid out.
+    before the first graph is laid out; first wait (``wait_s`` at most) for ``after`` (the window drawn).
     The GUI thread goes on meanwhile: torch's libraries are loaded with the GIL released, and the collector
-    does not walk the ~400,000 objects being imported (``collector``). The parameter counter's thread calls
-    it too, and waits for the runner's thread without the GIL where both load the same library."""
+    does not walk the ~400,000 objects being imported (``collector``)."""
     from cnn_explorer.models.torch_import import load_libraries
     from cnn_explorer.widgets.graph_layout import igraph_graph
+
+    if after is not None:  # the window is drawn first (see MainWindow)
+        after.wait(wait_s)
 
     with collector.importing():
         load_libraries()
