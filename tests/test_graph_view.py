@@ -354,3 +354,40 @@ def test_a_theme_switch_recolours_in_place_exactly_as_a_fresh_drawing(qtbot, res
     a = QImage(str(switched.export_image(tmp_path / "switched.png")))
     b = QImage(str(fresh.export_image(tmp_path / "fresh.png")))
     assert a.size() == b.size() and a == b
+
+
+@pytest.fixture(scope="module")
+def densenet121():
+    return graph_data_from(summarize(load_model("densenet121", weights="random")))
+
+
+def test_a_new_text_size_of_a_large_graph_is_drawn_behind_the_one_shown(qtbot, densenet121):
+    """DenseNet unfolded (~430 nodes) is drawn again for a new text size a step per turn of the event loop, while
+    the old drawing stays on screen; it then takes its place with the selection, and a theme change or another
+    size on the way is not lost."""
+    from cnn_explorer.widgets.graph_view import STEPPED_NODES
+
+    view = GraphView()
+    qtbot.addWidget(view)
+    view.resize(1000, 700)
+    view.show()
+    view.set_data(densenet121, folded=set())
+    assert len(view.visible_nodes()) > STEPPED_NODES
+    assert view.select_node("features.conv0")
+    shown = view.title_item("features.conv0")
+    size = shown.font().pixelSize()
+
+    view.set_font_scale(1.5)
+    assert view.is_rebuilding() and view.title_item("features.conv0") is shown  # the old drawing, until ready
+    view.set_theme("dark")  # on the way: the new drawing takes the new colours
+    view.set_font_scale(1.75)  # and the latest size
+    qtbot.waitUntil(lambda: not view.is_rebuilding(), timeout=60_000)
+    title = view.title_item("features.conv0")
+    assert abs(title.font().pixelSize() - size * 1.75) <= 1
+    assert title.brush().color().name() == graph_colors("dark").text.lower()
+    assert view.selected_node() == "features.conv0" and view.visible_nodes()[0] == "input"
+
+    view.set_font_scale(1.0)
+    view.fold_all()  # a rebuild of its own replaces the one on the way
+    assert not view.is_rebuilding()
+    assert view.title_item(view.visible_nodes()[1]).font().pixelSize() == size

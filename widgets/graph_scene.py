@@ -428,7 +428,20 @@ class GraphScene(QGraphicsScene):
         """Fold ``data`` as ``fold`` says, lay it out and draw it. ``direction``: "tb" (top to bottom) or
         "lr" (left to right, wrapped into rows for a screen of ``aspect`` = width / height); ``compact``:
         a conv and the norm, activation and pool after it drawn as one node."""
-        start = time.perf_counter()
+        for _ in self.build_steps(data, fold, direction=direction, compact=compact, aspect=aspect):
+            pass
+
+    def adopt_folding(self, other: "GraphScene") -> None:
+        """Take the folded graph of ``other`` (a scene of the same graph and folding in another look)."""
+        self._data, self._fold, self._folding = other._data, other._fold, other._folding
+        self.graph, self.index_of_key = other.graph, other.index_of_key
+
+    def build_steps(self, data: GraphData, fold: FoldState, *, direction: str = "tb", compact: bool = False,
+                    aspect: float | None = None) -> Iterator[None]:
+        """``build`` as a generator that yields between its steps (the layout, the frames, the edges, the
+        nodes: 10-20 ms each for DenseNet-201 unfolded), for a scene that is built while another is shown and
+        replaces it when the generator ends (``GraphView``: a new text size)."""
+        step_start = time.perf_counter()
         s = self.font_scale
         # The same graph, folding, text size and arrangement (a theme change, a selection redrawn): the layout
         # stands.
@@ -458,16 +471,23 @@ class GraphScene(QGraphicsScene):
                                        port_gap=14 * s, groups=groups, direction=direction,
                                        aspect=aspect, reserve=self._heading_height())
             self._layout_key = layout_key
-        texts = self._texts
-        laid_out = time.perf_counter()
+        laying_out = time.perf_counter() - step_start
+        yield
+        step_start = time.perf_counter()
         self._selection_items = []
         self._painted = []
         self._summaries = []
         self.clear()
         self._layers = {name: _layer_item(self, z) for name, z in LAYERS}
         self._draw_frames()
+        drawing = time.perf_counter() - step_start
+        yield
+        step_start = time.perf_counter()
         self._draw_edges()
-        self._draw_nodes(texts)
+        drawing += time.perf_counter() - step_start
+        yield
+        step_start = time.perf_counter()
+        self._draw_nodes(self._texts)
         self._draw_heading()
         self._summaries.sort(key=lambda entry: -entry[2])
         margin = (12 if self.layout.direction == "lr" else 40) * s  # left to right: made to fill the screen
@@ -476,7 +496,7 @@ class GraphScene(QGraphicsScene):
             if name != "summaries":
                 drawn = drawn.united(layer.childrenBoundingRect())
         self.setSceneRect(drawn.adjusted(-margin, -min(margin, 30 * s), margin, margin))
-        self.timings = {"layout": laid_out - start, "scene": time.perf_counter() - laid_out}
+        self.timings = {"layout": laying_out, "scene": drawing + time.perf_counter() - step_start}
 
     def _measure(self, compact: bool = False) -> list[NodeText]:
         s = self.font_scale
