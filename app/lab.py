@@ -115,6 +115,7 @@ class LabController(QObject):
             self.runner.cancel(channel=channel)
         self.panel.set_busy(False)
         self.panel.set_field(None)
+        self.panel.forget_units()
         if not self.user_image:
             self.source = ("default", "")
         self.refresh()

@@ -224,6 +224,21 @@ def test_alexnet_random_and_cancel(qtbot, make_window):
     assert not panel.cancel_button.isVisible() and panel.result_note.text() == "Cancelled."
 
 
+def test_the_unit_clicked_on_a_layer_stays_chosen(qtbot, make_window):
+    """A view that arrives later, or a visit to another layer, never replaces the unit the user clicked: coming
+    back to the layer shows that unit again (a layer not clicked opens on its strongest unit)."""
+    window = make_window("alexnet", weights="random")
+    panel = window.lab.panel
+    unit = click_unit(qtbot, window, 10, 20, 30)
+    select(qtbot, window, "features.3")
+    strongest = panel.unit
+    select(qtbot, window, "features.0")
+    assert panel.unit == unit
+    qtbot.waitUntil(lambda: panel.field is not None and panel.field.unit == unit, timeout=TIMEOUT_MS)
+    select(qtbot, window, "features.3")
+    assert panel.unit == strongest  # not clicked: its strongest unit
+
+
 def test_the_lab_is_built_when_its_tab_is_first_opened(qtbot, tmp_path, monkeypatch, param_cache):
     """The window starts on the graph without the lab's libraries; Ctrl+3 builds the lab, which then shows
     the current model's first feature maps."""

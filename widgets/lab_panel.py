@@ -55,6 +55,7 @@ class LabPanel(QWidget):
         self.kernels: KernelData | None = None
         self.tool: ToolResult | None = None
         self.unit: tuple[int, int, int] | None = None
+        self._chosen: dict[str, tuple[int, int, int]] = {}  # the unit the user clicked last, by layer
         self._erf_lut = colormap_lut("inferno")
 
         # -- the source of the image ------------------------------------------------------------------
@@ -146,7 +147,7 @@ class LabPanel(QWidget):
         controls.addWidget(self.sort)
         controls.addStretch(1)
         self.mosaic = MosaicView(page)
-        self.mosaic.unit_clicked.connect(self.choose_unit)
+        self.mosaic.unit_clicked.connect(self._clicked_unit)
         self.maps_message = _label("", page, "maps_message")
         self.maps_message.setAlignment(Qt.AlignCenter)
         self.maps_message.hide()
@@ -273,6 +274,15 @@ class LabPanel(QWidget):
         if path:
             self.image_file_chosen.emit(path)
 
+    def _clicked_unit(self, c: int, y: int, x: int) -> None:
+        if self.mosaic_data is not None:
+            self._chosen[self.mosaic_data.layer] = (c, y, x)
+        self.choose_unit(c, y, x)
+
+    def forget_units(self) -> None:
+        """Another model: no unit chosen on any layer."""
+        self._chosen.clear()
+
     def choose_unit(self, c: int, y: int, x: int) -> None:
         """Enlarge channel ``c`` and ask for the receptive field of unit (c, y, x)."""
         if self.mosaic_data is None:
@@ -363,12 +373,17 @@ class LabPanel(QWidget):
             return
         self.layer_label.setText(f"Layer: <b>{data.title}</b>")
         self.mosaic.set_data(data)
+        h, w = data.tile
         if changed_layer or self.unit is None or self.unit[0] >= data.channels:
             self.unit = None
             self.set_field(None)
+            chosen = self._chosen.get(data.layer)
+            if chosen is not None and chosen[0] < data.channels and chosen[1] < h and chosen[2] < w:
+                # The unit the user clicked on this layer stays chosen, whatever view came in between.
+                self.choose_unit(*chosen)
+                return
             # A new layer opens on its strongest unit: its channel enlarged, its receptive field drawn.
             # Away from the border where the map allows it: a padded border unit is a poor first example.
-            h, w = data.tile
             m = 1 if min(h, w) > 4 else 0
             inner = data.values[:, m:h - m, m:w - m]
             c, y, x = np.unravel_index(int(np.argmax(inner)), inner.shape)
