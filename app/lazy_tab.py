@@ -28,7 +28,8 @@ def add_action(window, name: str, text: str, keys: str | None, slot, menu: str, 
 
 class _Room(QObject):
     """One per window: while a wide tab is current the zoo and inspector docks are hidden, and while a tab with
-    its own model is (Live) the explorer's toolbar and the status bar's facts about the explorer's model too;
+    its own model is (Live) the explorer's toolbar and the status bar's facts and message about the explorer's
+    model too;
     on any other tab, and when the window closes (before it saves its state), they are as the user had them."""
 
     MODEL_FACTS = ("totals_label", "weights_label", "device_label", "time_label")  # in the status bar
@@ -59,6 +60,8 @@ class _Room(QObject):
             if widget not in self.hidden:
                 self.hidden[widget] = widget.isVisible()
                 widget.hide()
+        if index in self.own_model:  # a passing message is about the explorer's model ("… weights …")
+            self.window.statusBar().clearMessage()
 
     def restore(self) -> None:
         for widget, visible in self.hidden.items():

@@ -164,7 +164,9 @@ def test_stop_and_start_are_clean_and_leaving_the_tab_stops(qtbot, window):
     assert live.pipeline is None and window.zoo_dock.isVisible()
     assert window.toolbar.isVisible() and window.totals_label.isVisible()
     qtbot.waitUntil(lambda: not live_threads(), timeout=TIMEOUT_MS)
+    window.statusBar().showMessage("alexnet: random initialization", 10_000)  # about the explorer's model
     window.live.show()
+    assert window.statusBar().currentMessage() == ""  # not shown over the Live tab's own model
     wait_results(qtbot, live)
 
 

@@ -203,7 +203,7 @@ class Minimap(QWidget):
         pixmap = self._pixmap
         if pixmap is None:
             if self._drawn is not None:  # drawn in a turn of its own: the graph's rebuild has taken this one
-                QTimer.singleShot(0, self._draw_now)
+                QTimer.singleShot(0, self, self._draw_now)  # not after the overview is gone
             return
         painter = QPainter(self)
         painter.setPen(QPen(self._frame, 1))
