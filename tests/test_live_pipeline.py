@@ -237,3 +237,40 @@ def test_the_cuda_path(precision):
     report = LivePipeline(SyntheticSource(fps=200), lambda: Predictor(
         DETECTOR, device="cuda", precision=precision, weights="random")).bench(frames=50, timeout=120)
     assert report["pipeline_fps"] > 0 and report["model_only_fps"] > 0
+
+
+ALLOCATOR_PROBE = """
+import resource, sys
+import numpy as np
+from cnn_explorer.models.live.pipeline import reuse_freed_memory
+
+def faults(rounds=30):  # page faults while a frame's worth of blocks is asked for and freed, again and again
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(rounds):
+        blocks = [np.ones(n << 20, np.uint8) for n in (4, 12, 24, 2, 6)]
+        del blocks
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+faults(2)
+default = faults()
+if not reuse_freed_memory():
+    print('not glibc'); sys.exit(0)
+faults(2)  # the heap grows once
+print(default, faults())
+"""
+
+
+def test_freed_frame_memory_is_reused_not_mapped_again():
+    """On glibc, blocks freed after one frame are kept for the next (they were given back to the system and
+    page-faulted in again on every frame: 10-15 % of a CPU forward pass)."""
+    import subprocess
+    import sys
+
+    probe = subprocess.run([sys.executable, "-c", ALLOCATOR_PROBE], capture_output=True, text=True, timeout=120)
+    assert probe.returncode == 0, probe.stderr
+    if probe.stdout.strip() == "not glibc":
+        pytest.skip("the C library is not glibc")
+    default, tuned = map(int, probe.stdout.split())
+    if default == 0:
+        pytest.skip("this allocator keeps freed memory already")
+    assert tuned <= default / 10, (default, tuned)
