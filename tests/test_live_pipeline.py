@@ -274,3 +274,31 @@ def test_freed_frame_memory_is_reused_not_mapped_again():
     if default == 0:
         pytest.skip("this allocator keeps freed memory already")
     assert tuned <= default / 10, (default, tuned)
+
+
+def test_regions_are_outlined_in_their_colour_over_the_blend():
+    """A class map is blended in at the chosen opacity, and each region's inner border is drawn in its class
+    colour at full strength: over a saturated object a blend alone hides which colour was laid on it."""
+    from cnn_explorer.models.live.draw import palette as class_colours
+    from cnn_explorer.models.live.predictor import region_outline
+
+    index = torch.zeros(20, 20, dtype=torch.uint8)
+    index[5:15, 5:15] = 2
+    outline = region_outline(index, index != 0)
+    assert int(outline.sum()) == 10 * 10 - 6 * 6  # a ring 2 pixels wide inside the square
+    assert not outline[7:13, 7:13].any() and outline[5, 5:15].all()
+
+    source = SyntheticSource(realtime=False)
+    source.open()
+    frame = source.read().image
+    result = Predictor("shapes_unet", device="cpu")(frame)
+    palette = class_colours(256)
+    classes = torch.from_numpy(result.class_map)
+    edge = region_outline(classes, classes != 0).numpy()
+    inside = (result.class_map != 0) & ~edge
+    assert edge.any() and inside.any()
+    assert (result.overlay[edge] == palette[result.class_map[edge]]).all()  # full strength on the border
+    blended = result.overlay[inside].astype(int)
+    assert (blended != frame[inside]).any(axis=1).mean() > 0.9  # the colour laid over the inside ...
+    assert (blended != palette[result.class_map[inside]]).any(axis=1).mean() > 0.9  # ... blended, not pasted
+    assert (result.overlay[result.class_map == 0] == frame[result.class_map == 0]).all()  # background as it was
