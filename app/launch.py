@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from cnn_explorer.app.cli import error_line
 from cnn_explorer.app.main_window import MainWindow
-from cnn_explorer.app.settings import APPLICATION, ORGANIZATION, scratch_settings
+from cnn_explorer.app.settings import APPLICATION, ORGANIZATION, remove_scratch, scratch_settings
 
 # --screenshot waits at most this long for the zoo browser's parameter counts (first run only: then cached).
 ZOO_COUNT_WAIT_S = 120
@@ -71,6 +71,13 @@ class Screenshot:
 
 def run_gui(args) -> int:
     """Open the window for parsed ``args`` (see ``cli.gui_parser``)."""
+    try:
+        return _run_gui(args)
+    finally:
+        remove_scratch()  # --screenshot's settings: nothing is left behind in the temporary folder
+
+
+def _run_gui(args) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
