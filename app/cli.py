@@ -504,17 +504,28 @@ def _silence_stdout() -> None:
 
 def _exit_on_sigint(signum, frame) -> None:
     """Ctrl+C ends the command at once, quietly, with 130. (A KeyboardInterrupt can land inside code that
-    swallows it, such as a library's import, and the command would then run on to its end.)"""
+    swallows it, such as a library's import, and the command would then run on to its end.) An output being
+    written is removed: the user's file under that name stays as it was."""
+    from cnn_explorer.widgets.files import discard_staged
+
+    discard_staged()
     os._exit(EXIT_INTERRUPTED)
 
 
 def _leave_without_teardown(code: int) -> None:
-    """End a command that imported torch at once, its outputs flushed: the interpreter's teardown of torch's
-    ~2,000 modules takes 0.37 s on the 2-core machine (``python -c "import torch"`` 1.38 s, with ``os._exit``
-    1.01 s), a third of a cached ``summary``. Nothing is left to do by then: files are closed (``with``
-    blocks), caches written (atomically), and a worker thread still running has nothing to hand over."""
+    """End a process that imported torch at once, its outputs flushed and its exit handlers run (the Live tab's
+    threads are joined by one).
+
+    The interpreter's teardown of torch's ~2,000 modules takes 0.37 s on the 2-core machine (``python -c
+    "import torch"`` 1.38 s, with ``os._exit`` 1.01 s), a third of a cached ``summary``; and torch imports
+    Triton, whose bindings print some 30 lines of "nanobind: leaked …" at teardown. Nothing is left to do by
+    then: files are closed (``with`` blocks), caches written (atomically), the window closed, and a worker
+    thread still running has nothing to hand over."""
     if "torch" not in sys.modules:
         return
+    import atexit
+
+    atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
             if stream is not None:
@@ -531,8 +542,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, _exit_on_sigint)
         argv = sys.argv[1:]
         code = _main(argv)
-        if argv and argv[0] in COMMANDS:  # the window ends its own way (its threads are joined at exit)
-            _leave_without_teardown(code)
+        _leave_without_teardown(code)
         return code
     return _main(argv)
 

@@ -214,7 +214,7 @@ def write_slides(view, path: str | Path, page: tuple[int, int]) -> tuple[list[Pa
     return files, len(pages)
 
 
-def _quiet_size_hints(kind, context, message: str) -> None:
+def quiet_size_hints(kind, context, message: str) -> None:
     """Qt's messages, but the offscreen platform's "does not support propagateSizeHints()"."""
     if "propagateSizeHints" not in message:
         import sys
@@ -233,7 +233,7 @@ def slide_view(data, page: tuple[int, int], folded=None, theme: str = "light", f
     view = GraphView()
     view.setAttribute(Qt.WA_DontShowOnScreen, True)
     view.resize(*page)  # the left-to-right rows are made for the view's shape
-    previous = qInstallMessageHandler(_quiet_size_hints)  # the offscreen platform's warning on show
+    previous = qInstallMessageHandler(quiet_size_hints)  # the offscreen platform's warning on show
     try:
         view.show()
         QApplication.processEvents()

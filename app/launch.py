@@ -78,6 +78,11 @@ def run_gui(args) -> int:
 
 
 def _run_gui(args) -> int:
+    from PySide6.QtCore import qInstallMessageHandler
+
+    from cnn_explorer.app.export import quiet_size_hints
+
+    qInstallMessageHandler(quiet_size_hints)  # the offscreen platform's warning, on every window shown
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)

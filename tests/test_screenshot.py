@@ -75,9 +75,8 @@ def test_select_in_a_screenshot_shows_a_block_under_unfold_all_and_refuses_an_un
     # conv1 is AlexNet's first layer in the lecture's words (tests/test_vocabulary.py); conv9 is no layer at all.
     result = explorer(gui_env, "alexnet", "--weights", "random", "--select", "conv9", "--screenshot", str(out))
     assert result.returncode == 2
-    lines = [line for line in result.stderr.splitlines() if line.startswith("cnn-explorer")]
-    assert lines == ["cnn-explorer: error: no layer 'conv9' in alexnet"]
-    assert "Traceback" not in result.stderr and not out.exists()
+    assert result.stderr.splitlines() == ["cnn-explorer: error: no layer 'conv9' in alexnet"]  # and no Triton noise
+    assert not out.exists()
 
 
 def test_a_screenshot_leaves_the_users_settings_alone(gui_env, tmp_path):
@@ -102,3 +101,4 @@ def test_ctrl_c_closes_the_window_and_exits_130(gui_env, tmp_path):
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=600)
     assert process.returncode == 130 and "Traceback" not in err
+    assert "nanobind" not in err, err[:300]  # Triton's bindings complain at the interpreter's teardown
