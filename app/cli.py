@@ -57,7 +57,14 @@ def _input_size(args) -> tuple[int, int] | None:
     return tuple(args.input_size) if args.input_size else None
 
 
-def _weights(value: str) -> str:
+def nonempty(value: str) -> str:
+    """An option's value that cannot be empty (an empty one would silently mean the default)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("needs a value, not ''")
+    return value
+
+
+def weights_option(value: str) -> str:
     if not value.strip():
         raise argparse.ArgumentTypeError("--weights needs 'pretrained', 'random' or a file path, not ''")
     return value
@@ -79,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     summary = commands.add_parser("summary", help="per-layer table and totals of a model")
     summary.add_argument("model")
     summary.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"))
-    summary.add_argument("--weights", metavar="PATH", type=_weights, default="pretrained",
+    summary.add_argument("--weights", metavar="PATH", type=weights_option, default="pretrained",
                          help="a .pt/.pth/.safetensors state dict, or 'pretrained' (default) or 'random'")
     summary.add_argument("--json", action="store_true", help="machine-readable output (stable)")
     summary.add_argument("--shape", choices=("chw", "hwc"), default="chw",
@@ -89,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("model")
     export.add_argument("--onnx", required=True, metavar="FILE")
     export.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"))
-    export.add_argument("--weights", metavar="PATH", type=_weights, default="pretrained")
+    export.add_argument("--weights", metavar="PATH", type=weights_option, default="pretrained")
 
     graph = commands.add_parser("graph", help="draw the layer graph to an .svg or .png file")
     graph.add_argument("model")
@@ -159,7 +166,7 @@ def gui_parser() -> argparse.ArgumentParser:
     parser.add_argument("model", nargs="?", help="zoo model to open (default: the last one, or alexnet)")
     parser.add_argument("--view", choices=("graph", "summary", "lab"), default="graph",
                         help="the tab shown first (lab: look inside with a sample image)")
-    parser.add_argument("--weights", default="pretrained", type=_weights, metavar="pretrained|random|PATH")
+    parser.add_argument("--weights", default="pretrained", type=weights_option, metavar="pretrained|random|PATH")
     parser.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"))
     parser.add_argument("--theme", choices=("light", "dark", "high_contrast"))
     parser.add_argument("--font-scale", type=float, metavar="S", help="text scale, e.g. 1.5")
@@ -304,7 +311,7 @@ def _field(rf):
     return rf
 
 
-def _output_file(path: str, flag: str, suffixes: tuple[str, ...], hint: str = ""):
+def output_file(path: str, flag: str, suffixes: tuple[str, ...], hint: str = ""):
     """``path`` as a Path once its suffix is one of ``suffixes`` and it can be written: else one line."""
     from pathlib import Path
 
@@ -323,14 +330,16 @@ def _output_file(path: str, flag: str, suffixes: tuple[str, ...], hint: str = ""
 
 def _cmd_export(args) -> int:
     from cnn_explorer.models.zoo_index import check_input_size, lookup
+    from cnn_explorer.widgets.files import staged_output
 
-    _output_file(args.onnx, "--onnx", (".onnx",))
+    out = output_file(args.onnx, "--onnx", (".onnx",))
     lookup(args.model)
     check_input_size(_input_size(args))
     from cnn_explorer.models.export import export_onnx
 
     loaded = _load(args)
-    files = export_onnx(loaded.model, loaded.input_shape(_input_size(args)), args.onnx)
+    with staged_output(out) as target:  # the model and its weights file (over 2 GiB) land together, or neither
+        files = [out.parent / f.name for f in export_onnx(loaded.model, loaded.input_shape(_input_size(args)), target)]
     size = sum(f.stat().st_size for f in files)
     print(f"wrote {', '.join(map(str, files))}: {size / 2**20:.1f} MiB, checked by onnx.checker")
     return 0
@@ -340,11 +349,19 @@ def _cmd_graph(args) -> int:
     from pathlib import Path
 
     from cnn_explorer.models.zoo_index import check_input_size, lookup
+    from cnn_explorer.widgets.files import staged_output
 
     page = args.size or args.slide
     if page and Path(args.out).suffix.lower() == ".svg":
         raise CliError(f"cannot write {Path(args.out).name}: slides are written as .png or .pdf")
-    out = _output_file(args.out, "--out", (".svg", ".png", ".pdf") if page else (".svg", ".png"),
+    if page:
+        from cnn_explorer.app.export import check_page
+
+        try:
+            check_page(page)
+        except ValueError as error:
+            raise CliError(f"--size {page[0]}x{page[1]}: {error}") from None
+    out = output_file(args.out, "--out", (".svg", ".png", ".pdf") if page else (".svg", ".png"),
                        "" if page else " (.pdf with --slide or --size)")
     lookup(args.model)
     check_input_size(_input_size(args))
@@ -353,25 +370,30 @@ def _cmd_graph(args) -> int:
     summary = summarize(load_model(args.model, weights="random", structure_only=True), _input_size(args))
     folding = "unfolded" if args.unfold else "blocks folded"
     try:
-        if page:
-            from cnn_explorer.app.export import write_graph_slides
+        with staged_output(out) as target:
+            if page:
+                from cnn_explorer.app.export import write_graph_slides
 
-            files, pages, count = write_graph_slides(summary, out, page, unfold=args.unfold, theme=args.theme)
-            pages = "1 page" if pages == 1 else f"{pages} pages"
-            print(f"wrote {', '.join(map(str, files))}: {count} nodes of {summary.model} ({folding}), "
-                  f"{pages} of {page[0]}×{page[1]}")
-            return 0
-        count = _write_graph_image(summary, out, unfold=args.unfold, theme=args.theme)
+                files, pages, count = write_graph_slides(summary, target, page, unfold=args.unfold, theme=args.theme)
+            else:
+                files, count = [target], _write_graph_image(summary, target, unfold=args.unfold, theme=args.theme)
     except OSError as error:
         raise CliError(str(error)) from None
-    print(f"wrote {out}: {count} nodes of {summary.model} ({folding})")
+    files = [out.parent / f.name for f in files]
+    if page:
+        pages = "1 page" if pages == 1 else f"{pages} pages"
+        print(f"wrote {', '.join(map(str, files))}: {count} nodes of {summary.model} ({folding}), "
+              f"{pages} of {page[0]}×{page[1]}")
+    else:
+        print(f"wrote {out}: {count} nodes of {summary.model} ({folding})")
     return 0
 
 
 def _cmd_figure(args) -> int:
     from cnn_explorer.models.zoo_index import check_input_size, lookup
+    from cnn_explorer.widgets.files import staged_output
 
-    out = _output_file(args.out, "--out", (".svg", ".png"))
+    out = output_file(args.out, "--out", (".svg", ".png"))
     lookup(args.model)
     check_input_size(_input_size(args))
     from cnn_explorer.app.figure_data import figure_from_summary
@@ -385,7 +407,8 @@ def _cmd_figure(args) -> int:
     from cnn_explorer.widgets.volume_figure import export_figure
 
     try:
-        export_figure(figure, out, args.size, theme=args.theme)
+        with staged_output(out) as target:
+            export_figure(figure, target, args.size, theme=args.theme)
     except OSError as error:
         raise CliError(str(error)) from None
     print(f"wrote {out}: {len(figure.volumes)} volumes of {figure.model}, {args.size[0]}×{args.size[1]}")
@@ -445,7 +468,9 @@ def _bad_input_errors() -> tuple[type[BaseException], ...]:
     needed torch does not import it to learn its error classes."""
     from cnn_explorer.models.zoo_index import InputSizeError, UnknownModelError
 
-    found: list[type[BaseException]] = [CliError, UnknownModelError, InputSizeError]
+    from cnn_explorer.widgets.files import OutputError
+
+    found: list[type[BaseException]] = [CliError, UnknownModelError, InputSizeError, OutputError]
     for module, names in (("cnn_explorer.models.loader", ("AnalysisError",)),
                           ("cnn_explorer.models.weights", ("WeightsError",)),
                           ("cnn_explorer.models.export", ("ExportError",)),
@@ -457,8 +482,28 @@ def _bad_input_errors() -> tuple[type[BaseException], ...]:
     return tuple(found)
 
 
+def _prints_its_answer(args) -> bool:
+    """Whether the command's answer is what it prints (not a file it writes)."""
+    return args.command in ("list", "summary", "compare", "predict", "bench-live") or getattr(args, "json", False) \
+        or (args.command == "detect" and not args.out)
+
+
+def _stdout_open() -> bool:
+    if sys.stdout is None:  # Python found no standard output at start (``>&-``)
+        return False
+    try:
+        os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return True
+
+
 def run_command(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+    if _prints_its_answer(args) and not _stdout_open():
+        error_line(f"cnn-explorer: error: standard output is closed: {args.command} would print its answer "
+                   "nowhere")
+        return EXIT_BAD_INPUT
     try:
         return _handler(args.command)(args)
     except Exception as error:  # noqa: BLE001 - bad input is one line; anything else is re-raised
@@ -576,5 +621,7 @@ def _main(argv: list[str]) -> int:
         raise
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # python -m cnn_explorer.app.cli: run the module the others import, not a copy
+    from cnn_explorer.app.cli import main as canonical_main
+
+    sys.exit(canonical_main())

@@ -32,10 +32,13 @@ def _unit(text: str) -> tuple[int, ...]:
 
 def add_commands(subparsers) -> None:
     """Add ``predict`` and ``visualize`` to the ``cnn-explorer`` sub-command parser."""
+    from cnn_explorer.app.cli import nonempty, weights_option
+
     predict = subparsers.add_parser("predict", help="top-5 classes of an image, or of every image in a folder")
     predict.add_argument("model")
     predict.add_argument("--image", required=True, metavar="IMG|DIR")
-    predict.add_argument("--weights", metavar="W", help="'pretrained' (default), 'random' or a weights file")
+    predict.add_argument("--weights", metavar="W", type=weights_option, default="pretrained",
+                         help="'pretrained' (default), 'random' or a weights file")
     predict.add_argument("--top", type=int, default=5, metavar="K", help="how many classes (default 5)")
     predict.add_argument("--json", action="store_true", help="one JSON object per image")
 
@@ -43,10 +46,12 @@ def add_commands(subparsers) -> None:
     visualize.add_argument("model")
     visualize.add_argument("--image", required=True, metavar="IMG")
     visualize.add_argument("--method", required=True, choices=METHODS)
-    visualize.add_argument("--layer", metavar="L", help="a layer name as in 'cnn-explorer summary' (features.0 …)")
+    visualize.add_argument("--layer", metavar="L", type=nonempty,
+                           help="a layer name as in 'cnn-explorer summary' (features.0 …)")
     visualize.add_argument("--unit", type=_unit, metavar="C,Y,X", help="a unit of the layer (top9: its channel C)")
     visualize.add_argument("--images", metavar="DIR", help="the folder top9 searches")
-    visualize.add_argument("--weights", metavar="W", help="'pretrained' (default), 'random' or a weights file")
+    visualize.add_argument("--weights", metavar="W", type=weights_option, default="pretrained",
+                           help="'pretrained' (default), 'random' or a weights file")
     visualize.add_argument("--target", type=int, metavar="CLASS", help="occlusion/gradcam: the class (default: top-1)")
     visualize.add_argument("--occluder", type=int, default=32, metavar="PX", help="occlusion: square size (32)")
     visualize.add_argument("--stride", type=int, default=8, metavar="PX", help="occlusion: stride (8)")
@@ -60,10 +65,13 @@ def _load(args):
     from cnn_explorer.models.lab.activations import LabModel
     from cnn_explorer.models.loader import load_model
 
-    loaded = load_model(args.model, weights=args.weights or "pretrained")
-    if loaded.weights.label == "random":
-        print(f"note: {loaded.weights.message}", file=sys.stderr)
-    return LabModel(loaded)
+    return LabModel(load_model(args.model, weights=args.weights))
+
+
+def _note_weights(lab) -> None:
+    """Say that the weights are random, once the work has succeeded (a failure is one line alone)."""
+    if lab.loaded.weights.label == "random":
+        print(f"note: {lab.loaded.weights.message}", file=sys.stderr)
 
 
 # -- predict -------------------------------------------------------------------------------------------------
@@ -77,12 +85,12 @@ def predict(args) -> int:
         raise ImageError(f"no such image or folder: {source}")
     if args.top < 1:
         raise LabError("--top must be at least 1")
-    paths = [source]
+    paths, notes = [source], []
     if source.is_dir():
         listing = list_images(source)
         paths = list(listing.paths)
         if listing.skipped:
-            print(f"note: {listing.message}", file=sys.stderr)
+            notes.append(f"note: {listing.message}")
     lab = _load(args)
     if not lab.is_classifier:
         raise LabError(f"{lab.entry.name} is a {lab.entry.task.replace('_', ' ')} model: predict ranks classes "
@@ -106,6 +114,9 @@ def predict(args) -> int:
             print(f"{path}: " + " | ".join(f"{p.name} {100 * p.probability:.1f}%" for p in predictions), flush=True)
     if failures == len(paths):
         raise ImageError(f"none of the {len(paths)} images in {source} could be read")
+    for note in notes:  # after the work: a failure is its one line alone
+        print(note, file=sys.stderr)
+    _note_weights(lab)
     return 0
 
 
@@ -136,7 +147,7 @@ def _save_figure(panels: list[dict], out: Path, title: str) -> None:
             fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
     fig.suptitle(title, fontsize=14)
     fig.tight_layout()
-    fig.savefig(out, format=out.suffix[1:], facecolor="white")
+    fig.savefig(out, format=out.suffix[1:].lower(), facecolor="white")
 
 
 def _channel_mosaic(fmap: np.ndarray) -> np.ndarray:
@@ -168,30 +179,29 @@ def _overlay(display: np.ndarray, heat: np.ndarray) -> np.ndarray:
 def visualize(args) -> int:
     import numpy as np
 
+    from cnn_explorer.app.cli import output_file
     from cnn_explorer.models.lab import attribution, fields, kernels
+    from cnn_explorer.widgets.files import staged_output
     from cnn_explorer.models.lab.activations import default_map_layer, find_node, require_map
     from cnn_explorer.models.lab.errors import LabError
     from cnn_explorer.models.lab.images import open_image
 
-    out = Path(args.out)
-    if out.suffix.lower() not in OUT_SUFFIXES:
-        raise LabError(f"--out must end in {', '.join(OUT_SUFFIXES)}, not {out.name!r}")
-    if not out.parent.is_dir():
-        raise LabError(f"the folder for --out does not exist: {out.parent}")
+    out = output_file(args.out, "--out", OUT_SUFFIXES)  # before any work: a target that cannot be written
     if args.method == "top9" and not args.images:
         raise LabError("top9 needs --images DIR, the folder to search")
+    method = args.method
+    unit = tuple(args.unit) if args.unit else None
+    if unit is not None and len(unit) == 1 and method not in ("top9", "featuremaps"):
+        raise LabError(f"{method} needs a whole unit: --unit C,Y,X")
     image = open_image(args.image)
     lab = _load(args)
     prepared = lab.prepare(image)
     graph = lab.graph(prepared)
     name = lab.entry.name
-    method = args.method
-    unit = tuple(args.unit) if args.unit else None
-    if unit is not None and len(unit) == 1 and method not in ("top9", "featuremaps"):
-        raise LabError(f"{method} needs a whole unit: --unit C,Y,X")
 
     def layer_or(default):
-        return find_node(graph, args.layer).name if args.layer else default
+        """The layer asked for, else ``default()`` (looked up only then: a model may have no default)."""
+        return find_node(graph, args.layer).name if args.layer else default()
 
     def unit_or_centre(layer):
         node = find_node(graph, layer)
@@ -204,7 +214,7 @@ def visualize(args) -> int:
     describe: dict = {"model": name, "weights": lab.loaded.weights.label, "method": method, "image": str(args.image)}
     title = f"{name} — {method}"
     if method == "featuremaps":
-        layer = layer_or(lab.map_layers(prepared)[0])
+        layer = layer_or(lambda: lab.map_layers(prepared)[0])
         array = lab.feature_map(prepared, layer)
         panels = [{"image": prepared.display, "title": "input"},
                   {"image": _channel_mosaic(array), "title": f"{layer}: {array.shape[0]} maps", "cmap": "viridis"}]
@@ -223,14 +233,14 @@ def visualize(args) -> int:
                                 f"in {page.in_range[0]}–{page.in_range[1] - 1} of {array.shape[0]}×{array.shape[1]}"}]
         describe.update(layer=layer)
     elif method == "rf":
-        layer = layer_or(default_map_layer(graph).name)
+        layer = layer_or(lambda: default_map_layer(graph).name)
         result = fields.receptive_field(lab, prepared, layer, unit_or_centre(layer))
         array = np.asarray(result.clipped.to_list(), dtype=np.int64)
         panels = [{"image": prepared.display, "title": f"{layer} unit {result.unit}",
                    "boxes": [(result.clipped.to_list(), "red")]}]
         describe.update(result.to_json())
     elif method == "erf":
-        layer = layer_or(default_map_layer(graph).name)
+        layer = layer_or(lambda: default_map_layer(graph).name)
         result = fields.effective_receptive_field(lab, prepared, layer, unit_or_centre(layer))
         array = result.heatmap
         boxes = [(result.theoretical.to_list(), "red")]
@@ -241,7 +251,7 @@ def visualize(args) -> int:
                    "colorbar": True}]
         describe.update(result.to_json())
     elif method in ("deconv", "guided"):
-        layer = layer_or(default_map_layer(graph).name)
+        layer = layer_or(lambda: default_map_layer(graph).name)
         result = attribution.project(lab, prepared, layer, unit, method)
         array = result.attribution
         panels = [{"image": prepared.display, "title": "input"},
@@ -267,7 +277,7 @@ def visualize(args) -> int:
     else:  # top9
         from cnn_explorer.models.lab.top9 import top9
 
-        layer = layer_or(default_map_layer(graph).name)
+        layer = layer_or(lambda: default_map_layer(graph).name)
         channel = unit[0] if unit else lab.strongest_unit(prepared, layer)[0]
         result = top9(lab, args.images, layer, channel)
         size = max(max(p.image.shape[0], p.image.shape[1]) for p in result.patches)
@@ -287,10 +297,13 @@ def visualize(args) -> int:
     elif method not in ("rf", "top9"):
         values = np.asarray(array, dtype=np.float64)
         describe.update(shape=list(np.shape(array)), min=float(np.nanmin(values)), max=float(np.nanmax(values)))
-    if out.suffix.lower() == ".npy":
-        np.save(out, np.asarray(array))
-    else:
-        _save_figure(panels, out, title)
+    with staged_output(out) as target:
+        if out.suffix.lower() == ".npy":
+            with open(target, "wb") as file:  # np.save on a name would add ".npy" to "x.NPY"
+                np.save(file, np.asarray(array))
+        else:
+            _save_figure(panels, target, title)
+    _note_weights(lab)
     describe["out"] = str(out)
     if args.json:
         print(json.dumps(describe, default=_plain))

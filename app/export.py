@@ -12,6 +12,7 @@ import Qt or torch to reject a bad ``--slide``.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,10 +47,15 @@ def _cuts(intervals: list[tuple[float, float]], start: float, end: float, budget
     """Cut [start, end] into parts no longer than ``budget`` (at every gap between intervals too, with
     ``every_gap``), crossing no interval (a node) where there is a gap to cut at: the boundaries, start and end
     included."""
+    if not budget > 0:
+        raise ValueError("a page leaves no room inside its margins")
     merged = _merged(intervals)
     free = [(merged[i][1] + merged[i + 1][0]) / 2 for i in range(len(merged) - 1)]  # gaps between nodes
     bounds, position = [start], start
-    while end - position > 1e-6:
+    # Each step passes a gap or advances a whole budget: so many steps at most.
+    for _ in range(len(free) + math.ceil((end - start) / budget) + 2):
+        if end - position <= 1e-6:
+            break
         if every_gap:
             following = [c for c in free if position + 1e-6 < c]
             if following and following[0] - position <= budget + 1e-6:
@@ -61,8 +67,20 @@ def _cuts(intervals: list[tuple[float, float]], start: float, end: float, budget
         fitting = [c for c in free if position + 1e-6 < c <= position + budget]
         position = fitting[-1] if fitting else position + budget  # no gap: a node is cut
         bounds.append(position)
+    else:
+        raise RuntimeError(f"cutting {start:g}–{end:g} into parts of {budget:g} did not end")
     bounds.append(end)
     return bounds
+
+
+MAX_PAGE_ASPECT = 4.0  # a page at most four times as wide as high, or as high as wide
+
+
+def check_page(page: tuple[int, int]) -> None:
+    """Refuse a page shape that leaves no room for a graph inside its margins (a ``ValueError``, one line)."""
+    w, h = page
+    if not (w > 0 and h > 0) or max(w / h, h / w) > MAX_PAGE_ASPECT:
+        raise ValueError(f"a slide of {w}×{h} is too narrow: its sides may differ at most {MAX_PAGE_ASPECT:g}-fold")
 
 
 def plan_pages(scene: Rect, nodes: list[Rect], page: tuple[int, int], min_scale: float
@@ -74,6 +92,7 @@ def plan_pages(scene: Rect, nodes: list[Rect], page: tuple[int, int], min_scale:
     than a page, and the pieces are stacked down the page in reading order, in columns side by side when they
     are narrow (a tall graph reads like a newspaper); pieces that lie one under the other in the scene stay
     joined."""
+    check_page(page)
     pw, ph = page
     margin = MARGIN_FRACTION * ph
     aw, ah = pw - 2 * margin, ph - 2 * margin
@@ -153,10 +172,11 @@ def _min_scale(view, page: tuple[int, int]) -> float:
 def write_slides(view, path: str | Path, page: tuple[int, int]) -> tuple[list[Path], int]:
     """Write the graph that ``view`` (a GraphView) holds on slides of ``page`` pixels: a PDF (one page per
     slide) or PNGs. Returns the files written and the number of slides."""
-    from PySide6.QtCore import QMarginsF, QRectF, QSizeF
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QSizeF
     from PySide6.QtGui import QColor, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen
 
-    from cnn_explorer.widgets.files import check_writable
+    from cnn_explorer.widgets.files import check_writable, write_bytes
+    from cnn_explorer.widgets.picture import write_png
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -184,7 +204,10 @@ def write_slides(view, path: str | Path, page: tuple[int, int]) -> tuple[list[Pa
 
     files = slide_files(path, len(pages))
     if suffix == ".pdf":
-        writer = QPdfWriter(str(path))
+        data = QByteArray()
+        buffer = QBuffer(data)
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        writer = QPdfWriter(buffer)
         writer.setResolution(round(72 / PDF_POINTS_PER_PIXEL))
         size = QPageSize(QSizeF(page[0] * PDF_POINTS_PER_PIXEL, page[1] * PDF_POINTS_PER_PIXEL), QPageSize.Unit.Point,
                          "slide", QPageSize.SizeMatchPolicy.ExactMatch)
@@ -198,6 +221,8 @@ def write_slides(view, path: str | Path, page: tuple[int, int]) -> tuple[list[Pa
                 writer.newPage()
             paint(painter, pieces)
         painter.end()
+        buffer.close()
+        write_bytes(path, bytes(data))
     else:
         for file, pieces in zip(files, pages):
             image = QImage(*page, QImage.Format.Format_ARGB32_Premultiplied)
@@ -206,11 +231,7 @@ def write_slides(view, path: str | Path, page: tuple[int, int]) -> tuple[list[Pa
             painter.setRenderHint(QPainter.TextAntialiasing, True)
             paint(painter, pieces)
             painter.end()
-            if not image.save(str(file), "PNG"):
-                raise OSError(f"cannot write {file}")
-    for file in files:
-        if not file.exists() or file.stat().st_size == 0:
-            raise OSError(f"cannot write {file}")
+            write_png(image, file)
     return files, len(pages)
 
 

@@ -50,6 +50,8 @@ def export_onnx(model: nn.Module, input_shape, path: str | os.PathLike) -> list[
                 torch.onnx.export(model, (example,), str(path), **options)
             onnx.checker.check_model(str(path))
             break
+        except OSError:  # the file could not be written (a full disk): no other exporter would do better
+            raise
         except Exception as error:  # the exporters raise many types; all mean "cannot export this model"
             reasons.append(_first_line(error))
     else:

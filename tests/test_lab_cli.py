@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 from cnn_explorer.app import cli_lab
+from cnn_explorer.app.cli import CliError
 from cnn_explorer.models.lab.errors import LabError
 from cnn_explorer.models.lab.images import ImageError, sample_image
 
@@ -101,7 +102,7 @@ def test_bad_input_raises_one_line_errors(run, digits, tmp_path):
     with pytest.raises(LabError, match="has no spatial feature map"):
         run("visualize", "lenet5_digits", "--image", digits / "digit_2.png", "--method", "featuremaps", "--layer",
             "classifier.0", "--out", tmp_path / "x.png")
-    with pytest.raises(LabError, match="--out must end in"):
+    with pytest.raises(CliError, match="--out must end in"):
         run("visualize", "lenet5_digits", "--image", digits / "digit_2.png", "--method", "rf", "--out",
             tmp_path / "x.jpg")
     with pytest.raises(LabError, match="top9 needs --images"):

@@ -55,6 +55,10 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
         out.write(data)
 
 
+class OutputError(OSError):
+    """An output that could not be written whole (a full disk, a failed write): one line; the old file stays."""
+
+
 @contextlib.contextmanager
 def staged_output(path: str | os.PathLike) -> Iterator[Path]:
     """Write ``path`` (and files beside it, such as ``x-2.png`` or ``x.onnx.data``) all or nothing.
@@ -62,26 +66,37 @@ def staged_output(path: str | os.PathLike) -> Iterator[Path]:
     Yields a path named like ``path`` in a hidden folder beside it. When the block ends, every file the writer
     made there must be non-empty; each is flushed to the disk and moved over its namesake beside ``path``.
     Anything else (an exception, an empty file, Ctrl+C) removes the folder and leaves the old files as they
-    were."""
+    were. An ``OSError`` of the writing is raised as an ``OutputError`` that names the target."""
     path = Path(path)
-    folder = Path(tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{path.name}.", suffix=".partial", dir=path.parent))
+    try:
+        folder = Path(tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{path.name}.", suffix=".partial", dir=path.parent))
+    except OSError as error:
+        raise OutputError(f"cannot write {path}: {_reason(error)}") from None
     _in_progress.add(folder)
     try:
         yield folder / path.name
         written = sorted(p for p in folder.iterdir() if p.is_file())
         if not written:
-            raise OSError(f"cannot write {path}: nothing was written")
+            raise OutputError(f"cannot write {path}: nothing was written")
         for file in written:
             if file.stat().st_size == 0:
-                raise OSError(f"cannot write {path.parent / file.name}: it came out empty "
-                                         "(is the disk full?)")
+                raise OutputError(f"cannot write {path.parent / file.name}: it came out empty (is the disk full?)")
             with open(file, "rb") as written_file:
                 os.fsync(written_file.fileno())  # a full disk shows here on file systems that allocate late
         for file in written:
             os.replace(file, path.parent / file.name)
+    except OutputError:
+        raise
+    except OSError as error:
+        raise OutputError(f"cannot write {path}: {_reason(error)}") from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
         _in_progress.discard(folder)
+
+
+def _reason(error: OSError) -> str:
+    text = error.strerror or str(error)
+    return text[:1].lower() + text[1:]
 
 
 def discard_staged() -> None:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, QSizeF, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QImage, QPainter
-from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QGraphicsSimpleTextItem, QGraphicsView, QMenu, QStyle, QVBoxLayout, QWidget
 
 from .files import check_writable
+from .picture import write_png, write_svg
 from .fold_state import FoldState
 from .graph_canvas import GRAPH_KEYS, GraphCanvas, Minimap  # noqa: F401 (GRAPH_KEYS: API)
 from .graph_data import GraphData
@@ -567,17 +567,10 @@ class GraphView(QWidget):
             source = QRectF(0, 0, 100, 100)
         with self._scene.exporting():
             if suffix == ".svg":
-                generator = QSvgGenerator()
-                generator.setFileName(str(path))
-                generator.setSize(source.size().toSize())
-                generator.setViewBox(QRectF(0, 0, source.width(), source.height()))
-                generator.setTitle(self._data.title if self._data else "graph")
-                generator.setDescription("Layer graph drawn by CNN Explorer")
-                painter = QPainter()
-                if not painter.begin(generator):  # the file could not be opened: nothing would be written
-                    raise OSError(f"cannot write {path}")
-                self._scene.render_into(painter, QRectF(0, 0, source.width(), source.height()), source)
-                painter.end()
+                target = QRectF(0, 0, source.width(), source.height())
+                write_svg(path, source.size().toSize(), target, self._data.title if self._data else "graph",
+                          "Layer graph drawn by CNN Explorer",
+                          lambda painter: self._scene.render_into(painter, target, source))
             else:
                 # 2× for sharp text, but at most ~64 megapixels and 16384 pixels a side.
                 scale = min(2.0, 16384 / max(source.width(), source.height()),
@@ -588,10 +581,7 @@ class GraphView(QWidget):
                 painter = QPainter(image)
                 self._scene.render_into(painter, QRectF(image.rect()), source)
                 painter.end()
-                if not image.save(str(path), "PNG"):
-                    raise OSError(f"cannot write {path}")
-        if not path.exists():
-            raise OSError(f"cannot write {path}")
+                write_png(image, path)
         return path
 
     # -- building ----------------------------------------------------------------------------------------

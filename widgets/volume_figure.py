@@ -14,11 +14,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, QSize, QSizeF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen, QPolygonF
-from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from . import format as fmt
 from .files import check_writable
+from .picture import write_png, write_svg
 from .graph_layout import BLOCK_KIND
 from .theme import graph_colors
 
@@ -278,26 +278,15 @@ def export_figure(data, path: str | Path, size: tuple[int, int] = (1920, 1080), 
     check_writable(path)
     target = QSizeF(*size)
     if suffix == ".svg":
-        generator = QSvgGenerator()
-        generator.setFileName(str(path))
-        generator.setSize(QSize(*size))
-        generator.setViewBox(QRectF(0, 0, *size))
-        generator.setTitle(data.model if data is not None else "figure")
-        generator.setDescription("The network as a row of volumes, drawn by CNN Explorer")
-        painter = QPainter()
-        if not painter.begin(generator):
-            raise OSError(f"cannot write {path}")
-        paint_figure(painter, data, target, theme, font_scale)
-        painter.end()
+        write_svg(path, QSize(*size), QRectF(0, 0, *size), data.model if data is not None else "figure",
+                  "The network as a row of volumes, drawn by CNN Explorer",
+                  lambda painter: paint_figure(painter, data, target, theme, font_scale))
     else:
         image = QImage(QSize(*size), QImage.Format.Format_ARGB32_Premultiplied)
         painter = QPainter(image)
         paint_figure(painter, data, target, theme, font_scale)
         painter.end()
-        if not image.save(str(path), "PNG"):
-            raise OSError(f"cannot write {path}")
-    if not path.exists() or path.stat().st_size == 0:
-        raise OSError(f"cannot write {path}")
+        write_png(image, path)
     return path
 
 
