@@ -342,12 +342,26 @@ def export_slides_dialog(window) -> None:
         return
     if Path(path).suffix.lower() not in (".pdf", ".png"):
         path += ".png" if "PNG" in chosen else ".pdf"
+    save_from_window(window, path, lambda target: export_slides(window, target, page))
+
+
+def save_from_window(window, path: str | Path, write) -> list[Path] | None:
+    """Write a file the user chose in a save dialog, all or nothing (``widgets.files.staged_output``):
+    ``write(target)`` writes it (and any files beside it) and may return their paths. The status bar says what
+    was saved; an error is a dialog, and the user's old file stays as it was."""
+    from cnn_explorer.widgets.files import check_writable, staged_output
+
+    path = Path(path)
     try:
-        files = export_slides(window, path, page)
+        check_writable(path)
+        with staged_output(path) as target:
+            written = write(target)
+        files = [path.parent / Path(f).name for f in written] if isinstance(written, (list, tuple)) else [path]
     except (OSError, ValueError) as error:
-        window.show_error(f"Cannot write {path}: {error.strerror}" if getattr(error, "strerror", None) else str(error))
-        return
+        window.show_error(str(error) if str(error).startswith("cannot write") else f"Cannot write {path}: {error}")
+        return None
     window.statusBar().showMessage(f"Saved {', '.join(map(str, files))}", 8000)
+    return files
 
 
 def register_slides_action(window) -> None:

@@ -65,13 +65,9 @@ class FigureTab(LazyTab):
             return
         if Path(path).suffix.lower() not in (".png", ".svg"):
             path += ".svg" if "SVG" in chosen else ".png"
-        try:
-            self.export(path)
-        except (OSError, ValueError) as error:
-            window.show_error(f"Cannot write {path}: {error.strerror}" if getattr(error, "strerror", None)
-                              else str(error))
-            return
-        window.statusBar().showMessage(f"Saved {path}", 8000)
+        from cnn_explorer.app.export import save_from_window
+
+        save_from_window(window, path, self.export)
 
 
 def register(window, view: str = "graph") -> FigureTab:

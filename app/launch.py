@@ -44,9 +44,19 @@ class Screenshot:
             QTimer.singleShot(600, self._take)
 
     def _take(self) -> None:
+        from cnn_explorer.widgets.files import staged_output
+        from cnn_explorer.widgets.picture import png_bytes
+
         self.window.error_box.close()
-        if not self.window.grab().save(str(self.path)):
-            error_line(f"cnn-explorer: error: cannot write {self.path}")
+        try:
+            with staged_output(self.path) as target:
+                image = self.window.grab().toImage()
+                if self.path.suffix.lower() == ".png":
+                    target.write_bytes(png_bytes(image))
+                elif not image.save(str(target)):
+                    raise OSError(f"cannot write {self.path}")
+        except OSError as error:
+            error_line(f"cnn-explorer: error: {error}")
             self.code = 2
         self._finish(self.code)
 

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 from cnn_explorer.app.requests import gui_post
 from cnn_explorer.models.live.draw import palette
-from cnn_explorer.widgets.files import check_writable
+from cnn_explorer.widgets.files import check_writable, staged_output
+from cnn_explorer.widgets.picture import write_png
 from cnn_explorer.widgets.live_panel import INPUT_SIZES, Detection, LiveFrame, LivePanel
 from cnn_explorer.widgets.theme import colors
 from PySide6.QtCore import QEvent, QObject, QTimer
@@ -543,13 +544,14 @@ class LiveController(QObject):
 
     def snapshot(self, path: str) -> None:
         target = Path(path)
+        image = self.panel.view.render_image()
         try:
             check_writable(target)
+            if image is None:
+                raise OSError(f"cannot write {target}: there is no picture yet")
+            with staged_output(target) as partial:
+                write_png(image, partial)
         except OSError as error:
             self.panel.show_message(str(error))
-            return
-        image = self.panel.view.render_image()
-        if image is None or not image.save(str(target), "PNG"):
-            self.panel.show_message(f"cannot write {target}")
             return
         self.panel.show_message(f"Saved {target}", error=False)

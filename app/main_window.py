@@ -614,14 +614,10 @@ class MainWindow(QMainWindow):
     def _export_dialog(self, title: str, kind: str, filters: dict[str, str], write) -> None:
         name = self.current_model() or "model"
         path, _ = QFileDialog.getSaveFileName(self, title, str(Path.cwd() / f"{name}.{kind}"), filters[kind])
-        if not path:
-            return
-        try:
-            write(path)
-        except OSError as error:
-            self.show_error(f"Cannot write {path}: {error.strerror}" if error.strerror else str(error))
-            return
-        self.statusBar().showMessage(f"Saved {path}", 8000)
+        if path:
+            from cnn_explorer.app.export import save_from_window
+
+            save_from_window(self, path, write)
 
     def export_graph_dialog(self, kind: str) -> None:
         if self.session.current is not None and self.session.current.graph is not None:
