@@ -6,8 +6,10 @@ other transparent images are composited on white; the EXIF orientation is applie
 the header before any pixel is decoded, so a 20000×20000 "image bomb" costs nothing.
 
 Anything else raises ``ImageError`` (a ``ValueError``) with a one-line message: a file that is not an image
-(a "PNG" that is text), a truncated or corrupt file, an image under 8×8 or over ``MAX_PIXELS``, a folder with
-no images.
+(a "PNG" that is text), a truncated or corrupt file, a float image with no finite value, an image under 8×8 or
+over ``MAX_PIXELS``, a folder with no images, a path that is not a regular file (a FIFO is never opened: that
+would block). Nothing else is printed: the decoders' warnings and numpy's are silenced here, so a failure is
+the one line of its message.
 
 Samples: scikit-image's bundled photographs (the astronaut, Chelsea the cat, the coffee cup; licences in
 ``skimage/data/README.txt``: public domain or CC0) and held-out digits of scikit-learn's handwritten digits
@@ -60,7 +62,7 @@ def _looks_like_text(path: Path) -> bool:
     return all(b >= 9 for b in head)
 
 
-def _to_uint8_rgb(image: Image.Image) -> np.ndarray:
+def _to_uint8_rgb(image: Image.Image, name: str = "image") -> np.ndarray:
     mode = image.mode
     if mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in image.info) \
             or (mode in ("L", "RGB") and "transparency" in image.info):
@@ -69,8 +71,12 @@ def _to_uint8_rgb(image: Image.Image) -> np.ndarray:
         return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         values = np.asarray(image).astype(np.float64)
-        if mode == "F":
-            low, high = float(np.nanmin(values)), float(np.nanmax(values))
+        if mode == "F":  # floats: scaled from the smallest finite value to the largest
+            finite = np.isfinite(values)
+            if not finite.any():
+                raise ImageError(f"{name} holds no pixel values: every pixel is NaN or infinite")
+            low, high = float(values[finite].min()), float(values[finite].max())
+            values = np.nan_to_num(values, nan=low, posinf=high, neginf=low)  # NaN shown as the lowest value
             values = (values - low) / (high - low or 1.0) * 255.0
         else:
             # 16-bit data (Pillow may give it as mode "I"): full scale is 65535.
@@ -95,23 +101,34 @@ def check_size(width: int, height: int, name: str = "image") -> None:
                          f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels")
 
 
-def open_image(path: str | os.PathLike) -> np.ndarray:
-    """The image at ``path`` as an H×W×3 uint8 RGB array (see the module's docstring)."""
+def check_image_file(path: str | os.PathLike) -> Path:
+    """``path`` when it is a regular file; else ``ImageError``: a folder, nothing there, or something that is
+    not a regular file (a FIFO, a device, a socket: never opened, since reading one can block for ever)."""
     path = Path(path)
-    name = path.name
     if path.is_dir():
         raise ImageError(f"{path} is a folder, not an image")
     if not path.is_file():
+        if path.exists():
+            raise ImageError(f"{path} is not a regular file (a pipe, a device or a socket), not an image")
         raise ImageError(f"image file not found: {path}")
+    return path
+
+
+def open_image(path: str | os.PathLike) -> np.ndarray:
+    """The image at ``path`` as an H×W×3 uint8 RGB array (see the module's docstring)."""
+    path = check_image_file(path)
+    name = path.name
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        # Quiet: Pillow's warnings (EXIF, palettes, bombs) and numpy's say nothing the result or the ImageError
+        # does not; printed, they would come before a command's one line.
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
             with Image.open(path) as image:
                 check_size(*image.size, name=name)  # from the header: nothing decoded yet
                 image.seek(0)
                 image.load()
                 image = ImageOps.exif_transpose(image)
-                return np.ascontiguousarray(_to_uint8_rgb(image))
+                return np.ascontiguousarray(_to_uint8_rgb(image, name))
     except ImageError:
         raise
     except Image.DecompressionBombError as error:
