@@ -74,9 +74,9 @@ class CaptureThread:
         self._thread.start()
         return self
 
-    def stop(self, timeout: float = 5.0) -> bool:
+    def stop(self, timeout: float = 5.0, *, warn: bool = True) -> bool:
         """Ask the thread to end, wake whoever waits, join; the thread releases the source. True when the
-        thread has ended (False only when the source blocked longer than ``timeout``)."""
+        thread has ended (False only when the source blocked longer than ``timeout``; logged when ``warn``)."""
         self._stop.set()
         with self._cond:
             self._cond.notify_all()
@@ -93,7 +93,7 @@ class CaptureThread:
         if thread is not threading.current_thread():
             thread.join(timeout)
         alive = thread.is_alive()
-        if alive:
+        if alive and warn:
             log.warning("the capture thread of %s did not end within %.1f s", self.source.name, timeout)
         return not alive
 

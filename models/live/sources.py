@@ -18,6 +18,7 @@ import contextlib
 import math
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -26,6 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from .errors import SourceError
+
+# FFmpeg (inside OpenCV) prints its own lines ("moov atom not found" for a truncated .mp4) before the
+# SourceError that says the same in one line. OpenCV reads this level when its FFmpeg backend first opens a
+# file, so it is set here, before any VideoCapture; -8 is AV_LOG_QUIET. A user's own setting is kept.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".gif")
@@ -89,7 +95,10 @@ class FrameSource:
 
     def interrupt(self) -> None:
         """Called (from another thread) when the capture stops: a source whose ``read()`` can block for long
-        should return from it soon."""
+        should return from it soon. A source paced in real time stops waiting for its next frame's time."""
+        pacer = getattr(self, "_pacer", None)
+        if pacer is not None:
+            pacer.interrupt()
 
     @property
     def frame_size(self) -> tuple[int, int] | None:
@@ -139,16 +148,23 @@ class FrameSource:
 
 
 class _Pacer:
-    """Gives frames at ``fps`` in real time (a file or a synthetic source plays like a camera)."""
+    """Gives frames at ``fps`` in real time (a file or a synthetic source plays like a camera). The wait for a
+    frame's time ends at once on ``interrupt()`` (the capture stopping), however slow the rate: at 0.0001 fps
+    the next frame is hours away."""
 
     def __init__(self, fps: float | None):
         self.fps = fps
         self.start: float | None = None
         self.count = 0
+        self._interrupted = threading.Event()
 
     def reset(self) -> None:
         self.start = None
         self.count = 0
+        self._interrupted.clear()
+
+    def interrupt(self) -> None:
+        self._interrupted.set()
 
     def wait(self) -> None:
         if not self.fps:
@@ -159,7 +175,7 @@ class _Pacer:
         due = self.start + self.count / self.fps
         self.count += 1
         if due > now:
-            time.sleep(due - now)
+            self._interrupted.wait(due - now)
         elif now - due > 1.0:  # far behind (the machine was busy): start counting again from now
             self.start, self.count = now, 1
 
@@ -388,6 +404,9 @@ class VideoSource(FrameSource):
         if not self.path.is_file():
             if playing:
                 raise SourceError(f"the video file {self.path} was deleted or moved while playing")
+            if self.path.exists():  # a FIFO, a device, a socket: never opened (FFmpeg would wait on it)
+                raise SourceError(f"{self.path} is not a regular file (a pipe, a device or a socket), not a video "
+                                  "file")
             raise SourceError(f"no such video file: {self.path}")
 
     def _start(self, playing: bool = False) -> None:
@@ -524,7 +543,10 @@ class FolderSource(FrameSource):
         self._pending = first
 
     def _load_next(self) -> np.ndarray:
-        cv2 = _cv2()
+        # Read with the lab's open_image (Pillow), not cv2.imread: libjpeg and libpng inside OpenCV print
+        # "Premature end of JPEG file" and "libpng error" for a damaged file, whatever OpenCV's log level.
+        from ..lab.images import ImageError, open_image
+
         failures = 0
         while True:
             if self._position >= len(self._files):
@@ -536,14 +558,14 @@ class FolderSource(FrameSource):
             self._position += 1
             image = None
             if path.is_file():
-                with quiet_opencv():
-                    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+                with contextlib.suppress(ImageError):  # damaged, not an image, too small or too large: skipped
+                    image = open_image(path)
             else:  # removed since the scan: look again
                 self._files = self._scan(running=True)
                 self._position = 0
                 failures += 1
             if image is not None:
-                return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+                return image
             failures += 1
             if failures > 2 * len(self._files) + 2:
                 raise SourceError(f"none of the {len(self._files)} images in {self.path} can be read")
