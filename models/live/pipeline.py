@@ -95,6 +95,15 @@ def reuse_freed_memory() -> bool:
     return bool(mallopt(_M_MMAP_THRESHOLD, KEEP_FREED_BYTES)) and bool(mallopt(_M_TRIM_THRESHOLD, 4 * KEEP_FREED_BYTES))
 
 
+def _bad_input_errors() -> tuple[type[BaseException], ...]:
+    """What building a predictor raises for bad input (the model, the weights, the size): a message for the
+    user, not a fault of the program to log with its traceback."""
+    from ..weights import WeightsError
+    from ..zoo_index import InputSizeError, UnknownModelError
+
+    return WeightsError, InputSizeError, UnknownModelError
+
+
 class LivePipeline:
     """Capture thread + inference thread around ``source`` and ``predictor``.
 
@@ -156,17 +165,20 @@ class LivePipeline:
         self._thread.start()
         return self
 
-    def stop(self, timeout: float = 10.0) -> bool:
-        """Stop both threads (flag, wake, join) and release the source. True when both have ended."""
+    def stop(self, timeout: float = 10.0, *, warn: bool = True) -> bool:
+        """Stop both threads (flag, wake, join) and release the source. True when both have ended within
+        ``timeout`` (in all); ``warn``: log it when they have not (they end by themselves once the model's
+        step in progress returns: a thread is never killed)."""
+        deadline = time.monotonic() + timeout
         self._stop.set()
         with self._cond:
             self._cond.notify_all()
-        capture_ended = self._capture.stop(timeout) if self._capture is not None else True
+        capture_ended = self._capture.stop(timeout, warn=warn) if self._capture is not None else True
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
         ended = capture_ended and not (thread is not None and thread.is_alive())
-        if not ended:
+        if not ended and warn:
             log.warning("the live pipeline did not end within %.1f s", timeout)
         return ended
 
@@ -241,6 +253,8 @@ class LivePipeline:
                     return
         except LiveError as error:
             self._error = error
+        except _bad_input_errors() as error:  # a weights file that does not fit, an input size out of range …
+            self._error = LiveError(error)  # its own one line, as the command line prints it; no traceback
         except Exception as error:  # noqa: BLE001 - reported through ``error``, never lost with the thread
             log.exception("the inference thread failed")
             self._error = LiveError(f"inference failed: {type(error).__name__}: {one_line(error)[:300]}")
@@ -321,10 +335,12 @@ class LivePipeline:
         self._bench_frames = frames
         self._bench_capture = None
         self.start()
+        timed_out = False
         try:
             with self._cond:
                 ended = self._cond.wait_for(lambda: self._finished, timeout)
             if not ended:
+                timed_out = True
                 raise LiveError(f"bench: only {self.results} of {frames} frames in {timeout:g} s")
             if self._error is not None:
                 raise self._error
@@ -334,7 +350,12 @@ class LivePipeline:
             timings = self.stats().timings_ms
         finally:
             self._bench_frames = None
-            self.stop()
+            # Out of time: the timeout is honoured. The threads are told to stop and given a moment; one busy
+            # in a long step (a slow model's frame, its build) ends by itself when that step returns.
+            if timed_out:
+                self.stop(min(2.0, timeout), warn=False)
+            else:
+                self.stop()
         record, self._record = self._record[:frames], None
         done_times = [done for done, _, _ in record]
         lat = np.array([latency for _, latency, _ in record]) * 1000

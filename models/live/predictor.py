@@ -118,6 +118,19 @@ def _is_oom(error: BaseException) -> bool:
     return (oom is not None and isinstance(error, oom)) or "out of memory" in str(error).lower()
 
 
+def check_live_size(size: tuple[int, int], model: str | dict | None = None) -> tuple[int, int]:
+    """An input size (H, W) the live view can run: within the zoo's range for ``model`` (a name or its facts;
+    ``check_input_size``: detectors have a smaller cap) and 32 pixels a side at least. Needs no model: the
+    command line asks before it starts anything."""
+    from ..zoo_index import check_input_size
+
+    size = (int(size[0]), int(size[1]))
+    check_input_size(size, model)
+    if min(size) < 32:
+        raise LiveError(f"input {size[0]}×{size[1]} is too small for the live view: 32 pixels a side at least")
+    return size
+
+
 # -- results -----------------------------------------------------------------------------------------------
 
 @dataclass
@@ -241,7 +254,7 @@ class Predictor:
                  channels_last: bool | None = None, max_instances: int = 32, cuda_graphs: bool = True,
                  min_face_size: float = 40.0, progress=None):
         from ..loader import load_model
-        from ..zoo_index import check_input_size, lookup
+        from ..zoo_index import lookup
 
         facts = lookup(model_name)  # UnknownModelError for a bad name
         if facts["task"] not in LIVE_TASKS:
@@ -255,10 +268,7 @@ class Predictor:
         if precision == "bf16" and self.device.type == "cuda" and not torch.cuda.is_bf16_supported():
             raise LiveError(f"{device_name(self.device)} has no bf16; use fp16 or fp32", suggestions=("fp16",))
         if size is not None:
-            size = (int(size[0]), int(size[1]))
-            check_input_size(size)
-            if min(size) < 32:
-                raise LiveError(f"input {size[0]}×{size[1]} is too small for the live view: 32 pixels a side at least")
+            size = check_live_size(size, facts)
         loaded = load_model(facts["name"], weights=weights, progress=progress)
         self.entry = loaded.entry
         self.name = loaded.entry.name
