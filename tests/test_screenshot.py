@@ -85,10 +85,14 @@ def test_a_screenshot_leaves_the_users_settings_alone(gui_env, tmp_path):
     ini = config / "cnn-explorer.ini"
     ini.write_text("[General]\ntheme=dark\nfont_scale=1.25\nlast_model=resnet18\n")
     before = ini.read_text()
-    result = explorer(gui_env, "squeezenet1_0", "--weights", "random", "--theme", "high_contrast",
-                      "--font-scale", "2", "--size", "1024x768", "--screenshot", str(tmp_path / "shot.png"))
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    result = explorer({**gui_env, "TMPDIR": str(temp)}, "squeezenet1_0", "--weights", "random", "--theme",
+                      "high_contrast", "--font-scale", "2", "--size", "1024x768", "--screenshot",
+                      str(tmp_path / "shot.png"))
     assert result.returncode == 0, result.stderr
     assert ini.read_text() == before
+    assert not [p.name for p in temp.iterdir() if p.name.startswith("cnn-explorer-settings-")]  # its scratch settings
 
 
 def test_ctrl_c_closes_the_window_and_exits_130(gui_env, tmp_path):
