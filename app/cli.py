@@ -492,8 +492,12 @@ def _stdout_open() -> bool:
     if sys.stdout is None:  # Python found no standard output at start (``>&-``)
         return False
     try:
-        os.fstat(sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
+        descriptor = sys.stdout.fileno()
+    except (OSError, ValueError, AttributeError):  # a stream in memory (a caller's, a test's): it is there
+        return True
+    try:
+        os.fstat(descriptor)
+    except OSError:  # the descriptor was closed after start
         return False
     return True
 
