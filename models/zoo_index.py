@@ -25,18 +25,38 @@ TASKS = (
 )
 INDEX_FILE = "zoo_index.json"
 MAX_INPUT_SIDE = 4096
+#: The largest side for a model analyzed with a real forward pass (``data_dependent``: the detectors and the
+#: instance and keypoint segmenters), which runs on real numbers and keeps what it makes. They resize every
+#: image to at most 1333 pixels a side themselves, so a larger input shows nothing new, while Mask R-CNN pastes
+#: each of its 100 masks back at the input's size: its ``summary`` peaks at 1.3 GB at 1344×1344, 4.4 GB at
+#: 2048×2048 and 11.8 GB at 4096×4096.
+MAX_DATA_DEPENDENT_SIDE = 1344
 
 
 class InputSizeError(ValueError):
     """An input size the network cannot take: absurd, or too small for its pooling."""
 
 
-def check_input_size(input_size) -> None:
+def check_input_size(input_size, model: str | dict | None = None) -> None:
+    """Refuse (``InputSizeError``, one line) an input size out of range: 1 to ``MAX_INPUT_SIDE`` pixels a side,
+    and 1 to ``MAX_DATA_DEPENDENT_SIDE`` for ``model`` (a zoo name or its facts) when it runs a real forward
+    pass. Needs no torch, so it is checked before any model is built; an unknown name is left to ``lookup``."""
     if input_size is None:
         return
     h, w = input_size
     if not (1 <= h <= MAX_INPUT_SIDE and 1 <= w <= MAX_INPUT_SIDE):
         raise InputSizeError(f"input size {h}×{w} is out of range: each side must be 1 to {MAX_INPUT_SIDE} pixels")
+    facts = model
+    if isinstance(model, str):
+        try:
+            facts = lookup(model)
+        except UnknownModelError:
+            return
+    if facts and facts.get("data_dependent") and max(h, w) > MAX_DATA_DEPENDENT_SIDE:
+        kind = (facts.get("task") or "detection").replace("_", " ")
+        kind = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} model"
+        raise InputSizeError(f"input size {h}×{w} is too large for {facts['name']}: {kind} runs a real forward "
+                             f"pass, so each side must be 1 to {MAX_DATA_DEPENDENT_SIDE} pixels")
 
 
 class UnknownModelError(KeyError):
