@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -65,8 +66,21 @@ def build_on_meta(entry: ModelEntry) -> nn.Module | None:
 def cache_entry(summary: ModelSummary, weights: WeightsResult) -> dict:
     """What the analysis cache keeps of a summary (and what ``summary`` prints from)."""
     return {"summary": summary.to_json(), "graph": summary.graph.to_dict(), "weights_label": weights.label,
-            "weights_message": weights.message, "weights_check": {"path": weights.hub_path},
+            "weights_message": weights.message, "weights_check": _weights_check(weights),
             "depth": weight_layer_depth(summary.graph), "seconds": float(summary.seconds)}
+
+
+def _weights_check(weights: WeightsResult) -> dict:
+    """Where published weights are kept and, when they were loaded from there (checked against the hash in
+    their name), that file's size and time: another file put in its place makes the entry stale."""
+    check = {"path": weights.hub_path}
+    if weights.label == "pretrained" and weights.hub_path:
+        try:
+            stat = os.stat(weights.hub_path)
+            check.update(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+        except OSError:
+            pass
+    return check
 
 
 def summary_from_entry(entry: dict) -> ModelSummary:
@@ -81,7 +95,8 @@ def summarize(loaded: LoadedModel, input_size: tuple[int, int] | None = None,
               store: cache.AnalysisCache | None = None) -> ModelSummary:
     """Analyze a loaded model at ``input_size`` (its default when None); an analysis made before with the same
     model, size, weights and libraries comes from the cache (``store``: the default cache when None)."""
-    check_input_size(input_size)
+    facts = loaded.entry
+    check_input_size(input_size, {"name": facts.name, "task": facts.task, "data_dependent": facts.data_dependent})
     shape = loaded.input_shape(input_size)
     store = store or cache.AnalysisCache()
     entry_key = cache.key(loaded.entry.name, shape[2:], loaded.requested)
