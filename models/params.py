@@ -4,8 +4,10 @@
 process of its own (``python -m cnn_explorer.models.params``), so that building a hundred models, which is
 Python work, never competes with the GUI thread for the GIL. ``ParamCache`` keeps the
 counts in a JSON file keyed by the library versions: it is written to a unique temporary file and moved into
-place atomically (two processes may write at once; a reader never sees half a file), and whatever it reads
-is checked: a value that is not a whole, non-negative, plausible count is dropped and recounted.
+place atomically (two processes may write at once; a reader never sees half a file; the temporary files of
+interrupted writes are removed once an hour old), and whatever it reads is checked: a value that is not a
+whole, non-negative, plausible count is dropped and recounted. A path that cannot be used (its folder is a
+file, the file is a folder) is one warning, and the counts stay in memory.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+
+from .cache import remove_stale_partials, warn_once
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +107,9 @@ class ParamCache:
         return self.read()[0]
 
     def write(self, versions: dict, counts: dict[str, int]) -> bool:
-        """Replace the file atomically; False (and a log line) when it cannot be written."""
+        """Replace the file atomically; False when it cannot be written (a folder that is a file, a file that is
+        a folder, no room: one log line per path in this process, and the counts stay in memory). Temporary
+        files of interrupted writes, an hour old, are removed."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, temp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".partial", dir=self.path.parent)
@@ -114,10 +120,12 @@ class ParamCache:
             except BaseException:
                 Path(temp).unlink(missing_ok=True)
                 raise
-            return True
         except OSError as error:
-            log.warning("cannot write the parameter cache %s: %s", self.path, error)
+            warn_once(f"params:{self.path}", "cannot write the parameter cache %s (%s); going on without it",
+                      self.path, error.strerror or error)
             return False
+        remove_stale_partials(self.path.parent, self.path.name + ".")
+        return True
 
 
 def serve(names=None, out=None) -> int:

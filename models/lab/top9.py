@@ -10,7 +10,8 @@ One pass over the folder scores every channel of the layer at once, so the cache
 contents, model, weights and layer, under ``$CNN_EXPLORER_CACHE_DIR/top9`` or ``~/.cache/cnn-explorer/top9``)
 answers any channel of that layer afterwards. The folder's contents are its image files' names, sizes and
 modification times; the weights are a fingerprint of the parameters' values. Writes are atomic (a temporary
-file moved into place); a cache file that cannot be read or does not match is ignored and recomputed.
+file moved into place; those of interrupted writes are removed once an hour old); a cache file that cannot be
+read or does not match is ignored and recomputed, and a cache that cannot be written is one warning.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..cache import remove_stale_partials, warn_once
 from .activations import LabModel, find_node, require_map
 from .attribution import _CallCatcher, project, signed_to_uint8
 from .errors import LabError
@@ -127,6 +129,7 @@ def _load(path: Path, files: list[str], channels: int) -> Scores | None:
 
 
 def _save(path: Path, scores: Scores) -> None:
+    """Write atomically; the temporary files of interrupted writes, an hour old, are removed afterwards."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=path.stem, suffix=".partial", dir=path.parent)
     try:
@@ -138,6 +141,7 @@ def _save(path: Path, scores: Scores) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    remove_stale_partials(path.parent)
 
 
 def score_folder(lab: LabModel, paths, layer: str, batch_size: int = 16,
@@ -229,8 +233,9 @@ def top9(lab: LabModel, folder: str | os.PathLike, layer: str, channel: int, k: 
         if use_cache:
             try:
                 _save(cache_file, scores)
-            except OSError:
-                pass  # a read-only cache costs time, not results
+            except OSError as error:  # a read-only cache, or one that is a file: it costs time, not results
+                warn_once(f"top9:{cache_file.parent}", "cannot write the top-9 cache in %s (%s); going on without it",
+                          cache_file.parent, error.strerror or error)
     elif progress:
         progress(len(paths), len(paths))
     channels = scores.maxima.shape[1]
