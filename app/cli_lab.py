@@ -16,6 +16,8 @@ import json
 import sys
 from pathlib import Path
 
+# The lab's tools (models/lab/tools.py: TOOLS), named here so that --help imports no torch (a test keeps
+# the two equal).
 METHODS = ("featuremaps", "kernels", "rf", "erf", "deconv", "guided", "occlusion", "gradcam", "top9")
 OUT_SUFFIXES = (".png", ".svg", ".npy")
 
@@ -120,189 +122,44 @@ def predict(args) -> int:
     return 0
 
 
-# -- pictures ------------------------------------------------------------------------------------------------
-
-def _save_figure(panels: list[dict], out: Path, title: str) -> None:
-    """Panels side by side: each {"image": H×W(×3) array, "title": str, "cmap": name, "box": (t, l, b, r) or
-    list of them, "colorbar": bool}."""
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Rectangle
-
-    n = len(panels)
-    fig = Figure(figsize=(4.2 * n, 4.8), dpi=150, facecolor="white")
-    axes = fig.subplots(1, n, squeeze=False)[0]
-    for ax, panel in zip(axes, panels):
-        image = panel["image"]
-        shown = ax.imshow(image, cmap=panel.get("cmap", "gray" if image.ndim == 2 else None),
-                          interpolation="nearest", vmin=panel.get("vmin"), vmax=panel.get("vmax"))
-        ax.set_title(panel.get("title", ""), fontsize=12)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        boxes = panel.get("boxes", [])
-        for box, colour in boxes:
-            top, left, bottom, right = box
-            ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False,
-                                   edgecolor=colour, linewidth=2))
-        if panel.get("colorbar"):
-            fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
-    fig.suptitle(title, fontsize=14)
-    fig.tight_layout()
-    fig.savefig(out, format=out.suffix[1:].lower(), facecolor="white")
-
-
-def _channel_mosaic(fmap: np.ndarray) -> np.ndarray:
-    """All channels of a C×H×W map, each scaled to its own range, in one image (NaN gaps)."""
-    import numpy as np
-
-    from cnn_explorer.models.lab.kernels import tile_mosaic
-
-    low = fmap.min(axis=(1, 2), keepdims=True)
-    span = fmap.max(axis=(1, 2), keepdims=True) - low
-    scaled = np.where(span > 0, (fmap - low) / np.where(span > 0, span, 1), 0.0).astype(np.float32)
-    gap = 1 if fmap.shape[1] >= 8 else 0
-    return tile_mosaic(scaled, gap=gap, fill=np.nan)
-
-
-def _overlay(display: np.ndarray, heat: np.ndarray) -> np.ndarray:
-    import numpy as np
-
-    from matplotlib import colormaps
-
-    top = float(heat.max())
-    norm = heat / top if top > 0 else heat
-    coloured = colormaps["jet"](norm)[:, :, :3]
-    return np.clip(0.55 * display / 255.0 + 0.45 * coloured, 0, 1)
-
-
 # -- visualize -----------------------------------------------------------------------------------------------
 
 def visualize(args) -> int:
+    """One of the lab's tools (``models/lab/tools.py``, the window's too) to a picture or an array."""
     import numpy as np
 
     from cnn_explorer.app.cli import output_file
-    from cnn_explorer.models.lab import attribution, fields, kernels
-    from cnn_explorer.widgets.files import staged_output
-    from cnn_explorer.models.lab.activations import default_map_layer, find_node, require_map
     from cnn_explorer.models.lab.errors import LabError
     from cnn_explorer.models.lab.images import open_image
+    from cnn_explorer.models.lab.pictures import compose
+    from cnn_explorer.models.lab.tools import TOOLS, Options
+    from cnn_explorer.widgets.files import staged_output
 
     out = output_file(args.out, "--out", OUT_SUFFIXES)  # before any work: a target that cannot be written
+    tool = TOOLS[args.method]
     if args.method == "top9" and not args.images:
         raise LabError("top9 needs --images DIR, the folder to search")
-    method = args.method
     unit = tuple(args.unit) if args.unit else None
-    if unit is not None and len(unit) == 1 and method not in ("top9", "featuremaps"):
-        raise LabError(f"{method} needs a whole unit: --unit C,Y,X")
+    if unit is not None and len(unit) == 1 and tool.needs_unit:
+        raise LabError(f"{args.method} needs a whole unit: --unit C,Y,X")
     image = open_image(args.image)
     lab = _load(args)
     prepared = lab.prepare(image)
-    graph = lab.graph(prepared)
-    name = lab.entry.name
-
-    def layer_or(default):
-        """The layer asked for, else ``default()`` (looked up only then: a model may have no default)."""
-        return find_node(graph, args.layer).name if args.layer else default()
-
-    def unit_or_centre(layer):
-        node = find_node(graph, layer)
-        require_map(node)
-        if unit is not None:
-            return unit
-        _, _, h, w = node.output_shape
-        return (0, h // 2, w // 2)
-
-    describe: dict = {"model": name, "weights": lab.loaded.weights.label, "method": method, "image": str(args.image)}
-    title = f"{name} — {method}"
-    if method == "featuremaps":
-        layer = layer_or(lambda: lab.map_layers(prepared)[0])
-        array = lab.feature_map(prepared, layer)
-        panels = [{"image": prepared.display, "title": "input"},
-                  {"image": _channel_mosaic(array), "title": f"{layer}: {array.shape[0]} maps", "cmap": "viridis"}]
-        describe.update(layer=layer)
-    elif method == "kernels":
-        layer = args.layer.split(":")[0] if args.layer else kernels.first_conv(lab.model)
-        weight = kernels.kernel_weights(lab.model, layer)
-        array = weight.numpy()
-        if array.shape[1] in (1, 3):
-            picture = kernels.first_layer_tiles(lab.model, layer).mosaic(zoom=max(1, 24 // array.shape[2]))
-            panels = [{"image": picture, "title": f"{layer}: {array.shape[0]} filters {array.shape[2]}×{array.shape[3]}"}]
-        else:
-            page = kernels.kernel_grid(lab.model, layer)
-            panels = [{"image": page.mosaic(zoom=max(1, 12 // array.shape[2])),
-                       "title": f"{layer}: out {page.out_range[0]}–{page.out_range[1] - 1} × "
-                                f"in {page.in_range[0]}–{page.in_range[1] - 1} of {array.shape[0]}×{array.shape[1]}"}]
-        describe.update(layer=layer)
-    elif method == "rf":
-        layer = layer_or(lambda: default_map_layer(graph).name)
-        result = fields.receptive_field(lab, prepared, layer, unit_or_centre(layer))
-        array = np.asarray(result.clipped.to_list(), dtype=np.int64)
-        panels = [{"image": prepared.display, "title": f"{layer} unit {result.unit}",
-                   "boxes": [(result.clipped.to_list(), "red")]}]
-        describe.update(result.to_json())
-    elif method == "erf":
-        layer = layer_or(lambda: default_map_layer(graph).name)
-        result = fields.effective_receptive_field(lab, prepared, layer, unit_or_centre(layer))
-        array = result.heatmap
-        boxes = [(result.theoretical.to_list(), "red")]
-        if result.support:
-            boxes.append((result.support.to_list(), "cyan"))
-        panels = [{"image": prepared.display, "title": "input (red: theoretical field)", "boxes": boxes[:1]},
-                  {"image": array, "title": "|∂unit/∂input| (cyan: support)", "cmap": "magma", "boxes": boxes,
-                   "colorbar": True}]
-        describe.update(result.to_json())
-    elif method in ("deconv", "guided"):
-        layer = layer_or(lambda: default_map_layer(graph).name)
-        result = attribution.project(lab, prepared, layer, unit, method)
-        array = result.attribution
-        panels = [{"image": prepared.display, "title": "input"},
-                  {"image": result.picture, "title": f"{method}: {layer} unit {result.unit}"}]
-        describe.update(result.to_json())
-    elif method == "occlusion":
-        result = attribution.occlusion(lab, prepared, size=args.occluder, stride=args.stride, target=args.target,
-                                       layer=args.layer, fill=args.fill)
-        array = np.stack([result.probability, result.activation])
-        extent_note = f"square {result.size}px, stride {result.stride}px"
-        panels = [{"image": prepared.display, "title": f"input ({extent_note})"},
-                  {"image": result.probability, "title": f"p({result.target_name})", "cmap": "jet", "colorbar": True},
-                  {"image": result.activation, "title": f"{result.layer} map {result.channel}", "cmap": "jet",
-                   "colorbar": True}]
-        describe.update(result.to_json())
-    elif method == "gradcam":
-        result = attribution.grad_cam(lab, prepared, target=args.target, layer=args.layer)
-        array = result.heatmap
-        panels = [{"image": prepared.display, "title": "input"},
-                  {"image": _overlay(prepared.display, result.heatmap),
-                   "title": f"Grad-CAM {result.target_name} ({result.layer})"}]
-        describe.update(result.to_json())
-    else:  # top9
-        from cnn_explorer.models.lab.top9 import top9
-
-        layer = layer_or(lambda: default_map_layer(graph).name)
-        channel = unit[0] if unit else lab.strongest_unit(prepared, layer)[0]
-        result = top9(lab, args.images, layer, channel)
-        size = max(max(p.image.shape[0], p.image.shape[1]) for p in result.patches)
-        padded = np.full((2, len(result.patches), size, size, 3), 255, np.uint8)
-        for i, p in enumerate(result.patches):
-            padded[0, i, :p.image.shape[0], :p.image.shape[1]] = p.image
-            padded[1, i, :p.projection.shape[0], :p.projection.shape[1]] = p.projection
-        array = padded
-        from cnn_explorer.models.lab.kernels import tile_mosaic
-
-        panels = [{"image": tile_mosaic(padded[1], 3, gap=4), "title": "deconvnet projections"},
-                  {"image": tile_mosaic(padded[0], 3, gap=4), "title": "image patches"}]
-        title = f"{name} — top-9 of {layer} channel {channel}"
-        describe.update(result.to_json())
-    if method == "occlusion":
-        describe.update(shape=list(np.shape(array)), maps=["probability", "activation"])
-    elif method not in ("rf", "top9"):
-        values = np.asarray(array, dtype=np.float64)
-        describe.update(shape=list(np.shape(array)), min=float(np.nanmin(values)), max=float(np.nanmax(values)))
+    picture = tool.run(lab, prepared, Options(layer=args.layer, unit=unit, target=args.target, occluder=args.occluder,
+                                              stride=args.stride, fill=args.fill, images=args.images))
+    describe: dict = {"model": lab.entry.name, "weights": lab.loaded.weights.label, "method": args.method,
+                      "image": str(args.image), **picture.describe}
+    if args.method == "occlusion":
+        describe.update(shape=list(np.shape(picture.array)))
+    elif args.method not in ("rf", "top9"):
+        values = np.asarray(picture.array, dtype=np.float64)
+        describe.update(shape=list(np.shape(values)), min=float(np.nanmin(values)), max=float(np.nanmax(values)))
     with staged_output(out) as target:
         if out.suffix.lower() == ".npy":
             with open(target, "wb") as file:  # np.save on a name would add ".npy" to "x.NPY"
-                np.save(file, np.asarray(array))
+                np.save(file, np.asarray(picture.array))
         else:
-            _save_figure(panels, target, title)
+            compose(picture.title, picture.panels, target, out.suffix[1:].lower())
     _note_weights(lab)
     describe["out"] = str(out)
     if args.json:

@@ -15,8 +15,8 @@ from typing import Callable
 import numpy as np
 
 from cnn_explorer.app.requests import Cancelled
-from cnn_explorer.widgets.lab_data import FieldData, Histogram, InputData, KernelData, LabView, ToolResult
-from cnn_explorer.widgets.mosaic import colormap_lut, make_mosaic
+from cnn_explorer.widgets.lab_data import (FieldData, Histogram, InputData, KernelData, LabView, MosaicData,
+                                           ToolResult)
 
 Stop = Callable[[], bool]  # True when the job should give up (a model is being loaded)
 
@@ -99,6 +99,19 @@ def resolve_layer(lab, prepared, layer: str):
     return find_node(graph, layer)
 
 
+def make_mosaic(values: np.ndarray, layer: str, title: str, normalize: str = "channel", sort: str = "none",
+                global_range: tuple[float, float] | None = None) -> MosaicData:
+    """The mosaic of a C×H×W feature map for the window (``widgets/mosaic``), as ``visualize --method
+    featuremaps`` draws it (``tools.mosaic_picture``); numpy only, made on the worker thread."""
+    from cnn_explorer.models.lab import pictures
+    from cnn_explorer.models.lab.tools import mosaic_picture
+
+    values = np.ascontiguousarray(values, dtype=np.float32)
+    image, order, columns, low, high = mosaic_picture(values, normalize, sort, global_range)
+    return MosaicData(layer, title, image, values, order, columns, tuple(values.shape[1:]),
+                      pictures.mosaic_gap(values.shape[1:]), normalize, low, high)
+
+
 def _global_range(job, lab, prepared) -> tuple[float, float]:
     forward = lab.forward(prepared)
     cached = job.state.get("lab_range")
@@ -170,7 +183,8 @@ def kernel_view(lab, layer: str, page: tuple[int, int] = (0, 0)) -> KernelData:
     from torch import nn
 
     from cnn_explorer.models.lab.errors import LabError
-    from cnn_explorer.models.lab.kernels import first_conv, first_layer_tiles, kernel_grid, module_of
+    from cnn_explorer.models.lab.kernels import first_conv, module_of
+    from cnn_explorer.models.lab.tools import kernel_picture
 
     model = lab.model
     try:
@@ -186,20 +200,8 @@ def kernel_view(lab, layer: str, page: tuple[int, int] = (0, 0)) -> KernelData:
             return KernelData(layer, "No kernels", None, str(error), histogram=_histogram(model, layer))
         note = f"{layer} has no convolution kernels; the first convolution's are shown."
         module = module_of(model, target)
-    out_c, in_c, kh, kw = module.weight.shape
-    if in_c in (1, 3) and module.groups == 1:
-        tiles = first_layer_tiles(model, target)
-        image = tiles.mosaic(gap=1, zoom=max(1, 24 // max(kh, kw)))
-        title = f"{target}: {out_c} filters of {kh}×{kw}×{in_c}, each scaled to its own range"
-        pages = (1, 1)
-    else:
-        grid = kernel_grid(model, target, page)
-        gray = grid.mosaic(gap=1, zoom=max(1, 12 // max(kh, kw)))
-        image = np.repeat(gray[:, :, None], 3, axis=2)
-        title = (f"{target}: {out_c}×{in_c}×{kh}×{kw} kernels; rows: outputs {grid.out_range[0]}–"
-                 f"{grid.out_range[1] - 1}, columns: inputs {grid.in_range[0]}–{grid.in_range[1] - 1}"
-                 + (f" (groups {grid.groups})" if grid.groups > 1 else ""))
-        page, pages = grid.page, grid.pages
+    made = kernel_picture(model, target, page)
+    image, title, page, pages = made["image"], made["title"], made["page"], made["pages"]
     histogram = _histogram(model, layer if module_is_weighted(model, layer) else target)
     return KernelData(target, title, np.ascontiguousarray(image), note, tuple(page), tuple(pages), histogram)
 
@@ -229,8 +231,8 @@ def field_text(field) -> str:
 
 def unit_field(job, layer: str, unit: tuple[int, int, int]) -> FieldData:
     """The theoretical box of a unit and its effective receptive field."""
-    from cnn_explorer.models.lab.attribution import unit_to_uint8
     from cnn_explorer.models.lab.fields import effective_receptive_field, receptive_field
+    from cnn_explorer.models.lab.tools import erf_uint8
 
     lab = lab_of(job)
     _, image = _image(job, lab, None)
@@ -241,10 +243,11 @@ def unit_field(job, layer: str, unit: tuple[int, int, int]) -> FieldData:
     erf = effective_receptive_field(lab, prepared, layer, field.unit)
     box = lambda b: None if b is None else (b.top, b.left, b.bottom, b.right)  # noqa: E731
     return FieldData(layer, field.unit, value, box(field.clipped), box(field.box), field_text(field.field),
-                     np.ascontiguousarray(unit_to_uint8(np.sqrt(erf.heatmap))), box(erf.support))
+                     erf_uint8(erf.heatmap), box(erf.support))
 
 
-# -- the tools --------------------------------------------------------------------------------------------------
+# -- the tools ------------------------------------------------------------------------------------------------
+# Each is the registry's (models/lab/tools.py), which ``cnn-explorer visualize`` runs too: the same panels.
 
 def _tool_layer(lab, prepared, layer: str):
     """The selected layer when a tool can use it (a module layer with a map), else None (the tool's default)."""
@@ -254,129 +257,63 @@ def _tool_layer(lab, prepared, layer: str):
     return node.name if node.kind == "module" and has_feature_map(node) else None
 
 
-def _colored(values: np.ndarray, low: float, high: float, name: str = "viridis") -> np.ndarray:
-    """A 2-d map through a colour map (NaN: grey), as H×W×3 uint8."""
-    lut = colormap_lut(name)
-    span = high - low if high > low else 1.0
-    index = np.clip(np.nan_to_num((values - low) / span, nan=0.0) * 255, 0, 255).astype(np.uint8)
-    image = lut[index]
-    image[np.isnan(values)] = 128
-    return np.ascontiguousarray(image)
+def _run_tool(job, name: str, options) -> ToolResult:
+    from cnn_explorer.models.lab.tools import TOOLS
+
+    lab = lab_of(job)
+    _, image = _image(job, lab, None)
+    prepared = lab.prepare(image)
+    job.progress(TOOLS[name].label)
+    if options.layer is not None and name in ("deconv", "guided"):
+        options.layer = resolve_layer(lab, prepared, options.layer).name  # a block: its output
+    elif options.layer is not None:
+        options.layer = _tool_layer(lab, prepared, options.layer)
+    return as_tool_result(TOOLS[name].run(lab, prepared, options))
+
+
+def as_tool_result(picture) -> ToolResult:
+    return ToolResult(picture.tool, picture.title, picture.panels, picture.note, complete=picture.complete)
 
 
 def projection(job, layer: str, unit: tuple[int, int, int] | None, method: str) -> ToolResult:
-    from cnn_explorer.models.lab.attribution import project
+    from cnn_explorer.models.lab.tools import Options
 
-    lab = lab_of(job)
-    _, image = _image(job, lab, None)
-    prepared = lab.prepare(image)
-    name = "Deconvnet" if method == "deconv" else "Guided backprop"
-    job.progress(f"{name} projection")
-    node = resolve_layer(lab, prepared, layer)
-    result = project(lab, prepared, node.name, unit, method)
-    c, y, x = result.unit
-    which = "chosen" if unit is not None else "strongest"
-    return ToolResult(method, f"{name}: the {which} unit ({c}, {y}, {x}) of {node.name} "
-                              f"(activation {result.activation:.3g}) projected to pixels",
-                      [("input", prepared.display), (f"{name.lower()} projection (grey = 0)", result.picture)],
-                      "; ".join(result.notes))
+    return _run_tool(job, method, Options(layer=layer, unit=unit))
 
 
 def gradcam(job, layer: str) -> ToolResult:
-    from cnn_explorer.models.lab.attribution import grad_cam
+    from cnn_explorer.models.lab.tools import Options
 
-    lab = lab_of(job)
-    _, image = _image(job, lab, None)
-    prepared = lab.prepare(image)
-    job.progress("Grad-CAM")
-    result = grad_cam(lab, prepared, layer=_tool_layer(lab, prepared, layer))
-    heat = result.heatmap
-    colored = _colored(heat, 0.0, float(heat.max()) or 1.0, "inferno")
-    blend = (0.45 * prepared.display.astype(np.float32) + 0.55 * colored).astype(np.uint8)
-    return ToolResult("gradcam", f"Grad-CAM of “{result.target_name}” at {result.layer}",
-                      [("input", prepared.display), ("Grad-CAM over the input", np.ascontiguousarray(blend))],
-                      f"map {result.cam.shape[0]}×{result.cam.shape[1]} at {result.layer}, upsampled")
+    return _run_tool(job, "gradcam", Options(layer=layer))
+
+
+def _cancellable(job, stop: Stop, what: str):
+    def progress(done: int, total: int) -> None:
+        if stop():
+            raise Cancelled()
+        job.progress(f"{what} {done}/{total}", int(100 * done / max(total, 1)))
+    return progress
 
 
 def occlusion(job, layer: str, size: int, stride: int, partial: Callable[[ToolResult], None],
               stop: Stop) -> ToolResult:
-    """ZFNet's Fig. 7: the class probability and the strongest feature map's activation with a grey square at
-    each position; ``partial`` gets the maps so far after each batch (then ``job.progress`` is reported)."""
-    from cnn_explorer.models.lab.attribution import occlusion as occlude
+    """ZFNet's Fig. 7; ``partial`` gets the maps so far after each batch."""
+    from cnn_explorer.models.lab.tools import Options
 
-    lab = lab_of(job)
-    _, image = _image(job, lab, None)
-    prepared = lab.prepare(image)
-
-    def picture(result) -> ToolResult:
-        act = result.activation
-        low, high = (float(np.nanmin(act)), float(np.nanmax(act))) if result.done else (0.0, 1.0)
-        done = f"{result.done}/{result.total} positions"
-        return ToolResult("occlusion", f"Occlusion: square {result.size} px, stride {result.stride} px — "
-                                       f"“{result.target_name}” and {result.layer} map {result.channel}",
-                          [(f"P({result.target_name}) with the square there (0 … 1); "
-                            f"unoccluded {result.base_probability:.2f}", _colored(result.probability, 0.0, 1.0)),
-                           (f"total activation of {result.layer} map {result.channel}", _colored(act, low, high))],
-                          f"{done}, {result.seconds:.1f} s", complete=result.complete)
-
-    def on_batch(result) -> None:
-        partial(picture(result))
-
-    def progress(done: int, total: int) -> None:
-        if stop():
-            raise Cancelled()
-        job.progress(f"Occlusion {done}/{total}", int(100 * done / max(total, 1)))
-
-    result = occlude(lab, prepared, size, stride, layer=_tool_layer(lab, prepared, layer), on_batch=on_batch,
-                     progress=progress)
-    return picture(result)
-
-
-def _pair(patch, side: int = 72) -> np.ndarray:
-    from PIL import Image
-
-    def fit(a):
-        return np.asarray(Image.fromarray(a).resize((side, side), Image.NEAREST))
-
-    out = np.full((side, 2 * side + 2, 3), 255, np.uint8)
-    out[:, :side] = fit(patch.image)
-    out[:, side + 2:] = fit(patch.projection)
-    return out
+    return _run_tool(job, "occlusion", Options(layer=layer, occluder=size, stride=stride,
+                                               progress=_cancellable(job, stop, "Occlusion"),
+                                               on_partial=lambda picture: partial(as_tool_result(picture))))
 
 
 def top9(job, folder: str, layer: str, channel: int | None, stop: Stop) -> ToolResult:
-    """The nine images of ``folder`` that excite ``channel`` of the layer most (its strongest channel for
-    this image when None), each as its receptive-field patch beside its deconvnet projection."""
-    from cnn_explorer.models.lab import top9 as search
+    """The nine images of ``folder`` that excite ``channel`` of the layer most (its strongest for this image
+    when None)."""
     from cnn_explorer.models.lab.errors import LabError
-    from cnn_explorer.models.lab.images import list_images
+    from cnn_explorer.models.lab.tools import Options
 
     lab = lab_of(job)
     _, image = _image(job, lab, None)
-    prepared = lab.prepare(image)
-    list_images(folder)  # an empty folder says so before anything runs
-    name = _tool_layer(lab, prepared, layer)
-    if name is None:
+    if _tool_layer(lab, lab.prepare(image), layer) is None:
         raise LabError(f"top-9 needs a module layer with a feature map; {layer or 'this layer'} is not one")
-    if channel is None:
-        values = lab.feature_map_tensor(prepared, name)
-        channel = int(values.flatten(1).max(1).values.argmax())
-
-    def progress(done: int, total: int) -> None:
-        if stop():
-            raise Cancelled()
-        job.progress(f"Top-9: {done}/{total} images", int(100 * done / max(total, 1)))
-
-    result = search.top9(lab, folder, name, channel, progress=progress)
-    pairs = [_pair(p) for p in result.patches]
-    side = pairs[0].shape if pairs else (72, 146, 3)
-    grid = np.full((3 * (side[0] + 6) - 6, 3 * (side[1] + 8) - 8, 3), 255, np.uint8)
-    for i, pair in enumerate(pairs[:9]):
-        r, c = divmod(i, 3)
-        grid[r * (side[0] + 6):r * (side[0] + 6) + side[0], c * (side[1] + 8):c * (side[1] + 8) + side[1]] = pair
-    note = (f"{result.images} images scored{' (cached)' if result.cached else ''} in {result.seconds:.1f} s"
-            + (f"; {len(result.unreadable)} unreadable" if result.unreadable else "")
-            + ("; " + "; ".join(result.notes) if result.notes else "")
-            + "; files: " + ", ".join(p.file for p in result.patches))
-    return ToolResult("top9", f"Top-9 of {name} channel {channel} in {Path(folder).name}: patch | deconvnet",
-                      [("receptive-field patch | its deconvnet projection", np.ascontiguousarray(grid))], note)
+    return _run_tool(job, "top9", Options(layer=layer, unit=None if channel is None else (channel,), images=folder,
+                                          progress=_cancellable(job, stop, "Top-9:")))

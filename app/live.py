@@ -6,7 +6,7 @@ The GUI thread only displays: a timer at display rate reads the pipeline's newes
 short-lived thread (a camera can take a second to open); stopping sets the pipeline's flag and joins its
 threads in another (closing the window waits at most a fraction of a second). For a classifier, a forward
 hook on the chosen convolution keeps its output in the inference thread, and the mosaic of its feature maps
-is made there too (``widgets/mosaic.make_mosaic``, numpy only); the timer shows the newest one.
+is made there too (``app/lab_jobs.make_mosaic``, numpy only); the timer shows the newest one.
 """
 
 from __future__ import annotations
@@ -387,7 +387,7 @@ class LiveController(QObject):
     def _on_result(self, generation: int, tap: FeatureTap, result) -> None:
         # the GUI thread imports widgets.mosaic (pyqtgraph) first, when it shows the maps' box
         if self.panel.mosaic is not None and tap.values is not None and tap.count != (self._mosaic[0] if self._mosaic else 0):
-            from cnn_explorer.widgets.mosaic import make_mosaic
+            from cnn_explorer.app.lab_jobs import make_mosaic
 
             count, values, layer = tap.count, tap.values, tap.values_layer
             c, h, w = values.shape

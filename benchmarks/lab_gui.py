@@ -4,7 +4,7 @@ mosaic on screen, ≤ 16 ms, for AlexNet conv1 (64×55×55), ResNet-50 layer1 (2
 Timed per refresh (median of ``--repeat``):
 
 * worker: tensor → numpy (``.cpu().numpy()``), scale to uint8 (per channel, or per layer) and tile into one
-  image (``widgets.mosaic.make_mosaic``);
+  image (``app.lab_jobs.make_mosaic``);
 * GUI: ``MosaicView.set_data`` (one ``ImageItem.setImage`` with fixed levels and a 256-entry LUT) and a
   synchronous repaint of the view (offscreen platform unless a display is given).
 
@@ -26,7 +26,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import torch  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from cnn_explorer.widgets.mosaic import MosaicView, make_mosaic  # noqa: E402
+from cnn_explorer.app.lab_jobs import make_mosaic  # noqa: E402
+from cnn_explorer.widgets.mosaic import MosaicView  # noqa: E402
 
 CASES = (("AlexNet conv1", (64, 55, 55)), ("ResNet-50 layer1", (256, 56, 56)), ("ResNet-50 layer4", (2048, 7, 7)))
 GOAL_MS = 16.0

@@ -254,3 +254,51 @@ def test_the_lab_is_built_when_its_tab_is_first_opened(qtbot, tmp_path, monkeypa
     qtbot.waitUntil(lambda: window.lab.panel.view is not None, timeout=TIMEOUT_MS)
     assert window.lab.panel.mosaic_data.channels == 6
     window.close()
+
+
+def test_the_command_line_draws_the_windows_pixels_for_every_tool(qtbot, make_window, tmp_path):
+    """One computation, two presenters: each tool of the registry (models/lab/tools.py) gives the window's panes
+    and ``cnn-explorer visualize``'s picture the same pixels (the picture enlarges each panel by a whole
+    factor, pixel for pixel)."""
+    from cnn_explorer.app import cli
+    from cnn_explorer.app.cli_lab import METHODS
+    from cnn_explorer.models.lab import pictures
+    from cnn_explorer.models.lab.images import sample_image
+    from cnn_explorer.models.lab.tools import TOOLS, WHITE
+
+    assert tuple(TOOLS) == METHODS  # the command line's list (read without torch) is the registry's
+    window = make_window("zfnet_shapes")
+    lab, panel = window.lab, window.lab.panel
+    select(qtbot, window, "features.4")
+    image = tmp_path / "circle.png"
+    Image.fromarray(sample_image("shape_circle")).save(image)  # the window's own sample for this net
+    folder = tmp_path / "shapes"
+    folder.mkdir()
+    for name in ("circle", "square", "triangle", "h_stripes"):
+        Image.fromarray(sample_image(f"shape_{name}")).save(folder / f"{name}.png")
+    size, stride = panel.occlusion_settings()
+
+    def drawn_by_cli(method: str, *extra: str) -> np.ndarray:
+        out = tmp_path / f"{method}.png"
+        assert cli.main(["visualize", "zfnet_shapes", "--image", str(image), "--method", method, "--layer",
+                         "features.4", *extra, "--out", str(out)]) == 0
+        return np.asarray(Image.open(out).convert("RGB"))
+
+    def same_pixels(picture: np.ndarray, panels: list[tuple[str, np.ndarray]]) -> None:
+        zoom = pictures.zoom_factor(panels)
+        _, boxes = pictures.panel_boxes(panels)
+        for (caption, shown), (top, left, bottom, right) in zip(panels, boxes):
+            expected = pictures.gray_to_rgb(shown).repeat(zoom, axis=0).repeat(zoom, axis=1)
+            assert np.array_equal(picture[top:bottom, left:right], expected), caption
+
+    for tool in (name for name, t in TOOLS.items() if t.in_window and name != "top9"):
+        run_tool(qtbot, window, tool)
+        extra = ("--occluder", str(size), "--stride", str(stride)) if tool == "occlusion" else ()
+        same_pixels(drawn_by_cli(tool, *extra), panel.tool.images)
+    with qtbot.waitSignal(lab.tool_done, timeout=TIMEOUT_MS):
+        lab.run_top9(str(folder))
+    same_pixels(drawn_by_cli("top9", "--images", str(folder)), panel.tool.images)
+    # The lab's views: the feature maps' mosaic (its tile indices through the same colour table) and the kernels.
+    mosaic = pictures.lut("viridis", WHITE)[panel.mosaic_data.image]
+    same_pixels(drawn_by_cli("featuremaps"), [("input", panel.view.input.image), ("maps", mosaic)])
+    same_pixels(drawn_by_cli("kernels"), [("kernels", panel.view.kernels.image)])

@@ -1,12 +1,11 @@
 """The feature-map mosaic: every channel of a layer in one uint8 image, drawn by one pyqtgraph ``ImageItem``
 with fixed levels and a 256-entry lookup table (pyqtgraph's fast path: 37× cheaper than an item per
-channel). ``make_mosaic`` (numpy only) runs on the worker thread; ``MosaicView`` shows the result, tells
-which unit is under the mouse and which was clicked. No torch.
+channel). The mosaic's data is made on the worker thread (``app/lab_jobs.make_mosaic``, from
+``models/lab/pictures``); ``MosaicView`` shows it, tells which unit is under the mouse and which was clicked.
+No torch.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pyqtgraph as pg
@@ -23,65 +22,16 @@ SORT = {"none": "channel order", "mean": "by mean activation", "max": "by max ac
 
 
 def colormap_lut(name: str = "viridis", background: str | None = None) -> np.ndarray:
-    """A 256×3 uint8 lookup table; entry 0 is ``background`` (the gap between tiles) when given."""
-    lut = pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=False).astype(np.uint8)
+    """A 256×3 uint8 lookup table of matplotlib's colour map ``name`` (the table ``visualize`` draws with,
+    ``models/lab/pictures.lut``); entry 0 is ``background`` (the gap between tiles) when given."""
+    from matplotlib import colormaps
+
+    table = colormaps[name](np.linspace(0.0, 1.0, 256))[:, :3]
+    lut = np.clip(np.rint(table * 255), 0, 255).astype(np.uint8)
     if background is not None:
         color = QColor(background)
         lut[0] = (color.red(), color.green(), color.blue())
     return np.ascontiguousarray(lut)
-
-
-def scale_to_uint8(values: np.ndarray, mode: str, global_range: tuple[float, float] | None = None
-                   ) -> tuple[np.ndarray, float, float]:
-    """C×H×W float values to 1..255 (0 is kept for the gaps): per channel, per layer, or over
-    ``global_range``. Returns (uint8 array, low, high) where low..high is the range of the colour bar."""
-    values = np.asarray(values, dtype=np.float32)
-    lo_all, hi_all = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
-    if mode == "channel":
-        low = values.min(axis=(1, 2), keepdims=True)
-        span = values.max(axis=(1, 2), keepdims=True) - low
-        scale = np.where(span > 0, 254.0 / np.where(span > 0, span, 1), 0).astype(np.float32)
-    else:
-        lo, hi = (global_range if mode == "global" and global_range else (lo_all, hi_all))
-        low = np.float32(lo)
-        scale = np.float32(254.0 / (hi - lo)) if hi > lo else np.float32(0)
-        lo_all, hi_all = lo, hi
-    scaled = values - low
-    scaled *= scale
-    np.clip(scaled, 0, 254, out=scaled)
-    scaled += 1.5  # round to 1..255
-    return scaled.astype(np.uint8), lo_all, hi_all
-
-
-def tile(maps: np.ndarray, columns: int | None = None, gap: int = 1) -> tuple[np.ndarray, int]:
-    """C×h×w uint8 tiles in one C-contiguous image about as wide as tall, ``gap`` pixels of 0 between them."""
-    n, h, w = maps.shape
-    columns = columns or max(1, math.ceil(math.sqrt(n * h / max(w, 1))))
-    rows = math.ceil(n / columns)
-    padded = np.zeros((rows * columns, h + gap, w + gap), np.uint8)
-    padded[:n, :h, :w] = maps
-    image = padded.reshape(rows, columns, h + gap, w + gap).transpose(0, 2, 1, 3).reshape(
-        rows * (h + gap), columns * (w + gap))
-    return np.ascontiguousarray(image[:rows * (h + gap) - gap, :columns * (w + gap) - gap]), columns
-
-
-def make_mosaic(values: np.ndarray, layer: str, title: str, normalize: str = "channel", sort: str = "none",
-                global_range: tuple[float, float] | None = None, gap: int = 1) -> MosaicData:
-    """The mosaic of a C×H×W feature map (see ``MosaicData``); numpy only, runs on the worker thread."""
-    values = np.ascontiguousarray(values, dtype=np.float32)
-    if sort == "mean":
-        order = np.argsort(-values.mean(axis=(1, 2)), kind="stable")
-    elif sort == "max":
-        order = np.argsort(-values.max(axis=(1, 2)), kind="stable")
-    else:
-        order = np.arange(values.shape[0])
-    scaled, low, high = scale_to_uint8(values, normalize, global_range)
-    if sort != "none":
-        scaled = scaled[order]
-    h, w = values.shape[1:]
-    gap = gap if min(h, w) > 2 else 1
-    image, columns = tile(scaled, gap=gap)
-    return MosaicData(layer, title, image, values, order, columns, (h, w), gap, normalize, low, high)
 
 
 class _PickImage(pg.ImageItem):

@@ -1,0 +1,319 @@
+"""The lab's tools, registered once: each makes plain numpy panels from a model and an image, and both
+presenters draw them: the window's lab (``app/lab_jobs.py``) shows the panels, ``cnn-explorer visualize``
+composes them into a picture for a slide (``pictures.compose``) or saves the raw array. No Qt.
+
+A tool is ``Tool(name, label, needs_unit, in_window, run)``; ``run(lab, prepared, options) -> Picture``.
+``TOOLS`` holds them in the order the command line lists them; a new tool is one more entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import pictures
+from .errors import LabError
+
+Progress = Callable[[int, int], None]  # (done, total); raising in it cancels the tool
+
+
+@dataclass
+class Options:
+    """What a tool may be asked for; each takes what it needs. ``layer`` is a node's name (None: the tool's
+    default layer), ``unit`` (c, y, x) or (c,) (None: the strongest)."""
+
+    layer: str | None = None
+    unit: tuple[int, ...] | None = None
+    target: int | None = None  # the class (occlusion, Grad-CAM); None: the top-1
+    occluder: int = 32
+    stride: int = 8
+    fill: int = 128
+    images: str | None = None  # top-9's folder
+    page: tuple[int, int] = (0, 0)  # kernels: which page of a large grid
+    progress: Progress | None = None
+    on_partial: Callable[["Picture"], None] | None = None  # occlusion: the maps so far, after each batch
+
+
+@dataclass
+class Picture:
+    """What a tool made: its panels (caption, H×W×3 uint8), the raw numbers (for ``.npy``) and a description
+    (for ``--json``)."""
+
+    tool: str
+    title: str
+    panels: list[tuple[str, np.ndarray]]
+    array: np.ndarray
+    describe: dict = field(default_factory=dict)
+    note: str = ""
+    complete: bool = True
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    label: str
+    needs_unit: bool  # reads a whole unit (c, y, x) when one is given
+    in_window: bool  # a tool of the window's lab (the others are its views: maps, kernels, fields)
+    run: Callable[[object, object, Options], Picture]
+
+
+def _layer(lab, prepared, options: Options) -> str:
+    """The layer asked for, else the last convolutional layer with a spatial map."""
+    from .activations import default_map_layer, find_node
+
+    graph = lab.graph(prepared)
+    return find_node(graph, options.layer).name if options.layer else default_map_layer(graph).name
+
+
+def _whole_unit(options: Options, name: str) -> tuple[int, int, int] | None:
+    if options.unit is not None and len(options.unit) != 3:
+        raise LabError(f"{name} needs a whole unit: C,Y,X")
+    return options.unit
+
+
+# -- the window's tools ------------------------------------------------------------------------------------------
+
+def _projection(method: str):
+    label = "Deconvnet" if method == "deconv" else "Guided backprop"
+
+    def run(lab, prepared, options: Options) -> Picture:
+        from .attribution import project
+
+        layer = _layer(lab, prepared, options)
+        unit = _whole_unit(options, method)
+        result = project(lab, prepared, layer, unit, method)
+        c, y, x = result.unit
+        which = "chosen" if unit is not None else "strongest"
+        return Picture(method, f"{label}: the {which} unit ({c}, {y}, {x}) of {layer} "
+                               f"(activation {result.activation:.3g}) projected to pixels",
+                       [("input", prepared.display), (f"{label.lower()} projection (grey = 0)", result.picture)],
+                       result.attribution, result.to_json(), "; ".join(result.notes))
+    return run
+
+
+def _gradcam(lab, prepared, options: Options) -> Picture:
+    from .attribution import grad_cam
+
+    result = grad_cam(lab, prepared, target=options.target, layer=options.layer)
+    return Picture("gradcam", f"Grad-CAM of “{result.target_name}” at {result.layer}",
+                   [("input", prepared.display),
+                    ("Grad-CAM over the input", pictures.overlay(prepared.display, result.heatmap))],
+                   result.heatmap, result.to_json(),
+                   f"map {result.cam.shape[0]}×{result.cam.shape[1]} at {result.layer}, upsampled")
+
+
+def _occlusion(lab, prepared, options: Options) -> Picture:
+    """ZFNet's Fig. 7: the class probability and the strongest feature map's activation with a grey square at
+    each position, drawn as they fill in (``options.on_partial``)."""
+    from .attribution import occlusion
+
+    def picture(result) -> Picture:
+        act = result.activation
+        low, high = (float(np.nanmin(act)), float(np.nanmax(act))) if result.done else (0.0, 1.0)
+        return Picture("occlusion", f"Occlusion: square {result.size} px, stride {result.stride} px — "
+                                    f"“{result.target_name}” and {result.layer} map {result.channel}",
+                       [(f"P({result.target_name}) with the square there (0 … 1); "
+                         f"unoccluded {result.base_probability:.2f}", pictures.colored(result.probability, 0.0, 1.0)),
+                        (f"total activation of {result.layer} map {result.channel}", pictures.colored(act, low, high))],
+                       np.stack([result.probability, result.activation]),
+                       {**result.to_json(), "maps": ["probability", "activation"]},
+                       f"{result.done}/{result.total} positions, {result.seconds:.1f} s", complete=result.complete)
+
+    on_batch = (lambda result: options.on_partial(picture(result))) if options.on_partial else None
+    result = occlusion(lab, prepared, size=options.occluder, stride=options.stride, target=options.target,
+                       layer=options.layer, fill=options.fill, on_batch=on_batch, progress=options.progress)
+    return picture(result)
+
+
+def _pair(patch, side: int = 72) -> np.ndarray:
+    from PIL import Image
+
+    def fit(a):
+        return np.asarray(Image.fromarray(a).resize((side, side), Image.NEAREST))
+
+    out = np.full((side, 2 * side + 2, 3), 255, np.uint8)
+    out[:, :side] = fit(patch.image)
+    out[:, side + 2:] = fit(patch.projection)
+    return out
+
+
+def _top9(lab, prepared, options: Options) -> Picture:
+    """The nine images of a folder that excite a channel of the layer most (its strongest channel for this
+    image when none is given), each as its receptive-field patch beside its deconvnet projection."""
+    from .activations import find_node
+    from .images import list_images
+    from .top9 import top9
+
+    if not options.images:
+        raise LabError("top-9 needs a folder of images to search")
+    list_images(options.images)  # an empty folder says so before anything runs
+    layer = _layer(lab, prepared, options)
+    node = find_node(lab.graph(prepared), layer)
+    if node.kind != "module":
+        raise LabError(f"top-9 needs a module layer with a feature map; {layer} is not one")
+    channel = options.unit[0] if options.unit else lab.strongest_unit(prepared, layer)[0]
+    result = top9(lab, options.images, layer, channel, progress=options.progress)
+    pairs = [_pair(p) for p in result.patches]
+    side = pairs[0].shape if pairs else (72, 146, 3)
+    grid = np.full((3 * (side[0] + 6) - 6, 3 * (side[1] + 8) - 8, 3), 255, np.uint8)
+    for i, pair in enumerate(pairs[:9]):
+        r, c = divmod(i, 3)
+        grid[r * (side[0] + 6):r * (side[0] + 6) + side[0], c * (side[1] + 8):c * (side[1] + 8) + side[1]] = pair
+    size = max((max(p.image.shape[:2]) for p in result.patches), default=1)
+    raw = np.full((2, len(result.patches), size, size, 3), 255, np.uint8)  # patches, projections
+    for i, p in enumerate(result.patches):
+        raw[0, i, :p.image.shape[0], :p.image.shape[1]] = p.image
+        raw[1, i, :p.projection.shape[0], :p.projection.shape[1]] = p.projection
+    note = (f"{result.images} images scored{' (cached)' if result.cached else ''} in {result.seconds:.1f} s"
+            + (f"; {len(result.unreadable)} unreadable" if result.unreadable else "")
+            + ("; " + "; ".join(result.notes) if result.notes else "")
+            + "; files: " + ", ".join(p.file for p in result.patches))
+    return Picture("top9", f"Top-9 of {layer} channel {channel} in {Path(options.images).name}: patch | deconvnet",
+                   [("receptive-field patch | its deconvnet projection", np.ascontiguousarray(grid))], raw,
+                   result.to_json(), note)
+
+
+# -- the lab's views, as pictures ---------------------------------------------------------------------------------
+
+WHITE = (255, 255, 255)
+
+
+def mosaic_picture(values: np.ndarray, normalize: str = "channel", sort: str = "none",
+                   global_range: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray, int, float, float]:
+    """A C×H×W map as the window's mosaic draws it: (tile indices 0…255, order, columns, low, high); index 0 is
+    the gap between tiles."""
+    values = np.ascontiguousarray(values, dtype=np.float32)
+    order = pictures.channel_order(values, sort)
+    scaled, low, high = pictures.scale_to_uint8(values, normalize, global_range)
+    if sort != "none":
+        scaled = scaled[order]
+    image, columns = pictures.tile(scaled, gap=pictures.mosaic_gap(values.shape[1:]))
+    return image, order, columns, low, high
+
+
+def _featuremaps(lab, prepared, options: Options) -> Picture:
+    layer = options.layer or lab.map_layers(prepared)[0]
+    values = lab.feature_map(prepared, layer)
+    index, *_ = mosaic_picture(values)
+    return Picture("featuremaps", f"{lab.entry.name} — the feature maps of {layer}",
+                   [("input", prepared.display),
+                    (f"{layer}: {values.shape[0]} maps, each scaled to its own range",
+                     np.ascontiguousarray(pictures.lut("viridis", WHITE)[index]))],
+                   values, {"layer": layer})
+
+
+def kernel_picture(model, layer: str, page: tuple[int, int] = (0, 0)) -> dict:
+    """A convolution's kernels as the window's kernel pane shows them: colour tiles for a layer that sees 1 or 3
+    channels, else a page of the out × in grid. Keys: layer, title, image (H×W×3 uint8), page, pages, weights."""
+    from .kernels import first_layer_tiles, kernel_grid, kernel_weights
+
+    weights = kernel_weights(model, layer).numpy()
+    out_c, in_c, kh, kw = weights.shape
+    module_groups = getattr(_module(model, layer), "groups", 1)
+    if in_c in (1, 3) and module_groups == 1:
+        image = first_layer_tiles(model, layer).mosaic(gap=1, zoom=max(1, 24 // max(kh, kw)))
+        title = f"{layer}: {out_c} filters of {kh}×{kw}×{in_c}, each scaled to its own range"
+        return dict(layer=layer, title=title, image=np.ascontiguousarray(image), page=(0, 0), pages=(1, 1),
+                    weights=weights)
+    grid = kernel_grid(model, layer, page)
+    image = pictures.gray_to_rgb(grid.mosaic(gap=1, zoom=max(1, 12 // max(kh, kw))))
+    title = (f"{layer}: {out_c}×{in_c}×{kh}×{kw} kernels; rows: outputs {grid.out_range[0]}–"
+             f"{grid.out_range[1] - 1}, columns: inputs {grid.in_range[0]}–{grid.in_range[1] - 1}"
+             + (f" (groups {grid.groups})" if grid.groups > 1 else ""))
+    return dict(layer=layer, title=title, image=image, page=tuple(grid.page), pages=tuple(grid.pages),
+                weights=weights)
+
+
+def _module(model, layer: str):
+    from .kernels import module_of
+
+    return module_of(model, layer)
+
+
+def _kernels(lab, prepared, options: Options) -> Picture:
+    from .kernels import first_conv
+
+    layer = options.layer.split(":")[0] if options.layer else first_conv(lab.model)
+    made = kernel_picture(lab.model, layer, options.page)
+    return Picture("kernels", f"{lab.entry.name} — kernels", [(made["title"], made["image"])], made["weights"],
+                   {"layer": layer})
+
+
+def _unit_or_centre(lab, prepared, layer: str, options: Options) -> tuple[int, int, int]:
+    from .activations import find_node, require_map
+
+    node = find_node(lab.graph(prepared), layer)
+    require_map(node)
+    if options.unit is not None:
+        return _whole_unit(options, "a receptive field")
+    _, _, h, w = node.output_shape
+    return 0, h // 2, w // 2
+
+
+def draw_box(image: np.ndarray, box, colour: tuple[int, int, int], width: int = 2) -> np.ndarray:
+    """``image`` (H×W×3 uint8) with the outline of half-open box (top, left, bottom, right) drawn in."""
+    out = np.array(image, copy=True)
+    top, left, bottom, right = (int(v) for v in box)
+    h, w = out.shape[:2]
+    top, left, bottom, right = max(top, 0), max(left, 0), min(bottom, h), min(right, w)
+    if bottom <= top or right <= left:
+        return out
+    for t in range(width):
+        out[min(top + t, bottom - 1), left:right] = colour
+        out[max(bottom - 1 - t, top), left:right] = colour
+        out[top:bottom, min(left + t, right - 1)] = colour
+        out[top:bottom, max(right - 1 - t, left)] = colour
+    return out
+
+
+RED, CYAN = (230, 30, 30), (0, 200, 230)
+
+
+def erf_uint8(heatmap: np.ndarray) -> np.ndarray:
+    """|∂unit/∂input| as the window shows it: its square root (faint support stays visible), min–max."""
+    from .attribution import unit_to_uint8
+
+    return np.ascontiguousarray(unit_to_uint8(np.sqrt(heatmap)))
+
+
+def _rf(lab, prepared, options: Options) -> Picture:
+    from .fields import receptive_field
+
+    layer = _layer(lab, prepared, options)
+    result = receptive_field(lab, prepared, layer, _unit_or_centre(lab, prepared, layer, options))
+    box = result.clipped.to_list()
+    return Picture("rf", f"{lab.entry.name} — the receptive field of {layer} unit {result.unit}",
+                   [(f"{layer} unit {result.unit} (red: its field)", draw_box(prepared.display, box, RED))],
+                   np.asarray(box, dtype=np.int64), result.to_json())
+
+
+def _erf(lab, prepared, options: Options) -> Picture:
+    from .fields import effective_receptive_field
+
+    layer = _layer(lab, prepared, options)
+    result = effective_receptive_field(lab, prepared, layer, _unit_or_centre(lab, prepared, layer, options))
+    theoretical = result.theoretical.to_list()
+    heat = pictures.lut("inferno")[erf_uint8(result.heatmap)]
+    heat = draw_box(heat, theoretical, RED)
+    if result.support:
+        heat = draw_box(heat, result.support.to_list(), CYAN)
+    return Picture("erf", f"{lab.entry.name} — the effective receptive field of {layer} unit {result.unit}",
+                   [("input (red: theoretical field)", draw_box(prepared.display, theoretical, RED)),
+                    ("√|∂unit/∂input| (cyan: its support)", heat)],
+                   result.heatmap, result.to_json())
+
+
+TOOLS: dict[str, Tool] = {tool.name: tool for tool in (
+    Tool("featuremaps", "Feature maps", False, False, _featuremaps),
+    Tool("kernels", "Kernels", False, False, _kernels),
+    Tool("rf", "Receptive field", True, False, _rf),
+    Tool("erf", "Effective receptive field", True, False, _erf),
+    Tool("deconv", "Deconvnet", True, True, _projection("deconv")),
+    Tool("guided", "Guided backprop", True, True, _projection("guided")),
+    Tool("occlusion", "Occlusion", False, True, _occlusion),
+    Tool("gradcam", "Grad-CAM", False, True, _gradcam),
+    Tool("top9", "Top-9", False, True, _top9),
+)}
