@@ -205,8 +205,14 @@ def _check_gui_args(args) -> None:
                 raise CliError(str(error)) from None
     if args.font_scale is not None and not (0.5 <= args.font_scale <= 4):
         raise CliError(f"--font-scale {args.font_scale:g}: the text scale must be 0.5 to 4")
+    facts = None
+    if args.model is not None:
+        try:
+            facts = lookup(args.model)
+        except UnknownModelError:
+            pass  # the window says so, and keeps its model
     try:
-        check_input_size(_input_size(args))
+        check_input_size(_input_size(args), facts)
     except ValueError as error:
         raise CliError(str(error)) from None
 
@@ -257,7 +263,7 @@ def _summary_entry(args) -> dict:
 
     facts = lookup(args.model)
     size = _input_size(args)
-    check_input_size(size)
+    check_input_size(size, facts)
     entry = cache.AnalysisCache().get(cache.key(facts["name"], size or tuple(facts["input_size"]), args.weights))
     if entry is not None:
         return entry
@@ -333,8 +339,7 @@ def _cmd_export(args) -> int:
     from cnn_explorer.widgets.files import staged_output
 
     out = output_file(args.onnx, "--onnx", (".onnx",))
-    lookup(args.model)
-    check_input_size(_input_size(args))
+    check_input_size(_input_size(args), lookup(args.model))
     from cnn_explorer.models.export import export_onnx
 
     loaded = _load(args)
@@ -363,8 +368,7 @@ def _cmd_graph(args) -> int:
             raise CliError(f"--size {page[0]}x{page[1]}: {error}") from None
     out = output_file(args.out, "--out", (".svg", ".png", ".pdf") if page else (".svg", ".png"),
                        "" if page else " (.pdf with --slide or --size)")
-    lookup(args.model)
-    check_input_size(_input_size(args))
+    check_input_size(_input_size(args), lookup(args.model))
     from cnn_explorer.models.loader import load_model, summarize
 
     summary = summarize(load_model(args.model, weights="random", structure_only=True), _input_size(args))
@@ -394,8 +398,7 @@ def _cmd_figure(args) -> int:
     from cnn_explorer.widgets.files import staged_output
 
     out = output_file(args.out, "--out", (".svg", ".png"))
-    lookup(args.model)
-    check_input_size(_input_size(args))
+    check_input_size(_input_size(args), lookup(args.model))
     from cnn_explorer.app.figure_data import figure_from_summary
     from cnn_explorer.models.loader import load_model, summarize
 

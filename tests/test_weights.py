@@ -19,13 +19,27 @@ def hub_dir(tmp_path, monkeypatch):
     return tmp_path / "hub"
 
 
-def test_pretrained_weights_come_from_the_hub_cache(hub_dir):
+def plant(entry, state, monkeypatch) -> None:
+    """Put ``state`` in the hub cache as ``entry``'s published file, under a URL whose file name carries the
+    planted file's own SHA-256 prefix, as torchvision's names do (a file that does not match is refused)."""
+    import hashlib
+    import os
+
+    url = weights.pretrained_url(entry)
+    staged = weights.cached_path(url).with_suffix(".staged")
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, staged)
+    digest = hashlib.sha256(staged.read_bytes()).hexdigest()[:8]
+    stem = os.path.basename(url).rsplit("-", 1)[0]
+    url = f"{url.rsplit('/', 1)[0]}/{stem}-{digest}.pth"
+    monkeypatch.setattr(weights, "pretrained_url", lambda e: url if e.name == entry.name else None)
+    staged.rename(weights.cached_path(url))
+
+
+def test_pretrained_weights_come_from_the_hub_cache(hub_dir, monkeypatch):
     entry = get_entry("resnet18")
     source = entry.build()
-    url = weights.pretrained_url(entry)
-    path = weights.cached_path(url)
-    path.parent.mkdir(parents=True)
-    torch.save(source.state_dict(), path)
+    plant(entry, source.state_dict(), monkeypatch)
 
     model = entry.build()
     result = weights.apply_weights(entry, model, "pretrained")
@@ -33,15 +47,12 @@ def test_pretrained_weights_come_from_the_hub_cache(hub_dir):
     assert torch.equal(model.conv1.weight, source.conv1.weight)
 
 
-def test_published_googlenet_weights_load_without_their_auxiliary_heads(hub_dir):
+def test_published_googlenet_weights_load_without_their_auxiliary_heads(hub_dir, monkeypatch):
     # torchvision publishes googlenet's weights with the auxiliary classifiers, which inference drops.
     from torchvision.models import googlenet
 
     entry = get_entry("googlenet")
-    published = googlenet(weights=None, aux_logits=True, init_weights=False).state_dict()
-    path = weights.cached_path(weights.pretrained_url(entry))
-    path.parent.mkdir(parents=True)
-    torch.save(published, path)
+    plant(entry, googlenet(weights=None, aux_logits=True, init_weights=False).state_dict(), monkeypatch)
     assert weights.apply_weights(entry, entry.build(), "pretrained").label == "pretrained"
 
 
