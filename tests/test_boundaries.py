@@ -6,6 +6,8 @@ import ast
 import subprocess
 import sys
 import textwrap
+
+import pytest
 from pathlib import Path
 
 
@@ -55,3 +57,30 @@ def test_models_work_with_qt_absent():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "61706"
+
+
+# The import names of the packages the project's code imports, and the distributions that provide them.
+DISTRIBUTIONS = {"PIL": "pillow", "PySide6": "pyside6-essentials", "cv2": "opencv-python-headless",
+                 "skimage": "scikit-image", "sklearn": "scikit-learn", "igraph": "igraph"}
+
+
+def test_every_package_the_code_imports_is_declared():
+    """A package the code imports only because another one pulls it in (matplotlib came with Captum, Pillow
+    with torchvision) breaks when that one stops: pyproject.toml names each."""
+    import re
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {re.split(r"[<>=!~;\[ ]", spec, maxsplit=1)[0].strip().lower() for spec in project["dependencies"]}
+    stdlib = set(sys.stdlib_module_names) | {"__future__"}
+    missing = set()
+    for room in ("app", "widgets", "models"):
+        for path in sorted((ROOT / room).rglob("*.py")):
+            for name in _imports(path):
+                top = name.split(".")[0]
+                if top in stdlib or top == "cnn_explorer":
+                    continue
+                distribution = DISTRIBUTIONS.get(top, top).lower().replace("_", "-")
+                if distribution not in declared:
+                    missing.add(f"{top} ({path.relative_to(ROOT)})")
+    assert not missing, sorted(missing)
