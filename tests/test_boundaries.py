@@ -6,9 +6,9 @@ import ast
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
-from pathlib import Path
 
 
 ROOT = Path(__file__).resolve().parents[1]
