@@ -38,7 +38,7 @@ def add_commands(subparsers) -> None:
 
     predict = subparsers.add_parser("predict", help="top-5 classes of an image, or of every image in a folder")
     predict.add_argument("model")
-    predict.add_argument("--image", required=True, metavar="IMG|DIR")
+    predict.add_argument("--image", required=True, metavar="IMG|DIR", type=nonempty)
     predict.add_argument("--weights", metavar="W", type=weights_option, default="pretrained",
                          help="'pretrained' (default), 'random' or a weights file")
     predict.add_argument("--top", type=int, default=5, metavar="K", help="how many classes (default 5)")
@@ -46,12 +46,12 @@ def add_commands(subparsers) -> None:
 
     visualize = subparsers.add_parser("visualize", help="a look inside: feature maps, kernels, fields, ZFNet tools")
     visualize.add_argument("model")
-    visualize.add_argument("--image", required=True, metavar="IMG")
+    visualize.add_argument("--image", required=True, metavar="IMG", type=nonempty)
     visualize.add_argument("--method", required=True, choices=METHODS)
     visualize.add_argument("--layer", metavar="L", type=nonempty,
                            help="a layer name as in 'cnn-explorer summary' (features.0 …)")
     visualize.add_argument("--unit", type=_unit, metavar="C,Y,X", help="a unit of the layer (top9: its channel C)")
-    visualize.add_argument("--images", metavar="DIR", help="the folder top9 searches")
+    visualize.add_argument("--images", metavar="DIR", type=nonempty, help="the folder top9 searches")
     visualize.add_argument("--weights", metavar="W", type=weights_option, default="pretrained",
                            help="'pretrained' (default), 'random' or a weights file")
     visualize.add_argument("--target", type=int, metavar="CLASS", help="occlusion/gradcam: the class (default: top-1)")

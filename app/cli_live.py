@@ -59,10 +59,12 @@ def _seconds(text: str) -> float:
 
 def add_commands(subparsers) -> None:
     """Add ``bench-live`` and ``detect`` to the ``cnn-explorer`` sub-command parser."""
+    from cnn_explorer.app.cli import nonempty
+
     bench = subparsers.add_parser("bench-live", help="measure the live pipeline: camera, model-only and "
                                                      "pipeline FPS, latency, dropped frames, quality")
     bench.add_argument("--model", required=True, metavar="M", help="a detector, segmenter or classifier of the zoo")
-    bench.add_argument("--source", default="synthetic", metavar="synthetic|FILE|DIR|INDEX",
+    bench.add_argument("--source", default="synthetic", metavar="synthetic|FILE|DIR|INDEX", type=nonempty,
                        help="the synthetic moving shapes (default), a video file, an image folder or a camera index")
     bench.add_argument("--frames", type=_positive, default=100, metavar="N", help="results to measure (100)")
     bench.add_argument("--device", default="cpu", metavar="cpu|cuda|cuda:N|mps|auto")
@@ -80,13 +82,14 @@ def add_commands(subparsers) -> None:
     detect = subparsers.add_parser("detect", help="boxes, labels and scores (or the classes present) of an "
                                                   "image or of every image in a folder")
     detect.add_argument("model")
-    detect.add_argument("--image", required=True, metavar="IMG|DIR")
+    detect.add_argument("--image", required=True, metavar="IMG|DIR", type=nonempty)
     detect.add_argument("--weights", default="pretrained", metavar="W",
                         help="'pretrained' (default; random when they cannot be had), 'random' or a weights file")
     detect.add_argument("--threshold", type=_fraction, default=0.5, metavar="S", help="score threshold (0.5)")
     detect.add_argument("--size", nargs=2, type=_positive, metavar=("H", "W"), help="the network's input size")
     detect.add_argument("--device", default="cpu", metavar="cpu|cuda|cuda:N|mps|auto")
-    detect.add_argument("--out", metavar="DIR", help="write the pictures with boxes, masks and labels here")
+    detect.add_argument("--out", metavar="DIR", type=nonempty,
+                        help="write the pictures with boxes, masks and labels here")
     detect.add_argument("--json", action="store_true", help="one JSON object per image")
 
 

@@ -179,6 +179,8 @@ def test_a_detector_takes_the_layer_given(env, tmp_path, digit):
 
 def test_empty_option_values_are_refused(env, tmp_path, digit):
     one_line_error(cli(env, "predict", "lenet5_digits", "--image", digit, "--weights", ""), "--weights")
+    for command in (("predict", "lenet5_digits"), ("detect", "shapes_yolo")):  # '' was the current folder
+        one_line_error(cli(env, *command, "--image", ""), "--image")
     one_line_error(cli(env, "visualize", "lenet5_digits", "--image", digit, "--method", "featuremaps", "--layer", "",
                        "--out", tmp_path / "x.png"), "--layer")
 
