@@ -4,14 +4,12 @@ and exits; run as a script runs it, in a separate process on the offscreen platf
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QImage
+from processes import interrupt_window
 
 
 @pytest.fixture
@@ -96,13 +94,7 @@ def test_a_screenshot_leaves_the_users_settings_alone(gui_env, tmp_path):
 
 
 def test_ctrl_c_closes_the_window_and_exits_130(gui_env, tmp_path):
-    process = subprocess.Popen([sys.executable, "-m", "cnn_explorer.app.cli", "alexnet", "--weights", "random"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=gui_env)
-    deadline = time.monotonic() + 600
-    while "libtorch" not in Path(f"/proc/{process.pid}/maps").read_text():  # the window is up and loading
-        assert time.monotonic() < deadline and process.poll() is None, process.stderr.read()
-        time.sleep(0.05)  # polling a condition of the other process, not waiting for time to pass
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=600)
-    assert process.returncode == 130 and "Traceback" not in err
+    ended = interrupt_window(gui_env, "alexnet", "--weights", "random")
+    err = ended.stderr
+    assert ended.returncode == 130 and "Traceback" not in err
     assert "nanobind" not in err, err[:300]  # Triton's bindings complain at the interpreter's teardown

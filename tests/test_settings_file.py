@@ -5,14 +5,12 @@ window opens with the default."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import textwrap
-import time
-from pathlib import Path
 
 import pytest
+from processes import interrupt_window
 from PySide6.QtCore import QSettings
 
 from cnn_explorer.app.main_window import MainWindow
@@ -92,14 +90,8 @@ def test_the_real_start_up_runs_no_planted_value(tmp_path):
     plant(config / ORGANIZATION / f"{APPLICATION}.ini", marker)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "CNN_EXPLORER_OFFLINE": "1", "XDG_CONFIG_HOME": str(config),
            "CNN_EXPLORER_CACHE_DIR": str(tmp_path / "cache")}
-    process = subprocess.Popen([sys.executable, "-m", "cnn_explorer.app.cli", "--weights", "random"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    deadline = time.monotonic() + 600
-    while "libtorch" not in Path(f"/proc/{process.pid}/maps").read_text():  # the window is up and loading
-        assert time.monotonic() < deadline and process.poll() is None, process.stderr.read()
-        time.sleep(0.05)  # polling a condition of the other process, not waiting for time to pass
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=600)
+    ended = interrupt_window(env, "--weights", "random")
+    err = ended.stderr
     assert not marker.exists()
-    assert process.returncode == 130, err
+    assert ended.returncode == 130, err
     assert "ignoring the setting 'theme'" in err and "Traceback" not in err
