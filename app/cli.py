@@ -600,6 +600,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
+    from cnn_explorer.models.torch_import import install
+
+    install()  # the import tricks that make a first model faster (no torch imported here)
     try:
         if argv and argv[0] in COMMANDS:
             code = run_command(argv)

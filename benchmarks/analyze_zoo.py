@@ -20,6 +20,9 @@ import torchinfo
 
 from cnn_explorer.models.analysis import analyze
 from cnn_explorer.models.registry import list_entries
+from cnn_explorer.models.torch_import import install
+
+install()  # as the command line and the window run
 
 
 def _median_seconds(fn, repeat: int) -> float:

@@ -1,5 +1,2 @@
-"""The models: everything torch, nothing Qt."""
-
-from cnn_explorer.models.torch_import import install as _install_torchvision_import
-
-_install_torchvision_import()
+"""The models: everything torch, nothing Qt. Importing this package changes nothing in the process: the import
+tricks that make a first model faster are turned on by the programs (``torch_import.install``)."""

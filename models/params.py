@@ -159,4 +159,7 @@ def serve(names=None, out=None) -> int:
 
 
 if __name__ == "__main__":
+    from cnn_explorer.models.torch_import import install
+
+    install()  # the app's own import tricks, in its counting process too
     sys.exit(serve())

@@ -19,8 +19,13 @@ imports the real one when it is first called. The stand-ins are removed the mome
 so anything that imports ``torch._dynamo`` afterwards (``torch.compile``) gets the real package. When
 ``torch._dynamo`` is already imported, torchvision is imported as usual.
 
-``install()`` is called by ``cnn_explorer.models``'s ``__init__``, before any of its modules imports
-torchvision. It adds a finder to ``sys.meta_path`` that acts once, on the import of ``torchvision``.
+**Explicit, and only on a checked torch.** Importing ``cnn_explorer.models`` changes nothing. ``install()`` is
+called by the programs, the command line and the window, before any model is built: it adds a finder to
+``sys.meta_path`` that acts once, on the import of ``torchvision``, and lets ``lean_imports`` (below) put its
+stand-ins in place. Both depend on torch's internals, so they act only on a torch whose minor version is in
+``CHECKED_TORCH`` (where ``tests/qt_free/test_torch_import.py`` checks the stand-ins against torch's own
+helpers); with any other torch, and in a program that never calls ``install()``, torch and torchvision are
+imported as usual: slower, never wrong.
 """
 
 from __future__ import annotations
@@ -109,14 +114,37 @@ class _Finder(importlib.abc.MetaPathFinder):
 
 _finder = _Finder()
 
+#: The torch versions (major, minor) whose internals the stand-ins were checked against.
+CHECKED_TORCH = ((2, 15),)
+_installed = False
 
-def install() -> None:
-    """Act on the first import of torchvision, unless it is imported already."""
+
+def torch_version() -> tuple[int, int] | None:
+    """(major, minor) of the installed torch, read from its metadata (no import); None when unknown."""
+    from importlib import metadata
+
+    try:
+        major, minor = metadata.version("torch").split(".")[:2]
+        return int(major), int(minor)
+    except (metadata.PackageNotFoundError, ValueError):
+        return None
+
+
+def install() -> bool:
+    """Turn the import tricks on for this process (see the module's doc): the torchvision finder, unless
+    torchvision is imported already, and ``lean_imports``'s stand-ins. False, and nothing done, with a torch
+    they were not checked against."""
+    global _installed
+    if torch_version() not in CHECKED_TORCH:
+        return False
+    _installed = True
     if "torchvision" not in sys.modules and _finder not in sys.meta_path:
         sys.meta_path.insert(0, _finder)
+    return True
 
 
 def uninstall() -> None:
+    """Take the torchvision finder away (it removes itself once torchvision is imported)."""
     if _finder in sys.meta_path:
         sys.meta_path.remove(_finder)
 
@@ -242,6 +270,8 @@ class lean_imports:
     def __enter__(self):
         self.disabled: list = []
         self.stand_ins = {}
+        if not _installed:  # not asked for (``install``), or a torch they were not checked against
+            return self
         if _DYNAMO not in sys.modules:
             self.stand_ins[_DYNAMO] = _dynamo_stand_in(self.disabled)
         if _SHAPES not in sys.modules:

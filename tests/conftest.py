@@ -14,6 +14,11 @@ os.environ.setdefault("CNN_EXPLORER_CACHE_DIR", tempfile.mkdtemp(prefix="cnn-exp
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+# As the command line and the window do: the import tricks that make a first model faster (models/torch_import.py).
+from cnn_explorer.models.torch_import import install  # noqa: E402
+
+install()
+
 # tests/qt_free runs only in the subprocess of test_qt_free.py, where PySide6 is blocked.
 if not os.environ.get("CNN_EXPLORER_QT_FREE"):
     collect_ignore = ["qt_free"]

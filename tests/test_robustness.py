@@ -100,6 +100,8 @@ def test_a_second_summary_comes_from_the_cache_without_torch(env, tmp_path):
 
 TORCHVISION_PROBE = """
 import sys
+from cnn_explorer.models.torch_import import install
+assert install(), 'this torch was not checked'  # as the command line and the window do
 import cnn_explorer.models.registry
 import torch, torchvision.models
 assert 'torch._dynamo' not in sys.modules, 'torchvision imported torch._dynamo'
@@ -123,6 +125,8 @@ def test_torchvision_is_imported_without_torch_dynamo_which_stays_usable(env):
 
 LEAN_ANALYSIS_PROBE = """
 import sys, json
+from cnn_explorer.models.torch_import import install
+install()  # as the command line and the window do
 import torch
 from cnn_explorer.models.analysis import analyze
 from cnn_explorer.models.registry import get_entry

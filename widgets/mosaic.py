@@ -15,8 +15,6 @@ from PySide6.QtWidgets import QGraphicsRectItem, QHBoxLayout, QLabel, QVBoxLayou
 
 from .lab_data import MosaicData
 
-pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
-
 NORMALIZE = {"channel": "per channel", "layer": "per layer", "global": "global (all layers)"}
 SORT = {"none": "channel order", "mean": "by mean activation", "max": "by max activation"}
 
