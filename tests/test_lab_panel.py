@@ -6,12 +6,11 @@ AlexNet with random weights. Settings go to a temporary folder; nothing waits a 
 
 from __future__ import annotations
 
-import threading
 
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication
 
 from cnn_explorer.app.main_window import MainWindow
@@ -20,37 +19,18 @@ from cnn_explorer.widgets.layer_info import Field
 TIMEOUT_MS = 120_000
 
 
-@pytest.fixture(scope="module")
-def param_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("cache")
-
-
 @pytest.fixture
-def make_window(qtbot, tmp_path, monkeypatch, param_cache):
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    windows = []
-
+def make_window(make_explorer, qtbot):
+    """A window on the Lab tab at 1440×900, its first view shown and settled (app/testing.py)."""
     def make(model: str, weights: str = "pretrained") -> MainWindow:
-        window = MainWindow(model, weights=weights, view="lab", cache_dir=param_cache)
-        qtbot.addWidget(window)
-        window.resize(1440, 900)
-        window.show()
-        qtbot.waitExposed(window)
-        windows.append(window)
-        qtbot.waitUntil(lambda: window.current_model() == model and not window.is_loading(), timeout=TIMEOUT_MS)
+        window = make_explorer(model, weights=weights, view="lab", size=(1440, 900))
         qtbot.waitUntil(lambda: window.lab.panel.view is not None, timeout=TIMEOUT_MS)
         # Settled: no job left whose result could still replace the view the test is about to click in (seen
         # once under load: the unit clicked was replaced by a later view's strongest unit).
         qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=TIMEOUT_MS)
         QApplication.processEvents()  # the results posted by the last jobs
         return window
-
-    yield make
-    for window in windows:
-        window.close()
-    leftovers = [t.name for t in threading.enumerate() if t.name.startswith("cnn-explorer")]
-    assert not leftovers
+    return make
 
 
 def select(qtbot, window: MainWindow, layer: str) -> None:
@@ -239,21 +219,15 @@ def test_the_unit_clicked_on_a_layer_stays_chosen(qtbot, make_window):
     assert panel.unit == strongest  # not clicked: its strongest unit
 
 
-def test_the_lab_is_built_when_its_tab_is_first_opened(qtbot, tmp_path, monkeypatch, param_cache):
+def test_the_lab_is_built_when_its_tab_is_first_opened(make_explorer, qtbot):
     """The window starts on the graph without the lab's libraries; Ctrl+3 builds the lab, which then shows
     the current model's first feature maps."""
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    window = MainWindow("lenet5_digits", weights="pretrained", cache_dir=param_cache)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.current_model() == "lenet5_digits" and not window.is_loading(), timeout=TIMEOUT_MS)
+    window = make_explorer("lenet5_digits", weights="pretrained", size=None)
     assert window.lab.built is None and window.tabs.tabText(2) == "Lab"
     window.lab.action.trigger()
     assert window.tabs.currentWidget() is window.lab.panel
     qtbot.waitUntil(lambda: window.lab.panel.view is not None, timeout=TIMEOUT_MS)
     assert window.lab.panel.mosaic_data.channels == 6
-    window.close()
 
 
 def test_the_command_line_draws_the_windows_pixels_for_every_tool(qtbot, make_window, tmp_path):

@@ -7,63 +7,28 @@ Settings go to a temporary folder, models are small ones with random weights (or
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QEvent, QPoint, QRect, QSettings, Qt
+from PySide6.QtCore import QEvent, QPoint, QRect, Qt
 from PySide6.QtGui import QFontMetrics, QHelpEvent
 from PySide6.QtWidgets import QApplication, QGraphicsView, QStyle, QTableWidget, QToolTip
 
 from cnn_explorer.app.main_window import MainWindow
+from cnn_explorer.app.testing import LOAD_TIMEOUT_MS
 from cnn_explorer.widgets import format as fmt
 from cnn_explorer.widgets.layer_info import ModelOverview
 from cnn_explorer.widgets.zoo_browser import NAME_ROLE
 
-LOAD_TIMEOUT_MS = 120_000
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-@pytest.fixture(scope="session")
-def param_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("cache")
-
-
 @pytest.fixture
-def settings_dir(tmp_path, monkeypatch):
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    return tmp_path
-
-
-@pytest.fixture
-def make_window(qtbot, settings_dir, param_cache):
-    windows = []
-
+def make_window(make_explorer):
+    """A window at 1024×768 (as ``--size`` makes it: docks fitted), LeNet-5 by default (app/testing.py)."""
     def make(model: str = "lenet5", size: tuple[int, int] | None = (1024, 768), **kwargs) -> MainWindow:
-        kwargs.setdefault("weights", "random")
-        window = MainWindow(model, cache_dir=param_cache, **kwargs)
-        qtbot.addWidget(window)
-        if size is not None:  # as --size does: after the window is built
-            window.resize(*size)
-            window.fit_docks()
-        window.show()
-        qtbot.waitExposed(window)
-        windows.append(window)
-        wait_for_model(qtbot, window, model)
-        return window
-
-    yield make
-    for window in windows:
-        window.close()
-    assert not [t.name for t in threading.enumerate() if t.name.startswith("cnn-explorer")]
-
-
-def wait_for_model(qtbot, window: MainWindow, name: str) -> None:
-    def ready():
-        assert not window.is_loading()
-        assert window.current_model() == name
-    qtbot.waitUntil(ready, timeout=LOAD_TIMEOUT_MS)
+        return make_explorer(model, size=size, fit_docks=True, **kwargs)
+    return make
 
 
 def model_items(tree):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 
 import pytest
 import torch
@@ -19,55 +18,13 @@ from PySide6.QtWidgets import QApplication, QGraphicsView
 
 from cnn_explorer.app.classroom import Classroom
 from cnn_explorer.app.main_window import MainWindow
+from cnn_explorer.app.testing import LOAD_TIMEOUT_MS, loaded
 from cnn_explorer.widgets.summary_table import COLUMNS
 
-LOAD_TIMEOUT_MS = 120_000
-
-
-@pytest.fixture(scope="session")
-def param_cache(tmp_path_factory):
-    # One parameter-count cache for the session: the zoo is counted once, not in every test.
-    return tmp_path_factory.mktemp("cache")
-
-
-@pytest.fixture
-def settings_dir(tmp_path, monkeypatch):
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    return tmp_path
-
-
-@pytest.fixture
-def make_window(qtbot, settings_dir, param_cache):
-    windows = []
-
-    def make(model: str | None = "alexnet", wait: bool = True, **kwargs) -> MainWindow:
-        kwargs.setdefault("weights", "random")
-        window = MainWindow(model, cache_dir=param_cache, **kwargs)
-        qtbot.addWidget(window)
-        window.resize(1400, 900)
-        window.show()
-        qtbot.waitExposed(window)
-        windows.append(window)
-        if wait:
-            wait_for_model(qtbot, window, model)
-        return window
-
-    yield make
-    for window in windows:
-        window.close()
-    # Closing the window ends its worker threads: none may outlive it.
-    leftovers = [t.name for t in threading.enumerate() if t.name.startswith("cnn-explorer")]
-    assert not leftovers
 
 
 def wait_for_model(qtbot, window: MainWindow, name: str | None) -> None:
-    def ready():
-        assert not window.is_loading()
-        assert window.current_result() is not None
-        if name:
-            assert window.current_model() == name
-    qtbot.waitUntil(ready, timeout=LOAD_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: loaded(window, name), timeout=LOAD_TIMEOUT_MS)
 
 
 def wait_for_zoo(qtbot, window: MainWindow) -> None:
@@ -99,8 +56,8 @@ def activate(qtbot, window: MainWindow) -> None:
 
 # -- the zoo browser ---------------------------------------------------------------------------------------
 
-def test_choosing_a_model_in_the_browser_shows_its_graph(qtbot, make_window):
-    window = make_window("alexnet")
+def test_choosing_a_model_in_the_browser_shows_its_graph(qtbot, make_explorer):
+    window = make_explorer("alexnet")
     wait_for_zoo(qtbot, window)
     assert window.graph.graph_data().title == "alexnet"
 
@@ -126,8 +83,8 @@ def test_choosing_a_model_in_the_browser_shows_its_graph(qtbot, make_window):
     assert window.current_result().totals.params == real
 
 
-def test_filter_narrows_the_zoo_and_enter_opens_the_entry(qtbot, make_window):
-    window = make_window("alexnet")
+def test_filter_narrows_the_zoo_and_enter_opens_the_entry(qtbot, make_explorer):
+    window = make_explorer("alexnet")
     wait_for_zoo(qtbot, window)
     qtbot.keyClicks(window.zoo.filter, "squeeze")
     names = window.zoo.visible_names()
@@ -140,8 +97,8 @@ def test_filter_narrows_the_zoo_and_enter_opens_the_entry(qtbot, make_window):
 
 # -- folding ------------------------------------------------------------------------------------------------
 
-def test_folding_and_unfolding_through_the_window(qtbot, make_window):
-    window = make_window("resnet18")
+def test_folding_and_unfolding_through_the_window(qtbot, make_explorer):
+    window = make_explorer("resnet18")
     graph = window.graph
     folded_at_start = graph.folded_blocks()
     assert folded_at_start, "a ResNet opens with its blocks folded"
@@ -172,8 +129,8 @@ def test_folding_and_unfolding_through_the_window(qtbot, make_window):
 
 # -- the inspector --------------------------------------------------------------------------------------------
 
-def test_clicking_a_node_fills_the_inspector_with_its_arithmetic(qtbot, make_window):
-    window = make_window("alexnet", input_size=(227, 227))
+def test_clicking_a_node_fills_the_inspector_with_its_arithmetic(qtbot, make_explorer):
+    window = make_explorer("alexnet", input_size=(227, 227))
     assert window.current_result().input_size == (227, 227)
 
     click_node(qtbot, window, "features.0")
@@ -205,8 +162,8 @@ def test_clicking_a_node_fills_the_inspector_with_its_arithmetic(qtbot, make_win
     assert f"⌊({h} − 3 + 2·0)/2⌋ + 1 = {pooled}" in window.inspector.text()
 
 
-def test_changing_the_input_size_reloads_with_new_shapes(qtbot, make_window):
-    window = make_window("alexnet")
+def test_changing_the_input_size_reloads_with_new_shapes(qtbot, make_explorer):
+    window = make_explorer("alexnet")
     assert window.current_result().input_size == (224, 224)
     for spin in (window.input_h, window.input_w):
         spin.setValue(227)
@@ -218,8 +175,8 @@ def test_changing_the_input_size_reloads_with_new_shapes(qtbot, make_window):
 
 # -- table and graph in step ------------------------------------------------------------------------------------
 
-def test_selection_stays_in_sync_between_table_and_graph(qtbot, make_window):
-    window = make_window("squeezenet1_0")
+def test_selection_stays_in_sync_between_table_and_graph(qtbot, make_explorer):
+    window = make_explorer("squeezenet1_0")
     window.tabs.setCurrentWidget(window.table)
     table = window.table
     emitted_graph, emitted_table = [], []
@@ -251,8 +208,8 @@ def test_selection_stays_in_sync_between_table_and_graph(qtbot, make_window):
     assert table.current_layer() == "features.0"
 
 
-def test_summary_table_sorts_numbers_copies_and_exports(qtbot, make_window, tmp_path):
-    window = make_window("alexnet", view="summary")
+def test_summary_table_sorts_numbers_copies_and_exports(qtbot, make_explorer, tmp_path):
+    window = make_explorer("alexnet", view="summary")
     assert window.tabs.currentWidget() is window.table
     table = window.table
     params_column = COLUMNS.index("Params")
@@ -285,8 +242,8 @@ def test_summary_table_sorts_numbers_copies_and_exports(qtbot, make_window, tmp_
 
 # -- classroom mode --------------------------------------------------------------------------------------------
 
-def test_ctrl_plus_grows_the_app_font_and_the_graph_labels(qtbot, make_window):
-    window = make_window("alexnet")
+def test_ctrl_plus_grows_the_app_font_and_the_graph_labels(qtbot, make_explorer):
+    window = make_explorer("alexnet")
     activate(qtbot, window)
     app_size = QApplication.font().pointSizeF()
     label = window.graph.title_item("features.0")
@@ -313,8 +270,8 @@ def test_ctrl_plus_grows_the_app_font_and_the_graph_labels(qtbot, make_window):
     assert QApplication.font().pointSizeF() == pytest.approx(app_size)
 
 
-def test_themes_and_settings_are_remembered(qtbot, make_window):
-    window = make_window("squeezenet1_0")
+def test_themes_and_settings_are_remembered(qtbot, make_explorer):
+    window = make_explorer("squeezenet1_0")
     window.theme_actions["dark"].trigger()
     assert window.graph.theme() == "dark"
     assert QApplication.palette().window().color().lightness() < 80
@@ -322,15 +279,15 @@ def test_themes_and_settings_are_remembered(qtbot, make_window):
     scale = window.classroom.font_scale()
     window.close()
 
-    again = make_window(None, wait=False)
+    again = make_explorer(None, wait=False)
     wait_for_model(qtbot, again, "squeezenet1_0")  # the last model
     assert again.classroom.theme() == "dark" and again.classroom.font_scale() == scale
     again.theme_actions["light"].trigger()
     again.classroom.zoom_reset()
 
 
-def test_help_lists_the_shortcuts_of_the_actions(qtbot, make_window):
-    window = make_window("alexnet")
+def test_help_lists_the_shortcuts_of_the_actions(qtbot, make_explorer):
+    window = make_explorer("alexnet")
     rows = window.shortcut_list()
     listed = {action: keys for _, action, keys in rows}
     assert listed["Presentation (full screen, large text)"] == "F11"
@@ -347,8 +304,8 @@ def test_help_lists_the_shortcuts_of_the_actions(qtbot, make_window):
 
 # -- responsiveness --------------------------------------------------------------------------------------------
 
-def test_a_newer_request_supersedes_a_stale_one(qtbot, make_window):
-    window = make_window("alexnet")
+def test_a_newer_request_supersedes_a_stale_one(qtbot, make_explorer):
+    window = make_explorer("alexnet")
     window.open_model("resnet50")
     window.open_model("squeezenet1_0")
     wait_for_model(qtbot, window, "squeezenet1_0")
@@ -356,8 +313,8 @@ def test_a_newer_request_supersedes_a_stale_one(qtbot, make_window):
     assert window.current_model() == "squeezenet1_0"  # resnet50's result never replaced it
 
 
-def test_escape_cancels_loading_and_keeps_the_model(qtbot, make_window):
-    window = make_window("alexnet")
+def test_escape_cancels_loading_and_keeps_the_model(qtbot, make_explorer):
+    window = make_explorer("alexnet")
     activate(qtbot, window)
     window.open_model("densenet201")
     assert window.progress.isVisible() and window.cancel_button.isVisible()
@@ -370,8 +327,8 @@ def test_escape_cancels_loading_and_keeps_the_model(qtbot, make_window):
 
 # -- bad input ---------------------------------------------------------------------------------------------------
 
-def test_unknown_model_shows_a_message_and_keeps_the_model(qtbot, make_window):
-    window = make_window("alexnet")
+def test_unknown_model_shows_a_message_and_keeps_the_model(qtbot, make_explorer):
+    window = make_explorer("alexnet")
     with qtbot.waitSignal(window.load_failed, timeout=LOAD_TIMEOUT_MS) as failed:
         window.open_model("resnet51")
     assert "unknown model 'resnet51'" in failed.args[0] and "resnet50" in failed.args[0]
@@ -389,14 +346,14 @@ def test_unknown_model_shows_a_message_and_keeps_the_model(qtbot, make_window):
     assert window.current_model() == "alexnet"
 
 
-def test_unknown_model_on_the_command_line_opens_the_default(qtbot, make_window):
-    window = make_window("notanet", wait=False)
+def test_unknown_model_on_the_command_line_opens_the_default(qtbot, make_explorer):
+    window = make_explorer("notanet", wait=False)
     wait_for_model(qtbot, window, "alexnet")
     assert "notanet" in window.error_box.text()
 
 
-def test_corrupt_weights_file_shows_a_message_and_keeps_the_model(qtbot, make_window, tmp_path):
-    window = make_window("alexnet")
+def test_corrupt_weights_file_shows_a_message_and_keeps_the_model(qtbot, make_explorer, tmp_path):
+    window = make_explorer("alexnet")
     bad = tmp_path / "alexnet.pth"
     bad.write_bytes(b"this is not a checkpoint" * 100)
     with qtbot.waitSignal(window.load_failed, timeout=LOAD_TIMEOUT_MS) as failed:
@@ -408,13 +365,13 @@ def test_corrupt_weights_file_shows_a_message_and_keeps_the_model(qtbot, make_wi
     assert window.weights_random_action.isChecked()
 
 
-def test_a_model_whose_graph_cannot_be_recorded_says_why(qtbot, make_window, monkeypatch):
+def test_a_model_whose_graph_cannot_be_recorded_says_why(qtbot, make_explorer, monkeypatch):
     from cnn_explorer.models import loader
 
     def refuse(loaded, input_size=None):
         raise loader.AnalysisError(f"{loaded.entry.name} failed at input 224×224: Proxy object cannot be iterated")
 
-    window = make_window("alexnet")
+    window = make_explorer("alexnet")
     wait_for_zoo(qtbot, window)
     monkeypatch.setattr(loader, "summarize", refuse)
     window.open_model("resnet18")
@@ -431,13 +388,13 @@ def test_a_model_whose_graph_cannot_be_recorded_says_why(qtbot, make_window, mon
 
 # -- settings and caches that are damaged -------------------------------------------------------------------------
 
-def test_bad_settings_values_fall_back_to_their_defaults(qtbot, make_window, settings_dir):
+def test_bad_settings_values_fall_back_to_their_defaults(qtbot, make_explorer, explorer_settings):
     settings = QSettings(QSettings.IniFormat, QSettings.UserScope, "CNN Explorer", "cnn-explorer")
     for key, value in (("font_scale", "abc"), ("theme", "neon"), ("last_model", ["a", "b"]),
                        ("geometry", "@ByteArray(x)"), ("window_state", 12)):
         settings.setValue(key, value)
     settings.sync()
-    window = make_window(None, wait=False)
+    window = make_explorer(None, wait=False)
     wait_for_model(qtbot, window, "alexnet")
     assert window.classroom.font_scale() == 1.0 and window.classroom.theme() == "light"
     for text in ("1, 2", "1e999", "nan"):
@@ -445,13 +402,13 @@ def test_bad_settings_values_fall_back_to_their_defaults(qtbot, make_window, set
         assert Classroom(window, settings).font_scale() == 1.0
 
 
-def test_a_blank_model_name_opens_the_last_model(qtbot, make_window):
-    window = make_window("   ", wait=False)
+def test_a_blank_model_name_opens_the_last_model(qtbot, make_explorer):
+    window = make_explorer("   ", wait=False)
     wait_for_model(qtbot, window, "alexnet")
     assert window.open_model("  \t ") is None and not window.is_loading()
 
 
-def test_a_damaged_parameter_cache_is_repaired(qtbot, settings_dir, tmp_path):
+def test_a_damaged_parameter_cache_is_repaired(qtbot, explorer_settings, tmp_path):
     cache = tmp_path / "counts"
     cache.mkdir()
     (cache / "param_counts.json").write_text("[1, 2, 3]")
@@ -499,10 +456,10 @@ def test_parameters_are_counted_in_a_process_of_their_own(qtbot, tmp_path):
     again.shutdown()
 
 
-def test_exporting_to_a_place_that_cannot_be_written_says_so(qtbot, make_window, tmp_path, monkeypatch):
+def test_exporting_to_a_place_that_cannot_be_written_says_so(qtbot, make_explorer, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 
-    window = make_window("alexnet")
+    window = make_explorer("alexnet")
     folder = tmp_path / "graph.svg"
     folder.mkdir()
     with pytest.raises(OSError, match="it is a folder"):
@@ -515,7 +472,7 @@ def test_exporting_to_a_place_that_cannot_be_written_says_so(qtbot, make_window,
     window.error_box.close()
 
 
-def test_torch_libraries_are_mapped_after_the_window_is_drawn(make_window, monkeypatch):
+def test_torch_libraries_are_mapped_after_the_window_is_drawn(make_explorer, monkeypatch):
     """Mapping torch's libraries while the window was first laid out and painted made that paint 150-250 ms
     slower, one start in two: the warm-up waits for the first paint (however long it takes here)."""
     import cnn_explorer.app.main_window as main_window
@@ -538,6 +495,6 @@ def test_torch_libraries_are_mapped_after_the_window_is_drawn(make_window, monke
         original_init(self, *args, **kwargs)
 
     monkeypatch.setattr(main_window.MainWindow, "__init__", init)
-    window = make_window("alexnet")  # shown, and its model loaded: the warm-up has run
+    window = make_explorer("alexnet")  # shown, and its model loaded: the warm-up has run
     assert window.current_model() == "alexnet"
     assert drawn_when_loaded == [True]

@@ -8,20 +8,18 @@ windows use random weights and temporary settings.
 
 from __future__ import annotations
 
-import threading
 
 import pytest
-from PySide6.QtCore import QSettings
 
 from cnn_explorer.app import view_data
 from cnn_explorer.app.cli import gui_parser
 from cnn_explorer.app.cli import main as cli_main
 from cnn_explorer.app.main_window import MainWindow
 from cnn_explorer.app.settings import SHAPE_ORDER_KEY, read_shape_order
+from cnn_explorer.app.testing import LOAD_TIMEOUT_MS
 from cnn_explorer.widgets import format as fmt
 from cnn_explorer.widgets.graph_layout import fold_graph
 
-LOAD_TIMEOUT_MS = 120_000
 _SUMMARIES: dict = {}
 
 
@@ -147,28 +145,13 @@ def test_the_fpn_node_says_five_maps_p2_to_p6():
 # -- the window ---------------------------------------------------------------------------------------------------
 
 @pytest.fixture
-def make_window(qtbot, tmp_path, monkeypatch):
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    windows = []
-
+def make_window(make_explorer, qtbot, tmp_path):
+    """A window at 1024×768 whose title has been rewritten in the lecture's words (app/testing.py)."""
     def make(model: str) -> MainWindow:
-        window = MainWindow(model, weights="random", cache_dir=tmp_path / "cache")
-        qtbot.addWidget(window)
-        window.resize(1024, 768)
-        window.show()
-        windows.append(window)
-
-        def ready():
-            assert not window.is_loading() and window.current_model() == model
-            assert "depth" in window.windowTitle()
-        qtbot.waitUntil(ready, timeout=LOAD_TIMEOUT_MS)
+        window = make_explorer(model, size=(1024, 768), cache_dir=tmp_path / "cache")
+        qtbot.waitUntil(lambda: "depth" in window.windowTitle(), timeout=LOAD_TIMEOUT_MS)
         return window
-
-    yield make
-    for window in windows:
-        window.close()
-    assert not [t.name for t in threading.enumerate() if t.name.startswith("cnn-explorer")]
+    return make
 
 
 def test_window_title_says_depth_and_ops_apart_and_lecture_names_select(make_window, qtbot):
