@@ -87,7 +87,7 @@ class ChartsController:
     # -- the runner ---------------------------------------------------------------------------------------
     def _submit(self, channel: str, fn, done, progress=None) -> int:
         def failed(_id, error):
-            from cnn_explorer.app.requests import Cancelled
+            from cnn_explorer.app.core.requests import Cancelled
 
             if isinstance(error, Cancelled):
                 return

@@ -399,7 +399,7 @@ def _cmd_figure(args) -> int:
 
     out = output_file(args.out, "--out", (".svg", ".png"))
     check_input_size(_input_size(args), lookup(args.model))
-    from cnn_explorer.app.figure_data import figure_from_summary
+    from cnn_explorer.app.core.figure_data import figure_from_summary
     from cnn_explorer.models.loader import load_model, summarize
 
     loaded = load_model(args.model, weights="random", structure_only=True)
@@ -434,7 +434,7 @@ def _write_graph_image(summary, path, *, unfold: bool = False, theme: str = "lig
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from cnn_explorer.app.view_data import graph_data_from
+    from cnn_explorer.app.core.view_data import graph_data_from
     from cnn_explorer.widgets.graph_view import GraphView
 
     app = QApplication.instance() or QApplication([])  # noqa: F841 (the view needs it alive)

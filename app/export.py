@@ -298,7 +298,7 @@ def write_graph_slides(summary, path: str | Path, page: tuple[int, int], *, unfo
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from cnn_explorer.app.view_data import graph_data_from
+    from cnn_explorer.app.core.view_data import graph_data_from
 
     app = QApplication.instance() or QApplication([])  # noqa: F841 (the view needs it alive)
     view = slide_view(graph_data_from(summary), page, folded=() if unfold else None, theme=theme)

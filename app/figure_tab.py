@@ -1,5 +1,5 @@
 """The Figure tab (Ctrl+5): the current model's trunk as the lectures draw it, a row of 3-D volumes
-(``widgets/volume_figure.py``, from ``app/figure_data.py``). Built when first shown; it follows the model, the
+(``widgets/volume_figure.py``, from ``app/core/figure_data.py``). Built when first shown; it follows the model, the
 theme and the text scale. File › Export figure… writes it as PNG or SVG; File › Export graph for slides…
 (``app/export.py``) writes the layer graph on slide-shaped pages. ``window.figure`` is this object."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
 
-from cnn_explorer.app.figure_data import figure_from_result
+from cnn_explorer.app.core.figure_data import figure_from_result
 from cnn_explorer.app.lazy_tab import LazyTab, add_action
 
 FIGURE_SIZE = (1920, 1080)  # the exported picture: a 16:9 slide

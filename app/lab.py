@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 
 from cnn_explorer.app import lab_jobs
-from cnn_explorer.app.requests import Cancelled
+from cnn_explorer.app.core.requests import Cancelled
 from cnn_explorer.widgets.lab_data import LabView, ToolResult
 from cnn_explorer.widgets.lab_panel import LabPanel
 from cnn_explorer.widgets.theme import colors

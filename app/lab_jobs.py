@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from cnn_explorer.app.requests import Cancelled
+from cnn_explorer.app.core.requests import Cancelled
 from cnn_explorer.widgets.lab_data import (FieldData, Histogram, InputData, KernelData, LabView, MosaicData,
                                            ToolResult)
 

@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-from cnn_explorer.app.requests import gui_post
+from cnn_explorer.app.gui_thread import gui_post
 from cnn_explorer.models.live.draw import palette
 from cnn_explorer.widgets.files import check_writable, staged_output
 from cnn_explorer.widgets.picture import write_png

@@ -1,8 +1,8 @@
 """The explorer's main window: window chrome, actions and wiring.
 
-Each concern has a home of its own: the session (``session.py``: current model, pending request, weights,
+Each concern has a home of its own: the session (``core/session.py``: current model, pending request, weights,
 failure policy), the selection every view follows (``selection.py``), the request runner that owns the
-model's thread (``requests.py``), the view data (``view_data.py``), classroom mode (``classroom.py``) and
+model's thread (``core/requests.py``), the view data (``core/view_data.py``), classroom mode (``classroom.py``) and
 the settings (``settings.py``), finding and stepping through layers (``navigation.py``). Views register as panels (``add_panel``, ``add_tab``); the window holds
 plain data only.
 """
@@ -21,9 +21,10 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QLineEdit, QMai
 
 from cnn_explorer.app.classroom import Classroom
 from cnn_explorer.app.navigation import LayerNavigator
-from cnn_explorer.app.requests import RequestRunner, gui_post
+from cnn_explorer.app.core.requests import RequestRunner
+from cnn_explorer.app.gui_thread import gui_post
 from cnn_explorer.app.selection import Selection
-from cnn_explorer.app.session import ModelRequest, ModelResult, Session, classify, serve_model
+from cnn_explorer.app.core.session import ModelRequest, ModelResult, Session, classify, serve_model
 from cnn_explorer.app.settings import app_settings, default_cache_dir, read_bytes, read_text
 from cnn_explorer.app.zoo import ParamCounter, prepare_torch, zoo_items
 from cnn_explorer.widgets import format as fmt

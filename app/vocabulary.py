@@ -2,7 +2,7 @@
 with the network's depth as the papers count it beside the number of operations the graph records.
 
 The names themselves (conv1, fc8, "Inception 3a") come with the view data (``models/naming.py`` via
-``app/view_data.py``); how numbers become text stays in ``widgets/format.py``.
+``app/core/view_data.py``); how numbers become text stays in ``widgets/format.py``.
 """
 
 from __future__ import annotations

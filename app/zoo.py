@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from PySide6.QtCore import QObject, Signal
 
-from cnn_explorer.app import collector
+from cnn_explorer.app.core import collector
 from cnn_explorer.widgets.layer_info import ZooItem
 
 log = logging.getLogger(__name__)

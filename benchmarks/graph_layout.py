@@ -77,7 +77,7 @@ def main() -> None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
     import torch
-    from cnn_explorer.app.view_data import graph_data_from
+    from cnn_explorer.app.core.view_data import graph_data_from
     from cnn_explorer.models.loader import load_model, summarize
     from cnn_explorer.widgets.graph_view import GraphView
     from PySide6.QtWidgets import QApplication

@@ -1,7 +1,7 @@
 """The lectures' volume figure (AlexNet, VGG as a row of H×W×C volumes) and pictures for slides: what a teacher
 puts on a slide must come out the right shape, with every layer, and readable.
 
-The figure's numbers come from the recorded graph (``app/figure_data.py``); the drawing from
+The figure's numbers come from the recorded graph (``app/core/figure_data.py``); the drawing from
 ``widgets/volume_figure.py``; slides from ``app/export.py``. Commands run in this process (``cli.main``).
 """
 
@@ -16,7 +16,7 @@ from PySide6.QtGui import QImage
 
 from cnn_explorer.app import cli
 from cnn_explorer.app.export import MIN_TEXT_FRACTION, plan_pages
-from cnn_explorer.app.figure_data import MIN_SIDE, MIN_THICKNESS, NO_CHAIN, figure_from_summary
+from cnn_explorer.app.core.figure_data import MIN_SIDE, MIN_THICKNESS, NO_CHAIN, figure_from_summary
 from cnn_explorer.models import ops
 from cnn_explorer.models.loader import load_model, summarize
 from cnn_explorer.widgets import format as fmt
@@ -79,7 +79,7 @@ def test_alexnet_figure_has_one_volume_per_trunk_layer_on_log_scales():
 
 
 def test_resnet_is_drawn_by_its_block_outputs_and_unet_has_no_chain_trunk():
-    from cnn_explorer.app.view_data import graph_data_from
+    from cnn_explorer.app.core.view_data import graph_data_from
 
     summary = summary_of("resnet18")
     figure = figure_from_summary(summary)
@@ -184,7 +184,7 @@ def test_bad_slide_is_one_line_and_exit_2(tmp_path, capsys, args):
 
 def test_slides_text_is_at_least_a_sixtieth_of_the_page(qapp):
     from cnn_explorer.app.export import _min_scale, slide_view
-    from cnn_explorer.app.view_data import graph_data_from
+    from cnn_explorer.app.core.view_data import graph_data_from
     from cnn_explorer.widgets.graph_scene import DETAIL_PX
 
     view = slide_view(graph_data_from(summary_of("alexnet_2012")), (1920, 1080))

@@ -8,7 +8,7 @@ from xml.etree import ElementTree
 
 import pytest
 from cnn_explorer.app.cli import main
-from cnn_explorer.app.view_data import graph_data_from, node_title
+from cnn_explorer.app.core.view_data import graph_data_from, node_title
 from cnn_explorer.models.loader import load_model, summarize
 from cnn_explorer.widgets import format
 from cnn_explorer.widgets.graph_data import GraphBlock, GraphData, GraphEdge, GraphNode

@@ -107,7 +107,7 @@ def test_presentation_shows_the_graph_left_to_right_and_compact(projector):
 
 @pytest.fixture(scope="module")
 def nets():
-    from cnn_explorer.app.view_data import graph_data_from
+    from cnn_explorer.app.core.view_data import graph_data_from
     from cnn_explorer.models.loader import load_model, summarize
     return {name: graph_data_from(summarize(load_model(name, weights="random"))) for name in ("alexnet", "resnet18")}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from cnn_explorer.app import view_data
+from cnn_explorer.app.core import view_data
 from cnn_explorer.app.cli import gui_parser
 from cnn_explorer.app.cli import main as cli_main
 from cnn_explorer.app.main_window import MainWindow

@@ -1,4 +1,4 @@
-"""Plain data that the graph view draws: no torch, no Qt. ``app/view_data.py`` builds it from a recorded
+"""Plain data that the graph view draws: no torch, no Qt. ``app/core/view_data.py`` builds it from a recorded
 LayerGraph; numbers stay numbers (``widgets/format.py`` writes them)."""
 
 from __future__ import annotations

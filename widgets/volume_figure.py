@@ -1,7 +1,7 @@
 """The lecture's drawing of a network: a row of 3-D volumes, H×W×C, with each layer's kernel drawn on the
 volume before it and projecting to a point of the next (Krizhevsky et al.'s AlexNet figure, the VGG figure).
 
-Fed with plain data (``app/figure_data.py``'s ``FigureData``: volumes with their shapes and log-scale sizes);
+Fed with plain data (``app/core/figure_data.py``'s ``FigureData``: volumes with their shapes and log-scale sizes);
 drawn with a QPainter, so that the same code paints the tab, a PNG and an SVG (QSvgGenerator). No torch.
 Sizes are in units of the text size, so the drawing follows the classroom text scale; a long network wraps
 onto as many rows as make it largest.

@@ -1,11 +1,11 @@
-"""The collector and imports (``app/collector.py``, ``models/torch_import.py``): long-lived objects are kept out
+"""The collector and imports (``app/core/collector.py``, ``models/torch_import.py``): long-lived objects are kept out
 of full collections, and torch's libraries are loaded without the GIL, with torch working after."""
 
 import gc
 import subprocess
 import sys
 
-from cnn_explorer.app import collector
+from cnn_explorer.app.core import collector
 
 
 def test_a_freeze_follows_new_imports_only(monkeypatch):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torchvision
 
-from cnn_explorer.app.view_data import graph_data_from, layer_rows
+from cnn_explorer.app.core.view_data import graph_data_from, layer_rows
 from cnn_explorer.models import ops
 from cnn_explorer.models.loader import load_model, summarize
 from cnn_explorer.widgets import format as fmt

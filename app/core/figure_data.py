@@ -251,7 +251,7 @@ def _by_block(raw: list[tuple], within: list[tuple[str, ...]], data: GraphData) 
 
 def figure_from_summary(summary) -> FigureData:
     """The figure of an analyzed model (``models.analysis.ModelSummary``): the command line's way."""
-    from cnn_explorer.app.view_data import graph_data_from
+    from cnn_explorer.app.core.view_data import graph_data_from
 
     settings = {n.name: n.settings for n in summary.graph.nodes}
     return figure_data(graph_data_from(summary), lambda name: kernel_of(settings.get(name)))

@@ -164,7 +164,7 @@ def first_line(error: BaseException) -> str:
 
 def classify(request: ModelRequest, error: BaseException) -> ModelFailure:
     """A failure as the user should read it: one line, and its kind for the recovery policy."""
-    from cnn_explorer.app.requests import Cancelled
+    from cnn_explorer.app.core.requests import Cancelled
 
     if isinstance(error, Cancelled):
         return ModelFailure(request, "cancelled", f"{request.name}: cancelled")
@@ -203,7 +203,7 @@ def checked_between_modules(job):
 
 def serve_model(request: ModelRequest, job) -> ModelResult:
     """Build, load and record ``request`` (``job``: the runner's Job); the model stays in ``job.state``."""
-    from cnn_explorer.app import view_data
+    from cnn_explorer.app.core import view_data
     from cnn_explorer.models.loader import AnalysisError, InputSizeError, load_model, summarize
     from cnn_explorer.models.registry import get_entry
 

@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from cnn_explorer.app import collector
+from cnn_explorer.app.core import collector
 
 log = logging.getLogger(__name__)
 
@@ -151,27 +151,3 @@ class RequestRunner:
             callback, value = failed, Cancelled()
         if callback is not None:
             callback(job.id, value)
-
-
-_POSTER = None
-
-
-def gui_post() -> Callable[[Callable[[], None]], None]:
-    """A ``post`` that runs callables on the Qt GUI thread (queued through a signal)."""
-    global _POSTER
-    if _POSTER is None:
-        from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
-
-        class _Poster(QObject):
-            posted = Signal(object)
-
-            def __init__(self):
-                super().__init__()
-                self.moveToThread(QCoreApplication.instance().thread())
-                self.posted.connect(self._run, Qt.QueuedConnection)
-
-            def _run(self, fn) -> None:
-                fn()
-
-        _POSTER = _Poster()
-    return _POSTER.posted.emit
