@@ -264,10 +264,14 @@ def _run_tool(job, name: str, options) -> ToolResult:
     _, image = _image(job, lab, None)
     prepared = lab.prepare(image)
     job.progress(TOOLS[name].label)
-    if options.layer is not None and name in ("deconv", "guided"):
+    if name in ("deconv", "guided"):
         options.layer = resolve_layer(lab, prepared, options.layer).name  # a block: its output
-    elif options.layer is not None:
+    else:
         options.layer = _tool_layer(lab, prepared, options.layer)
+        if options.layer is None and name == "top9":
+            from cnn_explorer.models.lab.errors import LabError
+
+            raise LabError("top-9 needs a module layer with a feature map; this layer is not one")
     return as_tool_result(TOOLS[name].run(lab, prepared, options))
 
 
@@ -308,12 +312,7 @@ def occlusion(job, layer: str, size: int, stride: int, partial: Callable[[ToolRe
 def top9(job, folder: str, layer: str, channel: int | None, stop: Stop) -> ToolResult:
     """The nine images of ``folder`` that excite ``channel`` of the layer most (its strongest for this image
     when None)."""
-    from cnn_explorer.models.lab.errors import LabError
     from cnn_explorer.models.lab.tools import Options
 
-    lab = lab_of(job)
-    _, image = _image(job, lab, None)
-    if _tool_layer(lab, lab.prepare(image), layer) is None:
-        raise LabError(f"top-9 needs a module layer with a feature map; {layer or 'this layer'} is not one")
     return _run_tool(job, "top9", Options(layer=layer, unit=None if channel is None else (channel,), images=folder,
                                           progress=_cancellable(job, stop, "Top-9:")))

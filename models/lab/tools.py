@@ -208,11 +208,11 @@ def _featuremaps(lab, prepared, options: Options) -> Picture:
 def kernel_picture(model, layer: str, page: tuple[int, int] = (0, 0)) -> dict:
     """A convolution's kernels as the window's kernel pane shows them: colour tiles for a layer that sees 1 or 3
     channels, else a page of the out × in grid. Keys: layer, title, image (H×W×3 uint8), page, pages, weights."""
-    from .kernels import first_layer_tiles, kernel_grid, kernel_weights
+    from .kernels import first_layer_tiles, kernel_grid, kernel_weights, module_of
 
     weights = kernel_weights(model, layer).numpy()
     out_c, in_c, kh, kw = weights.shape
-    module_groups = getattr(_module(model, layer), "groups", 1)
+    module_groups = getattr(module_of(model, layer), "groups", 1)
     if in_c in (1, 3) and module_groups == 1:
         image = first_layer_tiles(model, layer).mosaic(gap=1, zoom=max(1, 24 // max(kh, kw)))
         title = f"{layer}: {out_c} filters of {kh}×{kw}×{in_c}, each scaled to its own range"
@@ -225,12 +225,6 @@ def kernel_picture(model, layer: str, page: tuple[int, int] = (0, 0)) -> dict:
              + (f" (groups {grid.groups})" if grid.groups > 1 else ""))
     return dict(layer=layer, title=title, image=image, page=tuple(grid.page), pages=tuple(grid.pages),
                 weights=weights)
-
-
-def _module(model, layer: str):
-    from .kernels import module_of
-
-    return module_of(model, layer)
 
 
 def _kernels(lab, prepared, options: Options) -> Picture:
