@@ -7,7 +7,7 @@
     cnn-explorer graph MODEL --out FILE.svg    the layer graph as an .svg or .png (--unfold: every layer)
                                                (--slide 16:9|4:3: slides, .png or a multi-page .pdf)
     cnn-explorer figure MODEL --out FILE.svg   the trunk as a row of 3-D volumes, as lectures draw it
-    cnn-explorer predict MODEL --image IMG|DIR the top-5 classes (the lab, app/cli_lab.py)
+    cnn-explorer predict MODEL --image IMG|DIR the top-5 classes (the lab, app/lab/cli.py)
     cnn-explorer visualize MODEL --image IMG --method M --out FILE   what the lab shows, to a file
 
 Bad input ends with a one-line message on stderr and exit code 2, never a traceback; Ctrl+C ends quietly
@@ -126,7 +126,7 @@ def gui_parser() -> argparse.ArgumentParser:
 def _check_gui_args(args) -> None:
     from pathlib import Path
 
-    from cnn_explorer.models.zoo_index import UnknownModelError, check_input_size, lookup
+    from cnn_explorer.models.zoo.index import UnknownModelError, check_input_size, lookup
 
     if args.model is not None and not args.model.strip():
         raise CliError("the model name is empty; see 'cnn-explorer list'")
@@ -168,7 +168,7 @@ def output_file(path: str, flag: str, suffixes: tuple[str, ...], hint: str = "")
     """``path`` as a Path once its suffix is one of ``suffixes`` and it can be written: else one line."""
     from pathlib import Path
 
-    from cnn_explorer.widgets.files import check_writable
+    from cnn_explorer.widgets.common.files import check_writable
 
     out = Path(path)
     if out.suffix.lower() not in suffixes:
@@ -184,8 +184,10 @@ def output_file(path: str, flag: str, suffixes: tuple[str, ...], hint: str = "")
 def _features():
     """The command line's registry: each module adds its commands (``add_commands``) and runs them
     (``HANDLERS``). Each imports only argparse until a command runs."""
-    from cnn_explorer.app import cli_charts, cli_explorer, cli_lab, cli_live
-
+    from cnn_explorer.app.charts import cli as cli_charts
+    from cnn_explorer.app.explorer import cli as cli_explorer
+    from cnn_explorer.app.lab import cli as cli_lab
+    from cnn_explorer.app.live import cli as cli_live
     return (cli_explorer, cli_lab, cli_live, cli_charts)
 
 
@@ -196,14 +198,14 @@ def _handler(command: str):
 def _bad_input_errors() -> tuple[type[BaseException], ...]:
     """The errors that mean bad input. Only modules already imported are asked, so that a command that never
     needed torch does not import it to learn its error classes."""
-    from cnn_explorer.models.zoo_index import InputSizeError, UnknownModelError
+    from cnn_explorer.models.zoo.index import InputSizeError, UnknownModelError
 
-    from cnn_explorer.widgets.files import OutputError
+    from cnn_explorer.widgets.common.files import OutputError
 
     found: list[type[BaseException]] = [CliError, UnknownModelError, InputSizeError, OutputError]
-    for module, names in (("cnn_explorer.models.loader", ("AnalysisError",)),
-                          ("cnn_explorer.models.weights", ("WeightsError",)),
-                          ("cnn_explorer.models.export", ("ExportError",)),
+    for module, names in (("cnn_explorer.models.zoo.loader", ("AnalysisError",)),
+                          ("cnn_explorer.models.zoo.weights", ("WeightsError",)),
+                          ("cnn_explorer.models.analysis.export", ("ExportError",)),
                           ("cnn_explorer.models.lab.errors", ("LabError",)),
                           ("cnn_explorer.models.live.errors", ("LiveError", "SourceError")),
                           ("cnn_explorer.models.charts", ("ChartsError",))):
@@ -254,7 +256,7 @@ def _near_command(word: str) -> str | None:
     close = difflib.get_close_matches(word.lower(), COMMANDS, n=1, cutoff=0.75)
     if not close:
         return None
-    from cnn_explorer.models.zoo_index import UnknownModelError, lookup
+    from cnn_explorer.models.zoo.index import UnknownModelError, lookup
 
     try:
         lookup(word)
@@ -285,7 +287,7 @@ def _exit_on_sigint(signum, frame) -> None:
     """Ctrl+C ends the command at once, quietly, with 130. (A KeyboardInterrupt can land inside code that
     swallows it, such as a library's import, and the command would then run on to its end.) An output being
     written is removed: the user's file under that name stays as it was."""
-    from cnn_explorer.widgets.files import discard_staged
+    from cnn_explorer.widgets.common.files import discard_staged
 
     discard_staged()
     os._exit(EXIT_INTERRUPTED)
@@ -327,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
-    from cnn_explorer.models.torch_import import install
+    from cnn_explorer.models.runtime.torch_import import install
 
     install()  # the import tricks that make a first model faster (no torch imported here)
     try:

@@ -12,8 +12,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from cnn_explorer.app.cli import error_line
-from cnn_explorer.app.main_window import MainWindow
-from cnn_explorer.app.settings import APPLICATION, ORGANIZATION, remove_scratch, scratch_settings
+from cnn_explorer.app.window.main_window import MainWindow
+from cnn_explorer.app.window.settings import APPLICATION, ORGANIZATION, remove_scratch, scratch_settings
 
 # --screenshot waits at most this long for the zoo browser's parameter counts (first run only: then cached).
 ZOO_COUNT_WAIT_S = 120
@@ -44,8 +44,8 @@ class Screenshot:
             QTimer.singleShot(600, self._take)
 
     def _take(self) -> None:
-        from cnn_explorer.widgets.files import staged_output
-        from cnn_explorer.widgets.picture import png_bytes
+        from cnn_explorer.widgets.common.files import staged_output
+        from cnn_explorer.widgets.common.picture import png_bytes
 
         self.window.error_box.close()
         try:
@@ -90,7 +90,7 @@ def run_gui(args) -> int:
 def _run_gui(args) -> int:
     from PySide6.QtCore import qInstallMessageHandler
 
-    from cnn_explorer.app.export import quiet_size_hints
+    from cnn_explorer.app.explorer.export import quiet_size_hints
 
     qInstallMessageHandler(quiet_size_hints)  # the offscreen platform's warning, on every window shown
     app = QApplication.instance() or QApplication(sys.argv[:1])

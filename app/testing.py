@@ -48,7 +48,7 @@ def explorer_settings(tmp_path, monkeypatch):
 def make_explorer(qtbot, explorer_settings, explorer_cache):
     """``make_explorer(model="alexnet", *, weights="random", size=(1400, 900), fit_docks=False, wait=True,
     **MainWindow options)``: an explorer window, shown, with ``model`` loaded (unless ``wait`` is False)."""
-    from cnn_explorer.app.main_window import MainWindow
+    from cnn_explorer.app.window.main_window import MainWindow
 
     windows = []
 

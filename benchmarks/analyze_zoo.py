@@ -18,9 +18,9 @@ import warnings
 import torch
 import torchinfo
 
-from cnn_explorer.models.analysis import analyze
-from cnn_explorer.models.registry import list_entries
-from cnn_explorer.models.torch_import import install
+from cnn_explorer.models.analysis.summary import analyze
+from cnn_explorer.models.zoo.registry import list_entries
+from cnn_explorer.models.runtime.torch_import import install
 
 install()  # as the command line and the window run
 

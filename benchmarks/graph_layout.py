@@ -37,8 +37,7 @@ def _median_build(view, data, folded, repeat: int) -> dict[str, float]:
 
 
 def _dot_source(data) -> str:
-    from cnn_explorer.widgets import format as fmt
-
+    from cnn_explorer.widgets.common import format as fmt
     def quoted(text: str) -> str:
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -78,8 +77,8 @@ def main() -> None:
 
     import torch
     from cnn_explorer.app.core.view_data import graph_data_from
-    from cnn_explorer.models.loader import load_model, summarize
-    from cnn_explorer.widgets.graph_view import GraphView
+    from cnn_explorer.models.zoo.loader import load_model, summarize
+    from cnn_explorer.widgets.graph.view import GraphView
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])  # noqa: F841

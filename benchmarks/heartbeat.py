@@ -64,7 +64,7 @@ def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     folder = tempfile.mkdtemp(prefix="heartbeat-")
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, folder)
-    from cnn_explorer.app.main_window import MainWindow
+    from cnn_explorer.app.window.main_window import MainWindow
 
     beat = Heartbeat()
     rows = []

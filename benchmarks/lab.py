@@ -71,7 +71,7 @@ def main(argv=None) -> int:
     from cnn_explorer.models.lab.activations import LabModel
     from cnn_explorer.models.lab.images import sample_image
     from cnn_explorer.models.lab.top9 import top9
-    from cnn_explorer.models.loader import load_model
+    from cnn_explorer.models.zoo.loader import load_model
 
     loaded = load_model("alexnet")
     loaded.model.to(args.device)

@@ -26,8 +26,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import torch  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from cnn_explorer.app.lab_jobs import make_mosaic  # noqa: E402
-from cnn_explorer.widgets.mosaic import MosaicView  # noqa: E402
+from cnn_explorer.app.lab.jobs import make_mosaic  # noqa: E402
+from cnn_explorer.widgets.lab.mosaic import MosaicView  # noqa: E402
 
 CASES = (("AlexNet conv1", (64, 55, 55)), ("ResNet-50 layer1", (256, 56, 56)), ("ResNet-50 layer4", (2048, 7, 7)))
 GOAL_MS = 16.0

@@ -24,7 +24,7 @@ import sys, time
 start = time.perf_counter()
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
-from cnn_explorer.app.main_window import MainWindow
+from cnn_explorer.app.window.main_window import MainWindow
 window = MainWindow("resnet18", weights="random", cache_dir=sys.argv[1])
 window.show()
 app.processEvents()

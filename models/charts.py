@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from .zoo_index import UnknownModelError, index, lookup
+from cnn_explorer.models.zoo.index import UnknownModelError, index, lookup
 
 Progress = Callable[[str, int], None]
 
@@ -173,8 +173,8 @@ def compare(names: list[str], progress: Progress | None = None, store=None,
             check: Callable[[], None] | None = None) -> list[ComparisonRow]:
     """Summaries of 2–4 zoo models (random weights: counting needs no training), side by side."""
     names = check_names(list(names))
-    from .analysis import weight_layer_depth
-    from .loader import load_model, summarize
+    from cnn_explorer.models.analysis.summary import weight_layer_depth
+    from cnn_explorer.models.zoo.loader import load_model, summarize
 
     rows = []
     for i, name in enumerate(names):
@@ -234,9 +234,9 @@ class ConvExplainer:
     def __init__(self, model: str = "lenet5_digits", image: str | None = None, layer: str | None = None):
         import torch
 
-        from .lab.images import sample_image
-        from .lab.preprocess import prepare
-        from .loader import load_model
+        from cnn_explorer.models.lab.images import sample_image
+        from cnn_explorer.models.lab.preprocess import prepare
+        from cnn_explorer.models.zoo.loader import load_model
 
         if model not in TRAINED_NETS:
             raise ChartsError(f"convolution explained uses a trained net: {', '.join(TRAINED_NETS)}, not {model!r}")
@@ -381,7 +381,7 @@ def gap_vs_fc() -> Comparison:
     import torch
     from torch import nn
 
-    from .registry import get_entry
+    from cnn_explorer.models.zoo.registry import get_entry
 
     nets = _meta_models()
     vgg = nets["vgg16"]

@@ -25,7 +25,7 @@ from torch import nn
 
 from cnn_explorer.models.lab.datasets import DIGITS_SEED, DIGITS_TEST_FRACTION, digits_split
 from cnn_explorer.models.lab.preprocess import GRAY_MEAN, GRAY_STD
-from cnn_explorer.models.paper.lenet import LeNet5
+from cnn_explorer.models.zoo.paper.lenet import LeNet5
 
 NAME = "lenet5_digits"
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -97,7 +97,7 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(args.out / f"{NAME}.safetensors"))
     record = {
-        "model": NAME, "architecture": "lenet5 (cnn_explorer.models.paper.lenet.LeNet5)",
+        "model": NAME, "architecture": "lenet5 (cnn_explorer.models.zoo.paper.lenet.LeNet5)",
         "dataset": "scikit-learn load_digits (1,797 8×8 images) upscaled bilinearly to 32×32",
         "split": {"test_fraction": DIGITS_TEST_FRACTION, "stratified": True, "random_state": DIGITS_SEED,
                   "train": len(x_train), "test": len(x_test)},

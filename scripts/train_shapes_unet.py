@@ -33,7 +33,7 @@ from train_shapes_yolo import held_out, normalize, scenes, to_batch  # noqa: E40
 
 from cnn_explorer.models.live.quality import PixelQuality, pixel_quality  # noqa: E402
 from cnn_explorer.models.live.sources import SHAPE_CLASSES  # noqa: E402
-from cnn_explorer.models.paper.unet_small import SmallUNet  # noqa: E402
+from cnn_explorer.models.zoo.paper.unet_small import SmallUNet  # noqa: E402
 
 NAME = "shapes_unet"
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -136,7 +136,7 @@ def main(argv=None) -> int:
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(args.out / f"{NAME}.safetensors"))
     record = {
         "model": NAME,
-        "architecture": f"small U-Net (cnn_explorer.models.paper.unet_small.SmallUNet), widths {list(WIDTHS)}, "
+        "architecture": f"small U-Net (cnn_explorer.models.zoo.paper.unet_small.SmallUNet), widths {list(WIDTHS)}, "
                         "padded 3×3 convs with batch norm, 4 levels down",
         "work_size": list(WORK_SIZE),
         "dataset": "frames of the live view's synthetic source (models/live/sources.py SyntheticSource), 640×480 "

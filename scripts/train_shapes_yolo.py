@@ -11,7 +11,7 @@ The scenes come from the live view's own synthetic source (``models/live/sources
 from a source with its own seed (so its own textured background), 0 to 6 shapes, radii of 5 to 15 % of the
 frame's shorter side, spread or random colours, at a random moment of its motion. Seeds from 1000 on are
 trained on; the held-out check runs on the sources the live view shows (seeds 0 to 9, 4 shapes, the default
-look), never trained on. The network is the zoo's YOLO v1 (``models/paper/yolo_v1.py``) with a fraction of
+look), never trained on. The network is the zoo's YOLO v1 (``models/zoo/paper/yolo_v1.py``) with a fraction of
 the channels, a 224×224 input (the 640×480 frame squeezed to it), a 7×7 grid of 2 boxes and 3 classes, batch
 norm, and the paper's sum-squared loss (λcoord 5, λnoobj 0.5, √w and √h), the responsible box's confidence
 pulled to 1. Writes ``assets/shapes_yolo.safetensors`` and ``assets/shapes_yolo.json`` (how they were made).
@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from cnn_explorer.models.live.quality import DetectionQuality, detection_quality
 from cnn_explorer.models.live.sources import SHAPE_CLASSES, SyntheticSource
 from cnn_explorer.models.live.yolo import YOLODetector, to_input
-from cnn_explorer.models.paper.yolo_v1 import SHAPES_LAYOUT, YOLOv1, encode_targets, yolo_v1_loss
+from cnn_explorer.models.zoo.paper.yolo_v1 import SHAPES_LAYOUT, YOLOv1, encode_targets, yolo_v1_loss
 
 NAME = "shapes_yolo"
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -196,7 +196,7 @@ def main(argv=None) -> int:
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(args.out / f"{NAME}.safetensors"))
     record = {
         "model": NAME,
-        "architecture": "yolo_v1 reduced (cnn_explorer.models.paper.yolo_v1.YOLOv1 with SHAPES_LAYOUT, "
+        "architecture": "yolo_v1 reduced (cnn_explorer.models.zoo.paper.yolo_v1.YOLOv1 with SHAPES_LAYOUT, "
                         f"a {HEAD} head of {HIDDEN} channels, batch norm), grid {GRID}, {BOXES} boxes a cell, 3 classes",
         "input_size": list(INPUT_SIZE),
         "dataset": "frames of the live view's synthetic source (models/live/sources.py SyntheticSource), 640×480 "

@@ -28,7 +28,7 @@ from torch import nn
 
 from cnn_explorer.models.lab.datasets import SHAPE_CLASSES, SHAPE_SIZE, shapes_dataset
 from cnn_explorer.models.lab.preprocess import IMAGENET_MEAN, IMAGENET_STD, normalize
-from cnn_explorer.models.paper.zfnet_mini import ZFNetMini
+from cnn_explorer.models.zoo.paper.zfnet_mini import ZFNetMini
 
 NAME = "zfnet_shapes"
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -100,7 +100,7 @@ def main(argv=None) -> int:
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
     path.chmod(0o644)
     record = {
-        "model": NAME, "architecture": "zfnet_mini (cnn_explorer.models.paper.zfnet_mini.ZFNetMini)",
+        "model": NAME, "architecture": "zfnet_mini (cnn_explorer.models.zoo.paper.zfnet_mini.ZFNetMini)",
         "dataset": f"generated shapes and textures, {SHAPE_SIZE}×{SHAPE_SIZE} RGB "
                    "(cnn_explorer.models.lab.datasets.shapes_dataset)",
         "split": {"train": len(x_train), "train_seed": args.seed, "test": len(x_test),

@@ -14,8 +14,8 @@ os.environ.setdefault("CNN_EXPLORER_CACHE_DIR", tempfile.mkdtemp(prefix="cnn-exp
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-# As the command line and the window do: the import tricks that make a first model faster (models/torch_import.py).
-from cnn_explorer.models.torch_import import install  # noqa: E402
+# As the command line and the window do: the import tricks that make a first model faster (models/runtime/torch_import.py).
+from cnn_explorer.models.runtime.torch_import import install  # noqa: E402
 
 install()
 

@@ -51,7 +51,7 @@ def test_models_work_with_qt_absent():
         import pkgutil, importlib, cnn_explorer.models as models
         for info in pkgutil.walk_packages(models.__path__, "cnn_explorer.models."):
             importlib.import_module(info.name)
-        from cnn_explorer.models.loader import load_model, summarize
+        from cnn_explorer.models.zoo.loader import load_model, summarize
         summary = summarize(load_model("lenet5", weights="random"))
         print(summary.total_params)
     """)

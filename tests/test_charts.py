@@ -14,7 +14,7 @@ from PySide6.QtCore import QSettings, Qt
 
 from cnn_explorer.app.cli import main
 from cnn_explorer.models import charts
-from cnn_explorer.models.zoo_index import index
+from cnn_explorer.models.zoo.index import index
 
 TIMEOUT_MS = 120_000
 
@@ -52,9 +52,9 @@ def test_accuracy_points_are_the_weights_metadata():
 
 
 def test_compare_shows_what_the_summaries_compute(tmp_path):
-    from cnn_explorer.models.analysis import weight_layer_depth
-    from cnn_explorer.models.cache import AnalysisCache
-    from cnn_explorer.models.loader import load_model, summarize
+    from cnn_explorer.models.analysis.summary import weight_layer_depth
+    from cnn_explorer.models.analysis.cache import AnalysisCache
+    from cnn_explorer.models.zoo.loader import load_model, summarize
 
     store = AnalysisCache(tmp_path)
     rows = charts.compare(["ResNet18", "vgg16"], store=store)
@@ -125,8 +125,8 @@ def test_bottleneck_and_gap_counts_are_the_modules():
 
 
 def test_charts_tab_builds_on_first_open(qtbot, tmp_path, monkeypatch):
-    from cnn_explorer.app.charts_tab import register
-    from cnn_explorer.app.main_window import MainWindow
+    from cnn_explorer.app.charts.tab import register
+    from cnn_explorer.app.window.main_window import MainWindow
 
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "config"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))

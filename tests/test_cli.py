@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 
-from cnn_explorer.models.registry import get_entry
+from cnn_explorer.models.zoo.registry import get_entry
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:

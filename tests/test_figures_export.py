@@ -2,7 +2,7 @@
 puts on a slide must come out the right shape, with every layer, and readable.
 
 The figure's numbers come from the recorded graph (``app/core/figure_data.py``); the drawing from
-``widgets/volume_figure.py``; slides from ``app/export.py``. Commands run in this process (``cli.main``).
+``widgets/figure/volume.py``; slides from ``app/explorer/export.py``. Commands run in this process (``cli.main``).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QImage
 
 from cnn_explorer.app import cli
-from cnn_explorer.app.export import MIN_TEXT_FRACTION, plan_pages
+from cnn_explorer.app.explorer.export import MIN_TEXT_FRACTION, plan_pages
 from cnn_explorer.app.core.figure_data import MIN_SIDE, MIN_THICKNESS, NO_CHAIN, figure_from_summary
-from cnn_explorer.models import ops
-from cnn_explorer.models.loader import load_model, summarize
-from cnn_explorer.widgets import format as fmt
-from cnn_explorer.widgets.volume_figure import export_figure
+from cnn_explorer.models.analysis import ops
+from cnn_explorer.models.zoo.loader import load_model, summarize
+from cnn_explorer.widgets.common import format as fmt
+from cnn_explorer.widgets.figure.volume import export_figure
 
 TIMEOUT_MS = 120_000
 _SUMMARIES: dict[str, object] = {}
@@ -183,9 +183,9 @@ def test_bad_slide_is_one_line_and_exit_2(tmp_path, capsys, args):
 
 
 def test_slides_text_is_at_least_a_sixtieth_of_the_page(qapp):
-    from cnn_explorer.app.export import _min_scale, slide_view
+    from cnn_explorer.app.explorer.export import _min_scale, slide_view
     from cnn_explorer.app.core.view_data import graph_data_from
-    from cnn_explorer.widgets.graph_scene import DETAIL_PX
+    from cnn_explorer.widgets.graph.scene import DETAIL_PX
 
     view = slide_view(graph_data_from(summary_of("alexnet_2012")), (1920, 1080))
     try:
@@ -198,7 +198,7 @@ def test_slides_text_is_at_least_a_sixtieth_of_the_page(qapp):
 # -- the tab -------------------------------------------------------------------------------------------------
 
 def test_figure_tab_is_built_when_opened_and_follows_model_and_theme(qtbot, tmp_path, monkeypatch):
-    from cnn_explorer.app.main_window import MainWindow
+    from cnn_explorer.app.window.main_window import MainWindow
 
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "config"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
@@ -222,7 +222,7 @@ def test_figure_tab_is_built_when_opened_and_follows_model_and_theme(qtbot, tmp_
         window.open_model("resnet18")
     assert view.figure_data().model == "resnet18" and view.figure_data().kind == "stages"
     # File › Export graph for slides: the window's graph, its folding kept, on 4:3 slides.
-    from cnn_explorer.app.export import SLIDES, export_slides
+    from cnn_explorer.app.explorer.export import SLIDES, export_slides
 
     files = export_slides(window, tmp_path / "slides.png", SLIDES["4:3"])
     assert files and all(image_size(f) == (1440, 1080) for f in files)

@@ -9,12 +9,12 @@ from xml.etree import ElementTree
 import pytest
 from cnn_explorer.app.cli import main
 from cnn_explorer.app.core.view_data import graph_data_from, node_title
-from cnn_explorer.models.loader import load_model, summarize
-from cnn_explorer.widgets import format
-from cnn_explorer.widgets.graph_data import GraphBlock, GraphData, GraphEdge, GraphNode
-from cnn_explorer.widgets.graph_layout import BLOCK_KIND, fold_graph, layout_graph, outermost_foldable
-from cnn_explorer.widgets.graph_view import FRAME_ROLE, KEY_ROLE, GraphView
-from cnn_explorer.widgets.theme import THEMES, graph_colors
+from cnn_explorer.models.zoo.loader import load_model, summarize
+from cnn_explorer.widgets.common import format
+from cnn_explorer.widgets.graph.data import GraphBlock, GraphData, GraphEdge, GraphNode
+from cnn_explorer.widgets.graph.layout import BLOCK_KIND, fold_graph, layout_graph, outermost_foldable
+from cnn_explorer.widgets.graph.view import FRAME_ROLE, KEY_ROLE, GraphView
+from cnn_explorer.widgets.common.theme import THEMES, graph_colors
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage
 
@@ -329,7 +329,7 @@ def test_cli_graph_bad_input_exits_2(tmp_path, capsys, qapp):
 
 
 def test_node_title_of_a_grouped_convolution():
-    from cnn_explorer.models.graph import Node
+    from cnn_explorer.models.analysis.graph import Node
 
     depthwise = Node(id=1, name="dw", op="Conv2d", kind="module", scope="dw", inputs=[0], output_shapes=[],
                      settings={"kernel_size": (3, 3), "stride": (2, 2), "groups": 32, "in_channels": 32})
@@ -365,7 +365,7 @@ def test_a_new_text_size_of_a_large_graph_is_drawn_behind_the_one_shown(qtbot, d
     """DenseNet unfolded (~430 nodes) is drawn again for a new text size a step per turn of the event loop, while
     the old drawing stays on screen; it then takes its place with the selection, and a theme change or another
     size on the way is not lost."""
-    from cnn_explorer.widgets.graph_view import STEPPED_NODES
+    from cnn_explorer.widgets.graph.view import STEPPED_NODES
 
     view = GraphView()
     qtbot.addWidget(view)

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from cnn_explorer.app import cli_lab
+from cnn_explorer.app.lab import cli as cli_lab
 from cnn_explorer.app.cli import CliError
 from cnn_explorer.models.lab.errors import LabError
 from cnn_explorer.models.lab.images import ImageError, sample_image

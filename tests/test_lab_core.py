@@ -14,10 +14,10 @@ from cnn_explorer.models.lab.datasets import SHAPE_CLASSES, digits_split, shapes
 from cnn_explorer.models.lab.errors import LabError
 from cnn_explorer.models.lab.images import sample_image
 from cnn_explorer.models.lab.preprocess import Prepared, normalize
-from cnn_explorer.models.loader import LoadedModel, load_model, summarize
-from cnn_explorer.models.receptive_field import Field
-from cnn_explorer.models.registry import ModelEntry
-from cnn_explorer.models.weights import WeightsResult
+from cnn_explorer.models.zoo.loader import LoadedModel, load_model, summarize
+from cnn_explorer.models.analysis.receptive_field import Field
+from cnn_explorer.models.zoo.registry import ModelEntry
+from cnn_explorer.models.zoo.weights import WeightsResult
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -13,8 +13,8 @@ from PIL import Image
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication
 
-from cnn_explorer.app.main_window import MainWindow
-from cnn_explorer.widgets.layer_info import Field
+from cnn_explorer.app.window.main_window import MainWindow
+from cnn_explorer.widgets.explorer.layer_info import Field
 
 TIMEOUT_MS = 120_000
 
@@ -235,7 +235,7 @@ def test_the_command_line_draws_the_windows_pixels_for_every_tool(qtbot, make_wi
     and ``cnn-explorer visualize``'s picture the same pixels (the picture enlarges each panel by a whole
     factor, pixel for pixel)."""
     from cnn_explorer.app import cli
-    from cnn_explorer.app.cli_lab import METHODS
+    from cnn_explorer.app.lab.cli import METHODS
     from cnn_explorer.models.lab import pictures
     from cnn_explorer.models.lab.images import sample_image
     from cnn_explorer.models.lab.tools import TOOLS, WHITE

@@ -13,7 +13,7 @@ from cnn_explorer.models.lab.datasets import digits_split
 from cnn_explorer.models.lab.fields import field_box
 from cnn_explorer.models.lab.images import ImageError
 from cnn_explorer.models.lab.top9 import top9
-from cnn_explorer.models.loader import load_model
+from cnn_explorer.models.zoo.loader import load_model
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -14,11 +14,11 @@ from PySide6.QtCore import QEvent, QPoint, QRect, Qt
 from PySide6.QtGui import QFontMetrics, QHelpEvent
 from PySide6.QtWidgets import QApplication, QGraphicsView, QStyle, QTableWidget, QToolTip
 
-from cnn_explorer.app.main_window import MainWindow
+from cnn_explorer.app.window.main_window import MainWindow
 from cnn_explorer.app.testing import LOAD_TIMEOUT_MS
-from cnn_explorer.widgets import format as fmt
-from cnn_explorer.widgets.layer_info import ModelOverview
-from cnn_explorer.widgets.zoo_browser import NAME_ROLE
+from cnn_explorer.widgets.common import format as fmt
+from cnn_explorer.widgets.explorer.layer_info import ModelOverview
+from cnn_explorer.widgets.explorer.zoo_browser import NAME_ROLE
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

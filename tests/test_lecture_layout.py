@@ -15,10 +15,10 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
-from cnn_explorer.app.main_window import MainWindow
-from cnn_explorer.app.settings import read_bool
-from cnn_explorer.widgets.graph_layout import BLOCK_KIND, fold_graph
-from cnn_explorer.widgets.graph_view import GraphView
+from cnn_explorer.app.window.main_window import MainWindow
+from cnn_explorer.app.window.settings import read_bool
+from cnn_explorer.widgets.graph.layout import BLOCK_KIND, fold_graph
+from cnn_explorer.widgets.graph.view import GraphView
 
 LOAD_TIMEOUT_S = 120
 READABLE_PX = 14.0
@@ -108,7 +108,7 @@ def test_presentation_shows_the_graph_left_to_right_and_compact(projector):
 @pytest.fixture(scope="module")
 def nets():
     from cnn_explorer.app.core.view_data import graph_data_from
-    from cnn_explorer.models.loader import load_model, summarize
+    from cnn_explorer.models.zoo.loader import load_model, summarize
     return {name: graph_data_from(summarize(load_model(name, weights="random"))) for name in ("alexnet", "resnet18")}
 
 

@@ -16,7 +16,7 @@ from pytestqt.exceptions import TimeoutError  # noqa: A004
 
 cv2 = pytest.importorskip("cv2")
 
-from cnn_explorer.app.main_window import MainWindow  # noqa: E402
+from cnn_explorer.app.window.main_window import MainWindow  # noqa: E402
 from cnn_explorer.models.live.errors import LiveError  # noqa: E402
 
 TIMEOUT_MS = 120_000
@@ -77,7 +77,7 @@ def wait_results(qtbot, live, more: int = 3) -> None:
 def test_the_synthetic_source_defaults_to_the_trained_shapes_detector_once_it_ships():
     from importlib import resources
 
-    from cnn_explorer.app.live import DEFAULT_MODEL, SHAPES_MODEL, default_model
+    from cnn_explorer.app.live.controller import DEFAULT_MODEL, SHAPES_MODEL, default_model
 
     shipped = resources.files("cnn_explorer.assets").joinpath(f"{SHAPES_MODEL}.safetensors").is_file()
     assert default_model("synthetic") == (SHAPES_MODEL if shipped else DEFAULT_MODEL)
@@ -243,7 +243,7 @@ def test_fp16_on_the_cpu_offers_fp32(qtbot, window):
 
 
 def test_a_camera_unplugged_mid_stream_is_reconnected(qtbot, window, monkeypatch):
-    from cnn_explorer.app import live as live_module
+    from cnn_explorer.app.live.controller import controller as live_module
     from cnn_explorer.models.live.errors import SourceError
     from cnn_explorer.models.live.sources import SyntheticSource
 
@@ -309,7 +309,7 @@ def test_the_hud_moves_to_the_corner_where_it_hides_no_finding(qtbot):
     from PySide6.QtCore import QRectF
 
     from cnn_explorer.models.live.draw import palette
-    from cnn_explorer.widgets.live_panel import CameraView, Detection, LiveFrame
+    from cnn_explorer.widgets.live.panel import CameraView, Detection, LiveFrame
 
     face = tuple(int(c) for c in palette(black_background=False)[0])
     assert max(face) > 150

@@ -1,4 +1,4 @@
-"""The live view's predictor, pipeline, quality figures and commands (models/live, app/cli_live.py), on the
+"""The live view's predictor, pipeline, quality figures and commands (models/live, app/live/cli.py), on the
 CPU with random weights and small inputs. The CUDA path is tested where there is a GPU (``gpu`` mark)."""
 
 from __future__ import annotations

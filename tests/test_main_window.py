@@ -16,10 +16,10 @@ import torchvision
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QGraphicsView
 
-from cnn_explorer.app.classroom import Classroom
-from cnn_explorer.app.main_window import MainWindow
+from cnn_explorer.app.window.classroom import Classroom
+from cnn_explorer.app.window.main_window import MainWindow
 from cnn_explorer.app.testing import LOAD_TIMEOUT_MS, loaded
-from cnn_explorer.widgets.summary_table import COLUMNS
+from cnn_explorer.widgets.explorer.summary_table import COLUMNS
 
 
 
@@ -366,8 +366,7 @@ def test_corrupt_weights_file_shows_a_message_and_keeps_the_model(qtbot, make_ex
 
 
 def test_a_model_whose_graph_cannot_be_recorded_says_why(qtbot, make_explorer, monkeypatch):
-    from cnn_explorer.models import loader
-
+    from cnn_explorer.models.zoo import loader
     def refuse(loaded, input_size=None):
         raise loader.AnalysisError(f"{loaded.entry.name} failed at input 224×224: Proxy object cannot be iterated")
 
@@ -427,7 +426,7 @@ def test_parameters_are_counted_in_a_process_of_their_own(qtbot, tmp_path):
     thread. In a child process, the app's counting thread only waits on a pipe."""
     import os
 
-    from cnn_explorer.app.zoo import ParamCounter
+    from cnn_explorer.app.explorer.zoo import ParamCounter
 
     counter = ParamCounter(tmp_path / "counts.json")
     got = {}
@@ -475,8 +474,8 @@ def test_exporting_to_a_place_that_cannot_be_written_says_so(qtbot, make_explore
 def test_torch_libraries_are_mapped_after_the_window_is_drawn(make_explorer, monkeypatch):
     """Mapping torch's libraries while the window was first laid out and painted made that paint 150-250 ms
     slower, one start in two: the warm-up waits for the first paint (however long it takes here)."""
-    import cnn_explorer.app.main_window as main_window
-    import cnn_explorer.models.torch_import as torch_import
+    import cnn_explorer.app.window.main_window as main_window
+    import cnn_explorer.models.runtime.torch_import as torch_import
 
     monkeypatch.setattr(main_window, "WARM_UP_WAIT_S", 600.0)
     drawn_when_loaded = []

@@ -6,10 +6,10 @@ import pytest
 import torch
 from torchvision.models import get_model_weights
 
-from cnn_explorer.models import cache
-from cnn_explorer.models.analysis import analyze
-from cnn_explorer.models.loader import build_on_meta, load_model, summarize
-from cnn_explorer.models.registry import list_entries
+from cnn_explorer.models.analysis import cache
+from cnn_explorer.models.analysis.summary import analyze
+from cnn_explorer.models.zoo.loader import build_on_meta, load_model, summarize
+from cnn_explorer.models.zoo.registry import list_entries
 
 CLASSIFIERS = [e for e in list_entries("classification") if e.source == "torchvision"]
 

@@ -10,9 +10,9 @@ import pytest
 import torch
 from skimage import data
 
-from cnn_explorer.models.loader import load_model, summarize
-from cnn_explorer.models.paper.mtcnn import KEYPOINT_NAMES, pack_levels, pyramid_scales
-from cnn_explorer.models.weights import package_file
+from cnn_explorer.models.zoo.loader import load_model, summarize
+from cnn_explorer.models.zoo.paper.mtcnn import KEYPOINT_NAMES, pack_levels, pyramid_scales
+from cnn_explorer.models.zoo.weights import package_file
 
 # The paper's nets, as the shipped weights hold them.
 PARAMS = {"pnet": 6_632, "rnet": 100_178, "onet": 389_040}

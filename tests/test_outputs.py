@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnn_explorer.app.export import check_page, plan_pages
-from cnn_explorer.widgets.files import OutputError, check_writable, staged_output
+from cnn_explorer.app.explorer.export import check_page, plan_pages
+from cnn_explorer.widgets.common.files import OutputError, check_writable, staged_output
 
 TIMEOUT_S = 600
 OLD = b"the user's own file, which must survive\n"
@@ -110,7 +110,7 @@ def test_a_write_that_fails_half_way_keeps_the_old_file(tmp_path):
 INTERRUPTED_WRITE = textwrap.dedent("""
     import os, signal, sys
     from cnn_explorer.app import cli
-    from cnn_explorer.widgets.files import staged_output
+    from cnn_explorer.widgets.common.files import staged_output
 
     signal.signal(signal.SIGINT, cli._exit_on_sigint)  # the command line's own handler
     with staged_output(sys.argv[1]) as partial:

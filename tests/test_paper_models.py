@@ -1,4 +1,4 @@
-"""The architectures built from their papers (models/paper/) have the papers' layer sizes.
+"""The architectures built from their papers (models/zoo/paper/) have the papers' layer sizes.
 
 Shapes, parameter counts and MACs are taken on the meta device where the model is large: the meta device
 runs every shape and FLOP of a real forward pass without computing or allocating anything.
@@ -14,15 +14,15 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision.ops import StochasticDepth
 
-from cnn_explorer.models.paper.facenet import FaceNetNN1, triplet_loss
-from cnn_explorer.models.paper.lenet import LeNet5
-from cnn_explorer.models.paper.nin import NiNCifar10, NiNImageNet
-from cnn_explorer.models.paper.segnet import SegNet
-from cnn_explorer.models.paper.shufflenet_v1 import ChannelShuffle, ShuffleNetV1
-from cnn_explorer.models.paper.stochastic_depth import StochasticDepthResNet
-from cnn_explorer.models.paper.unet import UNet
-from cnn_explorer.models.paper.zfnet import WIDE_WIDTHS, ZFNet
-from cnn_explorer.models.registry import TASKS, get_entry, list_entries
+from cnn_explorer.models.zoo.paper.facenet import FaceNetNN1, triplet_loss
+from cnn_explorer.models.zoo.paper.lenet import LeNet5
+from cnn_explorer.models.zoo.paper.nin import NiNCifar10, NiNImageNet
+from cnn_explorer.models.zoo.paper.segnet import SegNet
+from cnn_explorer.models.zoo.paper.shufflenet_v1 import ChannelShuffle, ShuffleNetV1
+from cnn_explorer.models.zoo.paper.stochastic_depth import StochasticDepthResNet
+from cnn_explorer.models.zoo.paper.unet import UNet
+from cnn_explorer.models.zoo.paper.zfnet import WIDE_WIDTHS, ZFNet
+from cnn_explorer.models.zoo.registry import TASKS, get_entry, list_entries
 
 PAPER_MODELS = {
     # name: (task, input size, in_channels)

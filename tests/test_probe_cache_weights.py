@@ -20,8 +20,10 @@ import numpy as np
 import pytest
 import torch
 
-from cnn_explorer.models import cache, weights
-from cnn_explorer.models.zoo_index import MAX_DATA_DEPENDENT_SIDE, InputSizeError, check_input_size
+from cnn_explorer.models.analysis import cache
+
+from cnn_explorer.models.zoo import weights
+from cnn_explorer.models.zoo.index import MAX_DATA_DEPENDENT_SIDE, InputSizeError, check_input_size
 
 TIMEOUT_S = 300
 HOUR = 3600
@@ -187,7 +189,7 @@ def test_a_cache_entry_that_is_a_folder_is_one_warning(env, tmp_path):
 
 
 def test_the_param_cache_warns_once_when_it_cannot_write(tmp_path, caplog):
-    from cnn_explorer.models.params import ParamCache
+    from cnn_explorer.models.analysis.params import ParamCache
 
     plain = tmp_path / "not-a-folder"
     plain.write_text("a file")
@@ -209,7 +211,7 @@ def test_top9_goes_on_without_a_cache_that_is_a_file(tmp_path, caplog):
 
     from cnn_explorer.models.lab.activations import LabModel
     from cnn_explorer.models.lab.top9 import top9
-    from cnn_explorer.models.loader import load_model
+    from cnn_explorer.models.zoo.loader import load_model
 
     folder = tmp_path / "images"
     folder.mkdir()
@@ -326,7 +328,7 @@ def test_stale_partial_files_of_the_analysis_cache_are_removed(env, tmp_path):
 
 def test_stale_partial_files_of_the_param_and_top9_caches_are_removed(tmp_path):
     from cnn_explorer.models.lab import top9
-    from cnn_explorer.models.params import ParamCache
+    from cnn_explorer.models.analysis.params import ParamCache
 
     fresh = plant_partials(tmp_path, "param_counts.json.")
     other = tmp_path / "someone-else.partial"  # not ours: left alone however old
@@ -359,7 +361,7 @@ def test_detectors_take_a_tighter_input_size_cap():
 
 def test_summarize_refuses_a_detector_input_above_the_cap_before_recording():
     # What the window's request and graph, figure and summary go through.
-    from cnn_explorer.models.loader import load_model, summarize
+    from cnn_explorer.models.zoo.loader import load_model, summarize
 
     loaded = load_model("ssdlite320_mobilenet_v3_large", weights="random", structure_only=True)
     with pytest.raises(InputSizeError, match=str(MAX_DATA_DEPENDENT_SIDE)):

@@ -166,7 +166,7 @@ class _Payload:
 def test_bench_live_refuses_bad_weights_sizes_and_timeouts_in_one_line(tmp_path):
     from safetensors.torch import save_file
 
-    from cnn_explorer.models.loader import load_model
+    from cnn_explorer.models.zoo.loader import load_model
 
     folder = tmp_path / "weights"
     folder.mkdir()

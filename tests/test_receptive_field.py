@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from cnn_explorer.models.analysis import analyze
-from cnn_explorer.models.receptive_field import GLOBAL, Field
-from cnn_explorer.models.registry import get_entry
+from cnn_explorer.models.analysis.summary import analyze
+from cnn_explorer.models.analysis.receptive_field import GLOBAL, Field
+from cnn_explorer.models.zoo.registry import get_entry
 from rf_probe import measured_field
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from cnn_explorer.models.registry import get_entry
+from cnn_explorer.models.zoo.registry import get_entry
 
 TIMEOUT_S = 600
 NO_TORCH = """
@@ -100,9 +100,9 @@ def test_a_second_summary_comes_from_the_cache_without_torch(env, tmp_path):
 
 TORCHVISION_PROBE = """
 import sys
-from cnn_explorer.models.torch_import import install
+from cnn_explorer.models.runtime.torch_import import install
 assert install(), 'this torch was not checked'  # as the command line and the window do
-import cnn_explorer.models.registry
+import cnn_explorer.models.zoo.registry
 import torch, torchvision.models
 assert 'torch._dynamo' not in sys.modules, 'torchvision imported torch._dynamo'
 model = torchvision.models.detection.maskrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_classes=3)
@@ -125,12 +125,12 @@ def test_torchvision_is_imported_without_torch_dynamo_which_stays_usable(env):
 
 LEAN_ANALYSIS_PROBE = """
 import sys, json
-from cnn_explorer.models.torch_import import install
+from cnn_explorer.models.runtime.torch_import import install
 install()  # as the command line and the window do
 import torch
-from cnn_explorer.models.analysis import analyze
-from cnn_explorer.models.registry import get_entry
-from cnn_explorer.models.torch_import import lean_imports
+from cnn_explorer.models.analysis.summary import analyze
+from cnn_explorer.models.zoo.registry import get_entry
+from cnn_explorer.models.runtime.torch_import import lean_imports
 
 def numbers(name, shape):
     torch.manual_seed(0)
@@ -140,8 +140,8 @@ def numbers(name, shape):
 lean = {'resnet18': numbers('resnet18', (1, 3, 224, 224)),
         'fasterrcnn_mobilenet_v3_large_320_fpn': numbers('fasterrcnn_mobilenet_v3_large_320_fpn', (1, 3, 320, 320))}
 import tempfile
-from cnn_explorer.models.cache import AnalysisCache
-from cnn_explorer.models.loader import load_model, summarize
+from cnn_explorer.models.analysis.cache import AnalysisCache
+from cnn_explorer.models.zoo.loader import load_model, summarize
 summarize(load_model('resnet50', weights='random', structure_only=True), store=AnalysisCache(tempfile.mkdtemp()))
 heavy = [name for name in ('torch._dynamo', 'torch.fx.experimental.symbolic_shapes', 'sympy') if name in sys.modules]
 assert not heavy, f'an analysis imported {heavy}'

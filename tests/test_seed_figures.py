@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from cnn_explorer.models.analysis import analyze, weight_layer_depth
-from cnn_explorer.models.receptive_field import Field
-from cnn_explorer.models.registry import get_entry
+from cnn_explorer.models.analysis.summary import analyze, weight_layer_depth
+from cnn_explorer.models.analysis.receptive_field import Field
+from cnn_explorer.models.zoo.registry import get_entry
 
 
 def _summary(name):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnn_explorer.app.selection import Selection
+from cnn_explorer.app.window.selection import Selection
 
 
 def test_select_emits_once_and_refuses_what_the_model_lacks(qtbot):

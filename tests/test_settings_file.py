@@ -13,8 +13,8 @@ import pytest
 from processes import interrupt_window
 from PySide6.QtCore import QSettings
 
-from cnn_explorer.app.main_window import MainWindow
-from cnn_explorer.app.settings import APPLICATION, ORGANIZATION, app_settings
+from cnn_explorer.app.window.main_window import MainWindow
+from cnn_explorer.app.window.settings import APPLICATION, ORGANIZATION, app_settings
 
 PLANT = textwrap.dedent("""
     import os, sys

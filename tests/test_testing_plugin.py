@@ -9,7 +9,7 @@ pytest_plugins = ["pytester"]
 USER_TESTS = '''
 import threading
 
-from cnn_explorer.app.main_window import MainWindow
+from cnn_explorer.app.window.main_window import MainWindow
 
 
 def test_a_window_on_a_model(make_explorer):

@@ -14,11 +14,11 @@ import pytest
 from cnn_explorer.app.core import view_data
 from cnn_explorer.app.cli import gui_parser
 from cnn_explorer.app.cli import main as cli_main
-from cnn_explorer.app.main_window import MainWindow
-from cnn_explorer.app.settings import SHAPE_ORDER_KEY, read_shape_order
+from cnn_explorer.app.window.main_window import MainWindow
+from cnn_explorer.app.window.settings import SHAPE_ORDER_KEY, read_shape_order
 from cnn_explorer.app.testing import LOAD_TIMEOUT_MS
-from cnn_explorer.widgets import format as fmt
-from cnn_explorer.widgets.graph_layout import fold_graph
+from cnn_explorer.widgets.common import format as fmt
+from cnn_explorer.widgets.graph.layout import fold_graph
 
 _SUMMARIES: dict = {}
 
@@ -26,7 +26,7 @@ _SUMMARIES: dict = {}
 def summary(name: str):
     """The analysis of zoo model ``name`` with random weights, once per test session."""
     if name not in _SUMMARIES:
-        from cnn_explorer.models.loader import load_model, summarize
+        from cnn_explorer.models.zoo.loader import load_model, summarize
 
         _SUMMARIES[name] = summarize(load_model(name, weights="random"))
     return _SUMMARIES[name]

@@ -9,8 +9,8 @@ import threading
 import pytest
 import torch
 
-from cnn_explorer.models import weights
-from cnn_explorer.models.registry import get_entry
+from cnn_explorer.models.zoo import weights
+from cnn_explorer.models.zoo.registry import get_entry
 
 
 @pytest.fixture

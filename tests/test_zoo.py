@@ -7,9 +7,9 @@ from collections import defaultdict
 import pytest
 import torch
 
-from cnn_explorer.models.analysis import analyze
-from cnn_explorer.models.graph import is_leaf_module, record_graph
-from cnn_explorer.models.registry import TASKS, UnknownModelError, get_entry, list_entries
+from cnn_explorer.models.analysis.summary import analyze
+from cnn_explorer.models.analysis.graph import is_leaf_module, record_graph
+from cnn_explorer.models.zoo.registry import TASKS, UnknownModelError, get_entry, list_entries
 from torch.utils._pytree import tree_flatten
 
 ALL_NAMES = [e.name for e in list_entries()]
@@ -125,8 +125,7 @@ def test_graph_records_at_other_input_sizes(name, size):
 
 def test_the_static_index_agrees_with_the_registry():
     """``list``, ``--help`` and unknown names are answered from assets/zoo_index.json without torch; it must
-    say what the code registers (regenerate: python -m cnn_explorer.models.zoo_index --write)."""
-    from cnn_explorer.models import zoo_index
-
+    say what the code registers (regenerate: python -m cnn_explorer.models.zoo.index --write)."""
+    from cnn_explorer.models.zoo import index as zoo_index
     live = [e.to_dict() | {"data_dependent": e.data_dependent} for e in list_entries()]
     assert list(zoo_index.index()) == live

@@ -1,8 +1,8 @@
 """The lecture's figure of a network as a row of 3-D volumes (Krizhevsky et al.'s AlexNet drawing, the VGG
 drawing), as plain data: which volumes, their shapes, their sizes on a log scale, the kernel drawn between
 them. No Qt and no torch: it is made from the graph view's data (``GraphData``) and the layers' settings, so
-the window (``app/figure_tab.py``) and the command line (``cnn-explorer figure``) make the same figure;
-``widgets/volume_figure.py`` draws it.
+the window (``app/figure/tab.py``) and the command line (``cnn-explorer figure``) make the same figure;
+``widgets/figure/volume.py`` draws it.
 
 The trunk is the path every input-to-output path goes through: the nodes no edge jumps over (in the recording
 order, which is topological). Where consecutive trunk nodes are joined by one edge the network is a chain
@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cnn_explorer.widgets.graph_data import GraphData
+from cnn_explorer.widgets.graph.data import GraphData
 
 # Kinds of layer drawn as a volume when they lie on a chain part of the trunk.
 VOLUME_KINDS = ("conv", "pool", "linear", "upsample")

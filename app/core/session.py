@@ -16,8 +16,8 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from cnn_explorer.widgets.graph_data import GraphData
-from cnn_explorer.widgets.layer_info import LayerDetails, LayerRow, ModelOverview, Totals
+from cnn_explorer.widgets.graph.data import GraphData
+from cnn_explorer.widgets.explorer.layer_info import LayerDetails, LayerRow, ModelOverview, Totals
 
 log = logging.getLogger(__name__)
 
@@ -168,9 +168,9 @@ def classify(request: ModelRequest, error: BaseException) -> ModelFailure:
 
     if isinstance(error, Cancelled):
         return ModelFailure(request, "cancelled", f"{request.name}: cancelled")
-    from cnn_explorer.models.loader import InputSizeError
-    from cnn_explorer.models.registry import UnknownModelError
-    from cnn_explorer.models.weights import WeightsError
+    from cnn_explorer.models.zoo.loader import InputSizeError
+    from cnn_explorer.models.zoo.registry import UnknownModelError
+    from cnn_explorer.models.zoo.weights import WeightsError
 
     if isinstance(error, UnknownModelError):
         return ModelFailure(request, "unknown_model", str(error).replace(" (see 'cnn-explorer list')", ""))
@@ -204,8 +204,8 @@ def checked_between_modules(job):
 def serve_model(request: ModelRequest, job) -> ModelResult:
     """Build, load and record ``request`` (``job``: the runner's Job); the model stays in ``job.state``."""
     from cnn_explorer.app.core import view_data
-    from cnn_explorer.models.loader import AnalysisError, InputSizeError, load_model, summarize
-    from cnn_explorer.models.registry import get_entry
+    from cnn_explorer.models.zoo.loader import AnalysisError, InputSizeError, load_model, summarize
+    from cnn_explorer.models.zoo.registry import get_entry
 
     start = time.perf_counter()
     entry = get_entry(request.name)  # UnknownModelError before anything is built

@@ -2,7 +2,7 @@
 objects (LayerGraph, Node, ModelSummary, zoo entries) become ``widgets`` data.
 
 It runs in the worker thread that owns the model. Numbers stay numbers (shapes as tuples, receptive fields as
-``Field``/``GLOBAL``); ``widgets/format.py`` writes them. The only text made here is what has no number
+``Field``/``GLOBAL``); ``widgets/common/format.py`` writes them. The only text made here is what has no number
 form: node titles (``Conv 11×11 /4``) and the blackboard arithmetic of a layer.
 """
 
@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 
-from cnn_explorer.models import naming, ops
-from cnn_explorer.models.analysis import ModelSummary, param_arithmetic, shape_arithmetic, weight_layer_depth
-from cnn_explorer.models.graph import LayerGraph, Node
-from cnn_explorer.models.receptive_field import GLOBAL as MODEL_GLOBAL
-from cnn_explorer.widgets.graph_data import GraphBlock, GraphData, GraphEdge, GraphNode
-from cnn_explorer.widgets.layer_info import (GLOBAL, Field, LayerDetails, LayerRow, ModelOverview, Outputs, Shape,
+from cnn_explorer.models.analysis import naming
+
+from cnn_explorer.models.analysis import ops
+from cnn_explorer.models.analysis.summary import ModelSummary, param_arithmetic, shape_arithmetic, weight_layer_depth
+from cnn_explorer.models.analysis.graph import LayerGraph, Node
+from cnn_explorer.models.analysis.receptive_field import GLOBAL as MODEL_GLOBAL
+from cnn_explorer.widgets.graph.data import GraphBlock, GraphData, GraphEdge, GraphNode
+from cnn_explorer.widgets.explorer.layer_info import (GLOBAL, Field, LayerDetails, LayerRow, ModelOverview, Outputs, Shape,
                                              Totals)
 
 DATA_DEPENDENT_NOTE = ("Once boxes are chosen (region proposals, non-maximum suppression), shapes and MACs "
@@ -123,7 +125,7 @@ def node_title(node: Node) -> str:
     return _SHORT_NAMES.get(op, op)
 
 
-# -- the lecture's vocabulary (models/naming.py) ------------------------------------------------------------
+# -- the lecture's vocabulary (models/analysis/naming.py) ------------------------------------------------------------
 
 def vocabulary(summary: ModelSummary) -> tuple[dict[str, str], dict[str, str]]:
     """(layer name → lecture name, block path → lecture title) of ``summary``'s model, kept with its graph so

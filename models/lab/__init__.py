@@ -13,6 +13,6 @@ functions on the thread that owns the model and turns their numpy results into p
 Bad input raises ``LabError`` (``images.ImageError`` is one) with a one-line message.
 """
 
-from .errors import LabError
+from cnn_explorer.models.lab.errors import LabError
 
 __all__ = ["LabError"]

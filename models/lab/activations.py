@@ -23,12 +23,12 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..graph import LayerGraph, Node, _Recorder, _tensors
-from ..loader import LoadedModel
-from ..ops import has_feature_map, node_kind
-from ..receptive_field import GLOBAL, Field, compute_receptive_fields
-from .errors import LabError
-from .preprocess import Prepared, prepare
+from cnn_explorer.models.analysis.graph import LayerGraph, Node, _Recorder, _tensors
+from cnn_explorer.models.zoo.loader import LoadedModel
+from cnn_explorer.models.analysis.ops import has_feature_map, node_kind
+from cnn_explorer.models.analysis.receptive_field import GLOBAL, Field, compute_receptive_fields
+from cnn_explorer.models.lab.errors import LabError
+from cnn_explorer.models.lab.preprocess import Prepared, prepare
 
 MEMORY_BUDGET = 1 << 30  # bytes of feature maps kept per image
 
@@ -89,7 +89,7 @@ def _record(model: nn.Module, x: torch.Tensor, budget: int, only: set[str] | Non
     finally:
         for handle in handles:
             handle.remove()
-    from ..graph import Edge
+    from cnn_explorer.models.analysis.graph import Edge
 
     edges = [Edge(src, node.id, capture.nodes[src].output_shape) for node in capture.nodes for src in node.inputs]
     graph = LayerGraph(input_shape=tuple(x.shape), nodes=capture.nodes, edges=edges, modules=capture.modules)

@@ -29,10 +29,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .activations import LabModel, default_map_layer, find_node, require_map, require_unit
-from .errors import LabError
-from .hooks import functional_relus, module_for, no_inplace
-from .preprocess import Prepared
+from cnn_explorer.models.lab.activations import LabModel, default_map_layer, find_node, require_map, require_unit
+from cnn_explorer.models.lab.errors import LabError
+from cnn_explorer.models.lab.hooks import functional_relus, module_for, no_inplace
+from cnn_explorer.models.lab.preprocess import Prepared
 
 Progress = Callable[[int, int], None]  # (done, total); raising in it cancels the computation
 
@@ -248,13 +248,13 @@ def occlusion(lab: LabModel, image: np.ndarray | Prepared, size: int = 32, strid
 
 
 def module_for_any_call(lab: LabModel, node) -> nn.Module:
-    from .kernels import module_of
+    from cnn_explorer.models.lab.kernels import module_of
 
     return module_of(lab.model, node.scope)
 
 
 def _name(lab: LabModel, index: int) -> str:
-    from .activations import class_name
+    from cnn_explorer.models.lab.activations import class_name
 
     return class_name(lab.categories, index)
 

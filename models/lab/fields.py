@@ -18,11 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..receptive_field import GLOBAL, Field
-from .activations import LabModel, field_or_error, require_unit
-from .errors import LabError
-from .hooks import module_for, no_inplace
-from .preprocess import Prepared
+from cnn_explorer.models.analysis.receptive_field import GLOBAL, Field
+from cnn_explorer.models.lab.activations import LabModel, field_or_error, require_unit
+from cnn_explorer.models.lab.errors import LabError
+from cnn_explorer.models.lab.hooks import module_for, no_inplace
+from cnn_explorer.models.lab.preprocess import Prepared
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ import contextlib
 
 from torch import nn
 
-from ..graph import LayerGraph, Node
-from .errors import LabError
-from .kernels import module_of
+from cnn_explorer.models.analysis.graph import LayerGraph, Node
+from cnn_explorer.models.lab.errors import LabError
+from cnn_explorer.models.lab.kernels import module_of
 
 
 @contextlib.contextmanager

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from .errors import LabError
+from cnn_explorer.models.lab.errors import LabError
 
 MIN_SIDE = 8
 MAX_PIXELS = 40_000_000  # 40 megapixels: a large camera photo; beyond that an image is refused
@@ -179,7 +179,7 @@ PHOTOS = {"astronaut": "astronaut", "cat": "chelsea", "coffee": "coffee"}
 def sample_names() -> list[str]:
     """The bundled samples: three photographs, one held-out digit per class (``digit_0`` …) for
     ``lenet5_digits``, one generated image per class of ``zfnet_shapes`` (``shape_circle`` …)."""
-    from .datasets import SHAPE_CLASSES
+    from cnn_explorer.models.lab.datasets import SHAPE_CLASSES
 
     return list(PHOTOS) + [f"digit_{d}" for d in range(10)] + [f"shape_{c}" for c in SHAPE_CLASSES]
 
@@ -191,12 +191,12 @@ def sample_image(name: str) -> np.ndarray:
 
         return np.ascontiguousarray(getattr(skimage.data, PHOTOS[name])()[:, :, :3])
     if name.startswith("digit_") and name[6:].isdigit() and int(name[6:]) < 10:
-        from .datasets import held_out_digit
+        from cnn_explorer.models.lab.datasets import held_out_digit
 
         gray = held_out_digit(int(name[6:]))
         return np.repeat(gray[:, :, None], 3, axis=2)
     if name.startswith("shape_"):
-        from .datasets import SHAPE_CLASSES, shape_image
+        from cnn_explorer.models.lab.datasets import SHAPE_CLASSES, shape_image
 
         if name[6:] in SHAPE_CLASSES:
             return shape_image(SHAPE_CLASSES.index(name[6:]), seed=10_000 + SHAPE_CLASSES.index(name[6:]))

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .errors import LabError
+from cnn_explorer.models.lab.errors import LabError
 
 NORMALIZE_MODES = ("filter", "layer")
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..registry import ModelEntry
-from .errors import LabError
+from cnn_explorer.models.zoo.registry import ModelEntry
+from cnn_explorer.models.lab.errors import LabError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -1,5 +1,5 @@
 """The lab's tools, registered once: each makes plain numpy panels from a model and an image, and both
-presenters draw them: the window's lab (``app/lab_jobs.py``) shows the panels, ``cnn-explorer visualize``
+presenters draw them: the window's lab (``app/lab/jobs.py``) shows the panels, ``cnn-explorer visualize``
 composes them into a picture for a slide (``pictures.compose``) or saves the raw array. No Qt.
 
 A tool is ``Tool(name, label, needs_unit, in_window, run)``; ``run(lab, prepared, options) -> Picture``.
@@ -14,8 +14,8 @@ from typing import Callable
 
 import numpy as np
 
-from . import pictures
-from .errors import LabError
+from cnn_explorer.models.lab import pictures
+from cnn_explorer.models.lab.errors import LabError
 
 Progress = Callable[[int, int], None]  # (done, total); raising in it cancels the tool
 
@@ -62,7 +62,7 @@ class Tool:
 
 def _layer(lab, prepared, options: Options) -> str:
     """The layer asked for, else the last convolutional layer with a spatial map."""
-    from .activations import default_map_layer, find_node
+    from cnn_explorer.models.lab.activations import default_map_layer, find_node
 
     graph = lab.graph(prepared)
     return find_node(graph, options.layer).name if options.layer else default_map_layer(graph).name
@@ -80,7 +80,7 @@ def _projection(method: str):
     label = "Deconvnet" if method == "deconv" else "Guided backprop"
 
     def run(lab, prepared, options: Options) -> Picture:
-        from .attribution import project
+        from cnn_explorer.models.lab.attribution import project
 
         layer = _layer(lab, prepared, options)
         unit = _whole_unit(options, method)
@@ -95,7 +95,7 @@ def _projection(method: str):
 
 
 def _gradcam(lab, prepared, options: Options) -> Picture:
-    from .attribution import grad_cam
+    from cnn_explorer.models.lab.attribution import grad_cam
 
     result = grad_cam(lab, prepared, target=options.target, layer=options.layer)
     return Picture("gradcam", f"Grad-CAM of “{result.target_name}” at {result.layer}",
@@ -108,7 +108,7 @@ def _gradcam(lab, prepared, options: Options) -> Picture:
 def _occlusion(lab, prepared, options: Options) -> Picture:
     """ZFNet's Fig. 7: the class probability and the strongest feature map's activation with a grey square at
     each position, drawn as they fill in (``options.on_partial``)."""
-    from .attribution import occlusion
+    from cnn_explorer.models.lab.attribution import occlusion
 
     def picture(result) -> Picture:
         act = result.activation
@@ -143,9 +143,9 @@ def _pair(patch, side: int = 72) -> np.ndarray:
 def _top9(lab, prepared, options: Options) -> Picture:
     """The nine images of a folder that excite a channel of the layer most (its strongest channel for this
     image when none is given), each as its receptive-field patch beside its deconvnet projection."""
-    from .activations import find_node
-    from .images import list_images
-    from .top9 import top9
+    from cnn_explorer.models.lab.activations import find_node
+    from cnn_explorer.models.lab.images import list_images
+    from cnn_explorer.models.lab.top9 import top9
 
     if not options.images:
         raise LabError("top-9 needs a folder of images to search")
@@ -208,7 +208,7 @@ def _featuremaps(lab, prepared, options: Options) -> Picture:
 def kernel_picture(model, layer: str, page: tuple[int, int] = (0, 0)) -> dict:
     """A convolution's kernels as the window's kernel pane shows them: colour tiles for a layer that sees 1 or 3
     channels, else a page of the out × in grid. Keys: layer, title, image (H×W×3 uint8), page, pages, weights."""
-    from .kernels import first_layer_tiles, kernel_grid, kernel_weights, module_of
+    from cnn_explorer.models.lab.kernels import first_layer_tiles, kernel_grid, kernel_weights, module_of
 
     weights = kernel_weights(model, layer).numpy()
     out_c, in_c, kh, kw = weights.shape
@@ -228,7 +228,7 @@ def kernel_picture(model, layer: str, page: tuple[int, int] = (0, 0)) -> dict:
 
 
 def _kernels(lab, prepared, options: Options) -> Picture:
-    from .kernels import first_conv
+    from cnn_explorer.models.lab.kernels import first_conv
 
     layer = options.layer.split(":")[0] if options.layer else first_conv(lab.model)
     made = kernel_picture(lab.model, layer, options.page)
@@ -237,7 +237,7 @@ def _kernels(lab, prepared, options: Options) -> Picture:
 
 
 def _unit_or_centre(lab, prepared, layer: str, options: Options) -> tuple[int, int, int]:
-    from .activations import find_node, require_map
+    from cnn_explorer.models.lab.activations import find_node, require_map
 
     node = find_node(lab.graph(prepared), layer)
     require_map(node)
@@ -268,13 +268,13 @@ RED, CYAN = (230, 30, 30), (0, 200, 230)
 
 def erf_uint8(heatmap: np.ndarray) -> np.ndarray:
     """|∂unit/∂input| as the window shows it: its square root (faint support stays visible), min–max."""
-    from .attribution import unit_to_uint8
+    from cnn_explorer.models.lab.attribution import unit_to_uint8
 
     return np.ascontiguousarray(unit_to_uint8(np.sqrt(heatmap)))
 
 
 def _rf(lab, prepared, options: Options) -> Picture:
-    from .fields import receptive_field
+    from cnn_explorer.models.lab.fields import receptive_field
 
     layer = _layer(lab, prepared, options)
     result = receptive_field(lab, prepared, layer, _unit_or_centre(lab, prepared, layer, options))
@@ -285,7 +285,7 @@ def _rf(lab, prepared, options: Options) -> Picture:
 
 
 def _erf(lab, prepared, options: Options) -> Picture:
-    from .fields import effective_receptive_field
+    from cnn_explorer.models.lab.fields import effective_receptive_field
 
     layer = _layer(lab, prepared, options)
     result = effective_receptive_field(lab, prepared, layer, _unit_or_centre(lab, prepared, layer, options))

@@ -28,13 +28,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..cache import remove_stale_partials, warn_once
-from .activations import LabModel, find_node, require_map
-from .attribution import _CallCatcher, project, signed_to_uint8
-from .errors import LabError
-from .fields import Box, field_box
-from .images import MAX_FOLDER_IMAGES, ImageError, list_images, open_image
-from .kernels import module_of
+from cnn_explorer.models.analysis.cache import remove_stale_partials, warn_once
+from cnn_explorer.models.lab.activations import LabModel, find_node, require_map
+from cnn_explorer.models.lab.attribution import _CallCatcher, project, signed_to_uint8
+from cnn_explorer.models.lab.errors import LabError
+from cnn_explorer.models.lab.fields import Box, field_box
+from cnn_explorer.models.lab.images import MAX_FOLDER_IMAGES, ImageError, list_images, open_image
+from cnn_explorer.models.lab.kernels import module_of
 
 Progress = Callable[[int, int], None]
 CACHE_FORMAT = 1

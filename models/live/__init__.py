@@ -14,4 +14,4 @@ ground truth.
 Nothing heavy is imported here: import the submodule you need.
 """
 
-from .errors import LiveError, SourceError  # noqa: F401
+from cnn_explorer.models.live.errors import LiveError, SourceError  # noqa: F401

@@ -19,8 +19,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from .errors import SourceError, one_line
-from .sources import EndOfStream, Frame, FrameSource
+from cnn_explorer.models.live.errors import SourceError, one_line
+from cnn_explorer.models.live.sources import EndOfStream, Frame, FrameSource
 
 log = logging.getLogger(__name__)
 

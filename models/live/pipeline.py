@@ -27,11 +27,11 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .capture import CaptureThread
-from .errors import LiveError, one_line
-from .predictor import LiveResult, Predictor
-from .quality import QualityMeter
-from .sources import FrameSource
+from cnn_explorer.models.live.capture import CaptureThread
+from cnn_explorer.models.live.errors import LiveError, one_line
+from cnn_explorer.models.live.predictor import LiveResult, Predictor
+from cnn_explorer.models.live.quality import QualityMeter
+from cnn_explorer.models.live.sources import FrameSource
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +98,8 @@ def reuse_freed_memory() -> bool:
 def _bad_input_errors() -> tuple[type[BaseException], ...]:
     """What building a predictor raises for bad input (the model, the weights, the size): a message for the
     user, not a fault of the program to log with its traceback."""
-    from ..weights import WeightsError
-    from ..zoo_index import InputSizeError, UnknownModelError
+    from cnn_explorer.models.zoo.weights import WeightsError
+    from cnn_explorer.models.zoo.index import InputSizeError, UnknownModelError
 
     return WeightsError, InputSizeError, UnknownModelError
 

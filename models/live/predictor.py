@@ -34,9 +34,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .accel import accelerate
-from .draw import palette
-from .errors import LiveError, one_line
+from cnn_explorer.models.live.accel import accelerate
+from cnn_explorer.models.live.draw import palette
+from cnn_explorer.models.live.errors import LiveError, one_line
 
 DETECTION_TASKS = ("detection", "instance_segmentation", "keypoints")
 LIVE_TASKS = DETECTION_TASKS + ("semantic_segmentation", "classification")
@@ -122,7 +122,7 @@ def check_live_size(size: tuple[int, int], model: str | dict | None = None) -> t
     """An input size (H, W) the live view can run: within the zoo's range for ``model`` (a name or its facts;
     ``check_input_size``: detectors have a smaller cap) and 32 pixels a side at least. Needs no model: the
     command line asks before it starts anything."""
-    from ..zoo_index import check_input_size
+    from cnn_explorer.models.zoo.index import check_input_size
 
     size = (int(size[0]), int(size[1]))
     check_input_size(size, model)
@@ -253,8 +253,8 @@ class Predictor:
                  mask_threshold: float = 0.5, opacity: float = 0.5, overlay: bool = True,
                  channels_last: bool | None = None, max_instances: int = 32, cuda_graphs: bool = True,
                  min_face_size: float = 40.0, progress=None):
-        from ..loader import load_model
-        from ..zoo_index import lookup
+        from cnn_explorer.models.zoo.loader import load_model
+        from cnn_explorer.models.zoo.index import lookup
 
         facts = lookup(model_name)  # UnknownModelError for a bad name
         if facts["task"] not in LIVE_TASKS:
@@ -278,7 +278,7 @@ class Predictor:
         self.precision = precision
         self.size = size
         self.device_name = device_name(self.device)
-        from .yolo import live_model  # YOLO v1: its grid decoded to boxes (with NMS) like torchvision's detectors
+        from cnn_explorer.models.live.yolo import live_model  # YOLO v1: its grid decoded to boxes (with NMS) like torchvision's detectors
 
         live = live_model(loaded.model, loaded.entry)
         self.categories, self.keypoint_names = _categories(loaded.entry)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SourceError
+from cnn_explorer.models.live.errors import SourceError
 
 # FFmpeg (inside OpenCV) prints its own lines ("moov atom not found" for a truncated .mp4) before the
 # SourceError that says the same in one line. OpenCV reads this level when its FFmpeg backend first opens a
@@ -545,7 +545,7 @@ class FolderSource(FrameSource):
     def _load_next(self) -> np.ndarray:
         # Read with the lab's open_image (Pillow), not cv2.imread: libjpeg and libpng inside OpenCV print
         # "Premature end of JPEG file" and "libpng error" for a damaged file, whatever OpenCV's log level.
-        from ..lab.images import ImageError, open_image
+        from cnn_explorer.models.lab.images import ImageError, open_image
 
         failures = 0
         while True:

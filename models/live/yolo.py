@@ -1,4 +1,4 @@
-"""YOLO v1 as a live detector: the paper's network (models/paper/yolo_v1.py) inside a module whose forward
+"""YOLO v1 as a live detector: the paper's network (models/zoo/paper/yolo_v1.py) inside a module whose forward
 takes what torchvision's detectors take (a list of 3×H×W tensors in [0, 1]) and gives what they give (one dict
 of ``boxes`` in the image's pixels, ``scores`` and ``labels`` per image). It resizes each image to the
 network's input, normalizes it, runs the grid, decodes it and keeps the best boxes (non-maximum suppression).
@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..paper.yolo_v1 import YOLOv1, decode
+from cnn_explorer.models.zoo.paper.yolo_v1 import YOLOv1, decode
 
 #: PASCAL VOC's 20 classes, the paper's (Table/Fig. 6 of the paper), after a background entry as torchvision's
 #: detectors have: label 0 is never given.

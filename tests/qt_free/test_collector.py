@@ -1,4 +1,4 @@
-"""The collector and imports (``app/core/collector.py``, ``models/torch_import.py``): long-lived objects are kept out
+"""The collector and imports (``app/core/collector.py``, ``models/runtime/torch_import.py``): long-lived objects are kept out
 of full collections, and torch's libraries are loaded without the GIL, with torch working after."""
 
 import gc
@@ -32,7 +32,7 @@ def test_while_importing_full_collections_wait_and_the_thresholds_come_back():
 
 PRELOAD = """
 import sys
-from cnn_explorer.models.torch_import import load_libraries
+from cnn_explorer.models.runtime.torch_import import load_libraries
 loaded = load_libraries()
 assert 'torch' not in sys.modules
 import torch

@@ -3,9 +3,9 @@ hand-built GraphData. Run with Qt blocked (tests/qt_free/conftest.py)."""
 
 from __future__ import annotations
 
-from cnn_explorer.widgets.fold_state import FoldState
-from cnn_explorer.widgets.graph_data import GraphBlock, GraphData, GraphEdge, GraphNode
-from cnn_explorer.widgets.graph_layout import (
+from cnn_explorer.widgets.graph.fold_state import FoldState
+from cnn_explorer.widgets.graph.data import GraphBlock, GraphData, GraphEdge, GraphNode
+from cnn_explorer.widgets.graph.layout import (
     BLOCK_KIND,
     enclosing_blocks,
     fold_graph,

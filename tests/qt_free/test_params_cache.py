@@ -6,7 +6,7 @@ import json
 import multiprocessing
 import threading
 
-from cnn_explorer.models.params import ParamCache
+from cnn_explorer.models.analysis.params import ParamCache
 
 VERSIONS = {"torch": "1", "torchvision": "2"}
 

@@ -9,9 +9,9 @@ import pytest
 
 from cnn_explorer.app.core.requests import Cancelled, RequestRunner
 from cnn_explorer.app.core.session import ModelFailure, ModelResult, Session, checked_between_modules, classify, serve_model
-from cnn_explorer.models.registry import UnknownModelError
-from cnn_explorer.models.weights import WeightsError
-from cnn_explorer.widgets.layer_info import ModelOverview
+from cnn_explorer.models.zoo.registry import UnknownModelError
+from cnn_explorer.models.zoo.weights import WeightsError
+from cnn_explorer.widgets.explorer.layer_info import ModelOverview
 
 WAIT_S = 120
 

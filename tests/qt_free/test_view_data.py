@@ -6,10 +6,10 @@ import pytest
 import torchvision
 
 from cnn_explorer.app.core.view_data import graph_data_from, layer_rows
-from cnn_explorer.models import ops
-from cnn_explorer.models.loader import load_model, summarize
-from cnn_explorer.widgets import format as fmt
-from cnn_explorer.widgets.layer_info import GLOBAL, Field
+from cnn_explorer.models.analysis import ops
+from cnn_explorer.models.zoo.loader import load_model, summarize
+from cnn_explorer.widgets.common import format as fmt
+from cnn_explorer.widgets.explorer.layer_info import GLOBAL, Field
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,372 @@
+"""Pictures for slides: the layer graph fitted to slide pages with labels that can be read from the back of a
+lecture hall, split over pages (a multi-page PDF, or numbered PNGs) when one page would make them too small.
+
+The graph is laid out left to right in compact mode when the graph view offers it (rows that fill a wide page),
+else top to bottom. It goes on one page when its smallest text (a node's shape line) is then at least
+``MIN_TEXT_FRACTION`` of the page height; otherwise it is drawn at that size and cut, between rows of nodes and
+between nodes, into pieces that fill as many pages as needed (``plan_pages``: plain arithmetic, no Qt).
+
+Nothing heavy is imported before it is needed: ``SLIDES`` is read by the command line's parser, which must not
+import Qt or torch to reject a bad ``--slide``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+SLIDES = {"16:9": (1920, 1080), "4:3": (1440, 1080)}
+MIN_TEXT_FRACTION = 1 / 60  # the smallest text on a slide, as a fraction of its height (18 px of 1080)
+MARGIN_FRACTION = 0.03  # the page's margin, as a fraction of its height
+MAX_SCALE = 3.0  # a small graph is not blown up beyond this
+PDF_POINTS_PER_PIXEL = 0.5  # 1920×1080 pixels → 960×540 pt, PowerPoint's 13.33 × 7.5 in widescreen slide
+
+Rect = tuple[float, float, float, float]  # x, y, width, height
+
+
+@dataclass(frozen=True)
+class Piece:
+    source: Rect  # the part of the scene
+    target: Rect  # where it goes on its page (page pixels)
+
+
+def _merged(intervals: list[tuple[float, float]]) -> list[list[float]]:
+    merged: list[list[float]] = []
+    for a, b in sorted(intervals):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return merged
+
+
+def _cuts(intervals: list[tuple[float, float]], start: float, end: float, budget: float,
+          every_gap: bool = False) -> list[float]:
+    """Cut [start, end] into parts no longer than ``budget`` (at every gap between intervals too, with
+    ``every_gap``), crossing no interval (a node) where there is a gap to cut at: the boundaries, start and end
+    included."""
+    if not budget > 0:
+        raise ValueError("a page leaves no room inside its margins")
+    merged = _merged(intervals)
+    free = [(merged[i][1] + merged[i + 1][0]) / 2 for i in range(len(merged) - 1)]  # gaps between nodes
+    bounds, position = [start], start
+    # Each step passes a gap or advances a whole budget: so many steps at most.
+    for _ in range(len(free) + math.ceil((end - start) / budget) + 2):
+        if end - position <= 1e-6:
+            break
+        if every_gap:
+            following = [c for c in free if position + 1e-6 < c]
+            if following and following[0] - position <= budget + 1e-6:
+                position = following[0]
+                bounds.append(position)
+                continue
+        if end - position <= budget + 1e-6:
+            break
+        fitting = [c for c in free if position + 1e-6 < c <= position + budget]
+        position = fitting[-1] if fitting else position + budget  # no gap: a node is cut
+        bounds.append(position)
+    else:
+        raise RuntimeError(f"cutting {start:g}–{end:g} into parts of {budget:g} did not end")
+    bounds.append(end)
+    return bounds
+
+
+MAX_PAGE_ASPECT = 4.0  # a page at most four times as wide as high, or as high as wide
+
+
+def check_page(page: tuple[int, int]) -> None:
+    """Refuse a page shape that leaves no room for a graph inside its margins (a ``ValueError``, one line)."""
+    w, h = page
+    if not (w > 0 and h > 0) or max(w / h, h / w) > MAX_PAGE_ASPECT:
+        raise ValueError(f"a slide of {w}×{h} is too narrow: its sides may differ at most {MAX_PAGE_ASPECT:g}-fold")
+
+
+def plan_pages(scene: Rect, nodes: list[Rect], page: tuple[int, int], min_scale: float
+               ) -> tuple[float, list[list[Piece]]]:
+    """The scale and the pieces of each page that show ``scene`` (whose node rectangles are ``nodes``) on
+    pages of ``page`` pixels with the scene drawn at least ``min_scale`` times.
+
+    Several pages: the scene is cut between its rows of nodes, each row between its nodes where it is wider
+    than a page, and the pieces are stacked down the page in reading order, in columns side by side when they
+    are narrow (a tall graph reads like a newspaper); pieces that lie one under the other in the scene stay
+    joined."""
+    check_page(page)
+    pw, ph = page
+    margin = MARGIN_FRACTION * ph
+    aw, ah = pw - 2 * margin, ph - 2 * margin
+    x0, y0, w, h = scene
+    fit = min(aw / w, ah / h)
+    if fit >= min_scale:
+        scale = min(fit, MAX_SCALE)
+        target = ((pw - w * scale) / 2, (ph - h * scale) / 2, w * scale, h * scale)
+        return scale, [[Piece(scene, target)]]
+    scale = min_scale
+    gap = margin  # between two columns, or two pieces that do not join
+    max_w, max_h = aw / scale, ah / scale
+    pieces: list[list[float]] = []
+    rows = _cuts([(y, y + nh) for _, y, _, nh in nodes], y0, y0 + h, max_h, every_gap=True)
+    for top, bottom in zip(rows, rows[1:]):
+        inside = [(x, x + nw) for x, y, nw, nh in nodes if y < bottom and y + nh > top]
+        columns = _cuts(inside, x0, x0 + w, max_w)
+        for left, right in zip(columns, columns[1:]):
+            last = pieces[-1] if pieces else None
+            if last and (last[0], last[2]) == (left, right - left) and abs(last[1] + last[3] - top) < 1e-6 \
+                    and last[3] + bottom - top <= max_h:
+                last[3] += bottom - top  # the row under the last piece, as wide: one piece
+            else:
+                pieces.append([left, top, right - left, bottom - top])
+    # Columns of pieces, then pages of columns.
+    columns: list[list[list[float]]] = [[]]
+    height = 0.0
+    for piece in pieces:
+        extra = piece[3] * scale + (gap if columns[-1] else 0.0)
+        if columns[-1] and height + extra > ah + 1e-6:
+            columns.append([])
+            extra, height = piece[3] * scale, 0.0
+        columns[-1].append(piece)
+        height += extra
+    pages: list[list[list[list[float]]]] = [[]]
+    used = 0.0
+    for column in columns:
+        width = max(p[2] for p in column) * scale
+        if pages[-1] and used + gap + width > aw + 1e-6:
+            pages.append([])
+            used = 0.0
+        used += (gap if pages[-1] else 0.0) + width
+        pages[-1].append(column)
+    planned = []
+    for page_columns in pages:
+        widths = [max(p[2] for p in column) * scale for column in page_columns]
+        x = (pw - sum(widths) - gap * (len(widths) - 1)) / 2
+        placed = []
+        for column, width in zip(page_columns, widths):
+            y = margin
+            for part in column:
+                placed.append(Piece(tuple(part), (x, y, part[2] * scale, part[3] * scale)))
+                y += part[3] * scale + gap
+            x += width + gap
+        planned.append(placed)
+    return scale, planned
+
+
+# -- drawing (Qt) ---------------------------------------------------------------------------------------------
+
+def slide_files(path: Path, count: int) -> list[Path]:
+    """Where the pages go: ``path`` itself for one page or a PDF; x-1.png, x-2.png … for several PNGs."""
+    if count == 1 or path.suffix.lower() == ".pdf":
+        return [path]
+    return [path.with_name(f"{path.stem}-{i}{path.suffix}") for i in range(1, count + 1)]
+
+
+def _min_scale(view, page: tuple[int, int]) -> float:
+    from cnn_explorer.widgets.graph.scene import DETAIL_PX, LABEL_PX
+
+    across = hasattr(view, "arrangement") and view.arrangement()[0] == "lr"
+    # The shapes: in the nodes (left to right), or beside the edges too (top to bottom).
+    smallest = (DETAIL_PX if across else min(DETAIL_PX, LABEL_PX)) * view.font_scale()
+    return MIN_TEXT_FRACTION * page[1] / smallest
+
+
+def write_slides(view, path: str | Path, page: tuple[int, int]) -> tuple[list[Path], int]:
+    """Write the graph that ``view`` (a GraphView) holds on slides of ``page`` pixels: a PDF (one page per
+    slide) or PNGs. Returns the files written and the number of slides."""
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QSizeF
+    from PySide6.QtGui import QColor, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen
+
+    from cnn_explorer.widgets.common.files import check_writable, write_bytes
+    from cnn_explorer.widgets.common.picture import write_png
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".png", ".pdf"):
+        raise ValueError(f"cannot write {path.name}: slides are written as .png or .pdf")
+    check_writable(path)
+    scene = view.scene_rect()
+    nodes = [view.node_rect(key) for key in view.visible_nodes()]
+    rect = (scene.x(), scene.y(), scene.width(), scene.height())
+    _, pages = plan_pages(rect, [(r.x(), r.y(), r.width(), r.height()) for r in nodes if r is not None], page,
+                          _min_scale(view, page))
+    background = QColor(view.colors().background)
+    rule = QColor(view.colors().muted)
+
+    def paint(painter: QPainter, pieces: list[Piece]) -> None:
+        painter.fillRect(QRectF(0, 0, *page), background)
+        for i, piece in enumerate(pieces):
+            target = QRectF(*piece.target)
+            view.render_region(painter, target, QRectF(*piece.source))
+            if i and abs(piece.target[1] - MARGIN_FRACTION * page[1]) < 1e-6:  # a rule between columns
+                painter.setPen(QPen(rule, 1.5))
+                x = target.left() - MARGIN_FRACTION * page[1] / 2
+                painter.drawLine(QRectF(x, target.top(), 0, target.height()).topLeft(),
+                                 QRectF(x, target.top(), 0, target.height()).bottomLeft())
+
+    files = slide_files(path, len(pages))
+    if suffix == ".pdf":
+        data = QByteArray()
+        buffer = QBuffer(data)
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        writer = QPdfWriter(buffer)
+        writer.setResolution(round(72 / PDF_POINTS_PER_PIXEL))
+        size = QPageSize(QSizeF(page[0] * PDF_POINTS_PER_PIXEL, page[1] * PDF_POINTS_PER_PIXEL), QPageSize.Unit.Point,
+                         "slide", QPageSize.SizeMatchPolicy.ExactMatch)
+        writer.setPageLayout(QPageLayout(size, QPageLayout.Orientation.Portrait, QMarginsF(0, 0, 0, 0)))
+        writer.setTitle(view.graph_data().title if view.graph_data() else "graph")
+        painter = QPainter()
+        if not painter.begin(writer):
+            raise OSError(f"cannot write {path}")
+        for i, pieces in enumerate(pages):
+            if i:
+                writer.newPage()
+            paint(painter, pieces)
+        painter.end()
+        buffer.close()
+        write_bytes(path, bytes(data))
+    else:
+        for file, pieces in zip(files, pages):
+            image = QImage(*page, QImage.Format.Format_ARGB32_Premultiplied)
+            painter = QPainter(image)
+            painter.setRenderHint(QPainter.Antialiasing, True)
+            painter.setRenderHint(QPainter.TextAntialiasing, True)
+            paint(painter, pieces)
+            painter.end()
+            write_png(image, file)
+    return files, len(pages)
+
+
+def quiet_size_hints(kind, context, message: str) -> None:
+    """Qt's messages, but the offscreen platform's "does not support propagateSizeHints()"."""
+    if "propagateSizeHints" not in message:
+        import sys
+
+        print(message, file=sys.stderr)
+
+
+def slide_view(data, page: tuple[int, int], folded=None, theme: str = "light", font_scale: float = 1.0):
+    """A GraphView, not on screen, holding ``data`` arranged for a page of ``page`` pixels (left to right and
+    compact when the view offers it)."""
+    from PySide6.QtCore import Qt, qInstallMessageHandler
+    from PySide6.QtWidgets import QApplication
+
+    from cnn_explorer.widgets.graph.view import GraphView
+
+    view = GraphView()
+    view.setAttribute(Qt.WA_DontShowOnScreen, True)
+    view.resize(*page)  # the left-to-right rows are made for the view's shape
+    previous = qInstallMessageHandler(quiet_size_hints)  # the offscreen platform's warning on show
+    try:
+        view.show()
+        QApplication.processEvents()
+    finally:
+        qInstallMessageHandler(previous)
+    view.set_theme(theme)
+    view.set_font_scale(font_scale)
+    if hasattr(view, "set_arrangement"):
+        view.set_arrangement("lr", True)
+    view.set_data(data, folded=folded)
+    if hasattr(view, "set_arrangement"):
+        _narrow_rows(view, page)
+    return view
+
+
+def _narrow_rows(view, page: tuple[int, int]) -> None:
+    """Rows no wider than a page at the smallest readable scale, so that pages are cut only between rows:
+    the view is made narrower (its rows follow its shape) until they are."""
+    from PySide6.QtWidgets import QApplication
+
+    width_available = page[0] - 2 * MARGIN_FRACTION * page[1]
+    height_available = page[1] - 2 * MARGIN_FRACTION * page[1]
+    scale = _min_scale(view, page)
+    width = float(page[0])
+    for _ in range(8):
+        rect = view.scene_rect()
+        if min(width_available / rect.width(), height_available / rect.height()) >= scale:
+            return  # one page
+        too_wide = rect.width() * scale / width_available
+        if too_wide <= 1.0:
+            return
+        width = max(width / min(too_wide, 1.6) * 0.96, page[1] * 0.15)
+        view.resize(round(width), page[1])
+        QApplication.processEvents()
+
+
+def write_graph_slides(summary, path: str | Path, page: tuple[int, int], *, unfold: bool = False,
+                       theme: str = "light") -> tuple[list[Path], int, int]:
+    """The command line's ``graph --slide``: (the files written, the number of slides, of nodes drawn)."""
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from cnn_explorer.app.core.view_data import graph_data_from
+
+    app = QApplication.instance() or QApplication([])  # noqa: F841 (the view needs it alive)
+    view = slide_view(graph_data_from(summary), page, folded=() if unfold else None, theme=theme)
+    try:
+        files, pages = write_slides(view, path, page)
+        return files, pages, len(view.visible_nodes())
+    finally:
+        view.close()
+        view.deleteLater()
+
+
+# -- the window -----------------------------------------------------------------------------------------------
+
+def export_slides(window, path: str | Path, page: tuple[int, int]) -> list[Path]:
+    """The window's graph, with its folding, theme and text scale, on slides."""
+    graph = window.graph
+    view = slide_view(graph.graph_data(), page, folded=graph.folded_blocks(), theme=graph.theme(),
+                      font_scale=graph.font_scale())
+    try:
+        return write_slides(view, path, page)[0]
+    finally:
+        view.close()
+        view.deleteLater()
+
+
+def export_slides_dialog(window) -> None:
+    from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+    current = window.session.current
+    if current is None or current.graph is None:
+        return
+    shapes = [f"{name} ({w}×{h})" for name, (w, h) in SLIDES.items()]
+    choice, ok = QInputDialog.getItem(window, "Export graph for slides", "Slide shape:", shapes, 0, False)
+    if not ok:
+        return
+    page = SLIDES[choice.split(" ")[0]]
+    path, chosen = QFileDialog.getSaveFileName(window, "Export graph for slides",
+                                               str(Path.cwd() / f"{current.name}_slides.pdf"),
+                                               "PDF, one slide a page (*.pdf);;PNG images, one a slide (*.png)")
+    if not path:
+        return
+    if Path(path).suffix.lower() not in (".pdf", ".png"):
+        path += ".png" if "PNG" in chosen else ".pdf"
+    save_from_window(window, path, lambda target: export_slides(window, target, page))
+
+
+def save_from_window(window, path: str | Path, write) -> list[Path] | None:
+    """Write a file the user chose in a save dialog, all or nothing (``widgets.files.staged_output``):
+    ``write(target)`` writes it (and any files beside it) and may return their paths. The status bar says what
+    was saved; an error is a dialog, and the user's old file stays as it was."""
+    from cnn_explorer.widgets.common.files import check_writable, staged_output
+
+    path = Path(path)
+    try:
+        check_writable(path)
+        with staged_output(path) as target:
+            written = write(target)
+        files = [path.parent / Path(f).name for f in written] if isinstance(written, (list, tuple)) else [path]
+    except (OSError, ValueError) as error:
+        window.show_error(str(error) if str(error).startswith("cannot write") else f"Cannot write {path}: {error}")
+        return None
+    window.statusBar().showMessage(f"Saved {', '.join(map(str, files))}", 8000)
+    return files
+
+
+def register_slides_action(window) -> None:
+    """File › Export graph for slides… (after Export graph as SVG)."""
+    from cnn_explorer.app.window.lazy_tab import add_action
+
+    add_action(window, "export_slides", "Export graph for s&lides (PDF, PNG)…", None,
+               lambda: export_slides_dialog(window), "File", window.actions_by_name.get("export_csv"))

@@ -1,0 +1,259 @@
+"""The lab in the window: ``register(window)`` adds the lab's tab (View › Lab, Ctrl+3) and a controller that
+follows the selection and the current model, and runs the lab's jobs (``lab_jobs.py``) on the model's
+thread through the window's request runner.
+
+Channels: "lab" (the image, the top-5, the layer's mosaic and kernels), "lab.kernels" (kernel pages),
+"lab.unit" (the receptive field of a clicked unit) and "lab.tool" (deconvnet, guided backprop, occlusion,
+top-9, Grad-CAM: progress and Cancel). On each, the latest request wins and stale results are dropped. The
+lab computes only while its tab is shown; a change of model or layer while it is hidden is shown when the
+tab comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QKeySequence
+
+from cnn_explorer.app.lab import jobs as lab_jobs
+from cnn_explorer.app.core.requests import Cancelled
+from cnn_explorer.widgets.lab.data import LabView, ToolResult
+from cnn_explorer.widgets.lab.panel import LabPanel
+from cnn_explorer.widgets.common.theme import colors
+
+log = logging.getLogger(__name__)
+CHANNELS = ("lab", "lab.kernels", "lab.unit", "lab.tool")
+TOOL_NAMES = {"deconv": "Deconvnet", "guided": "Guided backprop", "gradcam": "Grad-CAM", "occlusion": "Occlusion",
+              "top9": "Top-9"}
+
+
+def message_of(error: BaseException) -> str:
+    """One line for the user: a ``LabError``'s own message, or the kind of an unexpected failure."""
+    text = (str(error).strip().splitlines() or [""])[0][:300]
+    if isinstance(error, ValueError):  # LabError and ImageError are ValueErrors
+        return text or type(error).__name__
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+class LabController(QObject):
+    """Wires a ``LabPanel`` to the window's selection, model and runner."""
+
+    view_shown = Signal(str)  # the layer shown after a refresh
+    field_shown = Signal()
+    tool_done = Signal(str)
+    failed = Signal(str)  # a message shown to the user
+
+    def __init__(self, window, view: str = "graph", tab=None):
+        super().__init__(window)
+        self.window = window
+        self.runner = window.runner
+        self.panel = LabPanel(window)
+        self.tab = tab
+        if tab is not None:  # the tab puts the panel in its placeholder's place (app/lab/tab.py)
+            self.index = tab.index
+            self.action = tab.action
+        else:
+            self.index = window.add_tab(self.panel, "Lab")
+            self.action = None
+        self.source: tuple[str, str] | None = ("default", "")
+        self.user_image = False  # the user chose a file: a new model keeps it
+        self.dirty = True
+        self._partial: ToolResult | None = None
+        self._samples_set = False
+        self._sized_for = 0
+
+        p = self.panel
+        p.sample_chosen.connect(lambda name: name and self.open_sample(name))
+        p.image_file_chosen.connect(self.open_file)
+        p.display_changed.connect(lambda: self.refresh())
+        p.unit_chosen.connect(lambda c, y, x: self.choose_unit((c, y, x)))
+        p.kernel_page_requested.connect(lambda r, c: self.kernel_page((r, c)))
+        p.tool_requested.connect(self.run_tool)
+        p.folder_chosen.connect(self.run_top9)
+        p.cancel_requested.connect(self.cancel)
+        window.tabs.currentChanged.connect(self._tab_changed)
+        window.selection.changed.connect(self._selection_changed)
+        window.model_shown.connect(self._model_shown)
+        window.classroom.theme_changed.connect(self.set_theme)
+        self.set_theme(window.classroom.theme())
+        if view == "lab":  # opened on the lab (the tab shows it): its libraries are imported on the worker
+            # while the window starts.
+            self.runner.submit(lab_jobs.warm_up, channel="lab.warm")
+
+    # -- state ----------------------------------------------------------------------------------------------
+    def is_visible(self) -> bool:
+        return self.window.tabs.currentWidget() is self.panel
+
+    def show(self) -> None:
+        self.window.tabs.setCurrentWidget(self.panel)
+        if self.dirty:  # already current (no tab change to follow), as when the tab is first built
+            self.refresh()
+
+    def layer(self) -> str:
+        return self.window.selection.layer()
+
+    def _ready(self) -> bool:
+        current = self.window.session.current
+        return current is not None and not self.window._closing
+
+    def set_theme(self, theme: str) -> None:
+        c = colors(theme)
+        self.panel.set_colors(c.base, c.text, c.error)
+
+    # -- following the window --------------------------------------------------------------------------------
+    def _tab_changed(self, _index: int) -> None:
+        if self.is_visible() and self.dirty:
+            self.refresh()
+
+    def _selection_changed(self, _name: str) -> None:
+        self.runner.cancel(channel="lab.unit")
+        self.refresh()
+
+    def _model_shown(self, _name: str) -> None:
+        for channel in CHANNELS[1:]:
+            self.runner.cancel(channel=channel)
+        self.panel.set_busy(False)
+        self.panel.set_field(None)
+        self.panel.forget_units()
+        if not self.user_image:
+            self.source = ("default", "")
+        self.refresh()
+
+    # -- requests -------------------------------------------------------------------------------------------
+    def _submit(self, channel: str, fn, done, progress=None) -> int | None:
+        if not self._ready():
+            return None
+        return self.runner.submit(fn, channel=channel, done=lambda _id, result: done(result),
+                                  failed=lambda _id, error: self._failed(channel, error), progress=progress)
+
+    def refresh(self, source: tuple[str, str] | None = None) -> int | None:
+        """Show the current image (or ``source``) and the selected layer; only while the tab is shown."""
+        if source is not None:
+            self.source = source
+        if not self.is_visible() or not self._ready():
+            self.dirty = True
+            return None
+        self.dirty = False
+        request = lab_jobs.ViewRequest(self.source, self.layer(), self.panel.normalize_mode(),
+                                       self.panel.sort_mode())
+        return self._submit("lab", lambda job: lab_jobs.refresh(job, request), self._on_view)
+
+    def open_sample(self, name: str) -> None:
+        self.user_image = False
+        self.refresh(("sample", name))
+
+    def open_file(self, path: str) -> None:
+        self.user_image = True
+        self.refresh(("file", path))
+
+    def _on_view(self, result: tuple[LabView, list[str]]) -> None:
+        view, samples = result
+        side = min(view.input.image.shape[:2])
+        if self._sized_for != side:  # the occluder's defaults suit the input: 32/8 at 224, 8/2 at 32
+            self._sized_for = side
+            size = max(2, min(32, side // 4))
+            self.panel.occluder.setValue(size)
+            self.panel.stride.setValue(max(1, size // 4))
+        self.source = None  # the worker holds the image now: later refreshes keep it
+        if not self._samples_set:
+            self.panel.set_samples(samples)
+            self._samples_set = True
+        self.panel.show_message(view.message if view.mosaic is None else "")
+        self.panel.set_view(view)
+        self.view_shown.emit(view.layer)
+
+    def kernel_page(self, page: tuple[int, int]) -> None:
+        view = self.panel.view
+        layer = view.layer if view is not None else self.layer()
+        self._submit("lab.kernels", lambda job: lab_jobs.kernels(job, layer, page), self.panel.set_kernels)
+
+    def choose_unit(self, unit: tuple[int, int, int]) -> None:
+        data = self.panel.mosaic_data
+        if data is None:
+            return
+        layer = data.layer
+        self._submit("lab.unit", lambda job: lab_jobs.unit_field(job, layer, unit), self._on_field)
+
+    def _on_field(self, data) -> None:
+        self.panel.set_field(data)
+        self.field_shown.emit()
+
+    # -- tools ----------------------------------------------------------------------------------------------
+    def _tool_layer(self) -> str:
+        view = self.panel.view
+        return view.layer if view is not None else self.layer()
+
+    def run_tool(self, tool: str) -> int | None:
+        layer, unit = self._tool_layer(), self.panel.unit
+        stop = self._loading
+        if tool in ("deconv", "guided"):
+            fn = lambda job: lab_jobs.projection(job, layer, unit, tool)  # noqa: E731
+        elif tool == "gradcam":
+            fn = lambda job: lab_jobs.gradcam(job, layer)  # noqa: E731
+        elif tool == "occlusion":
+            size, stride = self.panel.occlusion_settings()
+            self._partial = None
+            fn = lambda job: lab_jobs.occlusion(job, layer, size, stride, self._store_partial, stop)  # noqa: E731
+        else:
+            raise ValueError(f"unknown tool {tool!r}")
+        return self._start_tool(tool, fn)
+
+    def run_top9(self, folder: str) -> int | None:
+        layer, unit = self._tool_layer(), self.panel.unit
+        channel = unit[0] if unit is not None else None
+        stop = self._loading
+        return self._start_tool("top9", lambda job: lab_jobs.top9(job, folder, layer, channel, stop))
+
+    def _start_tool(self, tool: str, fn) -> int | None:
+        self.show()
+        self.panel.tabs.setCurrentIndex(2)
+        ticket = self._submit("lab.tool", fn, lambda result: self._tool_finished(tool, result),
+                              progress=lambda _id, text, percent: self._tool_progress(text, percent))
+        if ticket is not None:
+            self.panel.set_busy(True, f"{TOOL_NAMES[tool]}…")
+        return ticket
+
+    def _loading(self) -> bool:
+        """Read on the worker: a model being loaded stops a long tool (its job waits behind the tool)."""
+        return self.window.session.pending is not None or self.window._closing
+
+    def _store_partial(self, result: ToolResult) -> None:
+        self._partial = result  # on the worker; shown with the next progress report
+
+    def _tool_progress(self, text: str, percent: int) -> None:
+        self.panel.set_busy(True, text, percent)
+        partial, self._partial = self._partial, None
+        if partial is not None:
+            self.panel.set_tool_result(partial)
+
+    def _tool_finished(self, tool: str, result: ToolResult) -> None:
+        self.panel.set_busy(False)
+        self.panel.set_tool_result(result)
+        self.panel.show_message("")
+        self.tool_done.emit(tool)
+
+    def cancel(self) -> None:
+        self.runner.cancel(channel="lab.tool")
+        self.panel.set_busy(True, "Cancelling…")
+
+    def _failed(self, channel: str, error: BaseException) -> None:
+        if channel == "lab.tool":
+            self.panel.set_busy(False)
+        if isinstance(error, Cancelled):
+            if channel == "lab.tool":
+                self.panel.result_note.setText("Cancelled.")
+                self.failed.emit("cancelled")
+            return
+        if not isinstance(error, ValueError):
+            log.error("lab job on %s failed", channel, exc_info=error)
+        message = message_of(error)
+        if channel == "lab":  # the image that could not be opened is forgotten; the worker keeps the last good one
+            self.dirty = False
+            self.source = None
+        self.panel.show_message(message)
+        self.window.statusBar().showMessage(f"Lab: {message}", 15000)
+        self.failed.emit(message)
+
+
+__all__ = ["LabController"]

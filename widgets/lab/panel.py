@@ -1,0 +1,461 @@
+"""The lab's panel: an image goes in, the selected layer's feature maps, its kernels, the receptive field of
+a clicked unit and the ZFNet tools come out. It shows plain data (``lab_data``) and emits what the user
+asked for; ``app/lab/controller.py`` computes it on the model's thread. No torch.
+
+Left: the model's input with the receptive field of the clicked unit, its effective receptive field, the
+top-5 and the preprocessing. Right, in tabs: the feature-map mosaic with the enlarged channel, the kernels,
+and the tools (deconvnet, guided backprop, occlusion, top-9, Grad-CAM).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                               QScrollArea, QSizePolicy, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+
+from cnn_explorer.widgets.lab.data import FieldData, InputData, KernelData, LabView, MosaicData, ToolResult
+from cnn_explorer.widgets.lab.views import ChannelView, HistogramPlot, ImagePane, _label
+from cnn_explorer.widgets.lab.mosaic import NORMALIZE, SORT, MosaicView, colormap_lut
+
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
+TOOLS = {"deconv": "Deconvnet", "guided": "Guided backprop", "gradcam": "Grad-CAM", "occlusion": "Occlusion",
+         "top9": "Top-9 of a folder…"}
+
+
+def _combo(items: dict[str, str], parent: QWidget, name: str) -> QComboBox:
+    combo = QComboBox(parent)
+    combo.setObjectName(name)
+    for key, text in items.items():
+        combo.addItem(text, key)
+    return combo
+
+
+class LabPanel(QWidget):
+    sample_chosen = Signal(str)
+    image_file_chosen = Signal(str)
+    display_changed = Signal()  # normalization or sort order
+    unit_chosen = Signal(int, int, int)
+    kernel_page_requested = Signal(int, int)
+    tool_requested = Signal(str)  # "deconv", "guided", "gradcam", "occlusion"
+    folder_chosen = Signal(str)  # top-9 over this folder
+    cancel_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("lab_panel")
+        self.setAcceptDrops(True)
+        # The lab takes the room the window gives it; it never widens the central area at the docks' expense.
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.view: LabView | None = None
+        self.mosaic_data: MosaicData | None = None
+        self.field: FieldData | None = None
+        self.kernels: KernelData | None = None
+        self.tool: ToolResult | None = None
+        self.unit: tuple[int, int, int] | None = None
+        self._chosen: dict[str, tuple[int, int, int]] = {}  # the unit the user clicked last, by layer
+        self._erf_lut = colormap_lut("inferno")
+
+        # -- the source of the image ------------------------------------------------------------------
+        self.samples = QComboBox(self)
+        self.samples.setObjectName("sample_combo")
+        self.samples.setToolTip("Bundled images: photographs, held-out digits, generated shapes")
+        # Narrow combos: the lab must fit beside the zoo and the inspector at 1024 pixels without pushing them.
+        self.samples.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.samples.setMinimumContentsLength(12)
+        self.samples.activated.connect(lambda _i: self.sample_chosen.emit(self.samples.currentData() or ""))
+        self.open_button = QPushButton("Open image…", self)
+        self.open_button.setObjectName("open_image_button")
+        self.open_button.setToolTip("PNG, JPEG, BMP, TIFF, WebP; or drop an image on the lab")
+        self.open_button.clicked.connect(self.choose_image)
+        self.layer_label = _label("", self, "lab_layer_label", wrap=False)
+        self.layer_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        head = QHBoxLayout()
+        head.addWidget(QLabel("Image:", self))
+        head.addWidget(self.samples)
+        head.addWidget(self.open_button)
+        head.addSpacing(10)
+        head.addWidget(self.layer_label, 1)
+        self.message = _label("", self, "lab_message")
+        self.message.hide()
+
+        # -- left: the input, its receptive fields, the predictions -------------------------------------
+        self.input_pane = ImagePane("Input", self, "input_pane")
+        self.input_pane.setMinimumHeight(120)
+        self.erf_pane = ImagePane("Effective receptive field", self, "erf_pane")
+        self.erf_pane.setMinimumHeight(100)
+        self.field_label = _label("Click a unit of a feature map: its receptive field is drawn on the input.",
+                                  self, "field_label")
+        self.predictions = _label("", self, "predictions_label")
+        self.steps = _label("", self, "steps_label")
+        self.steps.setProperty("muted", True)
+        info = QWidget(self)
+        info_layout = QVBoxLayout(info)
+        info_layout.setContentsMargins(2, 2, 2, 2)
+        for widget in (self.field_label, self.predictions, self.steps):
+            info_layout.addWidget(widget)
+        info_layout.addStretch(1)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(info)
+        scroll.setFrameShape(QScrollArea.NoFrame)
+        left = QSplitter(Qt.Vertical, self)
+        left.setObjectName("lab_left")
+        left.setChildrenCollapsible(False)
+        left.setMinimumWidth(190)
+        self._sized = False
+        for widget, stretch in ((self.input_pane, 3), (self.erf_pane, 2), (scroll, 3)):
+            left.addWidget(widget)
+            left.setStretchFactor(left.count() - 1, stretch)
+
+        # -- right: feature maps, kernels, tools -----------------------------------------------------------
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("lab_tabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self._maps_page(), "Feature maps")
+        self.tabs.addTab(self._kernels_page(), "Kernels")
+        self.tabs.addTab(self._tools_page(), "ZFNet tools")
+
+        self.splitter = QSplitter(Qt.Horizontal, self)
+        self.splitter.setObjectName("lab_splitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 5)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(4)
+        layout.addLayout(head)
+        layout.addWidget(self.message)
+        layout.addWidget(self.splitter, 1)
+        self.set_busy(False)
+
+    # -- pages ------------------------------------------------------------------------------------------
+    def _maps_page(self) -> QWidget:
+        page = QWidget(self)
+        self.normalize = _combo({k: f"Normalize {v}" for k, v in NORMALIZE.items()}, page, "normalize_combo")
+        self.sort = _combo({k: f"Sort {v}" for k, v in SORT.items()}, page, "sort_combo")
+        for combo in (self.normalize, self.sort):
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(10)
+            combo.currentIndexChanged.connect(lambda _i: self.display_changed.emit())
+        controls = QHBoxLayout()
+        controls.addWidget(self.normalize)
+        controls.addWidget(self.sort)
+        controls.addStretch(1)
+        self.mosaic = MosaicView(page)
+        self.mosaic.unit_clicked.connect(self._clicked_unit)
+        self.maps_message = _label("", page, "maps_message")
+        self.maps_message.setAlignment(Qt.AlignCenter)
+        self.maps_message.hide()
+        self.channel = ChannelView(page)
+        split = QSplitter(Qt.Horizontal, page)
+        split.setChildrenCollapsible(False)
+        split.addWidget(self.mosaic)
+        split.addWidget(self.channel)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        self.maps_split = split
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(2, 4, 2, 2)
+        layout.addLayout(controls)
+        layout.addWidget(self.maps_message)
+        layout.addWidget(split, 1)
+        return page
+
+    def _kernels_page(self) -> QWidget:
+        page = QWidget(self)
+        self.kernel_title = _label("", page, "kernel_title")
+        self.kernel_pane = ImagePane("", page, "kernel_pane")
+        self.page_label = QLabel("", page)
+        self.page_buttons = {}
+        row = QHBoxLayout()
+        for key, text, tip in (("up", "◀ outputs", "previous output channels"), ("down", "outputs ▶",
+                               "next output channels"), ("left", "◀ inputs", "previous input channels"),
+                               ("right", "inputs ▶", "next input channels")):
+            button = QPushButton(text, page)
+            button.setObjectName(f"kernel_{key}")
+            button.setToolTip(tip)
+            button.clicked.connect(lambda _c=False, k=key: self._page(k))
+            self.page_buttons[key] = button
+            row.addWidget(button)
+        row.addWidget(self.page_label, 1)
+        self.weight_histogram = HistogramPlot(page)
+        self.weight_stats = _label("", page, "weight_stats")
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(2, 4, 2, 2)
+        layout.addWidget(self.kernel_title)
+        layout.addLayout(row)
+        layout.addWidget(self.kernel_pane, 1)
+        layout.addWidget(QLabel("Weight histogram", page))
+        layout.addWidget(self.weight_histogram)
+        layout.addWidget(self.weight_stats)
+        return page
+
+    def _tools_page(self) -> QWidget:
+        page = QWidget(self)
+        self.tool_buttons = {}
+        grid = QGridLayout()
+        for i, (key, text) in enumerate(TOOLS.items()):
+            button = QPushButton(text, page)
+            button.setObjectName(f"tool_{key}")
+            button.clicked.connect(lambda _c=False, k=key: self._tool(k))
+            self.tool_buttons[key] = button
+            grid.addWidget(button, i // 2, i % 2)  # two columns: legible beside both docks at 1024 pixels
+        self.occluder = QSpinBox(page)
+        self.occluder.setObjectName("occluder_size")
+        self.occluder.setRange(1, 512)
+        self.occluder.setValue(32)
+        self.occluder.setPrefix("square ")
+        self.occluder.setSuffix(" px")
+        self.stride = QSpinBox(page)
+        self.stride.setObjectName("occluder_stride")
+        self.stride.setRange(1, 256)
+        self.stride.setValue(8)
+        self.stride.setPrefix("stride ")
+        self.stride.setSuffix(" px")
+        occ = QHBoxLayout()
+        occ.addWidget(self.occluder)
+        occ.addWidget(self.stride)
+        grid.addLayout(occ, (len(TOOLS) + 1) // 2, 0, 1, 2)
+        self.tool_unit = _label("Tools project the clicked unit, or the layer's strongest one.", page, "tool_unit")
+        self.progress = QProgressBar(page)
+        self.progress.setObjectName("lab_progress")
+        self.progress.setTextVisible(False)
+        self.progress_label = QLabel("", page)
+        self.progress_label.setObjectName("lab_progress_label")
+        self.cancel_button = QPushButton("Cancel", page)
+        self.cancel_button.setObjectName("lab_cancel")
+        self.cancel_button.clicked.connect(self.cancel_requested.emit)
+        busy = QHBoxLayout()
+        busy.addWidget(self.progress_label)
+        busy.addWidget(self.progress, 1)
+        busy.addWidget(self.cancel_button)
+        self.result_title = _label("", page, "result_title")
+        self.result_panes = [ImagePane("", page, f"result_pane_{i}") for i in range(2)]
+        panes = QHBoxLayout()
+        for pane in self.result_panes:
+            panes.addWidget(pane, 1)
+        self.result_note = _label("", page, "result_note")
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(2, 4, 2, 2)
+        layout.addLayout(grid)
+        layout.addWidget(self.tool_unit)
+        layout.addLayout(busy)
+        layout.addWidget(self.result_title)
+        layout.addLayout(panes, 1)
+        layout.addWidget(self.result_note)
+        return page
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if not self._sized and self.width() > 400:  # the first time: about a quarter for the input column
+            self._sized = True
+            left = int(max(200, min(340, 0.28 * self.width())))
+            self.splitter.setSizes([left, self.width() - left])
+            right = self.width() - left
+            self.maps_split.setSizes([int(0.62 * right), right - int(0.62 * right)])
+
+    # -- what the user asks for ----------------------------------------------------------------------------
+    def normalize_mode(self) -> str:
+        return self.normalize.currentData()
+
+    def sort_mode(self) -> str:
+        return self.sort.currentData()
+
+    def occlusion_settings(self) -> tuple[int, int]:
+        return self.occluder.value(), self.stride.value()
+
+    def choose_image(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", str(Path.home()), IMAGE_FILTER)
+        if path:
+            self.image_file_chosen.emit(path)
+
+    def _clicked_unit(self, c: int, y: int, x: int) -> None:
+        if self.mosaic_data is not None:
+            self._chosen[self.mosaic_data.layer] = (c, y, x)
+        self.choose_unit(c, y, x)
+
+    def forget_units(self) -> None:
+        """Another model: no unit chosen on any layer."""
+        self._chosen.clear()
+
+    def choose_unit(self, c: int, y: int, x: int) -> None:
+        """Enlarge channel ``c`` and ask for the receptive field of unit (c, y, x)."""
+        if self.mosaic_data is None:
+            return
+        self.unit = (c, y, x)
+        self.mosaic.mark(c, y, x)
+        self.channel.set_channel(self.mosaic_data.values[c], c, self.mosaic_data.layer, (y, x))
+        self.tool_unit.setText(f"Tools project unit ({c}, {y}, {x}) of {self.mosaic_data.layer}.")
+        self.unit_chosen.emit(c, y, x)
+
+    def _tool(self, key: str) -> None:
+        if key == "top9":
+            folder = QFileDialog.getExistingDirectory(self, "Top-9: a folder of images", str(Path.home()))
+            if folder:
+                self.folder_chosen.emit(folder)
+        else:
+            self.tool_requested.emit(key)
+
+    def _page(self, key: str) -> None:
+        if self.kernels is None:
+            return
+        (r, c), (rows, cols) = self.kernels.page, self.kernels.pages
+        r, c = {"up": (r - 1, c), "down": (r + 1, c), "left": (r, c - 1), "right": (r, c + 1)}[key]
+        if 0 <= r < rows and 0 <= c < cols:
+            self.kernel_page_requested.emit(r, c)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        if urls and urls[0].isLocalFile():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile():
+            event.acceptProposedAction()
+            self.image_file_chosen.emit(urls[0].toLocalFile())
+
+    # -- what the lab shows ----------------------------------------------------------------------------------
+    def set_samples(self, names: list[str], current: str = "") -> None:
+        blocked = self.samples.blockSignals(True)
+        self.samples.clear()
+        self.samples.addItem("Sample images…", "")
+        for name in names:
+            self.samples.addItem(name.replace("_", " "), name)
+        self.samples.setCurrentIndex(max(0, self.samples.findData(current)))
+        self.samples.blockSignals(blocked)
+
+    def show_message(self, text: str) -> None:
+        """A message above the views ("" hides it): bad input, a layer with no map …"""
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    def set_view(self, view: LabView) -> None:
+        self.view = view
+        self.set_input(view.input)
+        self.set_mosaic(view.mosaic, view.message)
+        if view.kernels is not None:
+            self.set_kernels(view.kernels)
+
+    def set_input(self, data: InputData) -> None:
+        h, w = data.image.shape[:2]
+        oh, ow = data.original_size
+        self.input_pane.set_title(f"<b>{data.source.removeprefix('sample: ').replace('_', ' ')}</b> "
+                                  f"{ow}×{oh} → input {w}×{h}")
+        self.input_pane.set_image(data.image)
+        if data.predictions:
+            rows = "".join(f"<tr><td>{'<b>' if i == 0 else ''}{name}{'</b>' if i == 0 else ''}</td>"
+                           f"<td align='right'>&nbsp;{100 * p:.1f} %</td></tr>"
+                           for i, (name, p) in enumerate(data.predictions))
+            self.predictions.setText(f"<b>Top-5</b><table>{rows}</table>")
+        else:
+            self.predictions.setText(data.prediction_note)
+        self.steps.setText(f"<b>Preprocessing</b><br>{data.steps}")
+        self.samples.setCurrentIndex(max(0, self.samples.findData(data.source.removeprefix("sample: "))))
+
+    def set_mosaic(self, data: MosaicData | None, message: str = "") -> None:
+        changed_layer = self.mosaic_data is None or data is None or data.layer != self.mosaic_data.layer
+        self.mosaic_data = data
+        self.maps_message.setText(message)
+        self.maps_message.setVisible(data is None)
+        self.maps_split.setVisible(data is not None)
+        if data is None:
+            self.layer_label.setText(message.split(";")[0] if message else "")
+            self.mosaic.clear()
+            self.channel.set_channel(None)
+            self.set_field(None)
+            self.unit = None
+            return
+        self.layer_label.setText(f"Layer: <b>{data.title}</b>")
+        self.mosaic.set_data(data)
+        h, w = data.tile
+        if changed_layer or self.unit is None or self.unit[0] >= data.channels:
+            self.unit = None
+            self.set_field(None)
+            chosen = self._chosen.get(data.layer)
+            if chosen is not None and chosen[0] < data.channels and chosen[1] < h and chosen[2] < w:
+                # The unit the user clicked on this layer stays chosen, whatever view came in between.
+                self.choose_unit(*chosen)
+                return
+            # A new layer opens on its strongest unit: its channel enlarged, its receptive field drawn.
+            # Away from the border where the map allows it: a padded border unit is a poor first example.
+            m = 1 if min(h, w) > 4 else 0
+            inner = data.values[:, m:h - m, m:w - m]
+            c, y, x = np.unravel_index(int(np.argmax(inner)), inner.shape)
+            self.choose_unit(int(c), int(y) + m, int(x) + m)
+        else:
+            c, y, x = self.unit
+            self.mosaic.mark(c, y, x)
+            self.channel.set_channel(data.values[c], c, data.layer, (y, x))
+
+    def set_field(self, data: FieldData | None) -> None:
+        self.field = data
+        if data is None:
+            self.input_pane.set_box(None)
+            self.erf_pane.set_image(None)
+            self.erf_pane.set_title("Effective receptive field")
+            self.field_label.setText("Click a unit of a feature map: its receptive field is drawn on the input.")
+            return
+        self.input_pane.set_box(data.box)
+        self.erf_pane.set_image(data.erf, self._erf_lut)
+        self.erf_pane.set_box(data.box)
+        self.erf_pane.set_box(data.erf_box, 1)
+        self.erf_pane.set_title("Effective receptive field |∂unit/∂input|")
+        top, left, bottom, right = data.box
+        c, y, x = data.unit
+        self.field_label.setText(
+            f"<b>{data.layer}</b> unit ({c}, {y}, {x}) = {data.value:.4g}<br>receptive field {data.text}<br>"
+            f"<span style='color:#ff2b2b'>■</span> rows {top}–{bottom - 1}, columns {left}–{right - 1}"
+            + ("" if data.erf_box is None else "<br><span style='color:#d4a800'>■</span> non-zero gradient"))
+
+    def set_kernels(self, data: KernelData) -> None:
+        self.kernels = data
+        self.kernel_title.setText(f"<b>{data.title}</b>" + (f"<br>{data.note}" if data.note else ""))
+        self.kernel_pane.set_image(data.image)
+        (r, c), (rows, cols) = data.page, data.pages
+        paged = rows * cols > 1
+        for button in self.page_buttons.values():
+            button.setVisible(paged)
+        self.page_buttons["up"].setEnabled(r > 0)
+        self.page_buttons["down"].setEnabled(r + 1 < rows)
+        self.page_buttons["left"].setEnabled(c > 0)
+        self.page_buttons["right"].setEnabled(c + 1 < cols)
+        self.page_label.setText(f"page {r + 1}/{rows} of outputs, {c + 1}/{cols} of inputs" if paged else "")
+        hist = data.histogram
+        self.weight_histogram.set_histogram(hist.counts if hist else None, hist.edges if hist else None)
+        self.weight_stats.setText(hist.text if hist else "")
+
+    def set_tool_result(self, result: ToolResult) -> None:
+        self.tool = result
+        self.result_title.setText(f"<b>{result.title}</b>")
+        for i, pane in enumerate(self.result_panes):
+            if i < len(result.images):
+                caption, image = result.images[i]
+                pane.set_title(caption)
+                pane.set_image(image)
+                pane.show()
+            else:
+                pane.set_image(None)
+                pane.hide()
+        self.result_note.setText(result.note)
+
+    def set_busy(self, busy: bool, text: str = "", percent: int = -1) -> None:
+        """Progress of a long tool (occlusion, top-9 …) with its Cancel button."""
+        self.progress.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        self.progress_label.setText(text)
+        self.progress.setRange(0, 0 if percent < 0 else 100)
+        self.progress.setValue(max(0, percent))
+
+    def set_colors(self, background: str, foreground: str, error: str) -> None:
+        for pane in (self.input_pane, self.erf_pane, self.kernel_pane, self.channel.pane, *self.result_panes):
+            pane.set_background(background)
+        self.mosaic.set_background(background)
+        for plot in (self.weight_histogram, self.channel.histogram):
+            plot.set_colors(background, foreground)
+        self.message.setStyleSheet(f"QLabel#lab_message {{ color: {error}; font-weight: bold; padding: 3px; }}")
