@@ -3,8 +3,9 @@ a GraphData: nodes, edges, edge labels, the frames of unfolded blocks, the headi
 the selection highlight.
 
 Plain Qt items (rounded-rect path items, simple text items, one path item per layer of edges), so painting
-runs in C++ with no Python per frame. The layout is in ``graph_layout.py``, the colours in ``theme.py``,
-every number as text from ``format.py``.
+runs in C++ with no Python per frame. This module holds the scene's state, reading, look and building; the
+drawing steps are ``SceneDrawing`` in ``scene_drawing.py``, the sizes and path helpers in ``scene_parts.py``.
+The layout is in ``layout.py``, the colours in ``theme.py``, every number as text from ``format.py``.
 """
 
 from __future__ import annotations
@@ -12,200 +13,23 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene, QGraphicsSimpleTextItem
 
 from cnn_explorer.widgets.common import format
 from cnn_explorer.widgets.graph.fold_state import FoldState
-from cnn_explorer.widgets.graph.data import KINDS, GraphData
+from cnn_explorer.widgets.graph.data import GraphData
 from cnn_explorer.widgets.graph.layout import BLOCK_KIND, FoldedGraph, GraphLayout, VisibleNode, fold_graph, layout_graph
+from cnn_explorer.widgets.graph.scene_drawing import SceneDrawing
+from cnn_explorer.widgets.graph.scene_parts import (
+    DETAIL_PX, FRAME_ROLE, HEADING_PX, KEY_ROLE, LABEL_PX, LAYERS, LINE_GAP, MAX_NODE_WIDTH, MIN_NODE_WIDTH,
+    MIN_TEXT_PX, PAD_X, PAD_Y, SUMMARY_PX, TITLE_PX, NodeText, frame_padding, layer_item, rounded_path, scene_font)
 from cnn_explorer.widgets.common.theme import GraphColors, graph_colors
 
-KIND_LABELS = {"input": "input", "conv": "convolution", "pool": "pooling", "norm": "normalization",
-               "activation": "activation", "linear": "fully connected", "merge": "add / concat",
-               "reshape": "reshape", "upsample": "upsampling", "dropout": "dropout", "attention": "attention",
-               "other": "other", BLOCK_KIND: "folded block"}
 
-# Sizes in scene pixels at font scale 1 (15 px is 11 pt at 96 dpi).
-TITLE_PX, DETAIL_PX, LABEL_PX, HEADING_PX = 15, 13, 12, 22
-PAD_X, PAD_Y, LINE_GAP = 14.0, 8.0, 2.0
-MIN_NODE_WIDTH, MAX_NODE_WIDTH = 128.0, 300.0
-CORNER = 8.0
-ARROW_LENGTH, ARROW_HALF_WIDTH = 9.0, 4.5
-
-KEY_ROLE = 0  # item.data(KEY_ROLE): the key of the visible node an item draws
-FRAME_ROLE = 1  # item.data(FRAME_ROLE): the path of the block a frame surrounds
-
-# The items are kept in these groups (with their z values), to show or hide a kind of items at once.
-LAYERS = (("frames", -3), ("edges", -1), ("shadows", 0), ("nodes", 1), ("labels", 1.5), ("titles", 2),
-          ("details", 2), ("frame_labels", 2.5), ("summaries", 4))
-# Text smaller than this on the screen is hidden (pixels); zoomed out so far, blocks show summary labels of
-# SUMMARY_PX (on the screen, whatever the zoom) instead.
-MIN_TEXT_PX = 6.0
-SUMMARY_PX = 15
-
-
-def frame_padding(depth: int) -> float:
-    """Space between a block's frame and its nodes, for a frame holding ``depth`` levels of frames."""
-    return 10.0 + 14.0 * max(depth, 0)
-
-
-def _font(pixels: float, bold: bool = False) -> QFont:
-    font = QFont()
-    font.setPixelSize(max(1, round(pixels)))
-    font.setBold(bold)
-    return font
-
-
-def _layer_item(scene: QGraphicsScene, z: float) -> QGraphicsPathItem:
-    """An empty item that holds a kind of items, so that they can be shown or hidden together."""
-    item = QGraphicsPathItem()
-    item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
-    item.setZValue(z)
-    scene.addItem(item)
-    return item
-
-
-def _rounded(rect: QRectF, radius: float = CORNER) -> QPainterPath:
-    path = QPainterPath()
-    path.addRoundedRect(rect, radius, radius)
-    return path
-
-
-def _curve(path: QPainterPath, points: list[tuple[float, float]]) -> None:
-    """A smooth top-to-bottom curve through ``points`` with vertical tangents at each of them."""
-    x0, y0 = points[0]
-    path.moveTo(x0, y0)
-    for x1, y1 in points[1:]:
-        half = (y1 - y0) / 2
-        path.cubicTo(x0, y0 + half, x1, y1 - half, x1, y1)
-        x0, y0 = x1, y1
-
-
-def _curve_across(path: QPainterPath, points: list[tuple[float, float]]) -> None:
-    """A smooth left-to-right curve through ``points`` with horizontal tangents at each of them."""
-    x0, y0 = points[0]
-    path.moveTo(x0, y0)
-    for x1, y1 in points[1:]:
-        half = (x1 - x0) / 2
-        path.cubicTo(x0 + half, y0, x1 - half, y1, x1, y1)
-        x0, y0 = x1, y1
-
-
-def _polyline(path: QPainterPath, points: list[tuple[float, float]], radius: float) -> None:
-    """Straight runs through ``points`` with rounded corners."""
-    path.moveTo(*points[0])
-    for k in range(1, len(points) - 1):
-        (ax, ay), (bx, by), (cx, cy) = points[k - 1], points[k], points[k + 1]
-        r = min(radius, abs(bx - ax) / 2 + abs(by - ay) / 2, abs(cx - bx) / 2 + abs(cy - by) / 2)
-        ux, uy = _unit(bx - ax, by - ay)
-        vx, vy = _unit(cx - bx, cy - by)
-        path.lineTo(bx - ux * r, by - uy * r)
-        path.quadTo(bx, by, bx + vx * r, by + vy * r)
-    path.lineTo(*points[-1])
-
-
-def _unit(dx: float, dy: float) -> tuple[float, float]:
-    length = (dx * dx + dy * dy) ** 0.5
-    return (dx / length, dy / length) if length else (0.0, 0.0)
-
-
-def _route_path(path: QPainterPath, route, arrow_length: float, radius: float) -> tuple[float, float]:
-    """A left-to-right route, stopping where its arrowhead begins; returns the arrow's direction."""
-    points = list(route.points)
-    tip, before = points[-1], points[-2]
-    dx, dy = _unit(tip[0] - before[0], tip[1] - before[1])
-    if not route.orthogonal and abs(tip[1] - before[1]) > 0.5:
-        dx, dy = 1.0, 0.0  # a curve ends horizontally
-    points[-1] = (tip[0] - dx * arrow_length, tip[1] - dy * arrow_length)
-    if route.orthogonal:
-        _polyline(path, points, radius)
-    else:
-        _curve_across(path, points)
-    return dx, dy
-
-
-def _edge_curve(path: QPainterPath, points: list[tuple[float, float]], arrow_length: float) -> None:
-    """A Sugiyama-routed edge, stopping where its arrowhead begins."""
-    tip, before = points[-1], points[-2]
-    end = (tip[0], tip[1] - arrow_length if tip[1] >= before[1] else tip[1] + arrow_length)
-    _curve(path, points[:-1] + [end])
-
-
-def _bus_route(path: QPainterPath, points: list[tuple[float, float]], radius: float, arrow_length: float) -> None:
-    """A concentrated edge in full: out of the source's side, along the bus, into the target's side."""
-    (sx, sy), (bx, _), (_, dy), (dx, _) = points
-    down = 1.0 if dy >= sy else -1.0
-    path.moveTo(sx, sy)
-    path.lineTo(bx - radius, sy)
-    path.quadTo(bx, sy, bx, sy + down * radius)
-    path.lineTo(bx, dy - down * radius)
-    path.quadTo(bx, dy, bx - radius, dy)
-    path.lineTo(dx + arrow_length, dy)
-
-
-def _arrow(path: QPainterPath, tip: tuple[float, float], dx: float, dy: float, scale: float) -> None:
-    """A filled arrowhead with its tip at ``tip`` pointing along (dx, dy) (a unit axis direction)."""
-    x, y = tip
-    length, half = ARROW_LENGTH * scale, ARROW_HALF_WIDTH * scale
-    bx, by = x - dx * length, y - dy * length
-    path.addPolygon(QPolygonF([QPointF(x, y), QPointF(bx - dy * half, by + dx * half),
-                               QPointF(bx + dy * half, by - dx * half), QPointF(x, y)]))
-
-
-@dataclass
-class NodeText:
-    """The lines of a node's box and the box's size."""
-
-    title: str
-    subtitle: str
-    shape: str
-    params: str
-    width: float
-    height: float
-
-
-class _TextLines(QGraphicsItem):
-    """Many short lines of text in one font, drawn by one item: the detail lines of the nodes (block path, output
-    shape, parameters), ~3,200 in DenseNet-201 unfolded, and the shapes beside the edges. As an item each, they took a third of the rebuild that a
-    change of font scale makes (~30 ms on the 2-core machine); here they are a list, and a repaint draws only
-    those in the area exposed. Their colours are the scene's "text" and "muted" at the time of painting."""
-
-    def __init__(self, parent: QGraphicsItem, font: QFont, colour_of):
-        super().__init__(parent)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)  # exposedRect is the area to draw
-        self._font, self._metrics, self._colour_of = font, QFontMetricsF(font), colour_of
-        self._lines: list[tuple[QRectF, str, str]] = []  # where, what, role
-        self._bounds = QRectF()
-
-    def add(self, text: str, role: str, centre_x: float, top: float) -> float:
-        """A line centred on ``centre_x`` from ``top``; returns its height."""
-        width, height = self._metrics.horizontalAdvance(text), self._metrics.height()
-        rect = QRectF(centre_x - width / 2, top, width, height)
-        self._lines.append((rect, text, role))
-        self._bounds = self._bounds.united(rect)
-        return height
-
-    def lines(self) -> list[str]:
-        return [text for _, text, _ in self._lines]
-
-    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt's name)
-        return self._bounds
-
-    def paint(self, painter: QPainter, option, widget=None) -> None:
-        exposed, ascent = option.exposedRect, self._metrics.ascent()
-        painter.setFont(self._font)
-        colours = {role: self._colour_of(role) for role in ("text", "muted")}
-        for rect, text, role in self._lines:
-            if rect.intersects(exposed):
-                painter.setPen(colours[role])
-                painter.drawText(QPointF(rect.left(), rect.top() + ascent), text)
-
-
-class GraphScene(QGraphicsScene):
+class GraphScene(SceneDrawing, QGraphicsScene):
     """The items that draw one folding of a GraphData in one look (colours and font scale).
 
     ``build(data, fold)`` replaces everything; afterwards ``graph`` (the folded graph), ``layout``,
@@ -304,7 +128,7 @@ class GraphScene(QGraphicsScene):
         """A label of constant size on the screen for the block or folded block drawn in ``target``, shown
         when the layers' text is too small to read (``set_detail_level``)."""
         s = self.font_scale
-        font, small = _font(SUMMARY_PX * s, bold=True), _font((SUMMARY_PX - 2) * s)
+        font, small = scene_font(SUMMARY_PX * s, bold=True), scene_font((SUMMARY_PX - 2) * s)
         plate = QGraphicsPathItem(self._layers["summaries"])
         plate.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         y, width = 3 * s, 0.0
@@ -315,7 +139,7 @@ class GraphScene(QGraphicsScene):
             text.setPos(5 * s, y)
             y += text.boundingRect().height()
             width = max(width, text.boundingRect().width())
-        plate.setPath(_rounded(QRectF(0, 0, width + 10 * s, y + 3 * s), 4 * s))
+        plate.setPath(rounded_path(QRectF(0, 0, width + 10 * s, y + 3 * s), 4 * s))
         self._paint(plate, "frame_plate")
         plate.setPos(target.topLeft() + QPointF(4 * s, 4 * s))
         self._summaries.append((plate, target, target.width() * target.height()))
@@ -369,7 +193,7 @@ class GraphScene(QGraphicsScene):
         return QColor(self.colors.text if role == "text" else self.colors.muted)
 
     def _apply(self, item: QGraphicsItem, role: str) -> None:
-        if role == "lines":  # _TextLines takes its colours when it is painted
+        if role == "lines":  # TextLines takes its colours when it is painted
             item.update()
             return
         style = self._styles.get(role)
@@ -478,7 +302,7 @@ class GraphScene(QGraphicsScene):
         self._painted = []
         self._summaries = []
         self.clear()
-        self._layers = {name: _layer_item(self, z) for name, z in LAYERS}
+        self._layers = {name: layer_item(self, z) for name, z in LAYERS}
         self._draw_frames()
         drawing = time.perf_counter() - step_start
         yield
@@ -500,8 +324,8 @@ class GraphScene(QGraphicsScene):
 
     def _measure(self, compact: bool = False) -> list[NodeText]:
         s = self.font_scale
-        title_metrics = QFontMetricsF(_font(TITLE_PX * s, bold=True))
-        detail_metrics = QFontMetricsF(_font(DETAIL_PX * s))
+        title_metrics = QFontMetricsF(scene_font(TITLE_PX * s, bold=True))
+        detail_metrics = QFontMetricsF(scene_font(DETAIL_PX * s))
         title_h, detail_h = title_metrics.height(), detail_metrics.height()
         texts = []
         cache: dict[str, float] = {}
@@ -544,278 +368,3 @@ class GraphScene(QGraphicsScene):
             if fold.is_foldable(around) and not fold.is_folded(around):
                 return path.removeprefix(around).lstrip(".")
         return path
-
-    def _draw_nodes(self, texts: list[NodeText]) -> None:
-        colors, s, layout = self.colors, self.font_scale, self.layout
-        title_font, detail_font = _font(TITLE_PX * s, bold=True), _font(DETAIL_PX * s)
-        title_h = QFontMetricsF(title_font).height()
-        nodes_layer, titles, details = self._layers["nodes"], self._layers["titles"], self._layers["details"]
-        shadows = QPainterPath()
-        stacks = QPainterPath()
-        offset = 3 * s
-        self.node_items, self.title_items = {}, {}
-        lines = self._paint(_TextLines(details, detail_font, self._text_colour), "lines")
-        for index, node in enumerate(self.graph.nodes):
-            text = texts[index]
-            left, top, width, height = layout.rect(index)
-            rect = QRectF(left, top, width, height)
-            shadows.addRoundedRect(rect.translated(0, offset), CORNER * s, CORNER * s)
-            kind = node.kind if node.kind in colors.fills else "other"
-            if kind == BLOCK_KIND:  # a folded block looks like a small stack of cards
-                stacks.addRoundedRect(rect.translated(5 * s, 5 * s), CORNER * s, CORNER * s)
-            item = self._paint(QGraphicsPathItem(_rounded(rect, CORNER * s), nodes_layer), f"node:{kind}")
-            item.setData(KEY_ROLE, node.key)
-            item.setToolTip(self._tooltip(node))
-            self.node_items[node.key] = item
-            if kind == BLOCK_KIND:
-                self._summary([f"{node.title} {self._short_path(node.key)}", node.shape], rect)
-
-            cx, y = left + width / 2, top + self._pad_y * s
-            title = QGraphicsSimpleTextItem(text.title, titles)
-            title.setFont(title_font)
-            self._paint(title, "text")
-            title.setPos(cx - title.boundingRect().width() / 2, y)
-            self.title_items[node.key] = title
-            y += title_h + self._line_gap * s
-            for line, role in ((text.subtitle, "muted"), (text.shape, "text"), (text.params, "muted")):
-                if line:
-                    y += lines.add(line, role, cx, y) + self._line_gap * s
-        if not stacks.isEmpty():
-            self._paint(QGraphicsPathItem(stacks, self._layers["shadows"]), "stack")
-        shadow_item = self._paint(QGraphicsPathItem(shadows, self._layers["shadows"]), "shadow")
-        shadow_item.setZValue(-0.1)
-
-    def _tooltip(self, node: VisibleNode) -> str:
-        if node.kind == BLOCK_KIND:
-            return (f"{node.title} {node.key}\n{format.count(len(node.members))} layers, "
-                    f"{format.count(node.params)} parameters\noutput {node.shape}\ndouble-click to unfold")
-        text = f"{node.key}\n{node.title}\noutput {node.shape}\n{format.count(node.params)} parameters"
-        if self._fold.fold_target(node.key):
-            text += "\ndouble-click to fold its block"
-        return text
-
-    def _arrow_scale(self) -> float:
-        return max(1.0, self.font_scale ** 0.5) * (1.2 if self.colors.edge_width > 2 else 1.0)
-
-    def _draw_edges_across(self) -> None:
-        """Left to right: smooth curves within a row, straight runs to the next row."""
-        s, layout = self.font_scale, self.layout
-        arrow_scale = self._arrow_scale()
-        length = ARROW_LENGTH * arrow_scale
-        curves, arrows = QPainterPath(), QPainterPath()
-        for route in layout.edges:
-            dx, dy = _route_path(curves, route, length, 10 * s)
-            _arrow(arrows, route.points[-1], dx, dy, arrow_scale)
-        self._paint(QGraphicsPathItem(curves, self._layers["edges"]), "edge")
-        self._paint(QGraphicsPathItem(arrows, self._layers["edges"]), "arrow")
-
-    def _draw_edges(self) -> None:
-        if self.layout.direction == "lr":  # each node shows its output shape: no labels on the edges
-            self._draw_edges_across()
-            return
-        colors, s, layout = self.colors, self.font_scale, self.layout
-        edges_layer = self._layers["edges"]
-        arrow_scale = self._arrow_scale()
-        length = ARROW_LENGTH * arrow_scale
-        radius = 10 * s
-        curves: dict[int, QPainterPath] = {}  # by the layer of the source: one item per layer
-        arrows: dict[int, QPainterPath] = {}
-        stubs_done: set[tuple[int, int, str]] = set()
-        for route in layout.edges:
-            row = layout.layers[route.src]
-            curve = curves.setdefault(row, QPainterPath())
-            arrow = arrows.setdefault(layout.layers[route.dst], QPainterPath())
-            points = route.points
-            if route.bus is None:
-                _edge_curve(curve, points, length)
-                _arrow(arrow, points[-1], 0.0, 1.0 if points[-1][1] >= points[-2][1] else -1.0, arrow_scale)
-                continue
-            (sx, sy), (bx, _), (_, dy), (dx, _) = points
-            down = 1.0 if dy >= sy else -1.0
-            if (route.src, route.bus, "out") not in stubs_done:
-                stubs_done.add((route.src, route.bus, "out"))
-                curve.moveTo(sx, sy)
-                curve.lineTo(bx - radius, sy)
-                curve.quadTo(bx, sy, bx, sy + down * radius)
-            if (route.dst, route.bus, "in") not in stubs_done:
-                stubs_done.add((route.dst, route.bus, "in"))
-                curve.moveTo(bx, dy - down * radius)
-                curve.quadTo(bx, dy, bx - radius, dy)
-                curve.lineTo(dx + length, dy)
-                _arrow(arrow, (dx, dy), -1.0, 0.0, arrow_scale)
-        for bus in layout.buses:
-            path = curves.setdefault(-1, QPainterPath())
-            path.moveTo(bus.x, bus.top + radius)
-            path.lineTo(bus.x, bus.bottom - radius)
-        for path in curves.values():
-            self._paint(QGraphicsPathItem(path, edges_layer), "edge")
-        for path in arrows.values():
-            self._paint(QGraphicsPathItem(path, edges_layer), "arrow")
-        self._draw_edge_labels()
-
-    def _draw_edge_labels(self) -> None:
-        """The tensor shape once per source, just below it, beside its outgoing edges."""
-        colors, s, layout = self.colors, self.font_scale, self.layout
-        font = _font(LABEL_PX * s)
-        metrics = QFontMetricsF(font)
-        labels = self._layers["labels"]
-        lines = self._paint(_TextLines(labels, font, self._text_colour), "lines")
-        plates = QPainterPath()
-        # Which way the edges of each source go, to put its label on the other side.
-        rightwards: dict[int, bool] = {}
-        leftwards: dict[int, bool] = {}
-        for route in layout.edges:
-            if route.bus is None and len(route.points) > 1:
-                dx = route.points[1][0] - route.points[0][0]
-                rightwards[route.src] = rightwards.get(route.src, False) or dx > 1
-                leftwards[route.src] = leftwards.get(route.src, False) or dx < -1
-        done: set[int] = set()
-        for route in layout.edges:
-            if route.bus is not None or route.src in done or not route.shape:
-                continue
-            done.add(route.src)
-            x, y = route.points[0]
-            if self.graph.nodes[route.src].kind == BLOCK_KIND:
-                y += 5 * s  # below the stack of cards
-            width = metrics.horizontalAdvance(route.shape)
-            left = x - 7 * s - width if rightwards.get(route.src) and not leftwards.get(route.src) else x + 7 * s
-            lines.add(route.shape, "muted", left + width / 2, y + 3 * s)
-            plates.addRoundedRect(QRectF(left - 2 * s, y + 3 * s, width + 4 * s, metrics.height()), 3 * s, 3 * s)
-        plate_item = self._paint(QGraphicsPathItem(plates, labels), "plate")
-        plate_item.setZValue(-0.01)
-
-    def _draw_frames(self) -> None:
-        """A frame around every unfolded foldable block, with its type and name on the top border."""
-        data, fold, layout, colors, s = self._data, self._fold, self.layout, self.colors, self.font_scale
-        unfolded = fold.foldable - fold.folded
-        boxes: dict[str, QRectF] = {}  # by path; left to right, a block over two rows has a frame in each
-        pieces: dict[str, str] = {}  # key in boxes -> the block's path
-        for index, node in enumerate(self.graph.nodes):
-            rect = QRectF(*layout.rect(index))
-            for around in node.blocks:
-                if around in unfolded and around != node.key:
-                    piece = f"{around}\0{layout.bands[index]}" if layout.bands and layout.bands[index] else around
-                    pieces[piece] = around
-                    boxes[piece] = boxes[piece].united(rect) if piece in boxes else rect
-        if not boxes:
-            return
-        depth = dict.fromkeys(boxes, 0)  # levels of frames inside each frame
-        for piece in sorted(boxes, key=lambda p: -len(data.blocks[pieces[p]].parents)):  # innermost first
-            suffix = piece[len(pieces[piece]):]
-            parent = next((q + suffix for q in reversed(data.blocks[pieces[piece]].parents) if q + suffix in boxes),
-                          None)
-            if parent is not None:
-                depth[parent] = max(depth[parent], depth[piece] + 1)
-        font = _font(LABEL_PX * s)
-        metrics = QFontMetricsF(font)
-        frames, frame_labels = self._layers["frames"], self._layers["frame_labels"]
-        self._summaries = []
-        output_of: dict[str, str] = {}  # the shape that leaves each block: that of its last node
-        for node in self.graph.nodes:
-            output_of.update(dict.fromkeys(node.blocks, node.shape))
-        for piece, box in boxes.items():
-            path = pieces[piece]
-            pad = frame_padding(depth[piece]) * s
-            rect = box.adjusted(-pad, -pad, pad, pad)
-            frame = self._paint(QGraphicsPathItem(_rounded(rect, 12 * s), frames), "frame")
-            frame.setData(FRAME_ROLE, path)
-            frame.setZValue(depth[piece] * -0.01)
-            block = data.blocks[path]
-            text = f"{block.type_name} {self._short_path(path)}"
-            label_w, label_h = metrics.horizontalAdvance(text), metrics.height()
-            if rect.width() < label_w + 28 * s:  # room for the name on the top border
-                rect.setRight(rect.left() + label_w + 28 * s)
-                frame.setPath(_rounded(rect, 12 * s))
-            frame.setToolTip(f"{block.type_name} {path}\ndouble-click to fold")
-            plate = self._paint(QGraphicsPathItem(_rounded(QRectF(rect.left() + 10 * s, rect.top() - label_h / 2,
-                                                                  label_w + 8 * s, label_h), 4 * s), frame_labels),
-                                "frame_plate")
-            label = QGraphicsSimpleTextItem(text, plate)
-            label.setFont(font)
-            self._paint(label, "muted")
-            label.setPos(rect.left() + 14 * s, rect.top() - label_h / 2)
-            output = output_of.get(path, "")
-            self._summary([text, output] if output else [text], rect)
-
-    def _draw_heading(self) -> None:
-        """The model's name and size, and a legend of the kinds of layers it has, centred above the graph."""
-        data, colors, s, layout = self._data, self.colors, self.font_scale, self.layout
-        layers = len([n for n in data.nodes if n.kind != "input"])
-        params = sum(n.params for n in data.nodes)
-        # E1 (vocabulary): the paper's depth and, apart, the number of operations.
-        counts = format.depth_and_ops(data.depth, data.ops or layers, short=True)
-        heading = QGraphicsSimpleTextItem(f"{data.title}  ·  {counts}  ·  "
-                                          f"{format.params(params)}", self._layers["titles"])
-        heading.setFont(_font(HEADING_PX * s, bold=True))
-        if layout.direction == "lr" and heading.boundingRect().width() > layout.width:
-            # Made to fill a screen: the heading no wider than the graph (down to the size of a node's title).
-            pixels = max(TITLE_PX * s, HEADING_PX * s * layout.width / heading.boundingRect().width())
-            heading.setFont(_font(pixels, bold=True))
-        self._paint(heading, "text")
-        centre = layout.width / 2
-        max_width = max(layout.width, 560 * s)
-        font = _font(LABEL_PX * s)
-        metrics = QFontMetricsF(font)
-        row_h = metrics.height()
-        present = {n.kind for n in self.graph.nodes}
-        # Left to right (made to fit one screen), the titles say the kinds: no legend, more room for the graph.
-        kinds = [k for k in (*KINDS, BLOCK_KIND) if k in present] if layout.direction == "tb" else []
-        # Lay the legend out in rows no wider than the graph (or a minimum), each row centred.
-        swatch_w, gap = row_h * 1.4, 16 * s
-        widths = [swatch_w + 5 * s + metrics.horizontalAdvance(KIND_LABELS[k]) for k in kinds]
-        rows: list[list[int]] = [[]]
-        row_width = 0.0
-        for index, width in enumerate(widths):
-            if rows[-1] and row_width + gap + width > max_width:
-                rows.append([])
-                row_width = 0.0
-            row_width += (gap if rows[-1] else 0) + width
-            rows[-1].append(index)
-        top = min((layout.rect(i)[1] for i in range(len(self.graph.nodes))), default=0.0)
-        legend_top = top - (28 * s + len(rows) * (row_h + 4 * s) if kinds else 12 * s)
-        heading.setPos(centre - heading.boundingRect().width() / 2,
-                       legend_top - 8 * s - heading.boundingRect().height())
-        legend = self._layers["details"]
-        for row_number, row in enumerate(rows):
-            total = sum(widths[i] for i in row) + gap * (len(row) - 1)
-            x, y = centre - total / 2, legend_top + row_number * (row_h + 4 * s)
-            for index in row:
-                kind = kinds[index]
-                self._paint(QGraphicsPathItem(_rounded(QRectF(x, y + 2 * s, swatch_w, row_h - 4 * s), 3 * s), legend),
-                            f"swatch:{kind}")
-                label = QGraphicsSimpleTextItem(KIND_LABELS[kind], legend)
-                label.setFont(font)
-                self._paint(label, "muted")
-                label.setPos(x + swatch_w + 5 * s, y)
-                x += widths[index] + gap
-
-    def draw_selection(self, key: str | None) -> None:
-        """A ring around the visible node ``key`` and its edges in the accent colour (None: no selection)."""
-        for item in self._selection_items:
-            if item.scene() is self:
-                self.removeItem(item)
-        self._selection_items = []
-        if key is None or key not in self.node_items or self.layout is None:
-            return
-        colors, s = self.colors, self.font_scale
-        index = self.index_of_key[key]
-        pen = QPen(QColor(colors.accent), 3.0 * max(1.0, s ** 0.5))
-        ring = QGraphicsPathItem(_rounded(QRectF(*self.layout.rect(index)).adjusted(-4, -4, 4, 4), CORNER * s + 3))
-        ring.setPen(pen)
-        ring.setZValue(3)
-        self.addItem(ring)
-        edges = QPainterPath()
-        arrow_length = ARROW_LENGTH * self._arrow_scale()
-        for route in self.layout.edges:
-            if route.src == index or route.dst == index:
-                if self.layout.direction == "lr":
-                    _route_path(edges, route, arrow_length, 10 * s)
-                elif route.bus is None:
-                    _edge_curve(edges, route.points, arrow_length)
-                else:
-                    _bus_route(edges, route.points, 10 * s, arrow_length)
-        highlight = QGraphicsPathItem(edges)
-        highlight.setPen(QPen(QColor(colors.accent), 2.2 * max(1.0, s ** 0.5)))
-        highlight.setZValue(-0.5)
-        self.addItem(highlight)
-        self._selection_items = [ring, highlight]
