@@ -2,26 +2,27 @@
 
 The widget holds the public API (data, folding, selection, search, zoom, look, export) and puts together
 three objects: a ``FoldState`` (fold_state.py: which blocks are folded, no Qt), a ``GraphScene``
-(graph_scene.py: the drawing) and a ``GraphCanvas`` with its ``Minimap`` (graph_canvas.py: the view of the
-drawing). The layout is in ``graph_layout.py``, the colours in ``theme.py``.
+(scene.py: the drawing) and a ``GraphCanvas`` with its ``Minimap`` (canvas.py: the view of the drawing).
+This module holds the data, arrangement, folding, look and zoom; selection, search and the mouse actions are
+``ViewSelection`` (view_selection.py), the export ``ViewExport`` (view_export.py). The layout is in
+``layout.py``, the colours in ``theme.py``.
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, QSizeF, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QImage, QPainter
-from PySide6.QtWidgets import QGraphicsSimpleTextItem, QGraphicsView, QMenu, QStyle, QVBoxLayout, QWidget
+from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QGraphicsSimpleTextItem, QGraphicsView, QStyle, QVBoxLayout, QWidget
 
-from cnn_explorer.widgets.common.files import check_writable
-from cnn_explorer.widgets.common.picture import write_png, write_svg
 from cnn_explorer.widgets.graph.fold_state import FoldState
 from cnn_explorer.widgets.graph.canvas import GRAPH_KEYS, GraphCanvas, Minimap  # noqa: F401 (GRAPH_KEYS: API)
 from cnn_explorer.widgets.graph.data import GraphData
-from cnn_explorer.widgets.graph.layout import BLOCK_KIND, DIRECTIONS
+from cnn_explorer.widgets.graph.layout import DIRECTIONS
 from cnn_explorer.widgets.graph.scene import FRAME_ROLE, KEY_ROLE, TITLE_PX, GraphScene  # noqa: F401 (KEY_ROLE, FRAME_ROLE: API)
+from cnn_explorer.widgets.graph.view_export import ViewExport
+from cnn_explorer.widgets.graph.view_selection import ViewSelection
 from cnn_explorer.widgets.common.theme import THEMES, graph_colors
 
 MIN_ZOOM, MAX_ZOOM = 0.01, 6.0
@@ -31,7 +32,7 @@ STEPPED_NODES = 300  # a change of text size redraws a graph of more visible nod
 READABLE_PX = 14.0  # a node's title at least this high on the screen is legible from a lecture hall's back row
 
 
-class GraphView(QWidget):
+class GraphView(ViewSelection, ViewExport, QWidget):
     """A zoomable, foldable drawing of a GraphData, top to bottom.
 
     Signals:
@@ -239,133 +240,6 @@ class GraphView(QWidget):
         index = self._scene.graph.index_of_id.get(node.id) if node is not None and self._scene.graph else None
         return self._scene.graph.nodes[index].key if index is not None else None
 
-    # -- selection and search ----------------------------------------------------------------------------
-    def selected_node(self) -> str | None:
-        return self._selected
-
-    def select_node(self, name: str) -> bool:
-        """Select and centre the layer (or folded block) ``name``, unfolding what hides it; an unfolded block
-        (drawn as a frame) brings its frame into sight, its first node selected. Does not emit
-        node_selected. False when there is no such layer or block."""
-        return self._select(name, emit=False)
-
-    def clear_selection(self) -> None:
-        self._selected = None
-        self._scene.draw_selection(None)
-
-    def search(self, text: str) -> bool:
-        """Find a layer whose name holds ``text`` (case-insensitive; an exact name first, then names that
-        start with it, then the rest); select and centre it, unfolding its block if needed, and emit
-        node_selected. Searching the same text again goes to the next match. False when nothing matches."""
-        if self._data is None or not text.strip():
-            return False
-        needle = text.strip().lower()
-        names = [n.name for n in self._data.nodes]
-        matches = [n for n in names if n.lower() == needle] + \
-                  [n for n in names if n.lower().startswith(needle) and n.lower() != needle] + \
-                  [n for n in names if needle in n.lower() and not n.lower().startswith(needle)]
-        if not matches:
-            return False
-        if needle == self._search_text:
-            self._search_position = (self._search_position + 1) % len(matches)
-        else:
-            self._search_text, self._search_position = needle, 0
-        return self._select(matches[self._search_position], emit=True)
-
-    def _select(self, name: str, emit: bool) -> bool:
-        if self._data is None:
-            return False
-        if self._data.node_by_name(name) is None and not self.is_foldable(name):
-            return False
-        if name not in self._scene.index_of_key and self._fold.reveal(name):
-            self._changed_folding()
-        key = self._key_showing(name)
-        if key is None and self.is_foldable(name):  # an unfolded block: its frame, from its first node
-            return self._select_frame(name, emit)
-        if key is None:
-            return False
-        self._set_selected(key, emit)
-        self._canvas.centerOn(self._scene.node_items[key])
-        return True
-
-    def _select_frame(self, path: str, emit: bool) -> bool:
-        """Bring the frame of the unfolded block ``path`` into sight (centred when it fits, else from its first
-        node) and select its first node."""
-        graph = self._scene.graph
-        keys = [n.key for n in graph.nodes if path in n.blocks] if graph is not None else []
-        if not keys:
-            return False
-        frame = QRectF()
-        for key in keys:
-            frame = frame.united(self._scene.node_rect(key))
-        self._set_selected(keys[0], emit)
-        view = self._visible_rect()
-        if frame.height() <= view.height() and frame.width() <= view.width():
-            self._canvas.centerOn(frame.center())
-        else:  # its first node, just under the frame's title (a zoom around the centre keeps it there)
-            self._canvas.centerOn(self._scene.node_items[keys[0]])
-        self._minimap.update()
-        return True
-
-    def _set_selected(self, key: str, emit: bool) -> None:
-        self._selected = key
-        self._scene.draw_selection(key)
-        if emit:
-            self.node_selected.emit(key)
-
-    def _clicked(self, scene_point: QPointF) -> None:
-        key = self._node_at(scene_point)
-        if key is None:
-            self.clear_selection()
-            self.node_selected.emit("")  # empty canvas: nothing is selected any more, in every view
-        else:
-            self._set_selected(key, emit=True)
-
-    def _double_clicked(self, scene_point: QPointF) -> None:
-        key = self._node_at(scene_point)
-        if key is None:
-            block = self._scene.frame_at(scene_point)
-            if block and self.fold(block):
-                self._select_after_fold(block)
-            return
-        if self._scene.node(key).kind == BLOCK_KIND:
-            self.unfold(key)
-            self._select_after_fold(self._scene.first_visible_in(key))
-            return
-        block = self._fold.fold_target(key)
-        if block:
-            self.fold(block)
-            self._select_after_fold(block)
-
-    def _select_after_fold(self, key: str | None) -> None:
-        if key and key in self._scene.node_items:
-            self._set_selected(key, emit=True)
-
-    def _node_at(self, scene_point: QPointF) -> str | None:
-        return self._scene.node_at(scene_point)
-
-    def _context_menu(self, scene_point: QPointF, global_pos: QPoint) -> None:
-        if self._data is None:
-            return
-        menu = QMenu(self)
-        key = self._node_at(scene_point)
-        node = self._scene.node(key) if key is not None else None
-        if node is not None and node.kind == BLOCK_KIND:
-            menu.addAction(f"Unfold {node.title} {key}", lambda: self.unfold(key))
-        else:
-            block = self._fold.fold_target(key) if key is not None else self._scene.frame_at(scene_point)
-            if block:
-                menu.addAction(f"Fold {self._data.blocks[block].type_name} {block}", lambda: self.fold(block))
-        if menu.actions():
-            menu.addSeparator()
-        menu.addAction("Fold all blocks", self.fold_all)
-        menu.addAction("Unfold all blocks", self.unfold_all)
-        menu.addSeparator()
-        fit = QAction("Fit to window", menu)
-        fit.triggered.connect(self.fit)
-        menu.addAction(fit)
-        menu.exec(global_pos)
-
     # -- look --------------------------------------------------------------------------------------------
     def set_theme(self, name: str) -> None:
         """One of theme.THEMES: "light", "dark" or "high_contrast"; ValueError for another name."""
@@ -539,50 +413,6 @@ class GraphView(QWidget):
         """Hide text too small to read, and the minimap when the whole graph is in sight."""
         self._scene.set_detail_level(self.zoom() * self._font_scale)
         self._minimap.setVisible(self._minimap.has_graph() and not self._shows_whole())
-
-    # -- export ------------------------------------------------------------------------------------------
-    def scene_rect(self) -> QRectF:
-        """The whole drawing, in scene pixels (what ``export_image`` writes)."""
-        return self._scene.sceneRect()
-
-    def colors(self):
-        """The graph's colours in the current theme (GraphColors)."""
-        return self._scene.colors
-
-    def render_region(self, painter: QPainter, target: QRectF, source: QRectF) -> None:
-        """Draw the part ``source`` of the scene into ``target`` of ``painter``, as exported (every label
-        shown, no selection): what slides are made of (``app/explorer/export.py``)."""
-        with self._scene.exporting():
-            self._scene.render_into(painter, target, source)
-
-    def export_image(self, path: str | Path, whole: bool = True) -> Path:
-        """Write the graph as .png or .svg: the whole graph, or (``whole=False``) what the view shows."""
-        path = Path(path)
-        suffix = path.suffix.lower()
-        if suffix not in (".png", ".svg"):
-            raise ValueError(f"cannot write {path.name}: the image must be .png or .svg")
-        check_writable(path)
-        source = self._scene.sceneRect() if whole else self._visible_rect()
-        if source.isEmpty():
-            source = QRectF(0, 0, 100, 100)
-        with self._scene.exporting():
-            if suffix == ".svg":
-                target = QRectF(0, 0, source.width(), source.height())
-                write_svg(path, source.size().toSize(), target, self._data.title if self._data else "graph",
-                          "Layer graph drawn by CNN Explorer",
-                          lambda painter: self._scene.render_into(painter, target, source))
-            else:
-                # 2× for sharp text, but at most ~64 megapixels and 16384 pixels a side.
-                scale = min(2.0, 16384 / max(source.width(), source.height()),
-                            (64e6 / max(source.width() * source.height(), 1)) ** 0.5)
-                image = QImage(QSizeF(source.width() * scale, source.height() * scale).toSize(),
-                               QImage.Format.Format_ARGB32_Premultiplied)
-                image.fill(QColor(self._scene.colors.background))
-                painter = QPainter(image)
-                self._scene.render_into(painter, QRectF(image.rect()), source)
-                painter.end()
-                write_png(image, path)
-        return path
 
     # -- building ----------------------------------------------------------------------------------------
     def build_timings(self) -> dict[str, float]:
