@@ -23,8 +23,6 @@ import errno
 import os
 import sys
 
-COMMANDS = ("list", "summary", "export", "graph", "predict", "visualize", "bench-live", "detect", "compare",
-            "figure")
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
@@ -182,13 +180,16 @@ def output_file(path: str, flag: str, suffixes: tuple[str, ...], hint: str = "")
 
 
 def _features():
-    """The command line's registry: each module adds its commands (``add_commands``) and runs them
-    (``HANDLERS``). Each imports only argparse until a command runs."""
-    from cnn_explorer.app.charts import cli as cli_charts
-    from cnn_explorer.app.explorer import cli as cli_explorer
-    from cnn_explorer.app.lab import cli as cli_lab
-    from cnn_explorer.app.live import cli as cli_live
-    return (cli_explorer, cli_lab, cli_live, cli_charts)
+    """The command line's registry: each feature's commands (``app/core/features.py``): each module adds its
+    commands (``add_commands``) and runs them (``HANDLERS``), importing only argparse until a command runs."""
+    from cnn_explorer.app.core.features import cli_modules
+
+    return cli_modules()
+
+
+def commands() -> list[str]:
+    """Every command the features give (``HANDLERS``), in their order."""
+    return [name for feature in _features() for name in feature.HANDLERS]
 
 
 def _handler(command: str):
@@ -251,9 +252,9 @@ def run_command(argv: list[str]) -> int:
 
 def _near_command(word: str) -> str | None:
     """A subcommand that ``word`` looks like a typo of (``sumary`` → ``summary``), unless it is a zoo name."""
-    if word.startswith("-") or word in COMMANDS:
+    if word.startswith("-") or word in commands():
         return None
-    close = difflib.get_close_matches(word.lower(), COMMANDS, n=1, cutoff=0.75)
+    close = difflib.get_close_matches(word.lower(), commands(), n=1, cutoff=0.75)
     if not close:
         return None
     from cnn_explorer.models.zoo.index import UnknownModelError, lookup
@@ -333,7 +334,7 @@ def _main(argv: list[str]) -> int:
 
     install()  # the import tricks that make a first model faster (no torch imported here)
     try:
-        if argv and argv[0] in COMMANDS:
+        if argv and argv[0] in commands():
             code = run_command(argv)
         elif argv and (near := _near_command(argv[0])):
             error_line(f"cnn-explorer: error: unknown command {argv[0]!r}; did you mean '{near}'? "

@@ -85,3 +85,36 @@ def test_every_package_the_code_imports_is_declared():
                 if distribution not in declared:
                     missing.add(f"{top} ({path.relative_to(ROOT)})")
     assert not missing, sorted(missing)
+
+
+# Qt-free modules outside models/ and app/core: the pure data and arithmetic of widgets/ (what worker threads and
+# the command line use), each feature's declaration (the command line reads it), jobs and commands.
+QT_FREE_WIDGETS = ("common/files", "common/format", "graph/data", "graph/layout", "graph/fold_state",
+                   "explorer/layer_info", "lab/data")
+
+
+def test_the_qt_free_rooms_import_without_qt():
+    modules = ["cnn_explorer.app.cli", *(f"cnn_explorer.widgets.{m.replace('/', '.')}" for m in QT_FREE_WIDGETS)]
+    for folder in sorted(p for p in (ROOT / "app").iterdir() if p.is_dir() and p.name != "__pycache__"):
+        for name in ("feature", "jobs", "cli"):
+            if (folder / f"{name}.py").is_file():
+                modules.append(f"cnn_explorer.app.{folder.name}.{name}")
+    modules += [f"cnn_explorer.app.core.{p.stem}" for p in sorted((ROOT / "app/core").glob("*.py"))
+                if p.stem != "__init__"]
+    assert "cnn_explorer.app.lab.feature" in modules and "cnn_explorer.app.lab.jobs" in modules
+    script = textwrap.dedent(f"""
+        import importlib, sys
+        class NoQt:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("PySide6", "pyqtgraph", "shiboken6"):
+                    raise ImportError(f"{{name}} is blocked for this test")
+        sys.meta_path.insert(0, NoQt())
+        for name in {modules!r}:
+            importlib.import_module(name)
+        from cnn_explorer.app.core.features import cli_modules, features
+        assert len(features()) >= 5 and cli_modules()
+        print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"

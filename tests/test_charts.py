@@ -125,23 +125,21 @@ def test_bottleneck_and_gap_counts_are_the_modules():
 
 
 def test_charts_tab_builds_on_first_open(qtbot, tmp_path, monkeypatch):
-    from cnn_explorer.app.charts.tab import register
     from cnn_explorer.app.window.main_window import MainWindow
 
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "config"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     window = MainWindow("lenet5_digits", weights="pretrained", cache_dir=tmp_path / "cache")
     qtbot.addWidget(window)
-    tab = window.charts if hasattr(window, "charts") else register(window)
     window.resize(1024, 768)
     window.show()
-    assert tab.built is None
-    tab.action.trigger()
-    controller = tab.controller()
+    assert window.host.built("charts") is None
+    window.actions["charts_tab"].trigger()
+    controller = window.feature("charts")
     panel = controller.panel
     assert window.tabs.currentWidget() is panel
     assert len(panel.timeline.points) == len(charts.timeline())
-    tab.show("convolution")
+    controller.show("convolution")
     qtbot.waitUntil(lambda: panel.convolution.step is not None, timeout=TIMEOUT_MS)
     first = panel.convolution.step
     assert abs(first.total - first.activation) < 1e-4
@@ -151,7 +149,7 @@ def test_charts_tab_builds_on_first_open(qtbot, tmp_path, monkeypatch):
                                                                   first.out_shape[2]))
     for combo, name in zip(panel.compare.combos, ("lenet5", "alexnet", "—", "—")):
         combo.setCurrentText(name)
-    tab.show("compare")
+    controller.show("compare")
     qtbot.waitUntil(lambda: "charts.compare" in controller.results or "charts.compare" in controller.errors,
                     timeout=TIMEOUT_MS)
     assert [r.model for r in panel.compare.rows] == ["lenet5", "alexnet"]
@@ -159,10 +157,10 @@ def test_charts_tab_builds_on_first_open(qtbot, tmp_path, monkeypatch):
     # the wide tabs (Charts, Figure, Live) take the window's width; the docks come back on the other tabs,
     # whichever wide tab is left for which
     assert not window.zoo_dock.isVisible() and not window.inspector_dock.isVisible()
-    window.figure.show()
+    window.host.show("figure")
     assert not window.zoo_dock.isVisible() and not window.inspector_dock.isVisible()
-    tab.show()
-    window.tabs.setCurrentIndex(0)  # the layer graph
+    controller.show()
+    window.tabs.setCurrentWidget(window.graph_stack)  # the layer graph
     assert window.zoo_dock.isVisible() and window.inspector_dock.isVisible()
     window.close()
 

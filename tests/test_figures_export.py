@@ -207,16 +207,16 @@ def test_figure_tab_is_built_when_opened_and_follows_model_and_theme(qtbot, tmp_
     window.resize(1024, 768)
     window.show()
     qtbot.waitUntil(lambda: window.current_model() == "alexnet_2012" and not window.is_loading(), timeout=TIMEOUT_MS)
-    assert window.figure.view is None  # not built before it is opened
-    window.figure.action.trigger()
-    view = window.figure.view
+    assert window.host.built("figure") is None  # not built before it is opened
+    window.actions["figure_tab"].trigger()
+    view = window.feature("figure").view
     assert view is not None and window.tabs.currentWidget() is view
     qtbot.waitUntil(lambda: view.last_layout is not None, timeout=TIMEOUT_MS)
     assert len(view.last_layout.placed) == 12
     window.classroom.apply_theme("dark")
     assert view.theme() == "dark"
     out = tmp_path / "tab.svg"
-    window.figure.export(out)
+    window.feature("figure").export(out)
     assert "55×55×96" in out.read_text()
     with qtbot.waitSignal(window.model_shown, timeout=TIMEOUT_MS):
         window.open_model("resnet18")
@@ -224,7 +224,7 @@ def test_figure_tab_is_built_when_opened_and_follows_model_and_theme(qtbot, tmp_
     # File › Export graph for slides: the window's graph, its folding kept, on 4:3 slides.
     from cnn_explorer.app.explorer.export import SLIDES, export_slides
 
-    files = export_slides(window, tmp_path / "slides.png", SLIDES["4:3"])
+    files = export_slides(window.ctx, tmp_path / "slides.png", SLIDES["4:3"])
     assert files and all(image_size(f) == (1440, 1080) for f in files)
     assert window.actions_by_name["export_figure"] in window.menus["File"].actions()
     assert window.actions_by_name["export_slides"] in window.menus["File"].actions()

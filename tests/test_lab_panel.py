@@ -24,7 +24,7 @@ def make_window(make_explorer, qtbot):
     """A window on the Lab tab at 1440×900, its first view shown and settled (app/testing.py)."""
     def make(model: str, weights: str = "pretrained") -> MainWindow:
         window = make_explorer(model, weights=weights, view="lab", size=(1440, 900))
-        qtbot.waitUntil(lambda: window.lab.panel.view is not None, timeout=TIMEOUT_MS)
+        qtbot.waitUntil(lambda: window.feature("lab").panel.view is not None, timeout=TIMEOUT_MS)
         # Settled: no job left whose result could still replace the view the test is about to click in (seen
         # once under load: the unit clicked was replaced by a later view's strongest unit).
         qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=TIMEOUT_MS)
@@ -34,22 +34,22 @@ def make_window(make_explorer, qtbot):
 
 
 def select(qtbot, window: MainWindow, layer: str) -> None:
-    with qtbot.waitSignal(window.lab.view_shown, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(window.feature("lab").view_shown, timeout=TIMEOUT_MS):
         assert window.select_layer(layer)
-    assert window.lab.panel.view.layer == layer
+    assert window.feature("lab").panel.view.layer == layer
 
 
 def click_unit(qtbot, window: MainWindow, c: int, y: int, x: int) -> tuple[int, int, int]:
     """A real left click on unit (y, x) of channel c's tile in the mosaic. When the mosaic is drawn smaller than
     1:1 a screen pixel covers more than one unit: the unit hit is the one under the clicked pixel's centre,
     which is returned (and must be the aimed one or its neighbour)."""
-    mosaic = window.lab.panel.mosaic
+    mosaic = window.feature("lab").panel.mosaic
     data = mosaic.data
     top, left = data.tile_origin(data.index_of(c))
     scene = mosaic.item.mapToScene(QPointF(left + x + 0.5, top + y + 0.5))
     point = mosaic.view.mapFromScene(scene)
     qtbot.mouseClick(mosaic.view.viewport(), Qt.LeftButton, pos=point)
-    panel = window.lab.panel
+    panel = window.feature("lab").panel
     hit = mosaic.item.mapFromScene(mosaic.view.mapToScene(point))
     unit = (c, int(hit.y() - top), int(hit.x() - left))
     assert abs(unit[1] - y) <= 1 and abs(unit[2] - x) <= 1
@@ -65,27 +65,27 @@ def expected_box(field: Field, y: int, x: int, size: tuple[int, int]) -> tuple[i
 
 
 def run_tool(qtbot, window: MainWindow, tool: str) -> None:
-    with qtbot.waitSignal(window.lab.tool_done, timeout=TIMEOUT_MS, check_params_cb=lambda t: t == tool):
-        window.lab.run_tool(tool)
-    result = window.lab.panel.tool
+    with qtbot.waitSignal(window.feature("lab").tool_done, timeout=TIMEOUT_MS, check_params_cb=lambda t: t == tool):
+        window.feature("lab").run_tool(tool)
+    result = window.feature("lab").panel.tool
     assert result.tool == tool and result.complete
-    assert not window.lab.panel.cancel_button.isVisible()
+    assert not window.feature("lab").panel.cancel_button.isVisible()
     for _, image in result.images:
         assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
 
 
 def fails_with(qtbot, window: MainWindow, action, *words: str) -> str:
-    with qtbot.waitSignal(window.lab.failed, timeout=TIMEOUT_MS) as blocker:
+    with qtbot.waitSignal(window.feature("lab").failed, timeout=TIMEOUT_MS) as blocker:
         action()
     message = blocker.args[0]
     assert all(w in message for w in words), message
-    assert window.lab.panel.message.text() == message
+    assert window.feature("lab").panel.message.text() == message
     return message
 
 
 def test_lenet_digits_every_tool(qtbot, make_window, tmp_path):
     window = make_window("lenet5_digits")
-    lab, panel = window.lab, window.lab.panel
+    lab, panel = window.feature("lab"), window.feature("lab").panel
     assert window.tabs.currentWidget() is panel
     # The model's own sample (a held-out 3), its top-5, the first convolution's six maps.
     assert panel.view.input.source == "sample: digit_3"
@@ -98,7 +98,7 @@ def test_lenet_digits_every_tool(qtbot, make_window, tmp_path):
 
     # N steps through the layers and the lab follows; features.3 has 16 maps.
     with qtbot.waitSignal(lab.view_shown, timeout=TIMEOUT_MS):
-        window.next_layer_action.trigger()
+        window.actions["next_layer"].trigger()
     select(qtbot, window, "features.3")
     assert panel.mosaic_data.channels == 16
     _, y, x = click_unit(qtbot, window, 5, 4, 7)
@@ -154,7 +154,7 @@ def test_lenet_digits_every_tool(qtbot, make_window, tmp_path):
 
 def test_zfnet_shapes_kernels_and_display(qtbot, make_window):
     window = make_window("zfnet_shapes")
-    lab, panel = window.lab, window.lab.panel
+    lab, panel = window.feature("lab"), window.feature("lab").panel
     assert panel.view.input.source == "sample: shape_circle"
     assert panel.view.input.predictions[0][0] == "circle"
     # conv1's 32 learned filters as colour tiles.
@@ -183,7 +183,7 @@ def test_zfnet_shapes_kernels_and_display(qtbot, make_window):
 
 def test_alexnet_random_and_cancel(qtbot, make_window):
     window = make_window("alexnet", weights="random")
-    lab, panel = window.lab, window.lab.panel
+    lab, panel = window.feature("lab"), window.feature("lab").panel
     assert panel.view.input.source == "sample: cat"
     assert panel.mosaic_data.channels == 64 and panel.mosaic_data.tile == (55, 55)
     assert panel.kernels.image.shape[2] == 3  # conv1's 64 filters, 11×11×3
@@ -208,7 +208,7 @@ def test_the_unit_clicked_on_a_layer_stays_chosen(qtbot, make_window):
     """A view that arrives later, or a visit to another layer, never replaces the unit the user clicked: coming
     back to the layer shows that unit again (a layer not clicked opens on its strongest unit)."""
     window = make_window("alexnet", weights="random")
-    panel = window.lab.panel
+    panel = window.feature("lab").panel
     unit = click_unit(qtbot, window, 10, 20, 30)
     select(qtbot, window, "features.3")
     strongest = panel.unit
@@ -223,11 +223,11 @@ def test_the_lab_is_built_when_its_tab_is_first_opened(make_explorer, qtbot):
     """The window starts on the graph without the lab's libraries; Ctrl+3 builds the lab, which then shows
     the current model's first feature maps."""
     window = make_explorer("lenet5_digits", weights="pretrained", size=None)
-    assert window.lab.built is None and window.tabs.tabText(2) == "Lab"
-    window.lab.action.trigger()
-    assert window.tabs.currentWidget() is window.lab.panel
-    qtbot.waitUntil(lambda: window.lab.panel.view is not None, timeout=TIMEOUT_MS)
-    assert window.lab.panel.mosaic_data.channels == 6
+    assert window.host.built("lab") is None and window.tabs.tabText(2) == "Lab"
+    window.actions["lab_tab"].trigger()
+    assert window.tabs.currentWidget() is window.feature("lab").panel
+    qtbot.waitUntil(lambda: window.feature("lab").panel.view is not None, timeout=TIMEOUT_MS)
+    assert window.feature("lab").panel.mosaic_data.channels == 6
 
 
 def test_the_command_line_draws_the_windows_pixels_for_every_tool(qtbot, make_window, tmp_path):
@@ -242,7 +242,7 @@ def test_the_command_line_draws_the_windows_pixels_for_every_tool(qtbot, make_wi
 
     assert tuple(TOOLS) == METHODS  # the command line's list (read without torch) is the registry's
     window = make_window("zfnet_shapes")
-    lab, panel = window.lab, window.lab.panel
+    lab, panel = window.feature("lab"), window.feature("lab").panel
     select(qtbot, window, "features.4")
     image = tmp_path / "circle.png"
     Image.fromarray(sample_image("shape_circle")).save(image)  # the window's own sample for this net

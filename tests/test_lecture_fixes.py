@@ -179,7 +179,7 @@ def test_lenet_shows_its_macs_in_the_status_bar(qtbot, make_window):
     window = make_window("lenet5")
     macs = window.current_result().totals.macs
     assert macs < 5e6
-    text = window.totals_label.text()
+    text = window.status.totals_label.text()
     assert "0.00 GMACs" not in text and fmt.macs(macs) in text and "MMACs" in text
 
 

@@ -194,7 +194,7 @@ def test_f11_keeps_the_selection_and_the_zoom(qtbot, tmp_path):
     window.select_layer("features.3")
     window.graph.set_zoom(1.3)
     window.showFullScreen = window.show  # the offscreen "screen" is not 1024×768: the window is the projector's
-    window.presentation_action.trigger()
+    window.actions["presentation"].trigger()
     window.setGeometry(0, 0, *SCREEN)
     qtbot.waitUntil(lambda: window.graph.zoom() == pytest.approx(1.3, rel=0.02), timeout=10_000)
     assert window.classroom.is_presentation()
@@ -210,7 +210,7 @@ def test_f11_keeps_the_selection_and_the_zoom(qtbot, tmp_path):
     assert text.viewport().rect().contains(text.cursorRect(found)), (text.cursorRect(found), text.viewport().rect())
     canvas = window.graph._canvas
     assert canvas.mapToScene(canvas.viewport().rect()).boundingRect().intersects(window.graph.node_rect("features.3"))
-    window.presentation_action.trigger()
+    window.actions["presentation"].trigger()
     qtbot.waitUntil(lambda: window.graph.zoom() == pytest.approx(1.3, rel=0.02), timeout=10_000)
     assert not window.classroom.is_presentation() and window.graph.selected_node() == "features.3"
     assert window.graph.arrangement() == ("tb", False)

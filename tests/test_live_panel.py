@@ -49,7 +49,7 @@ def window(qapp, tmp_path_factory):
 
 def choose(window, model: str, size: int, threshold: int = 0):
     """The live controller with ``model`` at ``size``×``size`` chosen (the tab not entered yet)."""
-    live = window.live.controller()
+    live = window.feature("live")
     panel = live.panel
     panel.select_model(model)
     panel.select(panel.size_combo, size)
@@ -85,10 +85,10 @@ def test_the_synthetic_source_defaults_to_the_trained_shapes_detector_once_it_sh
 
 
 def test_the_synthetic_source_through_a_detector_shows_boxes_and_the_hud(qtbot, window):
-    assert not window.live.built  # built when first opened, not at start-up
+    assert not window.host.built("live")  # built when first opened, not at start-up
     live = choose(window, DETECTOR, 160)
-    window.live.show()
-    assert window.tabs.currentIndex() == window.live.index
+    window.host.show("live")
+    assert window.tabs.currentWidget() is window.host.page("live")
     assert not window.zoo_dock.isVisible()  # the picture gets the width
     wait_results(qtbot, live)
     qtbot.waitUntil(lambda: live.last_stats is not None and live.last_stats.inference_fps > 0, timeout=TIMEOUT_MS)
@@ -122,7 +122,7 @@ def test_the_synthetic_source_through_a_detector_shows_boxes_and_the_hud(qtbot, 
 
 
 def test_snapshots_are_saved_as_shown_and_a_bad_target_is_a_message(qtbot, window, tmp_path):
-    live = window.live.controller()
+    live = window.feature("live")
     target = tmp_path / "live.png"
     live.snapshot(str(target))
     saved = QImage(str(target))
@@ -133,7 +133,7 @@ def test_snapshots_are_saved_as_shown_and_a_bad_target_is_a_message(qtbot, windo
 
 def test_live_feature_maps_of_a_classifier_follow_the_camera(qtbot, window):
     live = choose(window, CLASSIFIER, 0)
-    window.live.show()
+    window.host.show("live")
     live.open_source("synthetic")
     panel = live.panel
     qtbot.waitUntil(lambda: panel.mosaic is not None and panel.mosaic_updates >= 2, timeout=TIMEOUT_MS)
@@ -152,20 +152,20 @@ def test_live_feature_maps_of_a_classifier_follow_the_camera(qtbot, window):
 
 
 def test_stop_and_start_are_clean_and_leaving_the_tab_stops(qtbot, window):
-    live = window.live.controller()
+    live = window.feature("live")
     live.panel.run_button.click()  # Stop
     assert live.pipeline is None and live.panel.run_button.text() == "Start"
     qtbot.waitUntil(lambda: not live_threads(), timeout=TIMEOUT_MS)
     live.panel.run_button.click()  # Start
     wait_results(qtbot, live)
     # The Live tab's model is its own: the explorer's toolbar and model facts step aside while it is shown.
-    assert not window.toolbar.isVisible() and not window.totals_label.isVisible()
-    window.tabs.setCurrentIndex(0)  # the layer graph
+    assert not window.toolbar.isVisible() and not window.status.totals_label.isVisible()
+    window.tabs.setCurrentWidget(window.graph_stack)  # the layer graph
     assert live.pipeline is None and window.zoo_dock.isVisible()
-    assert window.toolbar.isVisible() and window.totals_label.isVisible()
+    assert window.toolbar.isVisible() and window.status.totals_label.isVisible()
     qtbot.waitUntil(lambda: not live_threads(), timeout=TIMEOUT_MS)
     window.statusBar().showMessage("alexnet: random initialization", 10_000)  # about the explorer's model
-    window.live.show()
+    window.host.show("live")
     assert window.statusBar().currentMessage() == ""  # not shown over the Live tab's own model
     wait_results(qtbot, live)
 
@@ -178,7 +178,7 @@ def test_a_video_file_plays_and_deleting_it_is_a_message(qtbot, window, tmp_path
         cv2.rectangle(frame, (10 + 3 * i, 20), (60 + 3 * i, 80), (0, 200, 255), -1)
         writer.write(frame)
     writer.release()
-    live = window.live.controller()
+    live = window.feature("live")
     live.open_source("video", str(path))
     assert "clip.avi" in live.panel.source_combo.currentText()
     qtbot.waitUntil(lambda: live.pipeline is not None and live.last_stats is not None
@@ -199,7 +199,7 @@ def test_a_video_file_plays_and_deleting_it_is_a_message(qtbot, window, tmp_path
 
 
 def test_out_of_memory_offers_a_smaller_input_or_the_cpu(qtbot, window):
-    live = window.live.controller()
+    live = window.feature("live")
 
     class OutOfMemory:  # what the pipeline reports when CUDA ran out of memory
         running, predictor, results = False, None, 0
@@ -231,7 +231,7 @@ def test_out_of_memory_offers_a_smaller_input_or_the_cpu(qtbot, window):
 
 
 def test_fp16_on_the_cpu_offers_fp32(qtbot, window):
-    live = window.live.controller()
+    live = window.feature("live")
     live.panel.select(live.panel.device_combo, "cpu")
     live.panel.select(live.panel.precision_combo, "fp16")
     live.start()
@@ -243,7 +243,7 @@ def test_fp16_on_the_cpu_offers_fp32(qtbot, window):
 
 
 def test_a_camera_unplugged_mid_stream_is_reconnected(qtbot, window, monkeypatch):
-    from cnn_explorer.app.live.controller import controller as live_module
+    from cnn_explorer.models.live import session as live_module
     from cnn_explorer.models.live.errors import SourceError
     from cnn_explorer.models.live.sources import SyntheticSource
 
@@ -262,7 +262,7 @@ def test_a_camera_unplugged_mid_stream_is_reconnected(qtbot, window, monkeypatch
             return super().read()
 
     monkeypatch.setattr(live_module, "make_source", lambda kind, value: Camera(width=160, height=120))
-    live = window.live.controller()
+    live = window.feature("live")
     live.open_source("camera", "0")
     wait_results(qtbot, live, 2)
     qtbot.waitUntil(live.panel.maps_box.isVisible, timeout=TIMEOUT_MS)  # the same classifier, restarted: maps again
@@ -279,7 +279,7 @@ def test_an_image_folder_emptied_while_playing_is_a_message(qtbot, window, tmp_p
 
     for i in range(2):
         Image.fromarray(np.full((90, 120, 3), 60 * i, np.uint8)).save(tmp_path / f"frame{i}.png")
-    live = window.live.controller()
+    live = window.feature("live")
     live.open_source("folder", str(tmp_path))
     wait_results(qtbot, live, 2)
     for path in tmp_path.glob("*.png"):
@@ -294,7 +294,7 @@ def test_an_image_folder_emptied_while_playing_is_a_message(qtbot, window, tmp_p
 
 
 def test_closing_the_window_while_live_is_quick(qtbot, window):
-    live = window.live.controller()
+    live = window.feature("live")
     wait_results(qtbot, live, 1)
     start = time.perf_counter()
     window.close()

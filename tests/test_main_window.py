@@ -45,6 +45,7 @@ def wait_for_runner(qtbot, window: MainWindow) -> None:
     """Wait until the worker has done everything asked before now and its answers have reached the window
     (answers arrive in order, so a probe's answer comes after every earlier one)."""
     with qtbot.waitCallback(timeout=LOAD_TIMEOUT_MS) as probe:
+        window.runner.declare("probe")  # the window's runner takes declared channels only
         window.runner.submit(lambda job: None, channel="probe", done=lambda job_id, value: probe())
 
 
@@ -103,26 +104,26 @@ def test_folding_and_unfolding_through_the_window(qtbot, make_explorer):
     folded_at_start = graph.folded_blocks()
     assert folded_at_start, "a ResNet opens with its blocks folded"
 
-    window.unfold_all_action.trigger()
+    window.actions["unfold_all"].trigger()
     assert not graph.folded_blocks()
     unfolded = graph.visible_nodes()
     assert "layer1.0.conv1" in unfolded and "layer1.0.add" in unfolded
 
-    window.fold_all_action.trigger()
+    window.actions["fold_all"].trigger()
     assert graph.folded_blocks() == folded_at_start
     assert len(graph.visible_nodes()) < len(unfolded)
 
     # Fold the block of a selected layer, then unfold it again, from the Layers menu actions.
-    window.unfold_all_action.trigger()
+    window.actions["unfold_all"].trigger()
     window.select_layer("layer2.0.conv1")
-    window.fold_action.trigger()
+    window.actions["fold"].trigger()
     assert "layer2.0" in graph.folded_blocks()
     assert "layer2.0.conv1" not in graph.visible_nodes() and "layer2.0" in graph.visible_nodes()
     # The folded block is selected and the inspector shows its totals.
     assert window.selected_layer() == "layer2.0"
     real_block = torchvision.models.resnet18().layer2[0]
     assert f"{sum(p.numel() for p in real_block.parameters()):,}" in window.inspector.text()
-    window.unfold_action.trigger()
+    window.actions["unfold"].trigger()
     assert "layer2.0" not in graph.folded_blocks()
     assert "layer2.0.conv1" in graph.visible_nodes()
 
@@ -194,17 +195,17 @@ def test_selection_stays_in_sync_between_table_and_graph(qtbot, make_explorer):
     assert emitted_table == ["features.3.expand3x3"] and emitted_graph == []  # no echo back
 
     # A node click selects the row.
-    window.tabs.setCurrentIndex(0)
+    window.tabs.setCurrentWidget(window.graph_stack)
     click_node(qtbot, window, "features.0")
     assert table.current_layer() == "features.0"
     assert table.selected_names() == ["features.0"]
     assert emitted_graph == ["features.0"] and emitted_table == ["features.3.expand3x3"]
 
     # Next / previous layer step through the rows and keep both in step.
-    window.next_layer_action.trigger()
+    window.actions["next_layer"].trigger()
     second = table.rows()[1].name
     assert window.graph.selected_node() == second and table.current_layer() == second
-    window.prev_layer_action.trigger()
+    window.actions["prev_layer"].trigger()
     assert table.current_layer() == "features.0"
 
 
@@ -262,10 +263,10 @@ def test_ctrl_plus_grows_the_app_font_and_the_graph_labels(qtbot, make_explorer)
     assert QApplication.font().pointSizeF() == pytest.approx(app_size)
 
     # Presentation mode: full screen and larger again.
-    window.presentation_action.trigger()
+    window.actions["presentation"].trigger()
     assert window.classroom.is_presentation() and window.classroom.effective_font_scale() > 1.0
     assert QApplication.font().pointSizeF() > app_size
-    window.presentation_action.trigger()
+    window.actions["presentation"].trigger()
     assert not window.classroom.is_presentation()
     assert QApplication.font().pointSizeF() == pytest.approx(app_size)
 
@@ -294,7 +295,7 @@ def test_help_lists_the_shortcuts_of_the_actions(qtbot, make_explorer):
     assert "Ctrl+F" in listed["Find layer…"]
     assert "F" == listed["Fit graph to window"]
     # Generated from the actions: every action with a shortcut in a menu is listed, with its keys.
-    for action in window.findChildren(type(window.fit_action)):
+    for action in window.findChildren(type(window.actions["fit"])):
         if action.shortcuts() and any(action in menu.actions() for menu in window.menus.values()):
             assert action.text().replace("&", "") in listed
     dialog = window.show_shortcuts()
@@ -317,12 +318,12 @@ def test_escape_cancels_loading_and_keeps_the_model(qtbot, make_explorer):
     window = make_explorer("alexnet")
     activate(qtbot, window)
     window.open_model("densenet201")
-    assert window.progress.isVisible() and window.cancel_button.isVisible()
+    assert window.status.progress.isVisible() and window.status.cancel_button.isVisible()
     qtbot.keyClick(window, Qt.Key_Escape)
     qtbot.waitUntil(lambda: not window.is_loading(), timeout=LOAD_TIMEOUT_MS)
     assert window.current_model() == "alexnet"
     assert window.graph.graph_data().title == "alexnet"
-    assert not window.progress.isVisible()
+    assert not window.status.progress.isVisible()
 
 
 # -- bad input ---------------------------------------------------------------------------------------------------
@@ -362,7 +363,7 @@ def test_corrupt_weights_file_shows_a_message_and_keeps_the_model(qtbot, make_ex
     assert window.error_box.isVisible() and "alexnet.pth" in window.error_box.text()
     assert window.current_model() == "alexnet"
     assert window.current_result().weights_label == "random"
-    assert window.weights_random_action.isChecked()
+    assert window.actions["weights_random"].isChecked()
 
 
 def test_a_model_whose_graph_cannot_be_recorded_says_why(qtbot, make_explorer, monkeypatch):
@@ -465,7 +466,7 @@ def test_exporting_to_a_place_that_cannot_be_written_says_so(qtbot, make_explore
         window.export_graph(folder)
     # Through File › Export: the save dialog (a native dialog a test cannot click) answers with the folder.
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(folder), ""))
-    window.export_svg_action.trigger()
+    window.actions["export_svg"].trigger()
     assert window.error_box.isVisible() and "it is a folder" in window.error_box.text()
     assert "Saved" not in window.statusBar().currentMessage()
     window.error_box.close()

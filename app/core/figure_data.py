@@ -1,7 +1,7 @@
 """The lecture's figure of a network as a row of 3-D volumes (Krizhevsky et al.'s AlexNet drawing, the VGG
 drawing), as plain data: which volumes, their shapes, their sizes on a log scale, the kernel drawn between
 them. No Qt and no torch: it is made from the graph view's data (``GraphData``) and the layers' settings, so
-the window (``app/figure/tab.py``) and the command line (``cnn-explorer figure``) make the same figure;
+the window (``app/figure/controller.py``) and the command line (``cnn-explorer figure``) make the same figure;
 ``widgets/figure/volume.py`` draws it.
 
 The trunk is the path every input-to-output path goes through: the nodes no edge jumps over (in the recording

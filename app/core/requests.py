@@ -7,6 +7,9 @@
    (``job.check()``, also called by ``job.progress``) and its result is dropped here and again on the GUI side.
 4. Results, failures and progress come back through ``post``, which runs a callable on the GUI thread
    (``gui_post()`` gives one for Qt); the runner itself imports no Qt and is tested without it.
+5. Channels are declared (``declare``), with what preempts them: a model load cancels the lab's jobs
+   (``declare("lab.tool", cancelled_by=("model",))``), so no job has to watch the GUI's state to stop. A runner
+   made with ``strict=True`` (the window's) refuses an undeclared channel.
 """
 
 from __future__ import annotations
@@ -58,8 +61,11 @@ class Job:
 class RequestRunner:
     """Runs jobs one at a time in one worker thread; per channel, the latest job wins."""
 
-    def __init__(self, post: Callable[[Callable[[], None]], None], name: str = "cnn-explorer-worker"):
+    def __init__(self, post: Callable[[Callable[[], None]], None], name: str = "cnn-explorer-worker",
+                 strict: bool = False):
         self._post = post
+        self._strict = strict
+        self._preempts: dict[str, set[str]] = {"model": set()}  # channel -> the channels a job on it cancels
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._lock = threading.Lock()
         self._counter = 0
@@ -70,6 +76,16 @@ class RequestRunner:
         self.state: dict[str, Any] = {}  # touched only by jobs, on the worker thread
 
     # -- GUI thread ------------------------------------------------------------------------------
+    def declare(self, channel: str, *, cancelled_by: tuple[str, ...] = ()) -> None:
+        """Declare ``channel``; a job submitted on a channel of ``cancelled_by`` cancels its latest job."""
+        with self._lock:
+            self._preempts.setdefault(channel, set())
+            for other in cancelled_by:
+                self._preempts.setdefault(other, set()).add(channel)
+
+    def channels(self) -> list[str]:
+        return sorted(self._preempts)
+
     def submit(self, fn: Callable[[Job], Any], *, channel: str = "model",
                done: Callable[[int, Any], None] | None = None,
                failed: Callable[[int, BaseException], None] | None = None,
@@ -82,6 +98,11 @@ class RequestRunner:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the request runner is shut down")
+            if self._strict and channel not in self._preempts:
+                raise ValueError(f"channel {channel!r} was not declared; declared: {', '.join(sorted(self._preempts))}")
+            for other in self._preempts.get(channel, ()):
+                if other in self._latest:
+                    self._cancelled.add(self._latest[other])
             self._counter += 1
             job_id = self._counter
             if supersede:

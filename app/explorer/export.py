@@ -312,9 +312,9 @@ def write_graph_slides(summary, path: str | Path, page: tuple[int, int], *, unfo
 
 # -- the window -----------------------------------------------------------------------------------------------
 
-def export_slides(window, path: str | Path, page: tuple[int, int]) -> list[Path]:
+def export_slides(ctx, path: str | Path, page: tuple[int, int]) -> list[Path]:
     """The window's graph, with its folding, theme and text scale, on slides."""
-    graph = window.graph
+    graph = ctx.graph
     view = slide_view(graph.graph_data(), page, folded=graph.folded_blocks(), theme=graph.theme(),
                       font_scale=graph.font_scale())
     try:
@@ -324,28 +324,29 @@ def export_slides(window, path: str | Path, page: tuple[int, int]) -> list[Path]
         view.deleteLater()
 
 
-def export_slides_dialog(window) -> None:
+def export_slides_dialog(ctx) -> None:
+    """File › Export graph for slides…: the slide's shape, the file, then a staged write."""
     from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-    current = window.session.current
+    current = ctx.session.current
     if current is None or current.graph is None:
         return
     shapes = [f"{name} ({w}×{h})" for name, (w, h) in SLIDES.items()]
-    choice, ok = QInputDialog.getItem(window, "Export graph for slides", "Slide shape:", shapes, 0, False)
+    choice, ok = QInputDialog.getItem(ctx.parent, "Export graph for slides", "Slide shape:", shapes, 0, False)
     if not ok:
         return
     page = SLIDES[choice.split(" ")[0]]
-    path, chosen = QFileDialog.getSaveFileName(window, "Export graph for slides",
+    path, chosen = QFileDialog.getSaveFileName(ctx.parent, "Export graph for slides",
                                                str(Path.cwd() / f"{current.name}_slides.pdf"),
                                                "PDF, one slide a page (*.pdf);;PNG images, one a slide (*.png)")
     if not path:
         return
     if Path(path).suffix.lower() not in (".pdf", ".png"):
         path += ".png" if "PNG" in chosen else ".pdf"
-    save_from_window(window, path, lambda target: export_slides(window, target, page))
+    save_from_window(ctx, path, lambda target: export_slides(ctx, target, page))
 
 
-def save_from_window(window, path: str | Path, write) -> list[Path] | None:
+def save_from_window(ctx, path: str | Path, write) -> list[Path] | None:
     """Write a file the user chose in a save dialog, all or nothing (``widgets.files.staged_output``):
     ``write(target)`` writes it (and any files beside it) and may return their paths. The status bar says what
     was saved; an error is a dialog, and the user's old file stays as it was."""
@@ -358,15 +359,7 @@ def save_from_window(window, path: str | Path, write) -> list[Path] | None:
             written = write(target)
         files = [path.parent / Path(f).name for f in written] if isinstance(written, (list, tuple)) else [path]
     except (OSError, ValueError) as error:
-        window.show_error(str(error) if str(error).startswith("cannot write") else f"Cannot write {path}: {error}")
+        ctx.show_error(str(error) if str(error).startswith("cannot write") else f"Cannot write {path}: {error}")
         return None
-    window.statusBar().showMessage(f"Saved {', '.join(map(str, files))}", 8000)
+    ctx.notify(f"Saved {', '.join(map(str, files))}", 8000)
     return files
-
-
-def register_slides_action(window) -> None:
-    """File › Export graph for slides… (after Export graph as SVG)."""
-    from cnn_explorer.app.window.lazy_tab import add_action
-
-    add_action(window, "export_slides", "Export graph for s&lides (PDF, PNG)…", None,
-               lambda: export_slides_dialog(window), "File", window.actions_by_name.get("export_csv"))

@@ -1,12 +1,11 @@
-"""The lab in the window: ``register(window)`` adds the lab's tab (View › Lab, Ctrl+3) and a controller that
-follows the selection and the current model, and runs the lab's jobs (``lab_jobs.py``) on the model's
-thread through the window's request runner.
+"""The lab's controller (the feature of ``feature.py``: View › Lab, Ctrl+3): it follows the selection and the
+current model, and runs the lab's jobs (``jobs.py``) on the model's thread through the window's request runner.
 
 Channels: "lab" (the image, the top-5, the layer's mosaic and kernels), "lab.kernels" (kernel pages),
 "lab.unit" (the receptive field of a clicked unit) and "lab.tool" (deconvnet, guided backprop, occlusion,
-top-9, Grad-CAM: progress and Cancel). On each, the latest request wins and stale results are dropped. The
-lab computes only while its tab is shown; a change of model or layer while it is hidden is shown when the
-tab comes back.
+top-9, Grad-CAM: progress and Cancel). On each, the latest request wins and stale results are dropped; a model
+load cancels them all (declared with the runner). The lab computes only while its tab is shown; a change of
+model or layer while it is hidden is shown when the tab comes back.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QAction, QKeySequence
 
 from cnn_explorer.app.lab import jobs as lab_jobs
 from cnn_explorer.app.core.requests import Cancelled
@@ -44,18 +42,14 @@ class LabController(QObject):
     tool_done = Signal(str)
     failed = Signal(str)  # a message shown to the user
 
-    def __init__(self, window, view: str = "graph", tab=None):
-        super().__init__(window)
-        self.window = window
-        self.runner = window.runner
-        self.panel = LabPanel(window)
-        self.tab = tab
-        if tab is not None:  # the tab puts the panel in its placeholder's place (app/lab/tab.py)
-            self.index = tab.index
-            self.action = tab.action
-        else:
-            self.index = window.add_tab(self.panel, "Lab")
-            self.action = None
+    def __init__(self, ctx):
+        super().__init__(ctx.parent)
+        self.ctx = ctx
+        self.runner = ctx.runner
+        for channel in CHANNELS:
+            self.runner.declare(channel, cancelled_by=("model",))
+        self.runner.declare("lab.warm")
+        self.panel = LabPanel(ctx.parent)
         self.source: tuple[str, str] | None = ("default", "")
         self.user_image = False  # the user chose a file: a new model keeps it
         self.dirty = True
@@ -72,39 +66,41 @@ class LabController(QObject):
         p.tool_requested.connect(self.run_tool)
         p.folder_chosen.connect(self.run_top9)
         p.cancel_requested.connect(self.cancel)
-        window.tabs.currentChanged.connect(self._tab_changed)
-        window.selection.changed.connect(self._selection_changed)
-        window.model_shown.connect(self._model_shown)
-        window.classroom.theme_changed.connect(self.set_theme)
-        self.set_theme(window.classroom.theme())
-        if view == "lab":  # opened on the lab (the tab shows it): its libraries are imported on the worker
+        ctx.selection.changed.connect(self._selection_changed)
+        ctx.model_shown.connect(self._model_shown)
+        ctx.classroom.theme_changed.connect(self.set_theme)
+        self.set_theme(ctx.classroom.theme())
+        if ctx.start_view == "lab":  # opened on the lab (the tab shows it): its libraries are imported on the worker
             # while the window starts.
             self.runner.submit(lab_jobs.warm_up, channel="lab.warm")
 
     # -- state ----------------------------------------------------------------------------------------------
     def is_visible(self) -> bool:
-        return self.window.tabs.currentWidget() is self.panel
+        return self.ctx.features.is_current("lab")
 
     def show(self) -> None:
-        self.window.tabs.setCurrentWidget(self.panel)
-        if self.dirty:  # already current (no tab change to follow), as when the tab is first built
-            self.refresh()
+        self.ctx.features.show("lab")  # opened() refreshes it
 
     def layer(self) -> str:
-        return self.window.selection.layer()
+        return self.ctx.selection.layer()
 
     def _ready(self) -> bool:
-        current = self.window.session.current
-        return current is not None and not self.window._closing
+        return self.ctx.session.current is not None and not self.ctx.is_closing()
 
     def set_theme(self, theme: str) -> None:
         c = colors(theme)
         self.panel.set_colors(c.base, c.text, c.error)
 
     # -- following the window --------------------------------------------------------------------------------
-    def _tab_changed(self, _index: int) -> None:
-        if self.is_visible() and self.dirty:
+    def opened(self, first: bool) -> None:
+        if self.dirty:
             self.refresh()
+
+    def left(self) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        pass  # its jobs are the runner's: the window shuts the runner down
 
     def _selection_changed(self, _name: str) -> None:
         self.runner.cancel(channel="lab.unit")
@@ -186,7 +182,6 @@ class LabController(QObject):
 
     def run_tool(self, tool: str) -> int | None:
         layer, unit = self._tool_layer(), self.panel.unit
-        stop = self._loading
         if tool in ("deconv", "guided"):
             fn = lambda job: lab_jobs.projection(job, layer, unit, tool)  # noqa: E731
         elif tool == "gradcam":
@@ -194,7 +189,7 @@ class LabController(QObject):
         elif tool == "occlusion":
             size, stride = self.panel.occlusion_settings()
             self._partial = None
-            fn = lambda job: lab_jobs.occlusion(job, layer, size, stride, self._store_partial, stop)  # noqa: E731
+            fn = lambda job: lab_jobs.occlusion(job, layer, size, stride, self._store_partial)  # noqa: E731
         else:
             raise ValueError(f"unknown tool {tool!r}")
         return self._start_tool(tool, fn)
@@ -202,8 +197,7 @@ class LabController(QObject):
     def run_top9(self, folder: str) -> int | None:
         layer, unit = self._tool_layer(), self.panel.unit
         channel = unit[0] if unit is not None else None
-        stop = self._loading
-        return self._start_tool("top9", lambda job: lab_jobs.top9(job, folder, layer, channel, stop))
+        return self._start_tool("top9", lambda job: lab_jobs.top9(job, folder, layer, channel))
 
     def _start_tool(self, tool: str, fn) -> int | None:
         self.show()
@@ -213,10 +207,6 @@ class LabController(QObject):
         if ticket is not None:
             self.panel.set_busy(True, f"{TOOL_NAMES[tool]}…")
         return ticket
-
-    def _loading(self) -> bool:
-        """Read on the worker: a model being loaded stops a long tool (its job waits behind the tool)."""
-        return self.window.session.pending is not None or self.window._closing
 
     def _store_partial(self, result: ToolResult) -> None:
         self._partial = result  # on the worker; shown with the next progress report
@@ -252,7 +242,7 @@ class LabController(QObject):
             self.dirty = False
             self.source = None
         self.panel.show_message(message)
-        self.window.statusBar().showMessage(f"Lab: {message}", 15000)
+        self.ctx.notify(f"Lab: {message}", 15000)
         self.failed.emit(message)
 
 

@@ -14,11 +14,9 @@ from typing import Callable
 
 import numpy as np
 
-from cnn_explorer.app.core.requests import Cancelled
 from cnn_explorer.widgets.lab.data import (FieldData, Histogram, InputData, KernelData, LabView, MosaicData,
                                            ToolResult)
 
-Stop = Callable[[], bool]  # True when the job should give up (a model is being loaded)
 
 
 @dataclass(frozen=True)
@@ -291,28 +289,27 @@ def gradcam(job, layer: str) -> ToolResult:
     return _run_tool(job, "gradcam", Options(layer=layer))
 
 
-def _cancellable(job, stop: Stop, what: str):
+def _cancellable(job, what: str):
+    """Progress of a long tool; ``job.progress`` raises ``Cancelled`` once the job was cancelled, superseded or
+    preempted (a model load cancels the lab's channels)."""
     def progress(done: int, total: int) -> None:
-        if stop():
-            raise Cancelled()
         job.progress(f"{what} {done}/{total}", int(100 * done / max(total, 1)))
     return progress
 
 
-def occlusion(job, layer: str, size: int, stride: int, partial: Callable[[ToolResult], None],
-              stop: Stop) -> ToolResult:
+def occlusion(job, layer: str, size: int, stride: int, partial: Callable[[ToolResult], None]) -> ToolResult:
     """ZFNet's Fig. 7; ``partial`` gets the maps so far after each batch."""
     from cnn_explorer.models.lab.tools import Options
 
     return _run_tool(job, "occlusion", Options(layer=layer, occluder=size, stride=stride,
-                                               progress=_cancellable(job, stop, "Occlusion"),
+                                               progress=_cancellable(job, "Occlusion"),
                                                on_partial=lambda picture: partial(as_tool_result(picture))))
 
 
-def top9(job, folder: str, layer: str, channel: int | None, stop: Stop) -> ToolResult:
+def top9(job, folder: str, layer: str, channel: int | None) -> ToolResult:
     """The nine images of ``folder`` that excite ``channel`` of the layer most (its strongest for this image
     when None)."""
     from cnn_explorer.models.lab.tools import Options
 
     return _run_tool(job, "top9", Options(layer=layer, unit=None if channel is None else (channel,), images=folder,
-                                          progress=_cancellable(job, stop, "Top-9:")))
+                                          progress=_cancellable(job, "Top-9:")))

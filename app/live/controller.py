@@ -1,31 +1,27 @@
 """The Live view's controller: wires the ``LivePanel`` (``widgets/live/panel.py``) to a ``LivePipeline``
-(``models/live``): a frame source, a capture thread and an inference thread that builds the model itself.
+(``models/live``) through a ``LiveSession`` (``models/live/session.py``), which owns every thread: it opens the
+source, starts, stops and joins the pipeline, and makes the feature maps' mosaic in the inference thread.
 
 The GUI thread only displays: a timer at display rate reads the pipeline's newest result and its figures
-(``latest()``, ``stats()``, never a blocking call). Opening the source and starting the pipeline run in a
-short-lived thread (a camera can take a second to open); stopping sets the pipeline's flag and joins its
-threads in another (closing the window waits at most a fraction of a second). For a classifier, a forward
-hook on the chosen convolution keeps its output in the inference thread, and the mosaic of its feature maps
-is made there too (``app/lab_jobs.make_mosaic``, numpy only); the timer shows the newest one.
+(``latest()``, ``stats()``, never a blocking call), and the session's newest mosaic. Closing the window waits
+at most a fraction of a second.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
-import threading
-import time
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 from cnn_explorer.app.window.gui_thread import gui_post
 from cnn_explorer.models.live.draw import palette
+from cnn_explorer.models.live.session import LiveSession, available_devices
 from cnn_explorer.widgets.common.files import check_writable, staged_output
 from cnn_explorer.widgets.common.picture import write_png
 from cnn_explorer.widgets.live.panel import INPUT_SIZES, Detection, LiveFrame, LivePanel
 from cnn_explorer.widgets.common.theme import colors
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QObject, QTimer
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +30,6 @@ DETECTION_TASKS = LIVE_TASKS[:3]
 DEFAULT_MODEL = "ssdlite320_mobilenet_v3_large"
 SHAPES_MODEL = "shapes_yolo"  # a detector trained on the synthetic source's shapes, where the zoo has it
 DISPLAY_INTERVAL_MS = 33
-MAPS_INTERVAL_S = 0.12  # live feature maps: at most about 8 a second (the mosaic costs more than a frame)
 CLOSE_TIMEOUT_S = 0.15
 MEANINGLESS = {"classification": "predictions", "semantic_segmentation": "class maps",
                "instance_segmentation": "masks and boxes"}
@@ -62,98 +57,23 @@ def default_model(source_kind: str) -> str:
     return DEFAULT_MODEL
 
 
-def make_source(kind: str, value: str):
-    """A frame source, not opened yet (``SourceError`` for a bad one)."""
-    from cnn_explorer.models.live.sources import CameraSource, FolderSource, SyntheticSource, VideoSource
+def _cameras() -> list[tuple[int, str]]:
+    """The machine's cameras (on the runner: listing them may take a moment)."""
+    try:
+        from cnn_explorer.models.live.sources import list_cameras
 
-    if kind == "synthetic":
-        return SyntheticSource(width=640, height=480, fps=30.0)
-    if kind == "camera":
-        return CameraSource(int(value))
-    if kind == "folder":
-        return FolderSource(value, fps=5.0, loop=True)
-    return VideoSource(value, loop=True)
+        return [(c.index, c.name) for c in list_cameras()]
+    except Exception as error:  # noqa: BLE001 - no camera list is no reason to fail
+        log.warning("listing cameras failed: %s", error)
+        return []
 
 
-def available_devices() -> list[str]:
-    import torch
+def _mosaic_of(values: np.ndarray, layer: str):
+    """In the inference thread: the mosaic of a classifier's live feature maps (numpy only)."""
+    from cnn_explorer.app.lab.jobs import make_mosaic
 
-    found = ["cpu"]
-    if torch.cuda.is_available():
-        found.append("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        found.append("mps")
-    return found
-
-
-class FeatureTap:
-    """Keeps the output of one convolution of a classifier (the live feature maps): forward hooks on every
-    ``Conv2d``, which copy the chosen layer's output at most every ``interval`` seconds. Runs in the inference
-    thread; ``layer`` may be changed from any thread (a string assignment)."""
-
-    def __init__(self, layer: str = "", interval: float = MAPS_INTERVAL_S):
-        self.layer = layer
-        self.interval = interval
-        self.layers: list[str] = []
-        self.values: np.ndarray | None = None  # C×H×W float32
-        self.values_layer = ""
-        self.count = 0
-        self._last = 0.0
-
-    def attach(self, model) -> None:
-        from torch import nn
-
-        for name, module in model.named_modules():
-            if isinstance(module, nn.Conv2d):
-                self.layers.append(name)
-                module.register_forward_hook(lambda m, i, o, name=name: self._hook(name, o))
-        if self.layer not in self.layers and self.layers:
-            self.layer = self.layers[0]  # the first layer: edges and colours, what a class recognizes
-
-    def _hook(self, name: str, output) -> None:
-        if name != self.layer or output.dim() != 4:
-            return
-        now = time.perf_counter()
-        if now - self._last < self.interval:
-            return
-        self._last = now
-        self.values = np.ascontiguousarray(output[0].detach().float().cpu().numpy())
-        self.values_layer = name
-        self.count += 1
-
-
-_STOPPING: set = set()  # pipelines whose threads may outlive the window: joined before the interpreter ends
-
-
-@atexit.register
-def _join_stopping() -> None:
-    for pipeline in list(_STOPPING):
-        pipeline.stop(10.0)  # a forward pass cut off by the interpreter's end aborts the process
-
-
-def _stop_later(pipeline) -> None:
-    """Stop ``pipeline`` in a thread of its own (a forward pass may take a while to end)."""
-    _STOPPING.add(pipeline)
-
-    def run() -> None:
-        if pipeline.stop():
-            _STOPPING.discard(pipeline)
-
-    threading.Thread(target=run, name="cnn-explorer-live-stop", daemon=True).start()
-
-
-def _live_predictor(*args, **kwargs):
-    """A ``Predictor`` whose results carry the frame they were made from (what the view draws on)."""
-    from cnn_explorer.models.live.predictor import Predictor
-
-    class LivePredictor(Predictor):
-        def __call__(self, image):
-            result = super().__call__(image)
-            result.image = image
-            return result
-
-    return LivePredictor(*args, **kwargs)
+    c, h, w = values.shape
+    return make_mosaic(values, layer, f"{layer} · {c} channels of {h}×{w}")
 
 
 def hud_lines(stats, device_key: str, paused: bool) -> list[str]:
@@ -171,27 +91,22 @@ def hud_lines(stats, device_key: str, paused: bool) -> list[str]:
 class LiveController(QObject):
     """Wires the Live tab's panel to a ``LivePipeline``."""
 
-    def __init__(self, window, tab=None):
-        super().__init__(window)
-        self.window = window
-        self.tab = tab
-        self.panel = LivePanel(window)
-        self.pipeline = None
-        self.tap: FeatureTap | None = None
+    def __init__(self, ctx):
+        super().__init__(ctx.parent)
+        self.ctx = ctx
+        ctx.runner.declare("live")
+        self.panel = LivePanel(ctx.parent)
+        self.session = LiveSession(gui_post(), self._started, self._start_failed, maps=_mosaic_of)
         self.source_spec = ("synthetic", "")
         self.weights = "pretrained"
         self.paused = False
         self.shown_results = 0  # results displayed (tests and the status read it)
         self.last_stats = None
-        self._generation = 0
-        self._starting = False
         self._shown = None
-        self._mosaic = None  # (count, MosaicData) made in the inference thread
         self._mosaic_shown = 0
         self._layers_shown: list[str] = []
         self._fault_shown = ""
         self._ended = False
-        self._post = gui_post()
         self.timer = QTimer(self)
         self.timer.setInterval(DISPLAY_INTERVAL_MS)
         self.timer.timeout.connect(self._tick)
@@ -208,58 +123,40 @@ class LiveController(QObject):
         panel.pause_toggled.connect(self.set_paused)
         panel.snapshot_requested.connect(self.snapshot)
         panel.suggestion_chosen.connect(self._suggestion)
-        classroom = getattr(window, "classroom", None)
-        if classroom is not None:
-            classroom.theme_changed.connect(self.set_theme)
-            classroom.font_scale_changed.connect(lambda _s: panel.fit_controls())
-            self.set_theme(classroom.theme())
-        window.installEventFilter(self)
-        threading.Thread(target=self._probe, name="cnn-explorer-live-probe", daemon=True).start()
+        ctx.classroom.theme_changed.connect(self.set_theme)
+        ctx.classroom.font_scale_changed.connect(lambda _s: panel.fit_controls())
+        self.set_theme(ctx.classroom.theme())
+        ctx.runner.submit(lambda job: _cameras(), channel="live", supersede=False,
+                          done=lambda _id, cameras: self.panel.set_cameras(cameras))
 
-    # -- the machine: cameras and devices, found off the GUI thread --------------------------------------------
-    def _probe(self) -> None:
-        try:
-            from cnn_explorer.models.live.sources import list_cameras
+    @property
+    def pipeline(self):
+        return self.session.pipeline
 
-            cameras = [(c.index, c.name) for c in list_cameras()]
-        except Exception as error:  # noqa: BLE001 - no camera list is no reason to fail
-            log.warning("listing cameras failed: %s", error)
-            cameras = []
-        self._post(lambda: self.panel.set_cameras(cameras))
+    @property
+    def tap(self):
+        return self.session.tap
 
     def set_theme(self, theme: str) -> None:
         self.panel.set_theme(colors(theme).base)
 
     # -- the tab -------------------------------------------------------------------------------------------------
-    def enter(self) -> None:
-        """The tab is shown (its docks hidden by the tab, app/live/tab.py): the pipeline runs (unless stopped)."""
+    def opened(self, first: bool) -> None:
+        """The tab is shown (the docks step aside): the pipeline runs (unless stopped)."""
         self.panel.view.setFocus()
-        if self.panel.run_button.isChecked() and self.pipeline is None and not self._starting:
+        if self.panel.run_button.isChecked() and self.pipeline is None and not self.session.starting:
             self.start()
         self.timer.start()
 
-    def leave(self) -> None:
+    def left(self) -> None:
         self.stop(keep_choice=True)
         self.timer.stop()
-        counter = getattr(self.window, "param_counter", None)
-        loading = getattr(self.window, "is_loading", lambda: False)()
-        if counter is not None and not loading:
-            counter.resume()
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802
-        if watched is self.window and event.type() == QEvent.Close:
-            self.shutdown()
-        return False
+        self.ctx.hold_background(False)
 
     def shutdown(self) -> None:
-        """The window closes: stop at once (threads that do not end within a moment are daemons)."""
+        """The window closes: stop at once (threads that do not end within a moment are joined at exit)."""
         self.timer.stop()
-        self._generation += 1
-        pipeline, self.pipeline = self.pipeline, None
-        if pipeline is not None:
-            _STOPPING.add(pipeline)
-            if pipeline.stop(CLOSE_TIMEOUT_S):
-                _STOPPING.discard(pipeline)
+        self.session.shutdown(CLOSE_TIMEOUT_S)
 
     # -- starting and stopping ---------------------------------------------------------------------------------
     def open_source(self, kind: str, value: str = "") -> None:
@@ -273,7 +170,7 @@ class LiveController(QObject):
         self.start()
 
     def restart(self) -> None:
-        if self.pipeline is not None or self._starting or self.panel.run_button.isChecked():
+        if self.pipeline is not None or self.session.starting or self.panel.run_button.isChecked():
             self.start()
 
     def start(self) -> None:
@@ -281,14 +178,9 @@ class LiveController(QObject):
         self.stop(keep_choice=True)
         panel = self.panel
         panel.set_running(True)
-        self._generation += 1
-        generation = self._generation
-        self._starting = True
         self._ended = False
         self._shown = None
-        self._mosaic = None
         self._layers_shown = []
-        self.tap = FeatureTap(self.tap.layer if self.tap else "")
         size = panel.input_size
         spec = {"model": panel.model, "device": panel.device, "precision": panel.precision,
                 "size": (size, size) if size else None, "weights": self.weights, "opacity": panel.opacity,
@@ -298,15 +190,13 @@ class LiveController(QObject):
         panel.show_message("")
         panel.view.clear(f"Opening {self.source_spec[1] or self.source_spec[0]} and loading {spec['model']}…")
         panel.show_maps(False)
-        args = (generation, self.source_spec, spec, self.tap)
-        runner = getattr(self.window, "runner", None)
-        if runner is None:
-            self._launch(*args)
-        else:  # after the runner's imports (torch, the zoo's modules): two threads must not import them at once
-            runner.submit(lambda job: self._prepare(spec["model"]), channel="live",
-                          done=lambda _id, devices: self._prepared(devices, args),
-                          failed=lambda _id, error: self._prepared(["cpu"], args))
-        if self.timer.isActive() is False and (self.tab is None or self.tab.is_current()):
+        self.session.maps_wanted = False
+        self._pending = (self.source_spec, spec)
+        # After the runner's imports (torch, the zoo's modules): two threads must not import them at once.
+        self.ctx.runner.submit(lambda job: self._prepare(spec["model"]), channel="live",
+                               done=lambda _id, devices: self._prepared(devices),
+                               failed=lambda _id, error: self._prepared(["cpu"]))
+        if not self.timer.isActive() and self.ctx.features.is_current("live"):
             self.timer.start()
 
     @staticmethod
@@ -317,55 +207,16 @@ class LiveController(QObject):
         get_entry(model)
         return available_devices()
 
-    def _prepared(self, devices: list[str], args) -> None:
+    def _prepared(self, devices: list[str]) -> None:
         self.panel.set_devices(devices)
-        self._launch(*args)
+        pending, self._pending = self._pending, None
+        if pending is not None:  # else stopped meanwhile
+            self.session.start(*pending)
 
-    def _launch(self, generation: int, source_spec, spec: dict, tap: FeatureTap) -> None:
-        if generation != self._generation:
-            return
-        threading.Thread(target=self._start_thread, args=(generation, source_spec, spec, tap),
-                         name="cnn-explorer-live-start", daemon=True).start()
+    def _started(self, pipeline) -> None:
+        pass  # the timer shows it
 
-    def _start_thread(self, generation: int, source_spec, spec: dict, tap: FeatureTap) -> None:
-        from cnn_explorer.models.live.errors import LiveError
-        from cnn_explorer.models.live.pipeline import LivePipeline
-
-        def factory():
-            predictor = _live_predictor(spec["model"], device=spec["device"], precision=spec["precision"],
-                                        size=spec["size"], weights=spec["weights"],
-                                        score_threshold=spec["threshold"], opacity=spec["opacity"],
-                                        cuda_graphs=spec["graphs"])
-            if predictor.task == "classification":
-                tap.attach(predictor.model)
-            return predictor
-
-        try:
-            source = make_source(*source_spec)
-            pipeline = LivePipeline(source, factory, on_result=lambda r: self._on_result(generation, tap, r))
-            pipeline.start()
-        except LiveError as error:
-            message, suggestions = str(error), error.suggestions
-            self._post(lambda: self._start_failed(generation, message, suggestions))
-            return
-        except Exception as error:  # noqa: BLE001 - a message, never a traceback
-            log.exception("starting the live view failed")
-            message = f"{type(error).__name__}: {error}"
-            self._post(lambda: self._start_failed(generation, message, ()))
-            return
-        self._post(lambda: self._started(generation, pipeline))
-
-    def _started(self, generation: int, pipeline) -> None:
-        if generation != self._generation:  # stopped or restarted meanwhile
-            _stop_later(pipeline)
-            return
-        self._starting = False
-        self.pipeline = pipeline
-
-    def _start_failed(self, generation: int, message: str, suggestions) -> None:
-        if generation != self._generation:
-            return
-        self._starting = False
+    def _start_failed(self, message: str, suggestions) -> None:
         self._ended = True
         self.panel.set_running(False)
         self.panel.view.clear("No picture")
@@ -373,36 +224,19 @@ class LiveController(QObject):
 
     def stop(self, keep_choice: bool = False) -> None:
         """Stop the pipeline: its threads end in the background (flag and join, never killed)."""
-        self._generation += 1
-        self._starting = False
-        pipeline, self.pipeline = self.pipeline, None
-        if pipeline is not None:
-            _stop_later(pipeline)
+        self._pending = None
+        self.session.stop()
         if not keep_choice:
             self.panel.set_running(False)
             self.panel.view.set_hud([], "")
             self.panel.show_message("Stopped. Start runs the model again.", error=False)
-
-    # -- in the inference thread ----------------------------------------------------------------------------------
-    def _on_result(self, generation: int, tap: FeatureTap, result) -> None:
-        # the GUI thread imports widgets.mosaic (pyqtgraph) first, when it shows the maps' box
-        if self.panel.mosaic is not None and tap.values is not None and tap.count != (self._mosaic[0] if self._mosaic else 0):
-            from cnn_explorer.app.lab.jobs import make_mosaic
-
-            count, values, layer = tap.count, tap.values, tap.values_layer
-            c, h, w = values.shape
-            data = make_mosaic(values, layer, f"{layer} · {c} channels of {h}×{w}")
-            if generation == self._generation:
-                self._mosaic = (count, data)
 
     # -- on the GUI thread, at display rate ----------------------------------------------------------------------
     def _tick(self) -> None:
         pipeline = self.pipeline
         if pipeline is None:
             return
-        counter = getattr(self.window, "param_counter", None)
-        if counter is not None:  # the zoo's parameter counting waits while the live view has the CPU
-            counter.pause()
+        self.ctx.hold_background(True)  # the zoo's parameter counting waits while the live view has the CPU
         stats = pipeline.stats()
         self.last_stats = stats
         panel = self.panel
@@ -412,10 +246,11 @@ class LiveController(QObject):
             self._layers_shown = list(tap.layers)
             panel.set_layers(tap.layers, tap.layer)
             panel.show_maps(True)
+            self.session.maps_wanted = True
         result = pipeline.latest()
         if result is not None and result is not self._shown and not self.paused:
             self._show(result)
-        mosaic = self._mosaic
+        mosaic = self.session.mosaic
         if mosaic is not None and mosaic[0] != self._mosaic_shown and not self.paused:
             self._mosaic_shown = mosaic[0]
             panel.set_mosaic(mosaic[1])

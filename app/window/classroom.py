@@ -49,7 +49,6 @@ class Classroom(QObject):
         self._presentation = False
         self._telling = False  # font_scale_changed is on its way
         self._was_maximized = False
-        self._zoo_was_visible = True
         self._arrangement = {mode: (read_choice(settings, f"{self._prefix(mode)}direction", default[0], DIRECTIONS),
                                     read_bool(settings, f"{self._prefix(mode)}compact", default[1]))
                              for mode, default in DEFAULT_ARRANGEMENT.items()}
@@ -154,36 +153,27 @@ class Classroom(QObject):
         self._presentation = not self._presentation
         if self._presentation:
             self._was_maximized = window.isMaximized()
-            self._zoo_was_visible = window.zoo_dock.isVisible()
             window.save_settings()
-            window.zoo_dock.hide()  # the graph and the inspector get the screen; Ctrl+O brings the zoo back
+            window.docks.hide("presentation", [window.zoo_dock])  # the graph and the inspector get the screen;
+            # Ctrl+O brings the zoo back
             window.showFullScreen()
             screen = window.screen()
             if screen is not None:  # without a window manager (a bare X server) full screen is not applied
                 window.setGeometry(screen.geometry())
         else:
             window.showMaximized() if self._was_maximized else window.showNormal()
-            window.zoo_dock.setVisible(self._zoo_was_visible)
+            window.docks.release("presentation")
         self.set_font_scale(self._font_scale)
         self.apply_arrangement()
-        self._show_model_label(not self._presentation)
         self.presentation_changed.emit(self._presentation)
         QTimer.singleShot(50, window, window.fit_docks)
         QTimer.singleShot(100, window.graph, lambda: window.graph.restore_view_state(view))
-
-    def _show_model_label(self, shown: bool) -> None:
-        """In presentation the graph's heading names the model: without the label the toolbar fits 1024 px."""
-        bar = self.window.toolbar
-        for action in bar.actions():
-            if bar.widgetForAction(action) is self.window.model_label:
-                action.setVisible(shown)
 
     def left_full_screen(self) -> None:
         """The window manager ended full screen: presentation ends with it."""
         if self._presentation:
             self._presentation = False
-            self.window.zoo_dock.setVisible(self._zoo_was_visible)
-            self._show_model_label(True)
+            self.window.docks.release("presentation")
             self.set_font_scale(self._font_scale)
             self.apply_arrangement()
             self.presentation_changed.emit(False)
