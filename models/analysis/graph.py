@@ -339,11 +339,15 @@ def function_settings(op: str, args, kwargs) -> dict[str, Any]:
     return {}
 
 
-def record_graph(model: nn.Module, example_input, run: Callable | None = None) -> tuple[LayerGraph, Any]:
+def record_graph(model: nn.Module, example_input, run: Callable | None = None,
+                 kwargs: dict[str, Any] | None = None) -> tuple[LayerGraph, Any]:
     """Run ``model`` once on ``example_input`` and record its layer graph. Returns (graph, output).
 
-    ``run(*inputs)``, when given, is called instead of ``model(*inputs)``: a way to run the same modules
-    with other weights (see analysis.py)."""
+    ``example_input`` is one input, or a tuple or list of the positional inputs; ``kwargs`` are keyword
+    inputs. Every tensor among them (nested in lists or dicts too) becomes an input node, in that order.
+    ``run(*inputs, **kwargs)``, when given, is called instead of ``model(*inputs, **kwargs)``: a way to run the
+    same modules with other weights (see summary.py)."""
+    kwargs = dict(kwargs or {})
     flops = FlopCounterMode(display=False)
     recorder = _Recorder(model, flops)
     handles = []
@@ -351,16 +355,17 @@ def record_graph(model: nn.Module, example_input, run: Callable | None = None) -
         handles.append(module.register_forward_pre_hook(recorder.pre_hook, with_kwargs=True))
         handles.append(module.register_forward_hook(recorder.post_hook, with_kwargs=True, always_call=True))
     inputs = example_input if isinstance(example_input, (tuple, list)) else (example_input,)
-    for t in _tensors(inputs):
+    input_tensors = list({id(t): t for t in _tensors((tuple(inputs), kwargs))}.values())  # each tensor once
+    for t in input_tensors:
         recorder.add_node("input", "Input", "input", "", [], t)
     try:
         with torch.no_grad(), flops, recorder:
-            output = (run or model)(*inputs)
+            output = (run or model)(*inputs, **kwargs)
     finally:
         for handle in handles:
             handle.remove()
     edges = [Edge(src, node.id, recorder.nodes[src].output_shape)
              for node in recorder.nodes for src in node.inputs]
-    graph = LayerGraph(input_shape=tuple(_tensors(inputs)[0].shape), nodes=recorder.nodes, edges=edges,
-                       modules=recorder.modules)
+    graph = LayerGraph(input_shape=tuple(input_tensors[0].shape) if input_tensors else (), nodes=recorder.nodes,
+                       edges=edges, modules=recorder.modules)
     return graph, output

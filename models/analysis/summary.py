@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
+from torch.utils._pytree import tree_map
 
 from cnn_explorer.models.analysis.graph import LayerGraph, Node, record_graph
 from cnn_explorer.models.analysis.ops import WEIGHT_LAYERS, pair
@@ -23,7 +24,7 @@ from cnn_explorer.models.runtime.torch_import import lean_imports
 @dataclass
 class ModelSummary:
     model: str
-    input_shape: tuple[int, int, int, int]
+    input_shape: tuple  # (N, C, H, W); one shape for each input of a model with several
     weights: str  # "pretrained", "random" or "file:PATH"
     graph: LayerGraph
     total_params: int
@@ -40,7 +41,8 @@ class ModelSummary:
     def to_json(self) -> dict:
         return {
             "model": self.model,
-            "input_shape": list(self.input_shape),
+            "input_shape": [list(s) for s in self.input_shape] if self.input_shape and not is_shape(self.input_shape)
+            else list(self.input_shape),
             "weights": self.weights,
             "total_params": self.total_params,
             "trainable_params": self.trainable_params,
@@ -50,27 +52,43 @@ class ModelSummary:
         }
 
 
-def _record_real(model: nn.Module, input_shape) -> LayerGraph:
-    device = next(model.parameters(), torch.empty(0)).device
+def is_shape(value) -> bool:
+    """True for one shape, ``(1, 3, 224, 224)``; False for a list of shapes, ``[(1, 1, 88, 88), (1, 1, 88, 88)]``."""
+    return isinstance(value, (tuple, list, torch.Size)) and all(isinstance(d, int) for d in value)
+
+
+def _random_inputs(input_shape, device) -> tuple[torch.Tensor, ...]:
+    """One random tensor for ``input_shape``, or one for each shape of a list of shapes."""
+    shapes = [input_shape] if is_shape(input_shape) else list(input_shape)
+    return tuple(torch.randn(*shape, device=device) for shape in shapes)
+
+
+def _record_real(model: nn.Module, inputs: tuple, kwargs: dict | None = None) -> LayerGraph:
     with lean_imports():
-        graph, _ = record_graph(model, torch.randn(*input_shape, device=device))
+        graph, _ = record_graph(model, inputs, kwargs=kwargs)
     return graph
 
 
-def _record_on_meta(model: nn.Module, input_shape) -> LayerGraph:
+def _record_on_meta(model: nn.Module, inputs: tuple, kwargs: dict | None = None) -> LayerGraph:
     """Every shape and FLOP of a real forward pass, with no arithmetic done: meta stand-ins replace the
-    model's weights for the pass (its own weights stay where they are)."""
+    model's weights for the pass (its own weights stay where they are). ``inputs`` and ``kwargs`` are the
+    positional and keyword inputs, on the meta device."""
     with lean_imports():
         stand_ins = {name: nn.Parameter(torch.empty_like(p, device="meta"), requires_grad=p.requires_grad)
                      for name, p in model.named_parameters()}
         stand_ins.update({name: torch.empty_like(b, device="meta") for name, b in model.named_buffers()})
 
-        def run_on_meta(x):
-            return torch.func.functional_call(model, stand_ins, (x,), strict=False)
+        def run_on_meta(*args, **kw):
+            return torch.func.functional_call(model, stand_ins, args, kw, strict=False)
 
         with _MetaShapePreserving():
-            graph, _ = record_graph(model, torch.randn(*input_shape, device="meta"), run=run_on_meta)
+            graph, _ = record_graph(model, inputs, run=run_on_meta, kwargs=kwargs)
     return graph
+
+
+def _on_meta(value):
+    """``value`` with every tensor in it replaced by an empty meta tensor of the same shape and type."""
+    return tree_map(lambda t: torch.empty_like(t, device="meta") if isinstance(t, torch.Tensor) else t, value)
 
 
 class _MetaShapePreserving(TorchFunctionMode):
@@ -125,19 +143,29 @@ def layer_json(node: Node) -> dict:
     }
 
 
-def analyze(model: nn.Module, input_shape, *, name: str = "", weights: str = "random",
-            on_meta: bool = True) -> ModelSummary:
+def analyze(model: nn.Module, input_shape=None, *, name: str = "", weights: str = "random",
+            on_meta: bool = True, example_inputs: tuple | None = None,
+            example_kwargs: dict | None = None) -> ModelSummary:
     """Record the graph of ``model`` on a random input of ``input_shape`` and compute all the numbers.
 
-    ``on_meta`` records on the meta device (fast, no arithmetic); models whose forward depends on the data
-    (detectors) need ``on_meta=False``."""
+    ``input_shape`` is a whole shape, batch included, or a list of shapes for a model with several inputs.
+    ``example_inputs`` (a tuple of the positional inputs) can give the inputs themselves instead, and
+    ``example_kwargs`` adds keyword inputs. ``on_meta`` records on the meta device (fast, no arithmetic);
+    models whose forward depends on the data (detectors) need ``on_meta=False``."""
     start = time.perf_counter()
-    graph = _record_on_meta(model, input_shape) if on_meta else _record_real(model, input_shape)
+    if example_inputs is None:
+        device = "meta" if on_meta else next(model.parameters(), torch.empty(0)).device
+        inputs = _random_inputs(input_shape, device) if input_shape is not None else ()
+    else:
+        inputs = _on_meta(tuple(example_inputs)) if on_meta else tuple(example_inputs)
+    kwargs = _on_meta(dict(example_kwargs or {})) if on_meta else dict(example_kwargs or {})
+    graph = _record_on_meta(model, inputs, kwargs) if on_meta else _record_real(model, inputs, kwargs)
     compute_receptive_fields(graph)
+    shapes = [n.output_shape for n in graph.nodes if n.kind == "input"]
     params = list(model.parameters())
     return ModelSummary(
         model=name or type(model).__name__,
-        input_shape=tuple(input_shape),
+        input_shape=shapes[0] if len(shapes) == 1 else tuple(shapes),
         weights=weights,
         graph=graph,
         total_params=sum(p.numel() for p in params),
