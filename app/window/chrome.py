@@ -4,10 +4,13 @@ toolbar (the input size, the find box, a few layer actions, the model's name).""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QLineEdit, QProgressBar, QPushButton, QSizePolicy, QSpinBox, QToolBar, QWidget
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QLabel, QLineEdit, QProgressBar, QPushButton, QSizePolicy, QSpinBox,
+                               QToolBar, QWidget)
 
 from cnn_explorer.app.explorer.vocabulary import totals_tip, window_title
 from cnn_explorer.widgets.common import format as fmt
+from cnn_explorer.widgets.common.panels import DockTitleBar
 
 TOOLBAR = (("fit", "Fit"), ("fold_all", "Fold all"), ("unfold_all", "Unfold all"), ("prev_layer", "◀ Prev"),
            ("next_layer", "Next ▶"))
@@ -16,6 +19,22 @@ TOOLBAR = (("fit", "Fit"), ("fold_all", "Fold all"), ("unfold_all", "Unfold all"
 def _label(parent, name: str, text: str = "") -> QLabel:
     (widget := QLabel(text, parent)).setObjectName(name)
     return widget
+
+
+def add_dock(window, name: str, title: str, widget: QWidget, area, shortcut: str | None):
+    """A closable, movable, floatable dock of ``window``; returns it and its View › Show … toggle."""
+    dock = QDockWidget(title, window)
+    dock.setObjectName(f"{name}_dock")
+    dock.setWidget(widget)
+    dock.setTitleBarWidget(DockTitleBar(dock))
+    dock.setFeatures(QDockWidget.DockWidgetClosable | QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
+    window.addDockWidget(area, dock)
+    toggle = dock.toggleViewAction()
+    toggle.setText(f"Show &{title[0].lower()}{title[1:]}")
+    if shortcut:
+        toggle.setShortcut(QKeySequence(shortcut))
+    window.addAction(toggle)  # its keys work with the menu bar hidden
+    return dock, toggle
 
 
 class StatusBar:

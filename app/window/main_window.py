@@ -16,16 +16,16 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QTabWidget, QWidget
 
-from cnn_explorer.app.core.features import ActionSpec, features
+from cnn_explorer.app.core.features import features
 from cnn_explorer.app.core.requests import RequestRunner
 from cnn_explorer.app.core.session import ModelRequest, ModelResult, Session, classify, serve_model
+from cnn_explorer.app.explorer.actions import explorer_actions
 from cnn_explorer.app.explorer.views import ExplorerViews
 from cnn_explorer.app.explorer.zoo import ParamCounter, prepare_torch, zoo_items
 from cnn_explorer.app.window.actions import build_actions, build_menus, shortcut_rows
-from cnn_explorer.app.window.chrome import StatusBar, Toolbar
+from cnn_explorer.app.window.chrome import StatusBar, Toolbar, add_dock
 from cnn_explorer.app.window.classroom import Classroom
 from cnn_explorer.app.window.context import AppContext
 from cnn_explorer.app.window.gui_thread import gui_post
@@ -33,62 +33,12 @@ from cnn_explorer.app.window.host import DockPolicy, FeatureHost
 from cnn_explorer.app.window.navigation import LayerNavigator
 from cnn_explorer.app.window.selection import Selection
 from cnn_explorer.app.window.settings import app_settings, default_cache_dir, read_bytes, read_text
-from cnn_explorer.widgets.common.panels import DockTitleBar, error_box, shortcuts_dialog, size_on_screen
-from cnn_explorer.widgets.common.theme import THEME_LABELS, THEMES
+from cnn_explorer.widgets.common.panels import error_box, shortcuts_dialog, size_on_screen
+from cnn_explorer.widgets.common.theme import THEMES
 from cnn_explorer.widgets.explorer.zoo_browser import ZooBrowser
 from cnn_explorer.widgets.graph.view import GRAPH_KEYS
 
 WARM_UP_WAIT_S = 0.5  # how long importing torch waits for the window's first paint
-
-
-def explorer_actions(w: "MainWindow") -> list[ActionSpec]:
-    """The window's own actions (the features add theirs): id, text, callback(ctx), keys, menu, section."""
-    A = ActionSpec  # noqa: N806
-    c = w.classroom
-    return [
-        A("open_model", "&Open model…", lambda _: w.focus_zoo_filter(), (QKeySequence.Open,), "File", "open",
-          "Type a model's name in the zoo filter"),
-        A("weights_pretrained", "&Pretrained weights", lambda _: w.set_weights("pretrained"), (), "File/&Weights",
-          "weights", "Use published weights when they can be had", True, "weights"),
-        A("weights_random", "&Random weights", lambda _: w.set_weights("random"), (), "File/&Weights", "weights",
-          "Random initialization", True, "weights"),
-        A("weights_file", "Weights from &file…", lambda _: w.choose_weights_file(), ("Ctrl+Shift+O",),
-          "File/&Weights", "weights", "Load a .pt/.pth/.safetensors state dict"),
-        A("export_png", "Export graph as &PNG…", lambda ctx: w.views.export_dialog(ctx, "graph", "png"), ("Ctrl+E",),
-          "File", "export"),
-        A("export_svg", "Export graph as &SVG…", lambda ctx: w.views.export_dialog(ctx, "graph", "svg"),
-          ("Ctrl+Shift+E",), "File", "export"),
-        A("export_csv", "Export summary as &CSV…", lambda ctx: w.views.export_dialog(ctx, "summary", "csv"), (),
-          "File", "export"),
-        A("export_md", "Export summary as &Markdown…", lambda ctx: w.views.export_dialog(ctx, "summary", "md"), (),
-          "File", "export"),
-        A("quit", "&Quit", lambda _: w.close(), ("Ctrl+Q",), "File", "quit"),
-        A("find", "&Find layer…", lambda _: w.focus_find(), (QKeySequence.Find,), "Layers", "find"),
-        A("next_layer", "&Next layer", lambda _: w.navigator.step(1), ("N", "PgDown"), "Layers", "step"),
-        A("prev_layer", "&Previous layer", lambda _: w.navigator.step(-1), ("P", "PgUp"), "Layers", "step"),
-        A("fold", "F&old block of selection", lambda _: w.navigator.fold_selected(), ("[",), "Layers", "fold"),
-        A("unfold", "&Unfold selected block", lambda _: w.navigator.unfold_selected(), ("]",), "Layers", "fold"),
-        A("fold_all", "Fold &all blocks", lambda _: w.graph.fold_all(), ("Ctrl+[",), "Layers", "fold"),
-        A("unfold_all", "Unfold all b&locks", lambda _: w.graph.unfold_all(), ("Ctrl+]",), "Layers", "fold"),
-        A("cancel", "&Cancel loading / leave presentation", lambda _: w.escape(), ("Esc",), "Layers", "cancel"),
-        A("graph_tab", "Layer &graph", lambda _: w.tabs.setCurrentWidget(w.graph_stack), ("Ctrl+1",), "View", "tabs"),
-        A("table_tab", "Summary &table", lambda _: w.tabs.setCurrentWidget(w.table), ("Ctrl+2",), "View", "tabs"),
-        A("fit", "&Fit graph to window", lambda _: w.graph.fit(), ("F",), "View", "graph"),
-        A("graph_lr", "Graph left to right, in &rows", lambda _: c.toggle_direction(), ("L",), "View", "graph",
-          "Rows that fit the screen", True),
-        A("graph_compact", "&Compact graph: conv + norm + activation as one", lambda _: c.toggle_compact(), ("C",),
-          "View", "graph", checkable=True),
-        A("presentation", "&Presentation (full screen, large text)", lambda _: c.toggle_presentation(), ("F11",),
-          "View", "classroom", checkable=True),
-        A("zoom_in", "&Larger text", lambda _: c.zoom_in(), (QKeySequence.ZoomIn, "Ctrl+="), "View", "classroom"),
-        A("zoom_out", "&Smaller text", lambda _: c.zoom_out(), (QKeySequence.ZoomOut,), "View", "classroom"),
-        A("zoom_reset", "&Normal text size", lambda _: c.zoom_reset(), ("Ctrl+0",), "View", "classroom"),
-        *(A(f"theme_{t}", f"{THEME_LABELS[t]} theme", lambda _, t=t: c.apply_theme(t), (f"Ctrl+Shift+{t[0].upper()}",),
-            "View/T&heme", "classroom", checkable=True, group="theme") for t in THEMES),
-        A("shortcuts", "&Keyboard shortcuts", lambda _: w.show_shortcuts(), (QKeySequence.HelpContents,), "Help",
-          "help"),
-        A("about", "&About CNN Explorer", lambda _: w.show_about(), (), "Help", "help"),
-    ]
 
 
 class MainWindow(QMainWindow):
@@ -198,18 +148,7 @@ class MainWindow(QMainWindow):
     def add_panel(self, name: str, title: str, widget: QWidget, area=Qt.RightDockWidgetArea,
                   shortcut: str | None = None) -> QDockWidget:
         """A view as a dock; View › Show … toggles it (``shortcut``)."""
-        dock = QDockWidget(title, self)
-        dock.setObjectName(f"{name}_dock")
-        dock.setWidget(widget)
-        dock.setTitleBarWidget(DockTitleBar(dock))
-        dock.setFeatures(QDockWidget.DockWidgetClosable | QDockWidget.DockWidgetMovable
-                         | QDockWidget.DockWidgetFloatable)
-        self.addDockWidget(area, dock)
-        toggle = dock.toggleViewAction()
-        toggle.setText(f"Show &{title[0].lower()}{title[1:]}")
-        if shortcut:
-            toggle.setShortcut(QKeySequence(shortcut))
-        self.addAction(toggle)
+        dock, toggle = add_dock(self, name, title, widget, area, shortcut)
         self.panel_toggles.append(toggle)
         return dock
 
