@@ -83,6 +83,22 @@ class Controller(Protocol):
     def shutdown(self) -> None: ...  # the window closes: stop work, join threads
 
 
+class QuietController:
+    """A controller's tab events, for one that needs none of them (a feature without a tab, a view that only
+    draws what it is given)."""
+
+    panel: Any = None
+
+    def opened(self, first: bool) -> None:
+        pass
+
+    def left(self) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        pass
+
+
 @dataclass(frozen=True)
 class Feature:
     """What a feature adds. ``make(ctx)`` builds its controller: when its tab is first shown, or at start for a

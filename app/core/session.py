@@ -261,6 +261,5 @@ def serve_model(request: ModelRequest, job) -> ModelResult:
                                             error=result.error)
     job.check()
     job.state["loaded"] = loaded
-    job.state["summary"] = summary
     result.seconds = time.perf_counter() - start
     return result

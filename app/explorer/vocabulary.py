@@ -8,7 +8,7 @@ The names themselves (conv1, fc8, "Inception 3a") come with the view data (``mod
 
 from __future__ import annotations
 
-from cnn_explorer.app.core.features import ActionSpec
+from cnn_explorer.app.core.features import ActionSpec, QuietController
 from cnn_explorer.widgets.common import format as fmt
 
 def window_title(name: str, totals) -> str:
@@ -22,10 +22,8 @@ def totals_tip(t) -> str:
             f"{fmt.depth_and_ops(t.depth, t.layers)}")
 
 
-class ShapeOrder:
+class ShapeOrder(QuietController):
     """View › Shapes: one checkable action per order; choosing one writes every shape again."""
-
-    panel = None  # no tab
 
     def __init__(self, ctx):
         from cnn_explorer.app.window.settings import read_shape_order  # Qt: imported when the window is
@@ -46,15 +44,6 @@ class ShapeOrder:
         if order != fmt.shape_order():
             fmt.set_shape_order(order)
             self.ctx.redraw_text()
-
-    def opened(self, first: bool) -> None:
-        pass
-
-    def left(self) -> None:
-        pass
-
-    def shutdown(self) -> None:
-        pass
 
 
 def shape_actions() -> tuple[ActionSpec, ...]:

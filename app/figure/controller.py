@@ -8,12 +8,13 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
 
+from cnn_explorer.app.core.features import QuietController
 from cnn_explorer.app.core.figure_data import figure_from_result
 
 FIGURE_SIZE = (1920, 1080)  # the exported picture: a 16:9 slide
 
 
-class FigureController:
+class FigureController(QuietController):
     def __init__(self, ctx):
         from cnn_explorer.widgets.figure.volume import VolumeFigure
 
@@ -32,15 +33,6 @@ class FigureController:
 
     def export(self, path: str | Path, size: tuple[int, int] = FIGURE_SIZE) -> Path:
         return self.view.export_image(path, size)
-
-    def opened(self, first: bool) -> None:
-        pass
-
-    def left(self) -> None:
-        pass
-
-    def shutdown(self) -> None:
-        pass
 
 
 def export_dialog(ctx) -> None:
