@@ -20,198 +20,33 @@ The CUDA path (written for the GPU; on the CPU the same code runs without the CU
 - the stages are timed with CUDA events, read after that sync.
 
 CUDA running out of memory is a ``LiveError`` that suggests a smaller input or the CPU.
+
+The devices are resolved and named in devices.py, ``LiveResult`` is in results.py and the overlays are blended
+in overlay.py; this module holds ``Predictor`` and names those too (``from ...predictor import LiveResult``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import platform
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from cnn_explorer.models.live.accel import accelerate
+from cnn_explorer.models.live.devices import check_live_size, device_name, is_oom, resolve_device
 from cnn_explorer.models.live.draw import palette
 from cnn_explorer.models.live.errors import LiveError, one_line
+from cnn_explorer.models.live.overlay import blend_indexed, region_outline  # noqa: F401 (re-exported)
+from cnn_explorer.models.live.results import DETECTION_TASKS, LiveResult
 
-DETECTION_TASKS = ("detection", "instance_segmentation", "keypoints")
 LIVE_TASKS = DETECTION_TASKS + ("semantic_segmentation", "classification")
 PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 TOP_K = 5
-
-
-def region_outline(index: torch.Tensor, where: torch.Tensor, width: int = 2) -> torch.Tensor:
-    """The pixels of ``where`` (H×W bool) within ``width`` pixels of another region of ``index`` (H×W: a class
-    or an instance per pixel): the inner border of each region. Drawn in the region's colour at full strength
-    over the blend, it says which colour was laid over an object however saturated the object's own colours (a
-    blend at 50 % over the synthetic source's shapes left the legend hard to match)."""
-    edge = torch.zeros_like(where)
-    for d in range(1, width + 1):
-        edge[d:, :] |= index[d:, :] != index[:-d, :]
-        edge[:-d, :] |= index[:-d, :] != index[d:, :]
-        edge[:, d:] |= index[:, d:] != index[:, :-d]
-        edge[:, :-d] |= index[:, :-d] != index[:, d:]
-    return edge & where
-
-
-# -- devices -----------------------------------------------------------------------------------------------
-
-def resolve_device(device: str | torch.device = "cpu") -> torch.device:
-    """``cpu``, ``cuda``, ``cuda:N``, ``mps`` or ``auto`` (CUDA, else MPS, else the CPU) as a torch device;
-    a ``LiveError`` when it is not here."""
-    text = str(device).strip().lower()
-    if text == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
-    try:
-        dev = torch.device(text)
-    except (RuntimeError, ValueError):
-        raise LiveError(f"unknown device {device!r}: use cpu, cuda, cuda:N, mps or auto") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            why = "this torch has no CUDA" if torch.version.cuda is None else "no CUDA GPU was found"
-            raise LiveError(f"device {text}: CUDA is not available here ({why}); use the CPU (--device cpu)",
-                            suggestions=("cpu",))
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise LiveError(f"device {text}: there are {torch.cuda.device_count()} CUDA devices (0 to "
-                            f"{torch.cuda.device_count() - 1})", suggestions=("cpu",))
-        return torch.device("cuda", dev.index if dev.index is not None else torch.cuda.current_device())
-    if dev.type == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise LiveError("device mps: Apple's Metal (MPS) is not available here; use the CPU (--device cpu)",
-                            suggestions=("cpu",))
-        return dev
-    if dev.type != "cpu":
-        raise LiveError(f"unknown device {device!r}: use cpu, cuda, cuda:N, mps or auto")
-    return dev
-
-
-def _cpu_name() -> str:
-    with contextlib.suppress(OSError):
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine() or "CPU"
-
-
-def device_name(device: torch.device) -> str:
-    """A person's name for the device: the GPU's model, or the CPU's with its core and thread counts."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    if device.type == "mps":
-        return "Apple GPU (MPS)"
-    return f"{_cpu_name()} ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
-
-
-def _is_oom(error: BaseException) -> bool:
-    oom = getattr(torch, "OutOfMemoryError", None) or getattr(torch.cuda, "OutOfMemoryError", None)
-    return (oom is not None and isinstance(error, oom)) or "out of memory" in str(error).lower()
-
-
-def check_live_size(size: tuple[int, int], model: str | dict | None = None) -> tuple[int, int]:
-    """An input size (H, W) the live view can run: within the zoo's range for ``model`` (a name or its facts;
-    ``check_input_size``: detectors have a smaller cap) and 32 pixels a side at least. Needs no model: the
-    command line asks before it starts anything."""
-    from cnn_explorer.models.zoo.index import check_input_size
-
-    size = (int(size[0]), int(size[1]))
-    check_input_size(size, model)
-    if min(size) < 32:
-        raise LiveError(f"input {size[0]}×{size[1]} is too small for the live view: 32 pixels a side at least")
-    return size
-
-
-# -- results -----------------------------------------------------------------------------------------------
-
-@dataclass
-class LiveResult:
-    """What the predictor found in one frame, as numpy arrays in the frame's pixels."""
-
-    model: str
-    task: str
-    weights: str  # "pretrained", "random" or "file:PATH"
-    device: str
-    precision: str
-    frame_size: tuple[int, int]  # (H, W) of the frame
-    input_size: tuple[int, int]  # (H, W) the network saw
-    categories: list[str] = field(repr=False)
-    boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))  # N×4 x1 y1 x2 y2
-    scores: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
-    labels: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    keypoints: np.ndarray | None = None  # N×K×3 (x, y, visibility)
-    instance_map: np.ndarray | None = field(default=None, repr=False)  # H×W int16: the instance on top, -1 none
-    class_map: np.ndarray | None = field(default=None, repr=False)  # H×W uint8 class ids
-    overlay: np.ndarray | None = field(default=None, repr=False)  # H×W×3 uint8: masks / class map blended in
-    top: list[tuple[int, str, float]] = field(default_factory=list)  # classifiers: (index, name, probability)
-    timings: dict[str, float] = field(default_factory=dict)  # milliseconds: preprocess, infer, postprocess
-    frame_index: int = -1
-    timestamp: float = 0.0  # when the frame was captured (perf_counter seconds)
-    done: float = 0.0  # when this result was ready
-    truth: object = field(default=None, repr=False)  # the synthetic source's ground truth for the frame
-
-    @property
-    def weights_note(self) -> str:
-        return {"random": "random weights", "pretrained": "pretrained weights"}.get(
-            self.weights, f"weights from {self.weights.removeprefix('file:')}")
-
-    @property
-    def names(self) -> list[str]:
-        return [self.name_of(int(i)) for i in self.labels]
-
-    def name_of(self, index: int) -> str:
-        return self.categories[index] if 0 <= index < len(self.categories) else f"class {index}"
-
-    @property
-    def latency(self) -> float:
-        """Seconds from the frame's capture to this result."""
-        return self.done - self.timestamp if self.timestamp and self.done else 0.0
-
-    def masks(self) -> np.ndarray:
-        """N×H×W bool: the pixels where each instance is on top (instance segmentation)."""
-        if self.instance_map is None:
-            return np.zeros((len(self.boxes), *self.frame_size), bool)
-        return self.instance_map[None] == np.arange(len(self.boxes), dtype=np.int16)[:, None, None]
-
-    def classes_present(self) -> dict[str, int]:
-        """Segmenters: class name → pixel count, largest first."""
-        if self.class_map is None:
-            return {}
-        counts = np.bincount(self.class_map.ravel(), minlength=len(self.categories))
-        return {self.name_of(i): int(counts[i]) for i in np.argsort(-counts, kind="stable") if counts[i]}
-
-    def to_json(self, score_threshold: float | None = None) -> dict:
-        data = {"model": self.model, "task": self.task, "weights": self.weights, "weights_note": self.weights_note,
-                "device": self.device,
-                "precision": self.precision, "frame_size": list(self.frame_size),
-                "input_size": list(self.input_size),
-                "timings_ms": {k: round(v, 3) for k, v in self.timings.items()}}
-        if self.task in DETECTION_TASKS:
-            keep = np.ones(len(self.scores), bool) if score_threshold is None else self.scores >= score_threshold
-            detections = []
-            for i in np.flatnonzero(keep):
-                item = {"box": [round(float(v), 2) for v in self.boxes[i]], "label": int(self.labels[i]),
-                        "name": self.name_of(int(self.labels[i])), "score": round(float(self.scores[i]), 5)}
-                if self.keypoints is not None:
-                    item["keypoints"] = [[round(float(v), 2) for v in p] for p in self.keypoints[i]]
-                if self.instance_map is not None:
-                    item["mask_pixels"] = int((self.instance_map == i).sum())
-                detections.append(item)
-            data["detections"] = detections
-        elif self.task == "semantic_segmentation":
-            data["classes"] = [{"name": n, "pixels": c} for n, c in self.classes_present().items()]
-        else:
-            data["top"] = [{"index": i, "name": n, "probability": round(p, 6)} for i, n, p in self.top]
-        return data
 
 
 @dataclass
@@ -307,7 +142,7 @@ class Predictor:
             if self.channels_last:
                 model = model.to(memory_format=torch.channels_last)
         except RuntimeError as error:
-            if _is_oom(error):
+            if is_oom(error):
                 raise self._oom_error(self.size or tuple(self.entry.input_size)) from None
             raise
         self._native_size: tuple[int, int] | None = None
@@ -458,31 +293,6 @@ class Predictor:
         with self._autocast():
             return self.model(prepared.inputs)
 
-    def _blend_indexed(self, frame: torch.Tensor, index: torch.Tensor, colours: torch.Tensor,
-                       where: torch.Tensor) -> torch.Tensor:
-        """``frame`` (H×W×3 uint8) with ``colours[index]`` blended in at ``opacity`` where ``where`` (H×W), and
-        each region's outline in its colour at full strength (``region_outline``). On the GPU in half precision;
-        on the CPU with OpenCV's SIMD lookup and blend (4× faster than torch's float arithmetic on two cores)."""
-        outline = region_outline(index, where)
-        if frame.device.type == "cpu":
-            import cv2
-
-            image = frame.numpy()
-            lut = np.zeros((1, 256, 3), np.uint8)
-            lut[0, : min(256, len(colours))] = colours[:256].numpy()
-            index8 = index.clamp(0, 255).to(torch.uint8).numpy()
-            colour = cv2.LUT(cv2.merge([index8, index8, index8]), lut)
-            blended = cv2.addWeighted(image, 1.0 - self.opacity, colour, self.opacity, 0.0)
-            keep = ~where.numpy()
-            blended[keep] = image[keep]
-            edge = outline.numpy()
-            blended[edge] = colour[edge]
-            return torch.from_numpy(blended)
-        colour = colours[index.long().clamp(min=0)]
-        alpha = where.unsqueeze(-1).to(torch.float16) * self.opacity
-        out = frame.to(torch.float16) * (1 - alpha) + colour.to(torch.float16) * alpha
-        return torch.where(outline.unsqueeze(-1), colour.to(torch.uint8), out.round_().clamp_(0, 255).to(torch.uint8))
-
     def _gpu_side(self, raw, prepared: _Prepared) -> dict[str, torch.Tensor]:
         """Everything the frame needs, still on the device: small tensors and at most one overlay image."""
         h, w = prepared.frame_size
@@ -506,7 +316,7 @@ class Predictor:
                 if self.overlay:
                     labels = fetch["labels"][: self.max_instances]
                     colours = self._palette[labels % 256] if labels.numel() else self._palette[:1]
-                    fetch["overlay"] = self._blend_indexed(prepared.image, on_top, colours, on_top >= 0)
+                    fetch["overlay"] = blend_indexed(prepared.image, on_top, colours, on_top >= 0, self.opacity)
             return fetch
         if self.task == "semantic_segmentation":
             logits = raw["out"] if isinstance(raw, dict) else raw
@@ -518,7 +328,7 @@ class Predictor:
             if self.overlay:
                 where = class_map != self.background if self.background is not None else torch.ones_like(class_map,
                                                                                                          dtype=torch.bool)
-                fetch["overlay"] = self._blend_indexed(prepared.image, class_map, self._palette, where)
+                fetch["overlay"] = blend_indexed(prepared.image, class_map, self._palette, where, self.opacity)
             return fetch
         logits = raw if isinstance(raw, torch.Tensor) else raw[0]
         probs = torch.softmax(logits.float(), dim=1)[0]
@@ -578,7 +388,7 @@ class Predictor:
         except LiveError:
             raise
         except RuntimeError as error:
-            if _is_oom(error):
+            if is_oom(error):
                 raise self._oom_error(size) from None
             raise LiveError(f"{self.name} failed on a {size[0]}×{size[1]} frame: {one_line(error)[:300]}") from None
         if cuda:  # the events are complete after the sync
@@ -626,7 +436,7 @@ class Predictor:
                 self._sync()
                 seconds = time.perf_counter() - start
         except RuntimeError as error:
-            if _is_oom(error):
+            if is_oom(error):
                 raise self._oom_error(images[0].shape[:2]) from None
             raise LiveError(f"{self.name} failed: {one_line(error)[:300]}") from None
         n = len(prepared) * max(1, repeat)
