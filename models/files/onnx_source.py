@@ -1,0 +1,389 @@
+"""ONNX files, converted to PyTorch modules by onnx2pytorch, and checked against onnxruntime.
+
+Why onnx2pytorch (measured on this project's machine, torch 2.15, onnx 1.23, Dec 2026): the default
+``torch.onnx.export`` (dynamo) writes opset 18+ (ReduceMean v18, AveragePool v19, Reshape with allowzero=1);
+onnx2torch 1.5.15 (last release Aug 2024) converts none of AlexNet, ResNet-18, SqueezeNet, MobileNet-V2,
+GoogLeNet or DenseNet-121 written that way, and downgrading them with onnx's version converter still fails
+(Reshape allowzero=1). onnx2pytorch 0.6.0 converts all twelve files (both exporters) once the graph is
+prepared as below, to within 8.6e-7 of onnxruntime relative to the largest output.
+
+Before converting, the graph is prepared with onnxscript's constant folding and onnx_ir's passes (weights
+held in Constant nodes lifted to initializers, Identity nodes removed: the legacy exporter shares
+identical initializers through Identity nodes, which neither converter reads as weights).
+
+Every conversion is checked: the converted module and onnxruntime run the original file on one random input,
+and the file is refused unless ``max|torch - onnxruntime| <= TOLERANCE * max(1, max|onnxruntime|)``.
+
+External data (weights in files beside the model) is read only from inside the model's folder.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import warnings
+from pathlib import Path
+
+from cnn_explorer.models.files.errors import ModelFileError, first_line
+from cnn_explorer.models.files.opened import Steps, checked_forward, shape_text
+
+CONVERTER = "onnx2pytorch"
+TOLERANCE = 1e-4  # relative to the largest output (measured: at most 8.6e-7 on the zoo's classic CNNs)
+
+
+def converter_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(CONVERTER)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def _converter_class():
+    try:
+        from onnx2pytorch import ConvertModel
+    except ImportError:
+        import sys
+
+        need = " (it needs Python 3.11 or later)" if sys.version_info < (3, 11) else ""
+        raise ModelFileError(f"ONNX files need the package {CONVERTER}{need}: uv sync installs it") from None
+
+    class OnnxModule(ConvertModel):
+        """onnx2pytorch's module with its layers nested as the network's own modules were (``layer1.0.conv1``):
+        its forward looks layers up by name, so dotted names are resolved through the submodules."""
+
+        def __getattr__(self, name):
+            if "." in name:
+                return self.get_submodule(name)
+            return super().__getattr__(name)
+
+    return OnnxModule
+
+
+# --- reading ----------------------------------------------------------------------------------------------
+
+def _external_tensors(model):
+    from onnx.external_data_helper import _get_all_tensors, uses_external_data
+
+    return [t for t in _get_all_tensors(model) if uses_external_data(t)]
+
+
+def _load(path: Path):
+    """The model with its external data, read only from inside ``path``'s folder."""
+    import onnx
+    from google.protobuf.message import DecodeError
+    from onnx.external_data_helper import load_external_data_for_model
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except (DecodeError, RuntimeError, ValueError, OSError) as error:
+        raise ModelFileError(f"{path} is not an ONNX model ({first_line(error, 120)})") from None
+    if not model.graph.node:
+        raise ModelFileError(f"{path} is not an ONNX model (no graph in it)")
+    folder = path.resolve().parent
+    for tensor in _external_tensors(model):
+        location = next((e.value for e in tensor.external_data if e.key == "location"), "")
+        target = (folder / location).resolve()
+        if not location or os.path.isabs(location) or not target.is_relative_to(folder):
+            raise ModelFileError(f"{path}: the weights of {tensor.name!r} are said to be in {location!r}, outside "
+                                 "the model's folder; refused (external data is read only from the folder of "
+                                 "the .onnx file)")
+        if not target.is_file():
+            raise ModelFileError(f"{path}: the weights of {tensor.name!r} are in {location}, which is missing "
+                                 f"from {folder}")
+    try:
+        load_external_data_for_model(model, str(folder))
+    except (ValueError, OSError) as error:
+        raise ModelFileError(f"{path}: cannot read its external weights: {first_line(error, 160)}") from None
+    return model
+
+
+def _real_inputs(graph):
+    initializers = {t.name for t in graph.initializer}
+    return [i for i in graph.input if i.name not in initializers]
+
+
+def stored_shape(model, path: Path) -> tuple[tuple | None, str]:
+    """The (C, H, W) the file fixes for its one image input (None where a dim is symbolic) and the input's name."""
+    from onnx import TensorProto
+
+    inputs = _real_inputs(model.graph)
+    if len(inputs) != 1:
+        names = ", ".join(i.name for i in inputs) or "none"
+        raise ModelFileError(f"{path} has {len(inputs)} inputs ({names}); the explorer opens models with one "
+                             "image input")
+    tensor_type = inputs[0].type.tensor_type
+    if tensor_type.elem_type not in (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE):
+        kind = TensorProto.DataType.Name(tensor_type.elem_type) if tensor_type.elem_type else "not a tensor"
+        raise ModelFileError(f"{path}: its input {inputs[0].name!r} is {kind}, not floating point; the explorer "
+                             "feeds images as float tensors")
+    if not tensor_type.HasField("shape"):
+        return None, inputs[0].name
+    dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor_type.shape.dim]
+    if len(dims) != 4:
+        raise ModelFileError(f"{path}: its input {inputs[0].name!r} has {len(dims)} dimensions; the explorer "
+                             "opens image models (N×C×H×W)")
+    chw = tuple(dims[1:])
+    return (chw if all(d for d in chw) else None), inputs[0].name
+
+
+# --- preparing --------------------------------------------------------------------------------------------
+
+def prepare(model, path: Path):
+    """The graph as the converter reads it: functions inlined, constants folded (onnxscript's FoldConstantsPass),
+    Constant nodes lifted to initializers, Identity nodes removed, and attributes at their defaults that
+    onnx2pytorch does not read (BatchNormalization training_mode=0) dropped. onnxscript's rewrite rules are not
+    run, so the layers stay as the exporter wrote them."""
+    import onnx_ir as ir
+    import onnx_ir.passes.common as passes
+    from onnxscript.optimizer._constant_folding import FoldConstantsPass
+
+    try:
+        graph = ir.serde.deserialize_model(model)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ir.passes.Sequential(
+                passes.InlinePass(),
+                FoldConstantsPass(shape_inference=True, input_size_limit=8192, output_size_limit=512 * 512),
+                passes.RemoveUnusedNodesPass(),
+                passes.LiftConstantsToInitializersPass(lift_all_constants=True, size_limit=0),
+                passes.IdentityEliminationPass(),
+                passes.RemoveUnusedNodesPass(),
+            )(graph)
+        prepared = ir.serde.serialize_model(graph)
+    except Exception as error:  # the optimizer meets files of every kind
+        raise ModelFileError(f"{path}: onnxscript's optimizer cannot read it: {first_line(error, 160)}") from None
+    for node in prepared.graph.node:
+        if node.op_type == "BatchNormalization":
+            for attribute in list(node.attribute):
+                if attribute.name == "training_mode" and attribute.i == 0:
+                    node.attribute.remove(attribute)
+    return prepared
+
+
+def _folded_notes(original) -> list[str]:
+    rules = " ".join(p.value for n in original.graph.node for p in n.metadata_props
+                     if p.key == "pkg.onnxscript.rewriter.rule_name")
+    ops = {n.op_type for n in original.graph.node}
+    if "FuseBatchNormIntoConv" in rules:
+        return ["BatchNorm folded into the convolutions by the exporter (onnxscript's FuseBatchNormIntoConv): "
+                "each such convolution carries its BatchNorm's scale and shift and is named after the BatchNorm "
+                "(bn1), and the BatchNorm layers are gone"]
+    convs = [n for n in original.graph.node if n.op_type == "Conv"]
+    if convs and "BatchNormalization" not in ops and all(
+            len(n.input) > 1 and n.input[1].startswith("onnx::Conv_") for n in convs):
+        return ["the convolutions' weights have exporter-made names (onnx::Conv_…): the legacy exporter folds "
+                "BatchNorm into the convolutions, so any BatchNorm layers are gone"]
+    return []
+
+
+# --- converting -------------------------------------------------------------------------------------------
+
+def _unsupported(error: Exception, model, version: str) -> str:
+    text = str(error)
+    op = re.search(r"op_type=(\w+)", text)
+    if op:
+        return f"the ONNX op {op.group(1)} is not supported by {CONVERTER} {version}"
+    attribute = re.search(r"attribute (\w+) not implemented", text)
+    if attribute:
+        users = sorted({n.op_type for n in model.graph.node if any(a.name == attribute.group(1) for a in n.attribute)})
+        return (f"{CONVERTER} {version} cannot read the attribute {attribute.group(1)} "
+                f"of the ONNX op {'/'.join(users) or '?'}")
+    return f"{CONVERTER} {version} cannot convert it: {first_line(error, 160)}"
+
+
+def convert(prepared, path: Path):
+    """The converted module, and the ops the converter only guessed (``torch.<op>`` without attributes)."""
+    version = converter_version()
+    for node in prepared.graph.node:
+        if node.domain not in ("", "ai.onnx"):
+            raise ModelFileError(f"{path}: the ONNX op {node.domain}::{node.op_type} (node {node.name or '?'}) is "
+                                 f"not supported by {CONVERTER} {version}")
+    module_class = _converter_class()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            net = module_class(prepared, experimental=False)
+        except NotImplementedError as error:
+            raise ModelFileError(f"{path}: {_unsupported(error, prepared, version)}") from None
+        except Exception as error:
+            raise ModelFileError(f"{path}: {CONVERTER} {version} cannot convert it: "
+                                 f"{type(error).__name__}: {first_line(error, 160)}") from None
+    guessed = sorted({m.group(1) for w in caught for m in [re.search(r"op_type=(\w+), guessing", str(w.message))]
+                      if m})
+    return net.eval(), guessed
+
+
+# --- naming the layers ------------------------------------------------------------------------------------
+
+def _legacy_scope(name: str) -> list[str]:
+    """``/layer1/layer1.0/conv1/Conv`` → ``layer1.0.conv1`` (the legacy exporter's node names)."""
+    parts = [p for p in name.split("/") if p][:-1]
+    path = ""
+    for part in parts:
+        path = part if not path or part.startswith(path + ".") else f"{path}.{part}"
+    return path.split(".") if path else []
+
+
+def _scope(node) -> list[str]:
+    for prop in node.metadata_props:
+        if prop.key == "pkg.torch.onnx.name_scopes":
+            try:
+                scopes = ast.literal_eval(prop.value)
+            except (ValueError, SyntaxError):
+                break
+            if isinstance(scopes, list) and len(scopes) >= 2 and isinstance(scopes[-2], str):
+                return scopes[-2].split(".") if scopes[-2] else []
+            return []
+    if node.name.startswith("/"):
+        return _legacy_scope(node.name)
+    return []
+
+
+def _clean(part: str, reserved: set[str]) -> str:
+    part = re.sub(r"\W", "_", part) or "_"
+    return part + "_" if part in reserved else part
+
+
+def nest_layers(net, prepared) -> None:
+    """Give the converted layers the network's own names and nesting (``layer1.0.conv1``), read from the
+    exporter's scopes (dynamo's ``name_scopes`` metadata, the legacy exporter's node names); layers with no
+    scope keep a flat name after their op (``reshape``, ``add_2``)."""
+    from torch import nn
+
+    reserved = set(dir(net)) | set(vars(net)) | set(dir(nn.Module()))
+    chosen = []
+    for node in prepared.graph.node:
+        if not node.output or node.output[0] not in net.mapping:
+            continue
+        old = net.mapping[node.output[0]]
+        module = net._modules.get(old)  # names may hold dots ("Conv_/layer1/layer1.0/conv1/Conv_output_0")
+        if not isinstance(module, nn.Module):
+            continue  # functions (torch.cat) stay as they are
+        scope = [_clean(p, reserved) for p in _scope(node)]
+        chosen.append((node.output[0], old, module, scope, _clean(node.op_type.lower(), reserved)))
+    containers = {tuple(scope[:k]) for *_, scope, _ in chosen for k in range(1, len(scope))}
+    used: set[tuple] = set(containers)
+    for _, old, *_ in chosen:
+        del net._modules[old]
+    for op_id, old, module, scope, op in chosen:
+        path = tuple(scope) if scope and tuple(scope) not in containers else (*scope, op)
+        if path in used:
+            n = 2
+            while (*path[:-1], f"{path[-1]}_{n}") in used:
+                n += 1
+            path = (*path[:-1], f"{path[-1]}_{n}")
+        used.add(path)
+        parent = net
+        for part in path[:-1]:
+            if not isinstance(getattr(parent, part, None), nn.Module):
+                setattr(parent, part, nn.Module())
+            parent = getattr(parent, part)
+        setattr(parent, path[-1], module)
+        net.mapping[op_id] = ".".join(path)
+
+
+# --- checking ---------------------------------------------------------------------------------------------
+
+def _flat(outputs) -> list:
+    import torch
+
+    if isinstance(outputs, torch.Tensor):
+        return [outputs]
+    if isinstance(outputs, dict):
+        outputs = list(outputs.values())
+    return [t for item in outputs for t in _flat(item)]
+
+
+def compare_with_onnxruntime(original, net, input_shape, path: Path) -> float:
+    """Run the original file in onnxruntime and the converted module on one random image; the largest
+    difference relative to max(1, the largest output); ModelFileError when over ``TOLERANCE``."""
+    import numpy as np
+    import torch
+
+    try:
+        import onnxruntime
+    except ImportError:
+        raise ModelFileError("ONNX files need the package onnxruntime to check the conversion: uv sync "
+                             "installs it") from None
+    name = _real_inputs(original.graph)[0].name
+    x = torch.randn((1, *input_shape), generator=torch.Generator().manual_seed(0))
+    try:
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        session = onnxruntime.InferenceSession(original.SerializeToString(), options,
+                                               providers=["CPUExecutionProvider"])
+        feed_type = session.get_inputs()[0].type
+        feed = x.numpy().astype(np.float16 if "float16" in feed_type else
+                                np.float64 if "double" in feed_type else np.float32)
+        expected = session.run(None, {name: feed})
+    except Exception as error:
+        raise ModelFileError(f"{path}: onnxruntime cannot run it at input 1×{shape_text(input_shape)}, so its "
+                             f"conversion cannot be checked: {first_line(error, 160)}") from None
+    got = _flat(checked_forward(net, input_shape, f"{path.name} (converted by {CONVERTER})"))
+    if len(got) != len(expected):
+        raise ModelFileError(f"{path}: the converted model gives {len(got)} outputs, onnxruntime {len(expected)}; "
+                             "refused")
+    worst = 0.0
+    for ours, theirs in zip(got, expected):
+        theirs = np.asarray(theirs)
+        ours = ours.detach().double().numpy()
+        if ours.shape != theirs.shape:
+            raise ModelFileError(f"{path}: the converted model's output has shape {shape_text(ours.shape)}, "
+                                 f"onnxruntime's {shape_text(theirs.shape)}; refused")
+        if theirs.size == 0:
+            continue
+        if not np.issubdtype(theirs.dtype, np.number) or theirs.dtype == np.bool_:
+            if not np.array_equal(ours, theirs):
+                raise ModelFileError(f"{path}: the converted model's output differs from onnxruntime's; refused")
+            continue
+        scale = max(1.0, float(np.abs(theirs).max()))
+        worst = max(worst, float(np.abs(ours - theirs.astype(np.float64)).max()) / scale)
+    if not worst <= TOLERANCE:  # NaN too
+        raise ModelFileError(f"{path}: the conversion by {CONVERTER} {converter_version()} differs from "
+                             f"onnxruntime by {worst:.2g} of the largest output (tolerance {TOLERANCE:g}); "
+                             "refused rather than shown wrong")
+    return worst
+
+
+def open_onnx(path: Path, given_shape, steps: Steps):
+    """(model, input_shape, notes)."""
+    from cnn_explorer.models.files.opened import valid_input_shape
+
+    steps(f"reading {path.name} (ONNX)")
+    original = _load(path)
+    opset = next((o.version for o in original.opset_import if o.domain in ("", "ai.onnx")), None)
+    stored, _ = stored_shape(original, path)
+    notes = []
+    if stored:
+        shape = valid_input_shape(stored, f"stored in {path.name}")
+        if given_shape and valid_input_shape(given_shape, "given") != shape:
+            notes.append(f"{path.name} fixes its input at {shape_text(shape)}; the input shape given "
+                         f"({shape_text(valid_input_shape(given_shape, 'given'))}) is not used")
+    elif given_shape:
+        shape = valid_input_shape(given_shape, "given")
+    else:
+        raise ModelFileError(f"{path} does not fix its input's height and width: give the input shape "
+                             "(C,H,W, e.g. 3,224,224)")
+    steps("preparing the graph (onnxscript optimizer)")
+    prepared = prepare(original, path)
+    steps(f"converting to PyTorch ({CONVERTER})")
+    net, guessed = convert(prepared, path)
+    nest_layers(net, prepared)
+    net.onnx_model.graph.ClearField("initializer")  # forward reads only the nodes; the weights are in the layers
+    steps("checking the conversion against onnxruntime")
+    try:
+        worst = compare_with_onnxruntime(original, net, shape, path)
+    except ModelFileError as error:
+        if guessed:
+            raise ModelFileError(f"{error} ({CONVERTER} has no conversion for {', '.join(guessed)} and guessed "
+                                 "one)") from None
+        raise
+    notes.append(f"converted by {CONVERTER} {converter_version()} from ONNX opset {opset}; matches onnxruntime to "
+                 f"{worst:.1e} of the largest output (tolerance {TOLERANCE:g})")
+    notes.extend(_folded_notes(original))
+    if guessed:
+        notes.append(f"{CONVERTER} guessed the ops {', '.join(guessed)}; the check against onnxruntime passed")
+    return net, shape, notes

@@ -1,0 +1,177 @@
+"""Files written by PyTorch: ``torch.export`` programs (``.pt2``), TorchScript archives, and ``torch.save``
+checkpoints (which hold weights, not a model).
+
+The kind is told by the archive's contents, not its suffix: ``.pt`` is used for all three.
+Loading a ``.pt2`` or TorchScript file runs the code it holds (torch's own documentation warns): treat it as a
+``.py``. A ``torch.save`` file is only ever read with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+import warnings
+import zipfile
+from pathlib import Path
+
+from cnn_explorer.models.files.errors import ModelFileError, first_line
+
+
+def archive_kind(path: Path) -> str:
+    """"pt2", "torchscript", "torch.save", "zip" (another zip), or "" when the file is no zip archive."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return ""
+    tails = {name.split("/", 1)[-1] for name in names}
+    if "archive_format" in tails or "models/model.json" in tails or any(
+            t.startswith("serialized_exported_program") for t in tails):
+        return "pt2"
+    if "constants.pkl" in tails and any(t.startswith("code/") for t in tails):
+        return "torchscript"
+    if "data.pkl" in tails:
+        return "torch.save"
+    return "zip"
+
+
+# --- torch.export -----------------------------------------------------------------------------------------
+
+def _example_shape(program) -> tuple | None:
+    """The stored example input's shape, when it has exactly one tensor input."""
+    import torch
+
+    example = getattr(program, "example_inputs", None)
+    if not example:
+        return None
+    args, kwargs = example
+    tensors = [a for a in list(args) + list(kwargs.values()) if isinstance(a, torch.Tensor)]
+    return tuple(tensors[0].shape) if len(tensors) == 1 else None
+
+
+def _restore_leaf(module):
+    """The ``nn.Conv2d`` or ``nn.Linear`` that an unflattened leaf stands for, when its graph is exactly one
+    ``aten.conv2d`` / ``aten.linear`` call on its own weight (and bias); else None. Views that look for
+    ``nn.Conv2d`` (the kernels) then find the layers."""
+    import torch
+    from torch import nn
+
+    graph = getattr(module, "graph", None)
+    if graph is None or any(True for _ in module.children()):
+        return None
+    calls = [n for n in graph.nodes if n.op == "call_function"]
+    placeholders = [n for n in graph.nodes if n.op == "placeholder"]
+    if len(calls) != 1 or len(placeholders) != 1:
+        return None
+    call = calls[0]
+    attrs = {n.name: n.target for n in graph.nodes if n.op == "get_attr"}
+    args = list(call.args) + [None] * 8
+    if call.kwargs or args[0] is not placeholders[0] or getattr(args[1], "name", None) not in attrs:
+        return None
+    weight = getattr(module, attrs[args[1].name])
+    bias = getattr(module, attrs[args[2].name]) if args[2] is not None and args[2].name in attrs else None
+    if args[2] is not None and bias is None:
+        return None
+    if call.target is torch.ops.aten.conv2d.default and weight.dim() == 4:
+        stride, padding, dilation, groups = (args[3] or [1, 1], args[4] or [0, 0], args[5] or [1, 1],
+                                             args[6] or 1)
+        out_channels, in_per_group, kh, kw = weight.shape
+        layer = nn.Conv2d(in_per_group * groups, out_channels, (kh, kw), stride=tuple(stride),
+                          padding=tuple(padding), dilation=tuple(dilation), groups=groups, bias=bias is not None,
+                          device="meta")
+    elif call.target is torch.ops.aten.linear.default and weight.dim() == 2:
+        layer = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None, device="meta")
+    else:
+        return None
+    layer.weight = weight if isinstance(weight, nn.Parameter) else nn.Parameter(weight, requires_grad=False)
+    if bias is not None:
+        layer.bias = bias if isinstance(bias, nn.Parameter) else nn.Parameter(bias, requires_grad=False)
+    return layer
+
+
+def restore_layers(model) -> int:
+    """Put ``nn.Conv2d`` / ``nn.Linear`` in place of the unflattened leaves that are exactly one of them."""
+    count = 0
+    for name, module in list(model.named_modules()):
+        if not name:
+            continue
+        layer = _restore_leaf(module)
+        if layer is None:
+            continue
+        parent_name, _, child = name.rpartition(".")
+        setattr(model.get_submodule(parent_name) if parent_name else model, child, layer)
+        count += 1
+    return count
+
+
+def open_pt2(path: Path, steps):
+    """(model, input_shape or None, notes) from a ``torch.export.save`` file, unflattened so that forward
+    hooks fire on each layer as in eager mode."""
+    import torch
+
+    steps(f"reading {path.name} (torch.export)")
+    try:
+        program = torch.export.load(str(path))
+    except Exception as error:
+        raise ModelFileError(f"cannot read {path} as a torch.export program: {first_line(error)}") from None
+    shape = _example_shape(program)
+    steps("rebuilding the layers (torch.export.unflatten)")
+    notes = []
+    try:
+        model = torch.export.unflatten(program)
+    except Exception as error:  # programs with an unusual module call graph
+        model = program.module()
+        notes.append(f"torch.export.unflatten failed ({first_line(error, 120)}); the flat graph module is used: "
+                     "forward hooks fire on the whole model only, not on its layers")
+        return model, shape, notes, False
+    restored = restore_layers(model)
+    flat = program.module()
+    with torch.no_grad():
+        x = torch.randn(shape) if shape else None
+        if x is not None and not torch.allclose(model(x), flat(x), rtol=1e-5, atol=1e-6):
+            raise ModelFileError(f"{path}: the rebuilt layers do not reproduce the exported program; "
+                                 "please report this file")
+    notes.append("layers rebuilt by torch.export.unflatten: forward hooks fire on every layer as in eager "
+                 f"mode; {restored} convolution and linear layers are nn.Conv2d / nn.Linear again, the others "
+                 "are torch.export InterpreterModules (their code is the exported graph)")
+    if shape and shape[0] != 1:
+        notes.append(f"exported with a batch of {shape[0]}")
+    return model, shape, notes, True
+
+
+# --- TorchScript ------------------------------------------------------------------------------------------
+
+TORCHSCRIPT_REASON = ("TorchScript modules refuse forward hooks, so the lab (feature maps, Grad-CAM) cannot "
+                      "look inside: the graph and the numbers only; open the Python code or a .pt2 "
+                      "(torch.export) file to look inside")
+
+
+def open_torchscript(path: Path, steps):
+    import torch
+
+    steps(f"reading {path.name} (TorchScript)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch 2.15: "torch.jit.load is deprecated"
+            return torch.jit.load(str(path), map_location="cpu")
+    except Exception as error:
+        raise ModelFileError(f"cannot read {path} as TorchScript: {first_line(error)}") from None
+
+
+# --- torch.save checkpoints -------------------------------------------------------------------------------
+
+def refuse_checkpoint(path: Path, spec_text: str):
+    """A ``torch.save`` or ``.safetensors`` file is weights, not a model: say how to open it, or why it is
+    refused (a pickled model object is never unpickled)."""
+    from cnn_explorer.models.zoo.weights import WeightsError, read_state_dict
+
+    try:
+        state = read_state_dict(path)
+    except WeightsError as error:
+        text = str(error)
+        if "Python objects" in text:
+            raise ModelFileError(f"{spec_text} holds pickled Python objects (a whole model saved with "
+                                 "torch.save(model)), which are never unpickled, for safety: save "
+                                 "model.state_dict() instead and give the code with it: file.py:Name --weights "
+                                 f"{spec_text}") from None
+        raise ModelFileError(text) from None
+    raise ModelFileError(f"{spec_text} is a state dict ({len(state)} tensors), not a model: give the code with "
+                         f"it: file.py:Name --weights {spec_text}")
