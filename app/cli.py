@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
 
     for feature in _features():  # each feature adds its commands
         feature.add_commands(commands)
+    from cnn_explorer.app.model_options import add_to_commands
+
+    add_to_commands(commands)  # a model file's options, wherever a command takes a model
     return parser
 
 
@@ -100,11 +103,15 @@ def gui_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="cnn-explorer", description="Look inside the famous CNNs: opens the explorer window.",
                      epilog=f"commands (cnn-explorer COMMAND --help for each):\n{commands}",
                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", nargs="?", help="zoo model to open (default: the last one, or alexnet)")
+    parser.add_argument("model", nargs="?", help="zoo model or model file (net.py:Name, module:Name, .onnx, .pt2, "
+                        "TorchScript) to open (default: the last one, or alexnet)")
     parser.add_argument("--view", choices=("graph", "summary", "lab"), default="graph",
                         help="the tab shown first (lab: look inside with a sample image)")
     parser.add_argument("--weights", default="pretrained", type=weights_option, metavar="pretrained|random|PATH")
     parser.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"))
+    from cnn_explorer.app.model_options import add_options
+
+    add_options(parser)
     parser.add_argument("--theme", choices=("light", "dark", "high_contrast"))
     parser.add_argument("--font-scale", type=float, metavar="S", help="text scale, e.g. 1.5")
     parser.add_argument("--presentation", action="store_true", help="start full screen with large text")
@@ -157,6 +164,9 @@ def _check_gui_args(args) -> None:
 def run_gui(argv: list[str]) -> int:
     args = gui_parser().parse_args(argv)
     _check_gui_args(args)
+    from cnn_explorer.app.model_options import remember
+
+    remember(args)
     from cnn_explorer.app.launch import run_gui as launch
 
     return launch(args)
@@ -209,7 +219,8 @@ def _bad_input_errors() -> tuple[type[BaseException], ...]:
                           ("cnn_explorer.models.analysis.export", ("ExportError",)),
                           ("cnn_explorer.models.lab.errors", ("LabError",)),
                           ("cnn_explorer.models.live.errors", ("LiveError", "SourceError")),
-                          ("cnn_explorer.models.charts", ("ChartsError",))):
+                          ("cnn_explorer.models.charts", ("ChartsError",)),
+                          ("cnn_explorer.models.files.errors", ("ModelFileError",))):
         if module in sys.modules:
             found += [getattr(sys.modules[module], name) for name in names]
     return tuple(found)
@@ -242,6 +253,9 @@ def run_command(argv: list[str]) -> int:
                    "nowhere")
         return EXIT_BAD_INPUT
     try:
+        from cnn_explorer.app.model_options import remember
+
+        remember(args)
         return _handler(args.command)(args)
     except Exception as error:  # noqa: BLE001 - bad input is one line; anything else is re-raised
         if isinstance(error, _bad_input_errors()):

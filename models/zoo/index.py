@@ -90,12 +90,27 @@ def normalized(name: str) -> str:
 
 def lookup(name: str) -> dict:
     """The facts of ``name`` (any case, surrounding spaces ignored); ``UnknownModelError`` with the closest
-    names when the zoo has no such entry."""
+    names when the zoo has no such entry. A model file (``net.py:Name``, ``.onnx`` …) or an object the user
+    brought is opened to answer (``models/zoo/user.py``): its facts are those of its entry."""
+    from cnn_explorer.models.files.spec import is_model_file
+
+    if is_model_file(name) or name in _user_names():
+        from cnn_explorer.models.zoo.registry import get_entry
+
+        entry = get_entry(name)
+        return {**entry.to_dict(), "data_dependent": entry.data_dependent}
     key = normalized(name)
     by_name = {e["name"]: e for e in index()}
     if key in by_name:
         return by_name[key]
     raise UnknownModelError(name, suggestions(key, list(by_name)))
+
+
+def _user_names():
+    import sys
+
+    user = sys.modules.get("cnn_explorer.models.zoo.user")  # only once one was brought
+    return user._ENTRIES if user is not None else ()
 
 
 def suggestions(key: str, names: list[str]) -> list[str]:

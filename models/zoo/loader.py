@@ -43,7 +43,8 @@ def load_model(name: str, *, weights: str = "pretrained", progress: ProgressCall
     resnet152``), and a weights file is checked against it but not copied. A model whose forward pass depends on
     the data (a detector) is built as usual: it is analyzed with real numbers."""
     entry = get_entry(name)
-    model = build_on_meta(entry) if structure_only and not entry.data_dependent else None
+    meta = structure_only and not entry.data_dependent and entry.source not in ("file", "object")
+    model = build_on_meta(entry) if meta else None
     if model is None:
         model = entry.build()
         return LoadedModel(entry, model.eval(), apply_weights(entry, model, weights, progress), weights)
@@ -99,9 +100,11 @@ def summarize(loaded: LoadedModel, input_size: tuple[int, int] | None = None,
     check_input_size(input_size, {"name": facts.name, "task": facts.task, "data_dependent": facts.data_dependent})
     shape = loaded.input_shape(input_size)
     store = store or cache.AnalysisCache()
-    entry_key = cache.key(loaded.entry.name, shape[2:], loaded.requested)
+    # A file is cached under its content's hash; an object in a notebook never.
+    kept = not facts.facts.get("no_cache")
+    entry_key = cache.key(facts.facts.get("cache_name") or facts.name, shape[2:], loaded.requested)
     start = time.perf_counter()
-    entry = store.get(entry_key)
+    entry = store.get(entry_key) if kept else None
     if entry is not None and entry["weights_label"] == loaded.weights.label:
         try:
             summary = summary_from_entry(entry)
@@ -111,8 +114,9 @@ def summarize(loaded: LoadedModel, input_size: tuple[int, int] | None = None,
             pass  # a damaged entry: record again, and overwrite it
     try:
         summary = analyze(loaded.model, shape, name=loaded.entry.name, weights=loaded.weights.label,
-                          on_meta=not loaded.entry.data_dependent)
-        store.put(entry_key, cache_entry(summary, loaded.weights))
+                          on_meta=not loaded.entry.data_dependent and facts.source not in ("file", "object"))
+        if kept:
+            store.put(entry_key, cache_entry(summary, loaded.weights))
         return summary
     except (RuntimeError, ValueError, IndexError, NotImplementedError) as error:
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]

@@ -89,8 +89,18 @@ def list_entries(task: str | None = None) -> list[ModelEntry]:
 
 
 def get_entry(name: str) -> ModelEntry:
-    """The entry ``name``: the static index answers an unknown name before anything heavy is imported, and
-    only the zoo module of the entry's source is imported."""
+    """The entry ``name``: a model the user brought (``models/zoo/user.py``), or a zoo entry: the static index
+    answers an unknown name before anything heavy is imported, and only the zoo module of the entry's source is
+    imported."""
+    from cnn_explorer.models.zoo.user import register_file, user_entry
+
+    entry = user_entry(name)  # a model the user brought: a file, or an object (models/zoo/user.py)
+    if entry is not None:
+        return entry
+    from cnn_explorer.models.files.spec import is_model_file
+
+    if is_model_file(name):  # opened with the options it states itself (the command line registers it first)
+        return register_file(name)
     facts = lookup(name)  # UnknownModelError, with suggestions, from the index alone
     _load_source(facts["source"])
     if facts["name"] not in _REGISTRY:  # the index is older than the code: a test keeps them in step

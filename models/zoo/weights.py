@@ -261,7 +261,17 @@ def _as_built(model: nn.Module, state: dict[str, torch.Tensor]) -> dict[str, tor
 
 def apply_weights(entry: ModelEntry, model: nn.Module, weights: str = "pretrained",
                   progress: ProgressCallback | None = None) -> WeightsResult:
-    """Put weights into ``model``: ``"pretrained"``, ``"random"`` or the path of a local file."""
+    """Put weights into ``model``: ``"pretrained"``, ``"random"`` or the path of a local file. A model the user
+    brought keeps its own for "pretrained" (``facts["own_weights"]``: what they are)."""
+    own = entry.facts.get("own_weights")
+    if own and weights == "pretrained":
+        origin = entry.facts.get("origin", "")
+        if own == "random":
+            return WeightsResult("random", f"random initialization: {origin} was given no weights "
+                                           "(give --weights file.pth or .safetensors)")
+        if own.startswith("file:"):
+            return WeightsResult(own, f"weights from {own[5:]}")
+        return WeightsResult("pretrained", f"its own weights ({'as given' if own == 'given' else 'stored in the file'})")
     if weights == "random":
         return WeightsResult("random", "random initialization")
     if weights != "pretrained":
