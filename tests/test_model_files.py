@@ -1,0 +1,543 @@
+"""models/files: networks opened from files, checked against the real thing (the original module, onnxruntime).
+
+Every file is written here, into tmp_path: code with a checkpoint, a package, torch.export and TorchScript
+archives, ONNX files from both exporters and ONNX graphs built with onnx.helper.
+Tolerance for a converted model against the original PyTorch module (and against onnxruntime):
+``max|Δ| <= 1e-4 · max(1, max|reference|)``, the same rule the converter check uses (measured: under 1e-6).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from cnn_explorer.models.files import ModelFileError, is_model_file, open_model_file
+
+TOLERANCE = 1e-4
+
+
+def close(ours, reference, tolerance=TOLERANCE):
+    ours, reference = np.asarray(ours, dtype=np.float64), np.asarray(reference, dtype=np.float64)
+    assert ours.shape == reference.shape
+    scale = max(1.0, float(np.abs(reference).max()))
+    worst = float(np.abs(ours - reference).max()) / scale
+    assert worst <= tolerance, worst
+    return worst
+
+
+def image(shape=(3, 224, 224), seed=1):
+    return torch.randn((1, *shape), generator=torch.Generator().manual_seed(seed))
+
+
+def fired_layers(model, x):
+    """The names of the modules whose forward hooks fired in one pass."""
+    fired, handles = [], []
+    for name, module in model.named_modules():
+        if name:
+            handles.append(module.register_forward_hook(lambda m, i, o, name=name: fired.append(name)))
+    with torch.no_grad():
+        model(x)
+    for handle in handles:
+        handle.remove()
+    return fired
+
+
+# --- telling files from zoo names -------------------------------------------------------------------------
+
+def test_is_model_file_tells_specs_from_zoo_names():
+    for spec in ("nets/net.py:Net", "net.py:Net", "mypkg.nets:Net", "model.onnx", "resnet.pt2", "x.pt", "w.pth",
+                 "C:\\models\\net.onnx", "./alexnet", "net.py"):
+        assert is_model_file(spec), spec
+    for spec in ("resnet18", "alexnet", "lenet5_digits", "", "  "):
+        assert not is_model_file(spec), spec
+
+
+def test_is_model_file_imports_no_torch():
+    code = ("import sys, cnn_explorer.models.files as f; assert f.is_model_file('a.onnx'); "
+            "assert not f.is_model_file('vgg16'); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
+# --- code: net.py:Name and package.module:Name ------------------------------------------------------------
+
+NET_PY = """
+    import torch
+    from torch import nn
+    from blocks import conv_block  # a neighbour: the file's folder is on sys.path while it loads
+
+    class TinyNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(conv_block(3, 8), nn.MaxPool2d(2), conv_block(8, 16))
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(16, 10)
+
+        def forward(self, x):
+            return self.fc(torch.flatten(self.pool(self.features(x)), 1))
+
+    class Wide(nn.Module):
+        def __init__(self, channels, depth=2):
+            super().__init__()
+
+    def build():
+        return TinyNet()
+
+    def not_a_model():
+        return 42
+"""
+
+BLOCKS_PY = """
+    from torch import nn
+
+    def conv_block(cin, cout):
+        return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU())
+"""
+
+
+@pytest.fixture
+def code_dir(tmp_path):
+    (tmp_path / "net.py").write_text(textwrap.dedent(NET_PY))
+    (tmp_path / "blocks.py").write_text(textwrap.dedent(BLOCKS_PY))
+    yield tmp_path
+    sys.modules.pop("blocks", None)
+
+
+def _reference_tiny(code_dir):
+    """The same class, imported the ordinary way, with trained-looking (non-default) weights."""
+    sys.path.insert(0, str(code_dir))
+    try:
+        import importlib
+
+        net = importlib.import_module("net")
+        model = net.TinyNet()
+    finally:
+        sys.path.remove(str(code_dir))
+        sys.modules.pop("net", None)
+    torch.manual_seed(3)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2)
+                module.weight.uniform_(0.5, 1.5)
+    return model.eval()
+
+
+def test_python_file_with_a_checkpoint(code_dir):
+    reference = _reference_tiny(code_dir)
+    torch.save(reference.state_dict(), code_dir / "tiny.pth")
+    path_before = list(sys.path)
+    steps = []
+    opened = open_model_file(f"{code_dir}/net.py:TinyNet", weights=str(code_dir / "tiny.pth"),
+                             input_shape=(3, 32, 32), progress=steps.append)
+    assert sys.path == path_before  # the file's folder was on the path only while it loaded
+    assert opened.kind == "python" and opened.name == "TinyNet" and opened.hooks_work
+    assert opened.input_shape == (3, 32, 32)
+    assert not opened.model.training
+    assert opened.description.startswith(f"from {code_dir}/net.py:TinyNet")
+    assert any("weights from" in note for note in opened.notes)
+    assert steps and steps[0].startswith("running")
+    x = image((3, 32, 32))
+    with torch.no_grad():
+        assert torch.equal(opened.model(x), reference(x))
+    assert "features.0.0" in fired_layers(opened.model, x)
+
+
+def test_python_function_and_safetensors(code_dir):
+    from safetensors.torch import save_file
+
+    reference = _reference_tiny(code_dir)
+    save_file(reference.state_dict(), str(code_dir / "tiny.safetensors"))
+    opened = open_model_file(f"{code_dir}/net.py:build", weights=str(code_dir / "tiny.safetensors"),
+                             input_shape=(3, 16, 16))
+    x = image((3, 16, 16))
+    with torch.no_grad():
+        assert torch.equal(opened.model(x), reference(x))
+
+
+def test_package_module_name(tmp_path, monkeypatch):
+    package = tmp_path / "mfpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "nets.py").write_text(textwrap.dedent("""
+        from torch import nn
+
+        class Small(nn.Module):
+            input_shape = (1, 28, 28)  # stated by the code: no shape needs to be given
+
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(1, 4, 5)
+                self.head = nn.Sequential(nn.Flatten(), nn.Linear(4 * 24 * 24, 10))
+
+            def forward(self, x):
+                return self.head(self.conv(x).relu())
+    """))
+    monkeypatch.chdir(tmp_path)
+    try:
+        opened = open_model_file("mfpkg.nets:Small")
+        assert opened.kind == "module" and opened.input_shape == (1, 28, 28)
+        assert isinstance(opened.model.conv, nn.Conv2d)
+        with pytest.raises(ModelFileError, match="no module named 'mfpkg.other'"):
+            open_model_file("mfpkg.other:Small")
+        with pytest.raises(ModelFileError, match="module mfpkg.nets has no 'Big'; its nn.Module classes: Small"):
+            open_model_file("mfpkg.nets:Big")
+    finally:
+        for name in [n for n in sys.modules if n.startswith("mfpkg")]:
+            sys.modules.pop(name)
+
+
+def test_code_errors_are_one_line(code_dir):
+    spec = f"{code_dir}/net.py"
+    (code_dir / "broken.py").write_text("import torch\n\ndef f(:\n    pass\n")
+    cases = [
+        (f"{code_dir}/broken.py:Net", "broken.py, line 3: syntax error"),
+        (f"{spec}:Wide", r"Wide\(channels, depth=2\) needs arguments \(channels\)"),
+        (f"{spec}:Missing", "has no 'Missing'; its nn.Module classes: TinyNet, Wide"),
+        (f"{spec}:not_a_model", r"not_a_model\(\) in .* returned a int, not an nn.Module"),
+        (spec, r"say which network in .*net.py:Name \(its classes: TinyNet, Wide\)"),
+        (f"{code_dir}/nowhere.py:Net", "file not found"),
+    ]
+    for text, message in cases:
+        with pytest.raises(ModelFileError, match=message) as caught:
+            open_model_file(text, input_shape=(3, 32, 32))
+        assert "\n" not in str(caught.value)
+    with pytest.raises(ModelFileError, match="give the input shape"):
+        open_model_file(f"{spec}:TinyNet")
+
+
+def test_a_failing_import_names_the_line_and_a_file_is_not_run_to_list_its_classes(tmp_path):
+    (tmp_path / "boom.py").write_text("from torch import nn\n\nclass A(nn.Module):\n    pass\n\nraise RuntimeError('no')\n")
+    with pytest.raises(ModelFileError, match=r"boom.py, line 6: loading it failed: RuntimeError: no"):
+        open_model_file(f"{tmp_path}/boom.py:A", input_shape=(3, 8, 8))
+    with pytest.raises(ModelFileError, match=r"say which network .*\(its classes: A\)"):
+        open_model_file(f"{tmp_path}/boom.py")  # read, not run: the RuntimeError is not raised
+
+
+def test_weights_mismatch_names_the_keys(code_dir):
+    state = _reference_tiny(code_dir).state_dict()
+    state["extra.weight"] = torch.zeros(2)
+    del state["fc.bias"]
+    torch.save(state, code_dir / "bad.pth")
+    with pytest.raises(ModelFileError, match=r"1 missing \(e.g. fc.bias\); 1 unexpected \(e.g. extra.weight\)"):
+        open_model_file(f"{code_dir}/net.py:TinyNet", weights=str(code_dir / "bad.pth"), input_shape=(3, 32, 32))
+
+
+def test_forward_failure_names_the_layer_and_its_input(tmp_path):
+    (tmp_path / "flat.py").write_text(textwrap.dedent("""
+        from torch import nn
+
+        class Flat(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.features = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
+                self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(8 * 30 * 30, 10))
+
+            def forward(self, x):
+                return self.classifier(self.features(x))
+    """))
+    open_model_file(f"{tmp_path}/flat.py:Flat", input_shape=(3, 32, 32))  # the shape it was made for
+    with pytest.raises(ModelFileError, match=r"fails on an input of shape 1×3×64×64 in layer 'classifier.1' "
+                                             r"\(Linear\), which got 1×30752"):
+        open_model_file(f"{tmp_path}/flat.py:Flat", input_shape=(3, 64, 64))
+
+
+def test_cancel_passes_through_unchanged(code_dir):
+    class Stop(Exception):
+        pass
+
+    def check():
+        raise Stop()
+
+    with pytest.raises(Stop):
+        open_model_file(f"{code_dir}/net.py:TinyNet", input_shape=(3, 32, 32), check=check)
+
+
+# --- checkpoints and files that are no model -------------------------------------------------------------
+
+def test_a_state_dict_alone_says_what_to_give(tmp_path):
+    torch.save(nn.Linear(3, 2).state_dict(), tmp_path / "w.pth")
+    with pytest.raises(ModelFileError, match=r"w.pth is a state dict \(2 tensors\), not a model: give the code "
+                                             r"with it: file.py:Name --weights .*w.pth"):
+        open_model_file(str(tmp_path / "w.pth"))
+
+
+def test_a_pickled_model_is_never_unpickled(tmp_path):
+    torch.save(nn.Linear(3, 2), tmp_path / "whole.pt")
+    with pytest.raises(ModelFileError, match="pickled Python objects .* never unpickled"):
+        open_model_file(str(tmp_path / "whole.pt"))
+
+
+def test_files_that_are_not_models(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello, not a network\n" * 20)
+    (tmp_path / "garbage.onnx").write_bytes(b"\xff\x00not protobuf" * 50)
+    (tmp_path / "empty.onnx").write_bytes(b"")
+    (tmp_path / "folder.onnx").mkdir()
+    cases = [("notes.txt", "is not a model file"), ("garbage.onnx", "is not an ONNX model"),
+             ("empty.onnx", "is empty"), ("folder.onnx", "is a folder"), ("missing.pt2", "file not found")]
+    for name, message in cases:
+        with pytest.raises(ModelFileError, match=message) as caught:
+            open_model_file(str(tmp_path / name), input_shape=(3, 8, 8))
+        assert "\n" not in str(caught.value)
+    with pytest.raises(ModelFileError, match="is not a model file nor module:Name"):
+        open_model_file("resnet18")
+
+
+# --- torch.export and TorchScript -------------------------------------------------------------------------
+
+def test_pt2_resnet18(tmp_path):
+    from torchvision.models import resnet18
+
+    torch.manual_seed(0)
+    reference = resnet18().eval()
+    x = image()
+    program = torch.export.export(reference, (torch.randn(1, 3, 224, 224),))
+    torch.export.save(program, str(tmp_path / "r18.pt2"))
+    opened = open_model_file(str(tmp_path / "r18.pt2"))  # the input shape is read from the example input
+    assert opened.kind == "pt2" and opened.input_shape == (3, 224, 224) and opened.hooks_work
+    with torch.no_grad():
+        close(opened.model(x), reference(x), 1e-5)
+    fired = fired_layers(opened.model, x)
+    assert {"conv1", "layer1.0.conv1", "layer4.1.bn2", "fc"} <= set(fired)
+    assert isinstance(opened.model.get_submodule("layer1.0.conv1"), nn.Conv2d)  # the kernel view finds them
+    assert isinstance(opened.model.fc, nn.Linear)
+    assert any("unflatten" in note for note in opened.notes)
+
+
+def test_torchscript_opens_without_hooks(tmp_path):
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2)).eval()
+    torch.jit.script(model).save(str(tmp_path / "scripted.pt"))
+    with pytest.raises(ModelFileError, match="TorchScript, which stores no input shape: give the input shape"):
+        open_model_file(str(tmp_path / "scripted.pt"))
+    opened = open_model_file(str(tmp_path / "scripted.pt"), input_shape=(3, 16, 16))
+    assert opened.kind == "torchscript" and not opened.hooks_work
+    assert "refuse forward hooks" in opened.hooks_reason and "graph and the numbers" in opened.hooks_reason
+    x = image((3, 16, 16))
+    with torch.no_grad():
+        assert torch.equal(opened.model(x), model(x))
+
+
+def test_weights_go_with_code_only(tmp_path):
+    model = nn.Sequential(nn.Conv2d(3, 4, 3)).eval()
+    torch.jit.script(model).save(str(tmp_path / "s.pt"))
+    with pytest.raises(ModelFileError, match="--weights goes with code"):
+        open_model_file(str(tmp_path / "s.pt"), weights=str(tmp_path / "w.pth"), input_shape=(3, 8, 8))
+
+
+# --- ONNX -------------------------------------------------------------------------------------------------
+
+def export_onnx(model, path, shape=(3, 224, 224), dynamo=True):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kwargs = {} if dynamo else {"opset_version": 17}
+        torch.onnx.export(model, (torch.randn(1, *shape),), str(path), dynamo=dynamo, input_names=["input"],
+                          output_names=["output"], verbose=False, **kwargs)
+    return path
+
+
+def onnxruntime_output(path, x):
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+
+
+def check_round_trip(reference, path, x):
+    opened = open_model_file(str(path))
+    assert opened.kind == "onnx" and opened.hooks_work and opened.input_shape == tuple(x.shape[1:])
+    assert any("matches onnxruntime" in note and "tolerance 0.0001" in note for note in opened.notes)
+    with torch.no_grad():
+        ours = opened.model(x)
+        close(ours, reference(x))
+    close(ours, onnxruntime_output(path, x))
+    assert fired_layers(opened.model, x)  # the lab can hook its layers
+    return opened
+
+
+@pytest.mark.parametrize("dynamo", [True, False], ids=["dynamo", "legacy"])
+def test_onnx_resnet18_both_exporters(tmp_path, dynamo):
+    from torchvision.models import resnet18
+
+    torch.manual_seed(0)
+    reference = resnet18().eval()
+    path = export_onnx(reference, tmp_path / "r18.onnx", dynamo=dynamo)
+    opened = check_round_trip(reference, path, image())
+    convs = [n for n, m in opened.model.named_modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 20  # BatchNorm folded into them by the exporter: noted
+    assert any("BatchNorm" in note for note in opened.notes)
+    names = {n for n, _ in opened.model.named_modules()}
+    assert {"layer1.0", "layer4.1", "maxpool"} <= names  # the network's own names and nesting
+    if not dynamo:
+        assert "layer1.0.conv1" in convs  # the legacy exporter names convolutions after the conv
+
+
+def test_onnx_alexnet_dynamo_with_external_data(tmp_path):
+    from torchvision.models import alexnet
+
+    torch.manual_seed(0)
+    reference = alexnet().eval()
+    path = export_onnx(reference, tmp_path / "alexnet.onnx")
+    assert (tmp_path / "alexnet.onnx.data").is_file()  # torch 2.15's exporter keeps the weights beside it
+    opened = check_round_trip(reference, path, image())
+    assert isinstance(opened.model.get_submodule("features.0"), nn.Conv2d)
+    assert opened.model.get_submodule("features.0").weight.shape == (64, 3, 11, 11)
+
+
+@pytest.mark.parametrize("dynamo", [True, False], ids=["dynamo", "legacy"])
+def test_onnx_squeezenet(tmp_path, dynamo):
+    from torchvision.models import squeezenet1_0
+
+    torch.manual_seed(0)
+    reference = squeezenet1_0().eval()
+    path = export_onnx(reference, tmp_path / "squeeze.onnx", dynamo=dynamo)
+    opened = check_round_trip(reference, path, image())
+    assert isinstance(opened.model.get_submodule("features.3.expand3x3"), nn.Conv2d)
+
+
+# ONNX graphs built by hand
+
+
+def constant_weights_model(path):
+    """conv(3→4, 3×3) → Relu → GlobalAveragePool → Flatten → Gemm(4→2), every weight in a Constant node (as
+    PaddleOCR's files keep them), input 1×3×8×8."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    weights = {"W": rng.standard_normal((4, 3, 3, 3)).astype(np.float32),
+               "B": rng.standard_normal(4).astype(np.float32),
+               "FW": rng.standard_normal((2, 4)).astype(np.float32),
+               "FB": rng.standard_normal(2).astype(np.float32)}
+    constants = [helper.make_node("Constant", [], [name], value=numpy_helper.from_array(value, name))
+                 for name, value in weights.items()]
+    nodes = constants + [
+        helper.make_node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1], name="conv"),
+        helper.make_node("Relu", ["c"], ["r"], name="relu"),
+        helper.make_node("GlobalAveragePool", ["r"], ["g"], name="pool"),
+        helper.make_node("Flatten", ["g"], ["f"], name="flatten"),
+        helper.make_node("Gemm", ["f", "FW", "FB"], ["y"], transB=1, name="fc"),
+    ]
+    graph = helper.make_graph(nodes, "constants", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return weights
+
+
+def test_onnx_weights_in_constant_nodes(tmp_path):
+    import torch.nn.functional as F
+
+    weights = constant_weights_model(tmp_path / "constants.onnx")
+    opened = open_model_file(str(tmp_path / "constants.onnx"))
+    assert opened.input_shape == (3, 8, 8)
+    x = image((3, 8, 8))
+    t = {k: torch.from_numpy(v) for k, v in weights.items()}
+    expected = F.linear(F.relu(F.conv2d(x, t["W"], t["B"], padding=1)).mean((2, 3)), t["FW"], t["FB"])
+    with torch.no_grad():
+        ours = opened.model(x)
+    close(ours, expected)
+    close(ours, onnxruntime_output(tmp_path / "constants.onnx", x))
+    conv = opened.model.get_submodule("conv")
+    assert isinstance(conv, nn.Conv2d) and torch.equal(conv.weight.detach(), t["W"])
+
+
+def _with_external_data(tmp_path, location):
+    import onnx
+
+    constant_weights_model(tmp_path / "model.onnx")
+    model = onnx.load(str(tmp_path / "model.onnx"))
+    from onnx.external_data_helper import convert_model_to_external_data
+
+    import onnx_ir as ir
+    import onnx_ir.passes.common as passes
+
+    graph = ir.serde.deserialize_model(model)
+    passes.LiftConstantsToInitializersPass(lift_all_constants=True, size_limit=0)(graph)
+    model = ir.serde.serialize_model(graph)
+    convert_model_to_external_data(model, all_tensors_to_one_file=True, location="weights.bin", size_threshold=0)
+    onnx.save(model, str(tmp_path / "model.onnx"))
+    model = onnx.load(str(tmp_path / "model.onnx"), load_external_data=False)
+    for tensor in model.graph.initializer:
+        for entry in tensor.external_data:
+            if entry.key == "location":
+                entry.value = location
+    onnx.save(model, str(tmp_path / "model.onnx"))
+    return tmp_path / "model.onnx"
+
+
+def test_onnx_external_data_inside_the_folder_opens(tmp_path):
+    path = _with_external_data(tmp_path, "weights.bin")
+    opened = open_model_file(str(path))
+    close(opened.model(image((3, 8, 8))).detach(), onnxruntime_output(path, image((3, 8, 8))))
+
+
+def test_onnx_external_data_leaving_the_folder_is_refused(tmp_path):
+    inside = tmp_path / "model"
+    inside.mkdir()
+    path = _with_external_data(inside, "weights.bin")
+    (inside / "weights.bin").rename(tmp_path / "secret.bin")
+    for location in ("../secret.bin", str(tmp_path / "secret.bin")):
+        import onnx
+
+        model = onnx.load(str(path), load_external_data=False)
+        for tensor in model.graph.initializer:
+            for entry in tensor.external_data:
+                if entry.key == "location":
+                    entry.value = location
+        onnx.save(model, str(path))
+        with pytest.raises(ModelFileError, match="outside the model's folder; refused"):
+            open_model_file(str(path))
+
+
+def test_onnx_op_the_converter_lacks(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("FusedConv", ["x", "W"], ["y"], domain="com.microsoft", name="fused")
+    weight = helper.make_tensor("W", TensorProto.FLOAT, [2, 3, 1, 1], [0.5] * 6)
+    graph = helper.make_graph([node], "custom", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 4, 4])], [weight])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+    onnx.save(model, str(tmp_path / "custom.onnx"))
+    with pytest.raises(ModelFileError, match=r"the ONNX op com.microsoft::FusedConv \(node fused\) is not supported by "
+                                             r"onnx2pytorch 0\.6\.0"):
+        open_model_file(str(tmp_path / "custom.onnx"))
+
+
+def test_onnx_dynamic_size_needs_a_shape(tmp_path):
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten()).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.randn(1, 3, 32, 32),), str(tmp_path / "dyn.onnx"), dynamo=False,
+                          opset_version=17, input_names=["x"], dynamic_axes={"x": {2: "h", 3: "w"}})
+    with pytest.raises(ModelFileError, match="does not fix its input's height and width: give the input shape"):
+        open_model_file(str(tmp_path / "dyn.onnx"))
+    opened = open_model_file(str(tmp_path / "dyn.onnx"), input_shape=(3, 40, 48))
+    assert opened.input_shape == (3, 40, 48)
+    x = image((3, 40, 48))
+    with torch.no_grad():
+        close(opened.model(x), model(x))
+
+
+def test_a_conversion_that_differs_from_onnxruntime_is_refused(tmp_path):
+    """The check itself, on a real module that computes something else than the file."""
+    import onnx
+
+    from cnn_explorer.models.files.onnx_source import compare_with_onnxruntime
+
+    constant_weights_model(tmp_path / "c.onnx")
+    original = onnx.load(str(tmp_path / "c.onnx"))
+    wrong = nn.Sequential(nn.Conv2d(3, 2, 8), nn.Flatten()).eval()
+    with pytest.raises(ModelFileError, match=r"differs from onnxruntime by .* \(tolerance 0.0001\); refused"):
+        compare_with_onnxruntime(original, wrong, (3, 8, 8), tmp_path / "c.onnx")
