@@ -134,7 +134,7 @@ def test_charts_tab_builds_on_first_open(qtbot, tmp_path, monkeypatch):
     window.resize(1024, 768)
     window.show()
     assert window.host.built("charts") is None
-    window.actions["charts_tab"].trigger()
+    window.action_map["charts_tab"].trigger()
     controller = window.feature("charts")
     panel = controller.panel
     assert window.tabs.currentWidget() is panel

@@ -64,16 +64,16 @@ def test_a_toy_feature_gets_a_tab_an_action_and_a_command(toy, make_explorer, qt
     window = make_explorer("lenet5")
     tabs = window.tabs
     assert tabs.tabText(tabs.count() - 1) == "Toy" and not toy  # a placeholder until it is opened
-    assert window.actions["toy_tab"] in window.menus["View"].actions()
-    assert window.actions["toy_hello"] in window.menus["Help"].actions()
+    assert window.action_map["toy_tab"] in window.menus["View"].actions()
+    assert window.action_map["toy_hello"] in window.menus["Help"].actions()
 
-    window.actions["toy_tab"].trigger()  # View › Toy (Ctrl+9): built, then opened
+    window.action_map["toy_tab"].trigger()  # View › Toy (Ctrl+9): built, then opened
     controller = window.feature("toy")
     assert toy == [controller] and tabs.currentWidget() is controller.panel
     assert controller.events == ["opened first=True"]
-    window.actions["graph_tab"].trigger()
+    window.action_map["graph_tab"].trigger()
     assert controller.events[-1] == "left"
-    window.actions["toy_hello"].trigger()
+    window.action_map["toy_hello"].trigger()
     assert window.statusBar().currentMessage() == "hello from the toy"
     assert ("Help", "Say hello", "Ctrl+Shift+9") in window.shortcut_list()
 

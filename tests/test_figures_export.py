@@ -208,7 +208,7 @@ def test_figure_tab_is_built_when_opened_and_follows_model_and_theme(qtbot, tmp_
     window.show()
     qtbot.waitUntil(lambda: window.current_model() == "alexnet_2012" and not window.is_loading(), timeout=TIMEOUT_MS)
     assert window.host.built("figure") is None  # not built before it is opened
-    window.actions["figure_tab"].trigger()
+    window.action_map["figure_tab"].trigger()
     view = window.feature("figure").view
     assert view is not None and window.tabs.currentWidget() is view
     qtbot.waitUntil(lambda: view.last_layout is not None, timeout=TIMEOUT_MS)
@@ -226,6 +226,6 @@ def test_figure_tab_is_built_when_opened_and_follows_model_and_theme(qtbot, tmp_
 
     files = export_slides(window.ctx, tmp_path / "slides.png", SLIDES["4:3"])
     assert files and all(image_size(f) == (1440, 1080) for f in files)
-    assert window.actions_by_name["export_figure"] in window.menus["File"].actions()
-    assert window.actions_by_name["export_slides"] in window.menus["File"].actions()
+    assert window.action_map["export_figure"] in window.menus["File"].actions()
+    assert window.action_map["export_slides"] in window.menus["File"].actions()
     window.close()

@@ -98,7 +98,7 @@ def test_lenet_digits_every_tool(qtbot, make_window, tmp_path):
 
     # N steps through the layers and the lab follows; features.3 has 16 maps.
     with qtbot.waitSignal(lab.view_shown, timeout=TIMEOUT_MS):
-        window.actions["next_layer"].trigger()
+        window.action_map["next_layer"].trigger()
     select(qtbot, window, "features.3")
     assert panel.mosaic_data.channels == 16
     _, y, x = click_unit(qtbot, window, 5, 4, 7)
@@ -224,7 +224,7 @@ def test_the_lab_is_built_when_its_tab_is_first_opened(make_explorer, qtbot):
     the current model's first feature maps."""
     window = make_explorer("lenet5_digits", weights="pretrained", size=None)
     assert window.host.built("lab") is None and window.tabs.tabText(2) == "Lab"
-    window.actions["lab_tab"].trigger()
+    window.action_map["lab_tab"].trigger()
     assert window.tabs.currentWidget() is window.feature("lab").panel
     qtbot.waitUntil(lambda: window.feature("lab").panel.view is not None, timeout=TIMEOUT_MS)
     assert window.feature("lab").panel.mosaic_data.channels == 6

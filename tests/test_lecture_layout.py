@@ -96,8 +96,8 @@ def test_a_folded_net_fits_one_projected_screen_readably(projector, model):
 def test_presentation_shows_the_graph_left_to_right_and_compact(projector):
     assert projector.classroom.is_presentation()
     assert projector.graph.arrangement() == ("lr", True)
-    assert projector.actions_by_name["graph_lr"].isChecked()
-    assert projector.actions_by_name["graph_compact"].isChecked()
+    assert projector.actions["graph_lr"].isChecked()
+    assert projector.actions["graph_compact"].isChecked()
     # The toolbar fits the projector's width: nothing hides behind its overflow button.
     bar = projector.toolbar
     assert bar.sizeHint().width() <= bar.width() + 1, (bar.sizeHint().width(), bar.width())
@@ -194,7 +194,7 @@ def test_f11_keeps_the_selection_and_the_zoom(qtbot, tmp_path):
     window.select_layer("features.3")
     window.graph.set_zoom(1.3)
     window.showFullScreen = window.show  # the offscreen "screen" is not 1024×768: the window is the projector's
-    window.actions["presentation"].trigger()
+    window.action_map["presentation"].trigger()
     window.setGeometry(0, 0, *SCREEN)
     qtbot.waitUntil(lambda: window.graph.zoom() == pytest.approx(1.3, rel=0.02), timeout=10_000)
     assert window.classroom.is_presentation()
@@ -210,7 +210,7 @@ def test_f11_keeps_the_selection_and_the_zoom(qtbot, tmp_path):
     assert text.viewport().rect().contains(text.cursorRect(found)), (text.cursorRect(found), text.viewport().rect())
     canvas = window.graph._canvas
     assert canvas.mapToScene(canvas.viewport().rect()).boundingRect().intersects(window.graph.node_rect("features.3"))
-    window.actions["presentation"].trigger()
+    window.action_map["presentation"].trigger()
     qtbot.waitUntil(lambda: window.graph.zoom() == pytest.approx(1.3, rel=0.02), timeout=10_000)
     assert not window.classroom.is_presentation() and window.graph.selected_node() == "features.3"
     assert window.graph.arrangement() == ("tb", False)
@@ -226,8 +226,8 @@ def test_the_arrangement_is_a_setting_read_with_care(qtbot, tmp_path):
     window = MainWindow("lenet5", weights="random", settings=settings, cache_dir=tmp_path, restore_geometry=False)
     qtbot.addWidget(window)
     assert window.classroom.arrangement() == ("tb", False)  # nonsense falls back to the default
-    window.actions_by_name["graph_lr"].trigger()
-    window.actions_by_name["graph_compact"].trigger()
+    window.action_map["graph_lr"].trigger()
+    window.action_map["graph_compact"].trigger()
     assert window.graph.arrangement() == ("lr", True)
     settings.sync()
     assert settings.value("graph_direction") == "lr" and read_bool(settings, "graph_compact", False) is True

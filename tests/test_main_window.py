@@ -104,26 +104,26 @@ def test_folding_and_unfolding_through_the_window(qtbot, make_explorer):
     folded_at_start = graph.folded_blocks()
     assert folded_at_start, "a ResNet opens with its blocks folded"
 
-    window.actions["unfold_all"].trigger()
+    window.action_map["unfold_all"].trigger()
     assert not graph.folded_blocks()
     unfolded = graph.visible_nodes()
     assert "layer1.0.conv1" in unfolded and "layer1.0.add" in unfolded
 
-    window.actions["fold_all"].trigger()
+    window.action_map["fold_all"].trigger()
     assert graph.folded_blocks() == folded_at_start
     assert len(graph.visible_nodes()) < len(unfolded)
 
     # Fold the block of a selected layer, then unfold it again, from the Layers menu actions.
-    window.actions["unfold_all"].trigger()
+    window.action_map["unfold_all"].trigger()
     window.select_layer("layer2.0.conv1")
-    window.actions["fold"].trigger()
+    window.action_map["fold"].trigger()
     assert "layer2.0" in graph.folded_blocks()
     assert "layer2.0.conv1" not in graph.visible_nodes() and "layer2.0" in graph.visible_nodes()
     # The folded block is selected and the inspector shows its totals.
     assert window.selected_layer() == "layer2.0"
     real_block = torchvision.models.resnet18().layer2[0]
     assert f"{sum(p.numel() for p in real_block.parameters()):,}" in window.inspector.text()
-    window.actions["unfold"].trigger()
+    window.action_map["unfold"].trigger()
     assert "layer2.0" not in graph.folded_blocks()
     assert "layer2.0.conv1" in graph.visible_nodes()
 
@@ -202,10 +202,10 @@ def test_selection_stays_in_sync_between_table_and_graph(qtbot, make_explorer):
     assert emitted_graph == ["features.0"] and emitted_table == ["features.3.expand3x3"]
 
     # Next / previous layer step through the rows and keep both in step.
-    window.actions["next_layer"].trigger()
+    window.action_map["next_layer"].trigger()
     second = table.rows()[1].name
     assert window.graph.selected_node() == second and table.current_layer() == second
-    window.actions["prev_layer"].trigger()
+    window.action_map["prev_layer"].trigger()
     assert table.current_layer() == "features.0"
 
 
@@ -263,10 +263,10 @@ def test_ctrl_plus_grows_the_app_font_and_the_graph_labels(qtbot, make_explorer)
     assert QApplication.font().pointSizeF() == pytest.approx(app_size)
 
     # Presentation mode: full screen and larger again.
-    window.actions["presentation"].trigger()
+    window.action_map["presentation"].trigger()
     assert window.classroom.is_presentation() and window.classroom.effective_font_scale() > 1.0
     assert QApplication.font().pointSizeF() > app_size
-    window.actions["presentation"].trigger()
+    window.action_map["presentation"].trigger()
     assert not window.classroom.is_presentation()
     assert QApplication.font().pointSizeF() == pytest.approx(app_size)
 
@@ -295,7 +295,7 @@ def test_help_lists_the_shortcuts_of_the_actions(qtbot, make_explorer):
     assert "Ctrl+F" in listed["Find layer…"]
     assert "F" == listed["Fit graph to window"]
     # Generated from the actions: every action with a shortcut in a menu is listed, with its keys.
-    for action in window.findChildren(type(window.actions["fit"])):
+    for action in window.findChildren(type(window.action_map["fit"])):
         if action.shortcuts() and any(action in menu.actions() for menu in window.menus.values()):
             assert action.text().replace("&", "") in listed
     dialog = window.show_shortcuts()
@@ -363,7 +363,7 @@ def test_corrupt_weights_file_shows_a_message_and_keeps_the_model(qtbot, make_ex
     assert window.error_box.isVisible() and "alexnet.pth" in window.error_box.text()
     assert window.current_model() == "alexnet"
     assert window.current_result().weights_label == "random"
-    assert window.actions["weights_random"].isChecked()
+    assert window.action_map["weights_random"].isChecked()
 
 
 def test_a_model_whose_graph_cannot_be_recorded_says_why(qtbot, make_explorer, monkeypatch):
@@ -466,7 +466,7 @@ def test_exporting_to_a_place_that_cannot_be_written_says_so(qtbot, make_explore
         window.export_graph(folder)
     # Through File › Export: the save dialog (a native dialog a test cannot click) answers with the folder.
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(folder), ""))
-    window.actions["export_svg"].trigger()
+    window.action_map["export_svg"].trigger()
     assert window.error_box.isVisible() and "it is a folder" in window.error_box.text()
     assert "Saved" not in window.statusBar().currentMessage()
     window.error_box.close()

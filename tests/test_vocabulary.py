@@ -171,7 +171,7 @@ def test_view_shapes_hwc_is_applied_everywhere_and_remembered(make_window, qtbot
     window = make_window("alexnet_2012")
     assert window.select_layer("conv1") and window.selected_layer() == "features.0"
     assert "96×55×55" in window.inspector.text()
-    window.findChild(type(window.actions["shape_hwc"]), "shape_hwc").trigger()
+    window.findChild(type(window.action_map["shape_hwc"]), "shape_hwc").trigger()
     assert "55×55×96" in window.inspector.text() and "96×55×55" not in window.inspector.text()
     assert window.table.model.column_texts(2)[window.table.model.row_of("features.0")] == "55×55×96"
     assert window.table.model.column_texts(0)[window.table.model.row_of("features.0")] == "conv1  (features.0)"

@@ -148,8 +148,8 @@ class Session:
             return Recovery(failure)
         if failure.kind == "cancelled":
             return Recovery(failure, page=f"Loading {failure.request.name} was cancelled.<br>"
-                                          "Choose a model in the zoo (Ctrl+O).")
-        if failure.kind in ("unknown_model", "input_size") and failure.request.name != self.default_model:
+                                          "Choose a model in the zoo (Ctrl+L), or open a model file (Ctrl+O).")
+        if failure.kind in ("unknown_model", "input_size", "model_file") and failure.request.name != self.default_model:
             return Recovery(failure, retry=(self.default_model, self.weights))
         if failure.kind == "weights":
             return Recovery(failure, retry=(failure.request.name, "pretrained"))
@@ -178,6 +178,12 @@ def classify(request: ModelRequest, error: BaseException) -> ModelFailure:
         return ModelFailure(request, "weights", str(error))
     if isinstance(error, InputSizeError):
         return ModelFailure(request, "input_size", str(error))
+    from cnn_explorer.models.files.errors import InputShapeNeeded, ModelFileError
+
+    if isinstance(error, InputShapeNeeded):
+        return ModelFailure(request, "input_shape_needed", str(error))
+    if isinstance(error, ModelFileError):
+        return ModelFailure(request, "model_file", str(error))
     log.error("loading %s failed", request.name, exc_info=error)
     return ModelFailure(request, "internal", f"{type(error).__name__}: {first_line(error)}")
 
@@ -208,6 +214,11 @@ def serve_model(request: ModelRequest, job) -> ModelResult:
     from cnn_explorer.models.zoo.registry import get_entry
 
     start = time.perf_counter()
+    from cnn_explorer.models.files.spec import is_model_file
+    from cnn_explorer.models.zoo.user import register_file, user_entry
+
+    if is_model_file(request.name) and user_entry(request.name) is None:  # a model file: opened here, step by step
+        register_file(request.name, progress=lambda text: job.progress(f"Opening {text}"), check=job.check)
     entry = get_entry(request.name)  # UnknownModelError before anything is built
     input_size = tuple(request.input_size or entry.input_size)
     input_shape = entry.input_shape(input_size)

@@ -345,12 +345,15 @@ def totals_of(summary: ModelSummary) -> Totals:
 
 # -- the zoo ------------------------------------------------------------------------------------------------
 
-_FACT_LABELS = {"layers": "depth (paper)", "depth": "depth (paper)"}
+_FACT_LABELS = {"layers": "depth (paper)", "depth": "depth (paper)", "origin": "opened",
+                "hooks_reason": "the lab"}
+_INTERNAL_FACTS = {"own_weights", "cache_name", "no_cache", "hooks_work"}  # a user's model: for the code only
 
 def overview_of(entry, input_shape, weights: str = "", totals: Totals | None = None,
                 error: str = "") -> ModelOverview:
     # The zoo's "layers" is the paper's count of weight layers (GoogLeNet's 22): say so beside the op count.
-    facts = tuple((_FACT_LABELS.get(key, key.replace("_", " ")), value) for key, value in entry.facts.items())
+    facts = tuple((_FACT_LABELS.get(key, key.replace("_", " ")), value) for key, value in entry.facts.items()
+                  if key not in _INTERNAL_FACTS and value not in ("", None))
     note = DATA_DEPENDENT_NOTE if entry.data_dependent else ""
     return ModelOverview(name=entry.name, family=entry.family, year=entry.year, paper=entry.paper,
                          task=entry.task, input_shape=shape_of(input_shape), weights=weights,

@@ -13,7 +13,9 @@ def explorer_actions(w) -> list[ActionSpec]:
     A = ActionSpec  # noqa: N806
     c = w.classroom
     return [
-        A("open_model", "&Open model…", lambda _: w.focus_zoo_filter(), (QKeySequence.Open,), "File", "open",
+        A("open_file", "&Open model file…", lambda _: w.model_files.choose(), (QKeySequence.Open,), "File", "open",
+          "Your own model: net.py:Name, ONNX, torch.export .pt2 or TorchScript"),
+        A("open_model", "&Find a model in the zoo…", lambda _: w.focus_zoo_filter(), ("Ctrl+L",), "File", "open",
           "Type a model's name in the zoo filter"),
         A("weights_pretrained", "&Pretrained weights", lambda _: w.set_weights("pretrained"), (), "File/&Weights",
           "weights", "Use published weights when they can be had", True, "weights"),

@@ -83,7 +83,7 @@ class Classroom(QObject):
         direction, compact = self.arrangement()
         window = self.window
         window.graph.set_arrangement(direction, compact)
-        actions = getattr(window, "actions_by_name", {})
+        actions = getattr(window, "action_map", {})
         if "graph_lr" in actions:
             actions["graph_lr"].setChecked(direction == "lr")
             actions["graph_compact"].setChecked(compact)

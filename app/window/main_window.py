@@ -22,6 +22,7 @@ from cnn_explorer.app.core.features import features
 from cnn_explorer.app.core.requests import RequestRunner
 from cnn_explorer.app.core.session import ModelRequest, ModelResult, Session, classify, serve_model
 from cnn_explorer.app.explorer.actions import explorer_actions
+from cnn_explorer.app.explorer.model_files import ModelFiles, recent_menu
 from cnn_explorer.app.explorer.views import ExplorerViews
 from cnn_explorer.app.explorer.zoo import ParamCounter, prepare_torch, zoo_items
 from cnn_explorer.app.window.actions import build_actions, build_menus, shortcut_rows
@@ -96,16 +97,17 @@ class MainWindow(QMainWindow):
             hold_background=self._hold_background, start_view=view)
         self.host = FeatureHost(self.tabs, self.ctx, self.docks, {}, features())
         specs = explorer_actions(self) + self.host.action_specs()
-        self.actions = self.ctx.actions = build_actions(self, specs, self.ctx)
-        self.actions_by_name = self.actions  # the name tests and scripts have used
-        self.theme_actions = {t: self.actions[f"theme_{t}"] for t in THEMES}
-        self.toolbar_parts = Toolbar(self, self.actions, self._input_size_edited, self.find_next)
+        self.action_map = self.ctx.actions = build_actions(self, specs, self.ctx)
+        self.theme_actions = {t: self.action_map[f"theme_{t}"] for t in THEMES}
+        self.toolbar_parts = Toolbar(self, self.action_map, self._input_size_edited, self.find_next)
         self.toolbar, self.find_box, self.model_label = (self.toolbar_parts.bar, self.toolbar_parts.find_box,
                                                          self.toolbar_parts.model_label)
         self.input_h, self.input_w = self.toolbar_parts.input_h, self.toolbar_parts.input_w
         self.host.aside.update(wide=[self.zoo_dock, self.inspector_dock],
                                own_model=[self.toolbar, *self.status.facts()])
-        self.menus = build_menus(self.menuBar(), specs, self.actions, self.panel_toggles)
+        self.menus = build_menus(self.menuBar(), specs, self.action_map, self.panel_toggles)
+        recent = recent_menu(self.menus["File"], self.action_map["open_model"])
+        self.model_files = ModelFiles(self, self.settings, self.open_model, recent)  # Ctrl+O, recent, dropped
         self._update_weights_actions()
 
         # -- wiring ------------------------------------------------------------------------------------
@@ -118,7 +120,7 @@ class MainWindow(QMainWindow):
         self.classroom.theme_changed.connect(v.set_theme)
         self.classroom.theme_changed.connect(lambda theme: self.theme_actions[theme].setChecked(True))
         self.classroom.font_scale_changed.connect(self.graph.set_font_scale)
-        self.classroom.presentation_changed.connect(self.actions["presentation"].setChecked)
+        self.classroom.presentation_changed.connect(self.action_map["presentation"].setChecked)
         self.classroom.presentation_changed.connect(lambda on: self.toolbar_parts.show_model_label(not on))
 
         self.resize(size_on_screen(self, 1440, 900))  # the default, fitted to the screen it opens on
@@ -135,9 +137,8 @@ class MainWindow(QMainWindow):
 
         # The zoo is browsable at once (static facts); torch is imported on the runner's thread, then the model.
         self._show_zoo(zoo_items())
-        # torch's libraries are mapped once the window is drawn: mapping 1 GB while the window was first laid out
-        # and painted (both need the process's memory map) made the first paint 150-250 ms slower, one start in
-        # two on the 2-core machine. A window that is not shown waits WARM_UP_WAIT_S at most.
+        # torch's libraries are mapped once the window is drawn: mapping 1 GB during the first layout and paint made
+        # it 150-250 ms slower, one start in two on 2 cores. A window that is not shown waits WARM_UP_WAIT_S at most.
         self.runner.submit(lambda job: prepare_torch(job, after=self._drawn, wait_s=WARM_UP_WAIT_S),
                            channel="warm-up")
         start = (model or "").strip() or read_text(self.settings, "last_model", self.session.default_model)
@@ -283,6 +284,10 @@ class MainWindow(QMainWindow):
             return  # a stale request: a newer one is on its way
         self._request_done()
         failure = recovery.failure
+        if failure.kind == "input_shape_needed" and not self._closing:  # ask, and open it again
+            self.load_failed.emit(failure.message)
+            self.model_files.ask_input_shape(request.name, failure.message)
+            return
         if failure.kind == "cancelled":
             self.statusBar().showMessage(f"Loading {request.name} was cancelled.", 8000)
         else:
@@ -327,8 +332,8 @@ class MainWindow(QMainWindow):
 
     # ==== weights and input size ===================================================================================
     def _update_weights_actions(self) -> None:
-        self.actions["weights_pretrained"].setChecked(self.session.weights == "pretrained")
-        self.actions["weights_random"].setChecked(self.session.weights == "random")
+        self.action_map["weights_pretrained"].setChecked(self.session.weights == "pretrained")
+        self.action_map["weights_random"].setChecked(self.session.weights == "random")
 
     def set_weights(self, weights: str) -> None:
         current = self.session.current
