@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cnn_explorer.models.live.errors import SourceError
-from cnn_explorer.models.live.source_base import Frame, FrameSource, opencv, quiet_opencv, to_rgb3
+from cnn_explorer.models.live.source_base import Frame, SizedSource, opencv, quiet_opencv, to_rgb3
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def list_cameras(max_index: int = 8) -> list[CameraInfo]:
     return found
 
 
-class CameraSource(FrameSource):
+class CameraSource(SizedSource):
     """A webcam by index. ``reconnect``: the capture thread opens it again after it was unplugged."""
 
     reconnect = True
@@ -88,14 +88,6 @@ class CameraSource(FrameSource):
         self._fps = None
         self._failures = 0
         self._frames = 0
-
-    @property
-    def frame_size(self):
-        return self._size
-
-    @property
-    def fps(self):
-        return self._fps
 
     def open(self) -> None:
         self.release()

@@ -14,10 +14,10 @@ import numpy as np
 
 from cnn_explorer.models.live.errors import SourceError
 from cnn_explorer.models.live.source_base import (
-    IMAGE_SUFFIXES, EndOfStream, Frame, FrameSource, Pacer, opencv, quiet_opencv, to_rgb3)
+    IMAGE_SUFFIXES, EndOfStream, Frame, Pacer, SizedSource, opencv, quiet_opencv, to_rgb3)
 
 
-class VideoSource(FrameSource):
+class VideoSource(SizedSource):
     """A video file, decoded by OpenCV (FFmpeg), played at its own frame rate (``realtime``) and looping."""
 
     def __init__(self, path: str | os.PathLike, loop: bool = True, *, realtime: bool = True):
@@ -33,14 +33,6 @@ class VideoSource(FrameSource):
         self._index = 0
         self._pending = None
         self._pacer = Pacer(None)
-
-    @property
-    def frame_size(self):
-        return self._size
-
-    @property
-    def fps(self):
-        return self._fps
 
     def _check_file(self, playing: bool = False) -> None:
         if self.path.is_dir():
@@ -123,7 +115,7 @@ class VideoSource(FrameSource):
 
 
 
-class FolderSource(FrameSource):
+class FolderSource(SizedSource):
     """The images of a folder (not its sub-folders), in name order, ``fps`` a second, looping. Files that
     disappear are skipped; a folder emptied (or removed) while running is a ``SourceError``."""
 
@@ -139,14 +131,6 @@ class FolderSource(FrameSource):
         self._size = None
         self._pending = None
         self._pacer = Pacer(None)
-
-    @property
-    def frame_size(self):
-        return self._size
-
-    @property
-    def fps(self):
-        return self._fps
 
     def _scan(self, running: bool = False) -> list[Path]:
         if not self.path.is_dir():

@@ -1,7 +1,8 @@
 """What every frame source of the live view shares: ``Frame`` (an image with its capture timestamp),
-``FrameSource`` (open, read, release, iterate), ``EndOfStream``, ``Pacer`` (frames at a rate in real time),
-OpenCV, imported when first needed and kept quiet (``opencv``, ``quiet_opencv``), and ``to_rgb3``. The
-sources themselves are in synthetic.py, file_sources.py and cameras.py; ``sources.py`` names them all.
+``FrameSource`` (open, read, release, iterate), ``SizedSource`` (one that keeps its frame size and rate),
+``EndOfStream``, ``Pacer`` (frames at a rate in real time), OpenCV, imported when first needed and kept quiet
+(``opencv``, ``quiet_opencv``), and ``to_rgb3``. The sources themselves are in synthetic.py,
+file_sources.py and cameras.py; ``sources.py`` names them all.
 """
 
 from __future__ import annotations
@@ -135,6 +136,19 @@ class FrameSource:
                 yield frame.timestamp, frame.image
         finally:
             self.release()
+
+
+class SizedSource(FrameSource):
+    """A source that keeps its frame size in ``_size`` (None until known) and its rate in ``_fps``: the video
+    files, image folders and cameras."""
+
+    @property
+    def frame_size(self):
+        return self._size
+
+    @property
+    def fps(self):
+        return self._fps
 
 
 class Pacer:
