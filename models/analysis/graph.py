@@ -179,6 +179,8 @@ class _Recorder(TorchFunctionMode):
         self.flops = flops
         self.path_of = {id(m): path for path, m in model.named_modules(remove_duplicate=False)}
         self.leaf_ids = {id(m) for m in model.modules() if is_leaf_module(m)}
+        if not type(model).__module__.startswith("torch.nn"):
+            self.leaf_ids.discard(id(model))  # a model of its own without children: its operations are the layers
         self.producers: WeakIdKeyDictionary = WeakIdKeyDictionary()
         self.nodes: list[Node] = []
         self.modules: dict[str, str] = {}
