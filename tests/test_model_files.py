@@ -313,6 +313,7 @@ def test_pt2_resnet18(tmp_path):
     assert any("unflatten" in note for note in opened.notes)
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:FutureWarning")
 def test_torchscript_opens_without_hooks(tmp_path):
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2)).eval()
     torch.jit.script(model).save(str(tmp_path / "scripted.pt"))
@@ -326,6 +327,7 @@ def test_torchscript_opens_without_hooks(tmp_path):
         assert torch.equal(opened.model(x), model(x))
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:FutureWarning")
 def test_weights_go_with_code_only(tmp_path):
     model = nn.Sequential(nn.Conv2d(3, 4, 3)).eval()
     torch.jit.script(model).save(str(tmp_path / "s.pt"))

@@ -25,8 +25,8 @@ import re
 import warnings
 from pathlib import Path
 
-from cnn_explorer.models.files.errors import ModelFileError, first_line
-from cnn_explorer.models.files.opened import Steps, checked_forward, shape_text
+from cnn_explorer.models.files.errors import InputShapeNeeded, ModelFileError, first_line
+from cnn_explorer.models.files.opened import Steps, checked_forward, flat_tensors, shape_text
 
 CONVERTER = "onnx2pytorch"
 TOLERANCE = 1e-4  # relative to the largest output (measured: at most 8.6e-7 on the zoo's classic CNNs)
@@ -41,16 +41,13 @@ def converter_version() -> str:
         return "?"
 
 
-def _converter_class():
-    try:
-        from onnx2pytorch import ConvertModel
-    except ImportError:
-        import sys
+try:
+    from onnx2pytorch import ConvertModel as _ConvertModel
+except ImportError:  # not installed (it needs Python 3.11 or later): ONNX files are refused with a message
+    _ConvertModel = None
 
-        need = " (it needs Python 3.11 or later)" if sys.version_info < (3, 11) else ""
-        raise ModelFileError(f"ONNX files need the package {CONVERTER}{need}: uv sync installs it") from None
-
-    class OnnxModule(ConvertModel):
+if _ConvertModel is not None:
+    class OnnxModule(_ConvertModel):
         """onnx2pytorch's module with its layers nested as the network's own modules were (``layer1.0.conv1``):
         its forward looks layers up by name, so dotted names are resolved through the submodules."""
 
@@ -59,6 +56,13 @@ def _converter_class():
                 return self.get_submodule(name)
             return super().__getattr__(name)
 
+
+def _converter_class():
+    if _ConvertModel is None:
+        import sys
+
+        need = " (it needs Python 3.11 or later)" if sys.version_info < (3, 11) else ""
+        raise ModelFileError(f"ONNX files need the package {CONVERTER}{need}: uv sync installs it")
     return OnnxModule
 
 
@@ -73,12 +77,11 @@ def _external_tensors(model):
 def _load(path: Path):
     """The model with its external data, read only from inside ``path``'s folder."""
     import onnx
-    from google.protobuf.message import DecodeError
     from onnx.external_data_helper import load_external_data_for_model
 
     try:
         model = onnx.load(str(path), load_external_data=False)
-    except (DecodeError, RuntimeError, ValueError, OSError) as error:
+    except Exception as error:  # protobuf's DecodeError, and whatever a damaged file brings
         raise ModelFileError(f"{path} is not an ONNX model ({first_line(error, 120)})") from None
     if not model.graph.node:
         raise ModelFileError(f"{path} is not an ONNX model (no graph in it)")
@@ -132,21 +135,21 @@ def stored_shape(model, path: Path) -> tuple[tuple | None, str]:
 # --- preparing --------------------------------------------------------------------------------------------
 
 def prepare(model, path: Path):
-    """The graph as the converter reads it: functions inlined, constants folded (onnxscript's FoldConstantsPass),
+    """The graph as the converter reads it: functions inlined, constants folded (onnxscript's fold_constants),
     Constant nodes lifted to initializers, Identity nodes removed, and attributes at their defaults that
     onnx2pytorch does not read (BatchNormalization training_mode=0) dropped. onnxscript's rewrite rules are not
     run, so the layers stay as the exporter wrote them."""
+    import onnxscript.optimizer
     import onnx_ir as ir
     import onnx_ir.passes.common as passes
-    from onnxscript.optimizer._constant_folding import FoldConstantsPass
 
     try:
         graph = ir.serde.deserialize_model(model)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            passes.InlinePass()(graph)
+            onnxscript.optimizer.fold_constants_ir(graph, onnx_shape_inference=True)
             ir.passes.Sequential(
-                passes.InlinePass(),
-                FoldConstantsPass(shape_inference=True, input_size_limit=8192, output_size_limit=512 * 512),
                 passes.RemoveUnusedNodesPass(),
                 passes.LiftConstantsToInitializersPass(lift_all_constants=True, size_limit=0),
                 passes.IdentityEliminationPass(),
@@ -287,16 +290,6 @@ def nest_layers(net, prepared) -> None:
 
 # --- checking ---------------------------------------------------------------------------------------------
 
-def _flat(outputs) -> list:
-    import torch
-
-    if isinstance(outputs, torch.Tensor):
-        return [outputs]
-    if isinstance(outputs, dict):
-        outputs = list(outputs.values())
-    return [t for item in outputs for t in _flat(item)]
-
-
 def compare_with_onnxruntime(original, net, input_shape, path: Path) -> float:
     """Run the original file in onnxruntime and the converted module on one random image; the largest
     difference relative to max(1, the largest output); ModelFileError when over ``TOLERANCE``."""
@@ -322,7 +315,7 @@ def compare_with_onnxruntime(original, net, input_shape, path: Path) -> float:
     except Exception as error:
         raise ModelFileError(f"{path}: onnxruntime cannot run it at input 1×{shape_text(input_shape)}, so its "
                              f"conversion cannot be checked: {first_line(error, 160)}") from None
-    got = _flat(checked_forward(net, input_shape, f"{path.name} (converted by {CONVERTER})"))
+    got = flat_tensors(checked_forward(net, input_shape, f"{path.name} (converted by {CONVERTER})"))
     if len(got) != len(expected):
         raise ModelFileError(f"{path}: the converted model gives {len(got)} outputs, onnxruntime {len(expected)}; "
                              "refused")
@@ -365,8 +358,8 @@ def open_onnx(path: Path, given_shape, steps: Steps):
     elif given_shape:
         shape = valid_input_shape(given_shape, "given")
     else:
-        raise ModelFileError(f"{path} does not fix its input's height and width: give the input shape "
-                             "(C,H,W, e.g. 3,224,224)")
+        raise InputShapeNeeded(f"{path} does not fix its input's height and width: give the input shape "
+                               "(--input-shape CxHxW, e.g. 3x224x224)")
     steps("preparing the graph (onnxscript optimizer)")
     prepared = prepare(original, path)
     steps(f"converting to PyTorch ({CONVERTER})")

@@ -75,6 +75,19 @@ def valid_input_shape(shape: Any, where: str) -> tuple[int, int, int]:
     return dims  # type: ignore[return-value]
 
 
+def flat_tensors(outputs) -> list:
+    """The tensors of a model's output (a tensor, or lists, tuples and dicts of them), in order."""
+    import torch
+
+    if isinstance(outputs, torch.Tensor):
+        return [outputs]
+    if isinstance(outputs, dict):
+        outputs = list(outputs.values())
+    if isinstance(outputs, (list, tuple)):
+        return [t for item in outputs for t in flat_tensors(item)]
+    return []
+
+
 def _innermost(active: list) -> tuple[str, str, str] | None:
     return active[-1] if active else None
 

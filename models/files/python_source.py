@@ -34,6 +34,21 @@ def _on_path(folder: str):
             sys.path.remove(folder)
 
 
+@contextmanager
+def _forget_neighbours(folder: Path):
+    """Drop from ``sys.modules`` the modules imported from ``folder`` during the block: opening the file again
+    reads its edited neighbours afresh, and a neighbour named like another module (``utils``) does not stay."""
+    before = set(sys.modules)
+    try:
+        yield
+    finally:
+        for name in set(sys.modules) - before:
+            file = getattr(sys.modules.get(name), "__file__", None)
+            base = folder.joinpath(*name.split("."))  # found through the folder on sys.path, not elsewhere
+            if file and Path(file).resolve() in (base.with_suffix(".py"), base / "__init__.py"):
+                sys.modules.pop(name, None)
+
+
 def _line_in(error: BaseException, filename: str) -> str:
     """``, line N`` of the last frame of the traceback that is in ``filename`` ("" when none is)."""
     frames = [f for f in traceback.extract_tb(error.__traceback__) if os.path.abspath(f.filename) == filename]
@@ -65,7 +80,7 @@ def load_python_file(path_text: str):
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses and pickling look classes up here
     try:
-        with _on_path(str(path.parent)):
+        with _on_path(str(path.parent)), _forget_neighbours(path.parent):
             spec.loader.exec_module(module)
     except SyntaxError as error:
         sys.modules.pop(name, None)

@@ -124,9 +124,14 @@ def open_pt2(path: Path, steps):
         return model, shape, notes, False
     restored = restore_layers(model)
     flat = program.module()
-    with torch.no_grad():
-        x = torch.randn(shape) if shape else None
-        if x is not None and not torch.allclose(model(x), flat(x), rtol=1e-5, atol=1e-6):
+    if shape:
+        from cnn_explorer.models.files.opened import flat_tensors
+
+        x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            ours, theirs = flat_tensors(model(x)), flat_tensors(flat(x))
+        if len(ours) != len(theirs) or not all(
+                a.shape == b.shape and torch.allclose(a, b, rtol=1e-5, atol=1e-6) for a, b in zip(ours, theirs)):
             raise ModelFileError(f"{path}: the rebuilt layers do not reproduce the exported program; "
                                  "please report this file")
     notes.append("layers rebuilt by torch.export.unflatten: forward hooks fire on every layer as in eager "
