@@ -9,7 +9,7 @@ and nothing here needs a display or PySide6.
 
 from __future__ import annotations
 
-__all__ = ["summary"]
+__all__ = ["show", "summary"]
 
 
 def summary(model, input_shape=None, *, example_inputs=None, example_kwargs=None, name=None, on_meta=None):
@@ -47,3 +47,16 @@ def summary(model, input_shape=None, *, example_inputs=None, example_kwargs=None
 
     return _summary(model, input_shape, example_inputs=example_inputs, example_kwargs=example_kwargs, name=name,
                     on_meta=on_meta)
+
+
+def show(model, image=None, input_shape=None, categories=None, *, block=None, name=None):
+    """Open the explorer window on ``model``, this very ``nn.Module`` with its current weights; nothing of it is
+    written to disk. ``input_shape``: (C, H, W) of one input (default: the model's ``input_shape`` attribute, else
+    3×224×224); ``image``: a picture file the lab opens; ``categories``: the class names.
+
+    In IPython or Jupyter, Qt's event loop runs beside the notebook and ``show`` returns at once, as
+    ``napari.view_image`` does; in a plain script it returns when the window is closed (``block`` decides
+    otherwise). Returns the window. Needs PySide6 and a display (``summary`` needs neither)."""
+    from cnn_explorer.app.window.notebook import show as _show
+
+    return _show(model, image, input_shape, categories, block=block, name=name)
