@@ -69,7 +69,7 @@ def wait_results(qtbot, live, more: int = 3) -> None:
     try:
         qtbot.waitUntil(done, timeout=TIMEOUT_MS)
     except TimeoutError:
-        raise AssertionError(f"no results: starting={live._starting} pipeline={live.pipeline} "
+        raise AssertionError(f"no results: starting={live.starting} pipeline={live.pipeline} "
                              f"stats={live.last_stats} message={live.panel.message.text()!r} "
                              f"timer={live.timer.isActive()} threads={live_threads()}") from None
 
@@ -219,13 +219,13 @@ def test_out_of_memory_offers_a_smaller_input_or_the_cpu(qtbot, window):
     live.source_spec = ("synthetic", "")
     live.panel.select(live.panel.size_combo, 320)
     live._ended = False
-    live.pipeline = OutOfMemory()
+    live.session.pipeline = OutOfMemory()
     live._tick()
     buttons = live.panel.suggestion_buttons
     assert "out of memory" in live.panel.message.text()
     assert buttons["smaller input"].isVisible() and buttons["cpu"].isVisible()
     buttons["smaller input"].click()
-    assert live.panel.input_size == 224 and live._starting  # restarted with a smaller input
+    assert live.panel.input_size == 224 and live.starting  # restarted with a smaller input
     live.stop()
     live.panel.select(live.panel.size_combo, 0)
 

@@ -103,6 +103,7 @@ class LiveController(QObject):
         self.shown_results = 0  # results displayed (tests and the status read it)
         self.last_stats = None
         self._shown = None
+        self._pending = None  # (source, spec) of a start waiting for the runner's imports
         self._mosaic_shown = 0
         self._layers_shown: list[str] = []
         self._fault_shown = ""
@@ -137,6 +138,11 @@ class LiveController(QObject):
     def tap(self):
         return self.session.tap
 
+    @property
+    def starting(self) -> bool:
+        """A start is on its way: waiting for the runner's imports, or opening the source."""
+        return self._pending is not None or self.session.starting
+
     def set_theme(self, theme: str) -> None:
         self.panel.set_theme(colors(theme).base)
 
@@ -144,7 +150,7 @@ class LiveController(QObject):
     def opened(self, first: bool) -> None:
         """The tab is shown (the docks step aside): the pipeline runs (unless stopped)."""
         self.panel.view.setFocus()
-        if self.panel.run_button.isChecked() and self.pipeline is None and not self.session.starting:
+        if self.panel.run_button.isChecked() and self.pipeline is None and not self.starting:
             self.start()
         self.timer.start()
 
@@ -170,7 +176,7 @@ class LiveController(QObject):
         self.start()
 
     def restart(self) -> None:
-        if self.pipeline is not None or self.session.starting or self.panel.run_button.isChecked():
+        if self.pipeline is not None or self.starting or self.panel.run_button.isChecked():
             self.start()
 
     def start(self) -> None:

@@ -10,6 +10,10 @@ class ModelFileError(ValueError):
         super().__init__(" ".join(str(message).split()))
 
 
+class InputShapeNeeded(ModelFileError):
+    """The file does not state its input shape, and none was given (the window then asks for one)."""
+
+
 def first_line(error: BaseException, limit: int = 200) -> str:
     """An exception as one short line: its first non-empty line, else its type's name."""
     for line in str(error).splitlines():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cnn_explorer.models.files.errors import ModelFileError, first_line
+from cnn_explorer.models.files.errors import InputShapeNeeded, ModelFileError, first_line
 from cnn_explorer.models.files.opened import (Check, OpenedFile, ProgressText, Steps, checked_forward, shape_text,
                                               valid_input_shape)
 from cnn_explorer.models.files.spec import Spec, parse_spec
@@ -22,7 +22,7 @@ def _input_shape(stored, given, source: str, notes: list[str], how: str) -> tupl
         return shape
     if given is not None:
         return valid_input_shape(given, "given")
-    raise ModelFileError(f"{source} {how}: give the input shape (C,H,W, e.g. 3,224,224)")
+    raise InputShapeNeeded(f"{source} {how}: give the input shape (--input-shape CxHxW, e.g. 3x224x224)")
 
 
 def _open_code(spec: Spec, text: str, weights, given, steps: Steps) -> OpenedFile:

@@ -110,6 +110,10 @@ class LabModel:
     """A loaded model as the lab uses it: preprocessing, feature maps, predictions (see the module's doc)."""
 
     def __init__(self, loaded: LoadedModel, memory_budget: int = MEMORY_BUDGET):
+        if loaded.entry.facts.get("hooks_work") is False:  # a TorchScript file the lab cannot look inside
+            raise LabError(f"the lab cannot look inside {loaded.entry.name}: "
+                           f"{loaded.entry.facts.get('hooks_reason') or 'its layers take no forward hooks'}; "
+                           "the graph and the numbers are shown")
         self.loaded = loaded
         self.entry = loaded.entry
         self.model = loaded.model.eval()
