@@ -119,7 +119,7 @@ class Inspector(QWidget):
     def _overview_html(self, o: ModelOverview) -> str:
         rows = []
         if o.family:
-            rows.append(self._row("family", escape(f"{o.family} ({o.year})")))
+            rows.append(self._row("family", escape(f"{o.family} ({o.year})" if o.year else o.family)))
         if o.task:
             rows.append(self._row("task", escape(task_label(o.task))))
         if o.input_shape is not None:
