@@ -20,7 +20,7 @@ from cnn_explorer.widgets.common import format as fmt
 from cnn_explorer.widgets.explorer.layer_info import ModelOverview
 from cnn_explorer.widgets.explorer.zoo_browser import NAME_ROLE
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.fixture

@@ -73,7 +73,7 @@ def test_adapter_titles_shapes_kinds_and_blocks(resnet18):
     assert not resnet18.blocks["layer1"].foldable  # a Sequential only holds the blocks
     assert not resnet18.blocks["layer1.0.conv1"].foldable  # a layer is no block
     assert not resnet18.blocks[""].foldable
-    # The lecture's title (tests/test_vocabulary.py), the module's class beside it.
+    # The lecture's title (tests/app/test_vocabulary.py), the module's class beside it.
     assert (resnet18.blocks["layer2.0"].type_name, resnet18.blocks["layer2.0"].class_name) == ("Basic block 3.1",
                                                                                               "BasicBlock")
 

@@ -21,7 +21,7 @@ from cnn_explorer.models.live.quality import (  # noqa: E402
     DetectionQuality, PixelQuality, QualityMeter, detection_quality, pixel_quality)
 from cnn_explorer.models.live.sources import SHAPE_CLASSES, SyntheticSource  # noqa: E402
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 TEST_SEEDS = (20, 21, 22)  # neither trained on (seeds ≥ 1000) nor the scripts' own held-out check (0-9)
 FRAMES = 6  # per seed, 2 s apart
 
@@ -50,7 +50,7 @@ def test_shapes_yolo_finds_nine_in_ten_held_out_shapes(yolo):
     record cannot drift from the weights."""
     import json
 
-    record = json.loads((Path(__file__).resolve().parents[1] / "assets" / "shapes_yolo.json").read_text())
+    record = json.loads((Path(__file__).resolve().parents[2] / "assets" / "shapes_yolo.json").read_text())
     assert yolo.weights == "pretrained" and yolo.categories[:4] == list(SHAPE_CLASSES)
     total, meter = DetectionQuality(0, 0, 0, 0.0), QualityMeter(score_threshold=yolo.score_threshold)
     for seed in range(10):  # the record's held-out set: seeds 0-9, 20 frames 1.5 s apart

@@ -70,7 +70,7 @@ def test_select_in_a_screenshot_shows_a_block_under_unfold_all_and_refuses_an_un
     assert len(graph) > 50, "the graph area is blank"
 
     out = tmp_path / "none.png"
-    # conv1 is AlexNet's first layer in the lecture's words (tests/test_vocabulary.py); conv9 is no layer at all.
+    # conv1 is AlexNet's first layer in the lecture's words (tests/app/test_vocabulary.py); conv9 is no layer at all.
     result = explorer(gui_env, "alexnet", "--weights", "random", "--select", "conv9", "--screenshot", str(out))
     assert result.returncode == 2
     assert result.stderr.splitlines() == ["cnn-explorer: error: no layer 'conv9' in alexnet"]  # and no Triton noise
