@@ -36,7 +36,24 @@ class CaptureStats:
     running: bool
 
 
-class CaptureThread:
+class OwnThread:
+    """What an object that runs one thread of its own (``_thread``, ``start``, ``stop``) offers: ``with`` and
+    ``running``."""
+
+    _thread: threading.Thread | None = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+
+class CaptureThread(OwnThread):
     """Reads ``source`` in a thread into a one-frame mailbox. ``take()`` gives the newest frame."""
 
     def __init__(self, source: FrameSource, *, retry_interval: float = 1.0, name: str = "cnn-explorer-capture"):
@@ -97,15 +114,6 @@ class CaptureThread:
             log.warning("the capture thread of %s did not end within %.1f s", self.source.name, timeout)
         return not alive
 
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     @property
     def finished(self) -> bool:

@@ -27,7 +27,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from cnn_explorer.models.live.capture import CaptureThread
+from cnn_explorer.models.live.capture import CaptureThread, OwnThread
 from cnn_explorer.models.live.errors import LiveError, one_line
 from cnn_explorer.models.live.predictor import LiveResult, Predictor
 from cnn_explorer.models.live.quality import QualityMeter
@@ -104,7 +104,7 @@ def _bad_input_errors() -> tuple[type[BaseException], ...]:
     return WeightsError, InputSizeError, UnknownModelError
 
 
-class LivePipeline:
+class LivePipeline(OwnThread):
     """Capture thread + inference thread around ``source`` and ``predictor``.
 
     ``window``: how many recent results the FPS and latency figures are computed over. ``keep_frames``: keep
@@ -182,15 +182,6 @@ class LivePipeline:
             log.warning("the live pipeline did not end within %.1f s", timeout)
         return ended
 
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     @property
     def error(self) -> LiveError | None:

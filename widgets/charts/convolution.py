@@ -20,7 +20,15 @@ def _diverging(value: float, limit: float) -> QColor:
     return QColor(255, int(255 + 140 * t), int(255 + 200 * t))  # white → red
 
 
-class NumberGrid(QWidget):
+class _Drawn(QWidget):
+    """A widget that paints itself: a title and text of a colour the theme sets."""
+
+    def set_text_color(self, color: str) -> None:
+        self._text = QColor(color)
+        self.update()
+
+
+class NumberGrid(_Drawn):
     """A small matrix: each cell coloured by sign and size, with its number when the cell is wide enough."""
 
     def __init__(self, title: str, parent=None, decimals: int = 2):
@@ -39,9 +47,6 @@ class NumberGrid(QWidget):
             self.title = title
         self.update()
 
-    def set_text_color(self, color: str) -> None:
-        self._text = QColor(color)
-        self.update()
 
     def _geometry(self):
         h, w = self.values.shape if self.values.ndim == 2 else (0, 0)
@@ -90,7 +95,7 @@ class NumberGrid(QWidget):
             QToolTip.showText(event.globalPosition().toPoint(), f"[{i}, {j}] = {fmt.fact(float(self.values[i, j]))}", self)
 
 
-class ImageWithBox(QWidget):
+class ImageWithBox(_Drawn):
     """An image (H×W×3 uint8, or H×W values shown grey) scaled to fit, with a rectangle over it."""
 
     def __init__(self, title: str, parent=None):
@@ -116,9 +121,6 @@ class ImageWithBox(QWidget):
             self.title = title
         self.update()
 
-    def set_text_color(self, color: str) -> None:
-        self._text = QColor(color)
-        self.update()
 
     def paintEvent(self, _event) -> None:  # noqa: N802
         painter = QPainter(self)
