@@ -3,7 +3,7 @@
 Every file is written here, into tmp_path: code with a checkpoint, a package, torch.export and TorchScript
 archives, ONNX files from both exporters and ONNX graphs built with onnx.helper.
 Tolerance for a converted model against the original PyTorch module (and against onnxruntime):
-``max|Δ| <= 1e-4 · max(1, max|reference|)``, the same rule the converter check uses (measured: under 1e-6).
+``max|Δ| <= 1e-4 · max|reference|``, the same rule the converter check uses (measured: at most 2.1e-6 on 30 files).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ TOLERANCE = 1e-4
 def close(ours, reference, tolerance=TOLERANCE):
     ours, reference = np.asarray(ours, dtype=np.float64), np.asarray(reference, dtype=np.float64)
     assert ours.shape == reference.shape
-    scale = max(1.0, float(np.abs(reference).max()))
+    scale = float(np.abs(reference).max()) or 1.0
     worst = float(np.abs(ours - reference).max()) / scale
     assert worst <= tolerance, worst
     return worst

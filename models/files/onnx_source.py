@@ -2,17 +2,20 @@
 
 Why onnx2pytorch (measured on this project's machine, torch 2.15, onnx 1.23, Dec 2026): the default
 ``torch.onnx.export`` (dynamo) writes opset 18+ (ReduceMean v18, AveragePool v19, Reshape with allowzero=1);
-onnx2torch 1.5.15 (last release Aug 2024) converts none of AlexNet, ResNet-18, SqueezeNet, MobileNet-V2,
-GoogLeNet or DenseNet-121 written that way, and downgrading them with onnx's version converter still fails
-(Reshape allowzero=1). onnx2pytorch 0.6.0 converts all twelve files (both exporters) once the graph is
-prepared as below, to within 8.6e-7 of onnxruntime relative to the largest output.
+onnx2torch 1.5.15 (last release Aug 2024) converts the legacy (opset 17) files of AlexNet, ResNet-18,
+SqueezeNet, MobileNet-V2, GoogLeNet and DenseNet-121 once prepared as below, but none of the six that dynamo
+writes, and downgrading those with onnx's version converter still fails (Reshape allowzero=1). onnx2pytorch
+0.6.0 converts all twelve (both exporters) once prepared as below; so do the legacy and dynamo files of nine more (MobileNet-V3, EfficientNet-B0, ConvNeXt-T,
+VGG-11-BN, ShuffleNet-V2, RegNet-X, ResNet-50, Inception-V3, MNASNet), all within 2.1e-6 of onnxruntime
+relative to the largest output.
 
 Before converting, the graph is prepared with onnxscript's constant folding and onnx_ir's passes (weights
 held in Constant nodes lifted to initializers, Identity nodes removed: the legacy exporter shares
 identical initializers through Identity nodes, which neither converter reads as weights).
 
 Every conversion is checked: the converted module and onnxruntime run the original file on one random input,
-and the file is refused unless ``max|torch - onnxruntime| <= TOLERANCE * max(1, max|onnxruntime|)``.
+and the file is refused unless ``max|torch - onnxruntime| <= TOLERANCE * max|onnxruntime|`` for each output
+(measured on those 30 files: at most 2.1e-6, VGG-11-BN).
 
 External data (weights in files beside the model) is read only from inside the model's folder.
 """
@@ -29,7 +32,7 @@ from cnn_explorer.models.files.errors import InputShapeNeeded, ModelFileError, f
 from cnn_explorer.models.files.opened import Steps, checked_forward, flat_tensors, shape_text
 
 CONVERTER = "onnx2pytorch"
-TOLERANCE = 1e-4  # relative to the largest output (measured: at most 8.6e-7 on the zoo's classic CNNs)
+TOLERANCE = 1e-4  # relative to the largest output (measured: at most 2.1e-6, see above)
 
 
 def converter_version() -> str:
@@ -292,7 +295,7 @@ def nest_layers(net, prepared) -> None:
 
 def compare_with_onnxruntime(original, net, input_shape, path: Path) -> float:
     """Run the original file in onnxruntime and the converted module on one random image; the largest
-    difference relative to max(1, the largest output); ModelFileError when over ``TOLERANCE``."""
+    difference relative to the largest output; ModelFileError when over ``TOLERANCE``."""
     import numpy as np
     import torch
 
@@ -332,7 +335,7 @@ def compare_with_onnxruntime(original, net, input_shape, path: Path) -> float:
             if not np.array_equal(ours, theirs):
                 raise ModelFileError(f"{path}: the converted model's output differs from onnxruntime's; refused")
             continue
-        scale = max(1.0, float(np.abs(theirs).max()))
+        scale = float(np.abs(theirs).max()) or 1.0  # relative: random weights can give outputs of 1e-15
         worst = max(worst, float(np.abs(ours - theirs.astype(np.float64)).max()) / scale)
     if not worst <= TOLERANCE:  # NaN too
         raise ModelFileError(f"{path}: the conversion by {CONVERTER} {converter_version()} differs from "
