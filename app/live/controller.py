@@ -113,7 +113,8 @@ class LiveController(QObject):
         self.timer.timeout.connect(self._tick)
 
         panel = self.panel
-        panel.set_models(live_models(), default_model("synthetic"))
+        panel.set_models(self._models(), default_model("synthetic"))
+        ctx.model_shown.connect(self._offer_user_model)
         panel.source_chosen.connect(self.open_source)
         panel.restart_requested.connect(self.restart)
         panel.opacity_changed.connect(self._set_opacity)
@@ -129,6 +130,23 @@ class LiveController(QObject):
         self.set_theme(ctx.classroom.theme())
         ctx.runner.submit(lambda job: _cameras(), channel="live", supersede=False,
                           done=lambda _id, cameras: self.panel.set_cameras(cameras))
+
+    def _models(self) -> list[tuple[str, str]]:
+        """The zoo's live models, and the model the user brought when its task is one the live view runs."""
+        from cnn_explorer.models.zoo.user import USER_SOURCES, user_entry
+
+        current = self.ctx.session.current
+        entry = user_entry(current.name) if current is not None else None
+        extra = [(entry.name, entry.task)] if entry is not None and entry.source in USER_SOURCES \
+            and entry.task in LIVE_TASKS else []
+        return extra + live_models()
+
+    def _offer_user_model(self, _name: str) -> None:
+        chosen = self.panel.model
+        models = self._models()
+        if [m for m, _ in models] != [self.panel.model_combo.itemData(i) for i in range(self.panel.model_combo.count())
+                                      if self.panel.model_combo.itemData(i)]:
+            self.panel.set_models(models, chosen if chosen in dict(models) else default_model(self.source_spec[0]))
 
     @property
     def pipeline(self):
@@ -192,7 +210,7 @@ class LiveController(QObject):
                 "size": (size, size) if size else None, "weights": self.weights, "opacity": panel.opacity,
                 "threshold": panel.threshold,
                 # a CUDA graph replays the kernels without running Python: the feature-map hook would not fire
-                "graphs": dict(live_models()).get(panel.model) != "classification"}
+                "graphs": dict(self._models()).get(panel.model) != "classification"}
         panel.show_message("")
         panel.view.clear(f"Opening {self.source_spec[1] or self.source_spec[0]} and loading {spec['model']}…")
         panel.show_maps(False)

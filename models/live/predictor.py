@@ -105,6 +105,10 @@ class Predictor:
         if size is not None:
             size = check_live_size(size, facts)
         loaded = load_model(facts["name"], weights=weights, progress=progress)
+        if loaded.entry.source in ("file", "object"):  # the user's module is shared with the explorer: the live
+            import copy  # view moves and converts a copy of its own
+
+            loaded.model = copy.deepcopy(loaded.model)
         self.entry = loaded.entry
         self.name = loaded.entry.name
         self.task = loaded.entry.task

@@ -109,3 +109,24 @@ def test_an_onnx_file_opens_in_the_graph_and_the_lab(qtbot, make_explorer, tmp_p
     lab = window.feature("lab")
     qtbot.waitUntil(lambda: lab.panel.view is not None and lab.panel.view.layer == layer, timeout=LOAD_TIMEOUT_MS)
     assert lab.panel.mosaic_data.channels == 6  # LeNet-5's first convolution, seen through the converted model
+
+
+def test_the_live_view_offers_the_opened_model_when_it_can_run_it(qtbot, make_explorer, tmp_path, monkeypatch):
+    from cnn_explorer.models.zoo.user import remember_options
+
+    path = tmp_path / "rgbnet.py"
+    path.write_text(NET.replace("nn.Conv2d(1, 4, 3)", "nn.Conv2d(3, 4, 3)"))
+    spec = f"{path}:Net"
+    monkeypatch.setattr(QMessageBox, "question", Asked(QMessageBox.Open))
+    window = make_explorer("lenet5")
+    remember_options(spec, input_shape=(3, 32, 32))
+    window.model_files.open(spec)
+    shown(qtbot, window, spec)
+    live = window.feature("live")
+    combo = live.panel.model_combo
+    names = [combo.itemData(i) for i in range(combo.count()) if combo.itemData(i)]
+    assert names[0] == spec  # a classifier the live view can run: offered first
+    window.open_model("lenet5")
+    shown(qtbot, window, "lenet5")
+    names = [combo.itemData(i) for i in range(combo.count()) if combo.itemData(i)]
+    assert spec not in names  # it follows the explorer's model
