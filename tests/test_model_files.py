@@ -380,6 +380,10 @@ def test_onnx_resnet18_both_exporters(tmp_path, dynamo):
     assert {"layer1.0", "layer4.1", "maxpool"} <= names  # the network's own names and nesting
     if not dynamo:
         assert "layer1.0.conv1" in convs  # the legacy exporter names convolutions after the conv
+    from cnn_explorer.models.analysis.summary import analyze
+
+    # the explorer's numbers: a pass on the meta device (shapes, MACs) works on the converted module
+    assert analyze(opened.model, (1, 3, 224, 224)).total_macs == analyze(reference, (1, 3, 224, 224)).total_macs
 
 
 def test_onnx_alexnet_dynamo_with_external_data(tmp_path):

@@ -59,6 +59,25 @@ if _ConvertModel is not None:
                 return self.get_submodule(name)
             return super().__getattr__(name)
 
+        def keep_constants_real(self) -> int:
+            """Integer initializers (shapes, axes, pads, indices) and scalars become plain tensors instead of
+            buffers: the ops read their values (``.item()``), which a pass on the meta device (the explorer's
+            shapes and MACs) cannot give if they are swapped for meta stand-ins as buffers are. They still move
+            with ``.to(device)``. Returns how many."""
+            names = [name for name, b in self._buffers.items() if b is not None and b.dim() <= 1
+                     and (not b.is_floating_point() or b.dim() == 0) and b.numel() <= 64]
+            self._real_constants = tuple(names)
+            for name in names:
+                value = self._buffers.pop(name)
+                object.__setattr__(self, name, value)
+            return len(names)
+
+        def _apply(self, fn, recurse=True):
+            module = super()._apply(fn, recurse)
+            for name in getattr(self, "_real_constants", ()):
+                object.__setattr__(self, name, fn(getattr(self, name)))
+            return module
+
 
 def _converter_class():
     if _ConvertModel is None:
@@ -368,6 +387,7 @@ def open_onnx(path: Path, given_shape, steps: Steps):
     steps(f"converting to PyTorch ({CONVERTER})")
     net, guessed = convert(prepared, path)
     nest_layers(net, prepared)
+    net.keep_constants_real()
     net.onnx_model.graph.ClearField("initializer")  # forward reads only the nodes; the weights are in the layers
     steps("checking the conversion against onnxruntime")
     try:
