@@ -60,7 +60,8 @@ def is_shape(value) -> bool:
 def _random_inputs(input_shape, device) -> tuple[torch.Tensor, ...]:
     """One random tensor for ``input_shape``, or one for each shape of a list of shapes."""
     shapes = [input_shape] if is_shape(input_shape) else list(input_shape)
-    return tuple(torch.randn(*shape, device=device) for shape in shapes)
+    with lean_imports():  # a meta tensor's checks would import the compiler's modules (sympy)
+        return tuple(torch.randn(*shape, device=device) for shape in shapes)
 
 
 def _record_real(model: nn.Module, inputs: tuple, kwargs: dict | None = None) -> LayerGraph:
