@@ -325,6 +325,13 @@ def test_torchscript_opens_without_hooks(tmp_path):
     x = image((3, 16, 16))
     with torch.no_grad():
         assert torch.equal(opened.model(x), model(x))
+        assert torch.allclose(opened.graph_model(x), model(x), rtol=1e-5, atol=1e-6)
+    from cnn_explorer.models.analysis.summary import analyze
+
+    # the graph and the numbers: recorded on the torch.export copy (the ScriptModule refuses hooks)
+    recorded = analyze(opened.graph_model, (1, 3, 16, 16))
+    assert recorded.total_macs == analyze(model, (1, 3, 16, 16)).total_macs
+    assert [n.output_shape for n in recorded.graph.nodes if n.kind != "input"][-1] == (1, 2)
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:FutureWarning")

@@ -108,9 +108,14 @@ def _open_file(path_text: str, weights, given, steps: Steps) -> OpenedFile:
     model.eval()
     steps(f"trying a forward pass at 1×{shape_text(shape)}")
     checked_forward(model, shape, path.name)
-    notes.append("TorchScript: its layers and weights are shown; forward hooks are refused by TorchScript")
+    steps("converting TorchScript to a graph the explorer can record")
+    graph_model, note = torch_files.torchscript_graph_module(model, shape)
+    notes.append(f"TorchScript refuses forward hooks: {note}")
+    reason = torch_files.TORCHSCRIPT_REASON
+    if graph_model is None:
+        reason = reason.replace("the graph and the numbers only", "nor can its graph be recorded")
     return OpenedFile(model, shape, "torchscript", f"from {path.name} (TorchScript)", str(path), path.stem, notes,
-                      hooks_work=False, hooks_reason=torch_files.TORCHSCRIPT_REASON)
+                      hooks_work=False, hooks_reason=reason, graph_model=graph_model)
 
 
 def open_model_file(spec: str, *, weights: str | None = None, input_shape: tuple | None = None,

@@ -28,6 +28,10 @@ class OpenedFile:
     hooks_work: bool = True  # forward hooks reach the layers: the lab (feature maps, Grad-CAM) works
     hooks_reason: str = ""  # why not, when they do not (then only the graph and the numbers are possible)
     weights: str | None = None  # the checkpoint loaded into it, if any
+    # Where ``model`` refuses the hooks that recording needs (TorchScript): a module that computes the same (checked
+    # on a random input) and can be recorded for the graph, shapes and MACs; its layers are functions and it holds
+    # no parameters (count them on ``model``). None where ``model`` itself records, or no such copy could be made.
+    graph_model: "nn.Module | None" = None
 
     def summary(self) -> str:
         """One line for the status bar."""

@@ -149,6 +149,42 @@ TORCHSCRIPT_REASON = ("TorchScript modules refuse forward hooks, so the lab (fea
                       "(torch.export) file to look inside")
 
 
+def torchscript_graph_module(model, shape: tuple[int, int, int]):
+    """(module, note): the TorchScript model's computation as a torch.export graph module, which the explorer
+    can record (its graph, shapes and MACs) where the ScriptModule refuses the hooks that recording needs; its
+    layers are functions (aten ops) and its weights are constants, so parameters are counted on the
+    ScriptModule. It comes from torch's TorchScript converter (``torch._export.converter``, a private API):
+    used only when its output equals the ScriptModule's on a random input; else (None, why)."""
+    import logging
+
+    import torch
+
+    from cnn_explorer.models.files.opened import flat_tensors
+
+    x = torch.randn((1, *shape), generator=torch.Generator().manual_seed(0))
+    quiet = logging.getLogger("torch._export")
+    level = quiet.level
+    try:
+        from torch._export.converter import TS2EPConverter
+
+        quiet.setLevel(logging.ERROR)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            graph_module = TS2EPConverter(model, (x,)).convert().module()
+            with torch.no_grad():
+                ours, theirs = flat_tensors(graph_module(x)), flat_tensors(model(x))
+    except Exception as error:  # a private converter: anything it cannot do ends here
+        return None, f"torch's TorchScript converter cannot turn it into a graph ({first_line(error, 120)})"
+    finally:
+        quiet.setLevel(level)
+    if len(ours) != len(theirs) or not all(a.shape == b.shape and torch.allclose(a, b, rtol=1e-5, atol=1e-6)
+                                           for a, b in zip(ours, theirs)):
+        return None, "torch's TorchScript converter gives another output; its graph is not used"
+    return graph_module, ("the graph and the numbers are recorded on a torch.export copy made by torch's "
+                          "TorchScript converter (same output on a random input); parameters are counted on the "
+                          "TorchScript module")
+
+
 def open_torchscript(path: Path, steps):
     import torch
 
