@@ -554,3 +554,19 @@ def test_a_conversion_that_differs_from_onnxruntime_is_refused(tmp_path):
     wrong = nn.Sequential(nn.Conv2d(3, 2, 8), nn.Flatten()).eval()
     with pytest.raises(ModelFileError, match=r"differs from onnxruntime by .* \(tolerance 0.0001\); refused"):
         compare_with_onnxruntime(original, wrong, (3, 8, 8), tmp_path / "c.onnx")
+
+
+def test_onnx_channels_last_input_is_noted(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("Transpose", ["x"], ["t"], perm=[0, 3, 1, 2], name="to_nchw"),
+             helper.make_node("Relu", ["t"], ["y"], name="relu")]
+    graph = helper.make_graph(nodes, "nhwc", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 8, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 8, 8])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "nhwc.onnx"))
+    opened = open_model_file(str(tmp_path / "nhwc.onnx"))
+    assert opened.input_shape == (8, 8, 3)
+    assert any("looks channels-last" in note for note in opened.notes)
+    x = image((8, 8, 3))
+    close(opened.model(x), onnxruntime_output(tmp_path / "nhwc.onnx", x))

@@ -382,6 +382,9 @@ def open_onnx(path: Path, given_shape, steps: Steps):
     else:
         raise InputShapeNeeded(f"{path} does not fix its input's height and width: give the input shape "
                                "(--input-shape CxHxW, e.g. 3x224x224)")
+    if shape[2] in (1, 3, 4) and shape[0] not in (1, 3, 4):
+        notes.append(f"its input {shape_text(shape)} looks channels-last (N×H×W×C, as TensorFlow writes): the "
+                     "explorer takes it as C×H×W, so its pictures of the input and feature maps are transposed")
     steps("preparing the graph (onnxscript optimizer)")
     prepared = prepare(original, path)
     steps(f"converting to PyTorch ({CONVERTER})")
