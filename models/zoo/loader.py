@@ -113,8 +113,15 @@ def summarize(loaded: LoadedModel, input_size: tuple[int, int] | None = None,
         except (KeyError, TypeError, ValueError, IndexError):
             pass  # a damaged entry: record again, and overwrite it
     try:
-        summary = analyze(loaded.model, shape, name=loaded.entry.name, weights=loaded.weights.label,
+        from cnn_explorer.models.zoo.user import graph_model_of
+
+        stand_in = graph_model_of(facts.name)  # TorchScript: its exported copy is recorded, its weights counted
+        summary = analyze(stand_in or loaded.model, shape, name=loaded.entry.name, weights=loaded.weights.label,
                           on_meta=not loaded.entry.data_dependent and facts.source not in ("file", "object"))
+        if stand_in is not None:
+            params = list(loaded.model.parameters())
+            summary.total_params = sum(p.numel() for p in params)
+            summary.trainable_params = sum(p.numel() for p in params if p.requires_grad)
         if kept:
             store.put(entry_key, cache_entry(summary, loaded.weights))
         return summary

@@ -19,6 +19,12 @@ from cnn_explorer.models.zoo.registry import ModelEntry
 USER_SOURCES = ("file", "object")
 _ENTRIES: dict[str, ModelEntry] = {}
 _OPTIONS: dict[str, dict] = {}  # a file's options, given before it is opened (the command line's)
+_GRAPH_MODELS: dict[str, object] = {}  # a stand-in to record the graph of, where the model takes no hooks
+
+
+def graph_model_of(name: str):
+    """What to record the graph of for ``name``: a TorchScript file's exported copy (checked against it)."""
+    return _GRAPH_MODELS.get(name)
 _OBJECTS = itertools.count(1)
 
 
@@ -125,6 +131,10 @@ def register_file(spec: str, *, input_shape=None, weights: str | None = None, ta
                    hooks_reason=opened.hooks_reason, cache_name=key, no_cache=not key)
     c, h, w = opened.input_shape
     model = opened.model
+    if opened.graph_model is not None:
+        _GRAPH_MODELS[spec] = opened.graph_model
+    else:
+        _GRAPH_MODELS.pop(spec, None)
     return _register(ModelEntry(name=spec, family="your model", year=0, paper=opened.description,
                                 task=task or found, input_size=(h, w), builder=lambda: model, source="file",
                                 in_channels=c, facts=facts))
