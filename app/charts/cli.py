@@ -29,7 +29,7 @@ def table_rows(rows) -> tuple[list[str], list[list[str]]]:
     from cnn_explorer.widgets.common import format as fmt
     header = ["", *(r.model for r in rows)]
     body = [
-        ["year", *(str(r.year) for r in rows)],
+        ["year", *(str(r.year) if r.year else "—" for r in rows)],
         ["input", *(fmt.shape(r.input_size) for r in rows)],
         ["parameters", *(fmt.count(r.params) for r in rows)],
         ["MACs", *(fmt.macs(r.macs) for r in rows)],
