@@ -109,7 +109,7 @@ class CompareView(QWidget):
         self.table.setVerticalHeaderLabels(labels)
         self.table.setHorizontalHeaderLabels([r.model for r in rows])
         for j, r in enumerate(rows):
-            cells = [str(r.year), fmt.shape(r.input_size), fmt.count(r.params), fmt.macs(r.macs), str(r.depth),
+            cells = [str(r.year) if r.year else "—", fmt.shape(r.input_size), fmt.count(r.params), fmt.macs(r.macs), str(r.depth),
                      fmt.receptive_field(_field(r.receptive_field)), fmt.size_bytes(r.activation_bytes)]
             for i, text in enumerate(cells):
                 item = QTableWidgetItem(text)
