@@ -96,8 +96,8 @@ def test_a_folded_net_fits_one_projected_screen_readably(projector, model):
 def test_presentation_shows_the_graph_left_to_right_and_compact(projector):
     assert projector.classroom.is_presentation()
     assert projector.graph.arrangement() == ("lr", True)
-    assert projector.actions["graph_lr"].isChecked()
-    assert projector.actions["graph_compact"].isChecked()
+    assert projector.action_map["graph_lr"].isChecked()
+    assert projector.action_map["graph_compact"].isChecked()
     # The toolbar fits the projector's width: nothing hides behind its overflow button.
     bar = projector.toolbar
     assert bar.sizeHint().width() <= bar.width() + 1, (bar.sizeHint().width(), bar.width())
