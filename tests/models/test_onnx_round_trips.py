@@ -192,7 +192,7 @@ def round_trips(tmp_path_factory):
         start = time.perf_counter()
         try:
             export(trip.original, trip.path, shape, EXPORTERS[exporter])
-        except Exception as error:  # the exporter's failure: the case is skipped, with its reason
+        except Exception as error:  # noqa: BLE001 - the exporter's failure: the case is skipped, with its reason
             trip.skipped = f"the {exporter} exporter cannot export {name}: {type(error).__name__}: {first_line(error)}"
         trip.seconds["export"] = time.perf_counter() - start
         if not trip.skipped:
@@ -267,7 +267,7 @@ def test_converted_layers_keep_the_networks_names(round_trips, name, exporter):
                 there = original.get(wrapper)
             ok = isinstance(there, nn.ConvTranspose2d)
         else:
-            ok = isinstance(there, nn.Conv2d) or isinstance(there, nn.BatchNorm2d)
+            ok = isinstance(there, (nn.Conv2d, nn.BatchNorm2d))
         if not ok:
             wrong.append(f"{layer} ({type(there).__name__ if there is not None else 'absent'})")
     assert not wrong, f"{len(wrong)} of {len(converted)}: {', '.join(wrong[:4])}"
