@@ -310,6 +310,7 @@ def function_settings(op: str, args, kwargs) -> dict[str, Any]:
     def arg(i, key, default):
         return kwargs.get(key, args[i] if len(args) > i else default)
 
+    op = op.split(".")[0]  # an ATen overload (a torch.export program's "max_pool2d.default") as its function
     if op in ("conv2d", "conv1d", "conv3d"):
         weight = arg(1, "weight", None)
         return {"kernel_size": tuple(weight.shape[2:]), "stride": arg(3, "stride", 1),
