@@ -107,3 +107,15 @@ def test_bad_model_files_are_one_line_and_exit_2(case, expected, net, tmp_path, 
     code, out, err = run(capsys, "summary", spec)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and expected in err and "Traceback" not in err
+
+
+def test_a_torch_export_program_has_the_receptive_fields_of_its_source(tmp_path, capsys):
+    import torchvision
+
+    model = torchvision.models.resnet18().eval()
+    path = tmp_path / "r18.pt2"
+    torch.export.save(torch.export.export(model, (torch.zeros(1, 3, 224, 224),)), str(path))
+    code, out, _ = run(capsys, "compare", path, "resnet18", "--json")
+    assert code == 0
+    program, zoo = json.loads(out)["models"]
+    assert program["receptive_field"] == zoo["receptive_field"] and program["macs"] == zoo["macs"]
