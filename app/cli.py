@@ -105,7 +105,10 @@ def gui_parser() -> argparse.ArgumentParser:
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", nargs="?", help="zoo model or model file (net.py:Name, module:Name, .onnx, .pt2, "
                         "TorchScript) to open (default: the last one, or alexnet)")
-    parser.add_argument("--view", choices=("graph", "summary", "lab"), default="graph",
+    from cnn_explorer.app.core.features import features
+
+    tabs = [f.name for f in features() if f.tab is not None]
+    parser.add_argument("--view", choices=("graph", "summary", *tabs), default="graph",
                         help="the tab shown first (lab: look inside with a sample image)")
     parser.add_argument("--weights", default="pretrained", type=weights_option, metavar="pretrained|random|PATH")
     parser.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"))
