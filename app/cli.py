@@ -93,13 +93,7 @@ def window_size(text: str) -> tuple[int, int]:
 
 def gui_parser() -> argparse.ArgumentParser:
     """The window's own command line: ``cnn-explorer [MODEL] [options]``; ``--help`` lists the commands too."""
-    commands = "\n".join(f"  cnn-explorer {name:<8} {what}" for name, what in (
-        ("list", "the zoo (--task, --json)"), ("summary", "per-layer table and totals of a model (--json)"),
-        ("export", "a model as a checked ONNX file"), ("graph", "the layer graph as an .svg or .png file"),
-        ("figure", "the trunk as a row of 3-D volumes, the lectures' figure (.svg or .png)"),
-        ("predict", "the top-5 classes of an image or of every image in a folder"),
-        ("visualize", "feature maps, kernels, receptive fields, deconvnet, occlusion, Grad-CAM, top-9 to a file"),
-        ("compare", "2–4 models side by side: parameters, MACs, depth, receptive field (--json)")))
+    commands = "\n".join(f"  cnn-explorer {name:<10} {what}" for name, what in command_help())
     parser = _Parser(prog="cnn-explorer", description="Look inside the famous CNNs: opens the explorer window.",
                      epilog=f"commands (cnn-explorer COMMAND --help for each):\n{commands}",
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -198,6 +192,12 @@ def _features():
     from cnn_explorer.app.core.features import cli_modules
 
     return cli_modules()
+
+
+def command_help() -> list[tuple[str, str]]:
+    """(command, its one-line help) of every command the features give, as ``--help`` lists them."""
+    subparsers = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return [(action.dest, action.help or "") for action in subparsers._choices_actions]
 
 
 def commands() -> list[str]:
