@@ -142,7 +142,7 @@ def _cmd_summary(args) -> int:
                      f"{layer['params']:>11,} {fmt.compact(layer['macs']):>9}  "
                      f"{fmt.receptive_field(_field(layer['receptive_field']))}")
     lines.append(f"total params {summary['total_params']:,} (trainable {summary['trainable_params']:,}), "
-                 f"MACs {summary['total_macs'] / 1e9:.3f} G, activations {summary['activation_bytes'] / 2**20:.1f} MiB, "
+                 f"{fmt.macs(summary['total_macs'])}, activations {summary['activation_bytes'] / 2**20:.1f} MiB, "
                  f"{len(layers)} operations, depth {entry['depth']} weight layers, analyzed in {entry['seconds']:.2f} s")
     print("\n".join(lines))
     return 0
