@@ -11,11 +11,16 @@ relative to the largest output.
 
 Before converting, the graph is prepared with onnxscript's constant folding and onnx_ir's passes (weights
 held in Constant nodes lifted to initializers, Identity nodes removed: the legacy exporter shares
-identical initializers through Identity nodes, which neither converter reads as weights).
+identical initializers through Identity nodes, which neither converter reads as weights). The input is fixed
+at the shape the explorer runs, and ConstantOfShape nodes of constant shapes are folded too (onnxscript keeps
+them by default): the legacy exporter's LocalResponseNorm builds its pads with one, and its If nodes then fold
+away; onnx's light/ networks (IR version 3) make every weight with one.
 
 Every conversion is checked: the converted module and onnxruntime run the original file on one random input,
 and the file is refused unless ``max|torch - onnxruntime| <= TOLERANCE * max|onnxruntime|`` for each output
-(measured on those 30 files: at most 2.1e-6, VGG-11-BN).
+(measured on those 30 files: at most 2.1e-6, VGG-11-BN). A file that fixes its batch above 1 runs in
+onnxruntime at that batch and in the converted module one image at a time (as the explorer runs it), compared
+image by image.
 
 External data (weights in files beside the model) is read only from inside the model's folder.
 """
@@ -55,9 +60,14 @@ if _ConvertModel is not None:
         its forward looks layers up by name, so dotted names are resolved through the submodules."""
 
         def __getattr__(self, name):
-            if "." in name:
-                return self.get_submodule(name)
-            return super().__getattr__(name)
+            try:
+                return super().__getattr__(name)
+            except AttributeError:
+                # onnx2pytorch's own names may hold dots too ("If_/features/features.3/If_output_0"): those are
+                # found above, before nest_layers moves the layers
+                if "." not in name:
+                    raise
+            return self.get_submodule(name)
 
         def keep_constants_real(self) -> int:
             """Integer initializers (shapes, axes, pads, indices) and scalars become plain tensors instead of
@@ -156,11 +166,105 @@ def stored_shape(model, path: Path) -> tuple[tuple | None, str]:
 
 # --- preparing --------------------------------------------------------------------------------------------
 
-def prepare(model, path: Path):
-    """The graph as the converter reads it: functions inlined, constants folded (onnxscript's fold_constants),
-    Constant nodes lifted to initializers, Identity nodes removed, and attributes at their defaults that
-    onnx2pytorch does not read (BatchNormalization training_mode=0) dropped. onnxscript's rewrite rules are not
-    run, so the layers stay as the exporter wrote them."""
+CONSTANT_OF_SHAPE_LIMIT = 150_000_000  # elements: the largest weight of onnx's light/ networks (VGG-19's fc6) is 103M
+
+
+def _fix_input_shape(model, input_shape) -> None:
+    """The image input's channels, height and width at the shape the explorer runs (where the file leaves them
+    symbolic), and a batch fixed above 1 at the explorer's 1: shapes computed from them then fold to constants,
+    and so do the If nodes that branch on them (the legacy exporter's LocalResponseNorm has one)."""
+    import onnx_ir as ir
+
+    value = next(iter(model.graph.inputs), None)
+    if value is None or value.shape is None or len(value.shape) != 4:
+        return
+    dims = list(value.shape)
+    batch = dims[0]
+    if isinstance(batch, int) and batch > 1:
+        dims[0] = 1
+    for k, size in enumerate(input_shape, start=1):
+        if not isinstance(dims[k], int):
+            dims[k] = int(size)
+    value.shape = ir.Shape(dims)
+
+
+def _constant_array(value):
+    """The numpy value of an initializer or of a Constant node's output; None otherwise."""
+    if value is None:
+        return None
+    if value.const_value is not None:
+        return value.const_value.numpy()
+    node = value.producer()
+    if node is not None and node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
+        attribute = node.attributes.get("value")
+        if attribute is not None and attribute.type.name == "TENSOR":
+            return attribute.value.numpy()
+    return None
+
+
+def _materialize_constant_of_shape(model, limit: int = CONSTANT_OF_SHAPE_LIMIT) -> int:
+    """ConstantOfShape nodes of a constant shape (up to ``limit`` elements) replaced by the tensors they make:
+    onnxscript's folding keeps them (so as not to grow the file), and onnx's light/ networks make every weight
+    that way, which onnx2pytorch cannot read as weights. Returns how many."""
+    import numpy as np
+    import onnx_ir as ir
+
+    count = 0
+    for node in list(model.graph):
+        if node.op_type != "ConstantOfShape" or node.domain not in ("", "ai.onnx") or len(node.outputs) != 1:
+            continue
+        output = node.outputs[0]
+        shape = _constant_array(node.inputs[0] if node.inputs else None)
+        if shape is None or output.is_graph_output() or shape.ndim != 1 or (shape < 0).any():
+            continue
+        if int(np.prod(shape, dtype=np.int64)) > limit:
+            continue
+        attribute = node.attributes.get("value")
+        fill = attribute.value.numpy().reshape(-1) if attribute is not None else np.zeros(1, np.float32)
+        array = np.full(tuple(int(d) for d in shape), fill[0] if fill.size else 0, dtype=fill.dtype)
+        name = output.name
+        output.name = f"{name}__constant_of_shape"
+        tensor = ir.tensor(array, name=name)
+        value = ir.Value(name=name, shape=ir.Shape(array.shape), type=ir.TensorType(tensor.dtype),
+                         const_value=tensor)
+        ir.convenience.replace_all_uses_with(output, value)
+        model.graph.remove(node, safe=True)
+        model.graph.register_initializer(value)
+        count += 1
+    return count
+
+
+_RELAYOUT_OPS = ("Reshape", "Squeeze", "Unsqueeze", "Flatten")
+
+
+def _should_fold(node):
+    """onnxscript's ``should_fold`` (called where every input is constant): a ConstantOfShape whose shape
+    folding found (the legacy exporter's LocalResponseNorm builds its pads so) is folded when small, and a
+    constant only reshaped on its way to its one user (onnx's light/inception_v1 reshapes its Gemm weight so)
+    is reshaped whatever its size, as onnxscript does for Transpose; other nodes by onnxscript's own rules."""
+    import numpy as np
+    from onnxscript.optimizer._constant_folding import DEFAULT_CONSTANT_FOLD_OUTPUT_SIZE_LIMIT
+
+    if node.domain not in ("", "ai.onnx") or not node.inputs or node.inputs[0] is None:
+        return None
+    data = node.inputs[0]
+    if node.op_type == "ConstantOfShape" and data.const_value is not None:
+        shape = data.const_value.numpy()
+        if shape.ndim == 1 and int(np.prod(shape, dtype=np.int64)) <= DEFAULT_CONSTANT_FOLD_OUTPUT_SIZE_LIMIT:
+            return True
+    if node.op_type in _RELAYOUT_OPS and len(data.consumers()) == 1 and not data.is_graph_output():
+        return True
+    return None
+
+
+def prepare(model, path: Path, input_shape=None):
+    """The graph as the converter reads it: initializers dropped from the graph's inputs (IR version 3 lists
+    them there), the image input fixed at ``input_shape`` (C, H, W) where the file leaves it symbolic and at a
+    batch of 1, ConstantOfShape of constant shapes made into tensors, functions inlined, constants folded
+    (onnxscript's fold_constants, which also takes the branch of an If whose condition folds), Constant nodes
+    lifted to initializers, Identity nodes removed, and attributes at their defaults that onnx2pytorch does not
+    read (BatchNormalization training_mode=0) dropped. onnxscript's rewrite rules are not run, so the layers stay
+    as the exporter wrote them."""
     import onnxscript.optimizer
     import onnx_ir as ir
     import onnx_ir.passes.common as passes
@@ -169,14 +273,20 @@ def prepare(model, path: Path):
         graph = ir.serde.deserialize_model(model)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            passes.RemoveInitializersFromInputsPass()(graph)
+            if input_shape:
+                _fix_input_shape(graph, input_shape)
             passes.InlinePass()(graph)
-            onnxscript.optimizer.fold_constants_ir(graph, onnx_shape_inference=True)
+            _materialize_constant_of_shape(graph)
+            onnxscript.optimizer.fold_constants_ir(graph, onnx_shape_inference=True,
+                                                   should_fold=_should_fold)
             ir.passes.Sequential(
                 passes.RemoveUnusedNodesPass(),
                 passes.LiftConstantsToInitializersPass(lift_all_constants=True, size_limit=0),
                 passes.IdentityEliminationPass(),
                 passes.RemoveUnusedNodesPass(),
             )(graph)
+        graph.ir_version = max(graph.ir_version, 4)  # initializers no longer listed as inputs
         prepared = ir.serde.serialize_model(graph)
     except Exception as error:  # the optimizer meets files of every kind
         raise ModelFileError(f"{path}: onnxscript's optimizer cannot read it: {first_line(error, 160)}") from None
@@ -197,8 +307,9 @@ def _folded_notes(original) -> list[str]:
                 "each such convolution carries its BatchNorm's scale and shift and is named after the BatchNorm "
                 "(bn1), and the BatchNorm layers are gone"]
     convs = [n for n in original.graph.node if n.op_type == "Conv"]
-    if convs and "BatchNormalization" not in ops and all(
-            len(n.input) > 1 and n.input[1].startswith("onnx::Conv_") for n in convs):
+    # any one will do: convolutions that had no BatchNorm after them keep their weights' own names
+    if "BatchNormalization" not in ops and any(len(n.input) > 1 and n.input[1].startswith("onnx::Conv_")
+                                               for n in convs):
         return ["the convolutions' weights have exporter-made names (onnx::Conv_…): the legacy exporter folds "
                 "BatchNorm into the convolutions, so any BatchNorm layers are gone"]
     return []
@@ -206,17 +317,37 @@ def _folded_notes(original) -> list[str]:
 
 # --- converting -------------------------------------------------------------------------------------------
 
+def _failing_node(error: BaseException):
+    """The ONNX node onnx2pytorch was converting when ``error`` was raised (a local ``node`` of its frames, the
+    innermost first), or None."""
+    from onnx import NodeProto
+
+    found = None
+    trace = error.__traceback__
+    while trace is not None:
+        node = trace.tb_frame.f_locals.get("node")
+        if isinstance(node, NodeProto):
+            found = node
+        trace = trace.tb_next
+    return found
+
+
 def _unsupported(error: Exception, model, version: str) -> str:
     text = str(error)
     op = re.search(r"op_type=(\w+)", text)
     if op:
         return f"the ONNX op {op.group(1)} is not supported by {CONVERTER} {version}"
+    node = _failing_node(error)
+    if node is not None:
+        where = f" (node {node.name})" if node.name else ""
+        return (f"the ONNX op {node.op_type}{where} is not supported by {CONVERTER} {version}: "
+                f"{type(error).__name__}: {first_line(error, 120)}")
     attribute = re.search(r"attribute (\w+) not implemented", text)
     if attribute:
         users = sorted({n.op_type for n in model.graph.node if any(a.name == attribute.group(1) for a in n.attribute)})
         return (f"{CONVERTER} {version} cannot read the attribute {attribute.group(1)} "
                 f"of the ONNX op {'/'.join(users) or '?'}")
-    return f"{CONVERTER} {version} cannot convert it: {first_line(error, 160)}"
+    return f"{CONVERTER} {version} cannot convert it: {type(error).__name__}: {first_line(error, 160)}"
 
 
 def convert(prepared, path: Path):
@@ -231,11 +362,8 @@ def convert(prepared, path: Path):
         warnings.simplefilter("always")
         try:
             net = module_class(prepared, experimental=False)
-        except NotImplementedError as error:
+        except Exception as error:  # noqa: BLE001 - NotImplementedError mostly; any other names its node's op
             raise ModelFileError(f"{path}: {_unsupported(error, prepared, version)}") from None
-        except Exception as error:
-            raise ModelFileError(f"{path}: {CONVERTER} {version} cannot convert it: "
-                                 f"{type(error).__name__}: {first_line(error, 160)}") from None
     guessed = sorted({m.group(1) for w in caught for m in [re.search(r"op_type=(\w+), guessing", str(w.message))]
                       if m})
     return net.eval(), guessed
@@ -244,12 +372,24 @@ def convert(prepared, path: Path):
 # --- naming the layers ------------------------------------------------------------------------------------
 
 def _legacy_scope(name: str) -> list[str]:
-    """``/layer1/layer1.0/conv1/Conv`` → ``layer1.0.conv1`` (the legacy exporter's node names)."""
+    """``/layer1/layer1.0/conv1/Conv`` → ``layer1.0.conv1`` (the legacy exporter's node names). Each part is
+    a called module's name from its last attribute on (``block.0.0`` for ``features.1.block.0.0``): a part
+    that extends the part before it (``block.0`` → ``block.0.0``) adds only its new items, any other part is
+    a module of the one before (a container that was never called, as a ModuleList, brings its items along:
+    ``ups.0``)."""
+    taken = re.match(r".*/If(?:_\d+)?_(/.+)$", name)  # a node of an If's branch that folding took
+    if taken:
+        name = taken.group(1)
     parts = [p for p in name.split("/") if p][:-1]
-    path = ""
+    path: list[str] = []
+    previous = ""
     for part in parts:
-        path = part if not path or part.startswith(path + ".") else f"{path}.{part}"
-    return path.split(".") if path else []
+        if previous and part.startswith(previous + "."):
+            path.extend(part[len(previous) + 1:].split("."))
+        else:
+            path.extend(part.split("."))
+        previous = part
+    return [p for p in path if p]
 
 
 def _scope(node) -> list[str]:
@@ -312,9 +452,41 @@ def nest_layers(net, prepared) -> None:
 
 # --- checking ---------------------------------------------------------------------------------------------
 
-def compare_with_onnxruntime(original, net, input_shape, path: Path) -> float:
+def fixed_batch(model) -> int | None:
+    """The batch the file fixes for its image input; None where it is symbolic (or not said)."""
+    inputs = _real_inputs(model.graph)
+    if len(inputs) != 1 or not inputs[0].type.tensor_type.HasField("shape"):
+        return None
+    dims = inputs[0].type.tensor_type.shape.dim
+    return dims[0].dim_value if dims and dims[0].HasField("dim_value") and dims[0].dim_value > 0 else None
+
+
+def _one_at_a_time(net, rest, got: list) -> list:
+    """``got`` (the outputs of the first image) with those of each image of ``rest`` run alone through ``net``,
+    joined along the batch."""
+    import torch
+
+    outputs = [[tensor] for tensor in got]
+    with torch.no_grad():
+        for k in range(rest.shape[0]):
+            more = flat_tensors(net(rest[k:k + 1]))
+            if len(more) != len(outputs):
+                raise ModelFileError(f"the converted model gives {len(more)} outputs on one image, then "
+                                     f"{len(outputs)}; refused")
+            for each, tensor in zip(outputs, more):
+                each.append(tensor)
+    try:
+        return [torch.cat(each) for each in outputs]
+    except RuntimeError as error:  # 0-d outputs, or outputs that are not a batch of one
+        raise ModelFileError(f"the converted model's outputs for one image cannot be joined into a batch "
+                             f"({first_line(error, 100)}); refused") from None
+
+
+def compare_with_onnxruntime(original, net, input_shape, path: Path, batch: int = 1) -> float:
     """Run the original file in onnxruntime and the converted module on one random image; the largest
-    difference relative to the largest output; ModelFileError when over ``TOLERANCE``."""
+    difference relative to the largest output; ModelFileError when over ``TOLERANCE``. Where the file fixes
+    its batch at ``batch`` > 1, onnxruntime runs that many images at once and the converted module each of
+    them alone (as the explorer runs it), and the outputs are compared image by image."""
     import numpy as np
     import torch
 
@@ -324,28 +496,59 @@ def compare_with_onnxruntime(original, net, input_shape, path: Path) -> float:
         raise ModelFileError("ONNX files need the package onnxruntime to check the conversion: uv sync "
                              "installs it") from None
     name = _real_inputs(original.graph)[0].name
-    x = torch.randn((1, *input_shape), generator=torch.Generator().manual_seed(0))
+    x = torch.randn((1, *input_shape), generator=torch.Generator().manual_seed(0))  # as checked_forward's
+    rest = torch.randn((batch - 1, *input_shape), generator=torch.Generator().manual_seed(1))
     try:
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
         session = onnxruntime.InferenceSession(original.SerializeToString(), options,
                                                providers=["CPUExecutionProvider"])
         feed_type = session.get_inputs()[0].type
-        feed = x.numpy().astype(np.float16 if "float16" in feed_type else
-                                np.float64 if "double" in feed_type else np.float32)
+        feed = torch.cat([x, rest]).numpy().astype(np.float16 if "float16" in feed_type else
+                                                   np.float64 if "double" in feed_type else np.float32)
         expected = session.run(None, {name: feed})
     except Exception as error:
-        raise ModelFileError(f"{path}: onnxruntime cannot run it at input 1×{shape_text(input_shape)}, so its "
-                             f"conversion cannot be checked: {first_line(error, 160)}") from None
+        raise ModelFileError(f"{path}: onnxruntime cannot run it at input {batch}×{shape_text(input_shape)}, so "
+                             f"its conversion cannot be checked: {first_line(error, 160)}") from None
+    try:
+        return _difference(net, input_shape, path, expected, rest)
+    except ModelFileError as error:
+        if batch == 1:
+            raise
+        # the explorer feeds one image: a file made for a batch of several opens only where the module converted
+        # for one image gives, image by image, what onnxruntime gives for the batch
+        detail = str(error).removeprefix(f"{path}: ").replace(str(path), path.name)
+        raise ModelFileError(f"{path} fixes its batch at {batch}; the explorer runs one image at a time "
+                             f"({detail})") from None
+
+
+def _difference(net, input_shape, path: Path, expected: list, rest) -> float:
+    """The converted module's largest difference from onnxruntime's outputs ``expected``, relative to the
+    largest output: on the image checked_forward makes, then on each image of ``rest`` alone."""
+    import numpy as np
+
     got = flat_tensors(checked_forward(net, input_shape, f"{path.name} (converted by {CONVERTER})"))
+    alone = [tuple(t.shape) for t in got]
+    if len(rest):
+        try:
+            got = _one_at_a_time(net, rest, got)
+        except ModelFileError as error:
+            raise ModelFileError(f"{path}: {error}") from None
+        except Exception as error:  # noqa: BLE001 - the converted model fails on another image
+            raise ModelFileError(f"{path}: the converted model fails on another image: {type(error).__name__}: "
+                                 f"{first_line(error, 120)}") from None
     if len(got) != len(expected):
         raise ModelFileError(f"{path}: the converted model gives {len(got)} outputs, onnxruntime {len(expected)}; "
                              "refused")
     worst = 0.0
-    for ours, theirs in zip(got, expected):
+    for ours, theirs, one in zip(got, expected, alone):
         theirs = np.asarray(theirs)
         ours = ours.detach().double().numpy()
         if ours.shape != theirs.shape:
+            if len(rest):
+                raise ModelFileError(f"{path}: the converted model's output for one image has shape "
+                                     f"{shape_text(one)}, onnxruntime's, for {len(rest) + 1} images, "
+                                     f"{shape_text(theirs.shape)}; refused")
             raise ModelFileError(f"{path}: the converted model's output has shape {shape_text(ours.shape)}, "
                                  f"onnxruntime's {shape_text(theirs.shape)}; refused")
         if theirs.size == 0:
@@ -386,20 +589,25 @@ def open_onnx(path: Path, given_shape, steps: Steps):
         notes.append(f"its input {shape_text(shape)} looks channels-last (N×H×W×C, as TensorFlow writes): the "
                      "explorer takes it as C×H×W, so its pictures of the input and feature maps are transposed")
     steps("preparing the graph (onnxscript optimizer)")
-    prepared = prepare(original, path)
+    prepared = prepare(original, path, shape)
     steps(f"converting to PyTorch ({CONVERTER})")
     net, guessed = convert(prepared, path)
     nest_layers(net, prepared)
     net.keep_constants_real()
     net.onnx_model.graph.ClearField("initializer")  # forward reads only the nodes; the weights are in the layers
     steps("checking the conversion against onnxruntime")
+    batch = fixed_batch(original) or 1
     try:
-        worst = compare_with_onnxruntime(original, net, shape, path)
+        worst = compare_with_onnxruntime(original, net, shape, path, batch)
     except ModelFileError as error:
         if guessed:
             raise ModelFileError(f"{error} ({CONVERTER} has no conversion for {', '.join(guessed)} and guessed "
                                  "one)") from None
         raise
+    if batch > 1:
+        notes.append(f"{path.name} fixes its batch at {batch}; the explorer runs one image at a time: the "
+                     f"converted model was checked on {batch} images, each alone, against onnxruntime on the "
+                     "batch")
     notes.append(f"converted by {CONVERTER} {converter_version()} from ONNX opset {opset}; matches onnxruntime to "
                  f"{worst:.1e} of the largest output (tolerance {TOLERANCE:g})")
     notes.extend(_folded_notes(original))

@@ -528,6 +528,136 @@ def test_onnx_op_the_converter_lacks(tmp_path):
         open_model_file(str(tmp_path / "custom.onnx"))
 
 
+def test_onnx_op_the_converter_fails_on_is_named(tmp_path):
+    """Any exception while onnx2pytorch converts a node (not only NotImplementedError) names the node's op: here a
+    Gemm whose second operand is computed from the input (onnx2pytorch looks for it among the weights: ValueError)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("Flatten", ["x"], ["f"], name="flatten"),
+             helper.make_node("Transpose", ["f"], ["t"], name="transpose"),
+             helper.make_node("Gemm", ["f", "t"], ["y"], name="outer")]
+    graph = helper.make_graph(nodes, "gemm", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "gemm.onnx"))
+    with pytest.raises(ModelFileError, match=r"the ONNX op Gemm \(node outer\) is not supported by onnx2pytorch "
+                                             r"0\.6\.0: ValueError: "):
+        open_model_file(str(tmp_path / "gemm.onnx"))
+
+
+def test_onnx_if_on_the_input_opens(tmp_path):
+    """An If whose condition depends on the image (so it cannot be folded away): onnx2pytorch converts it. Its
+    layers' names hold dots before they are nested (If_/choose.0/If_output_0), which the module must find."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    def branch(op, name):
+        out = helper.make_tensor_value_info(f"{name}_out", TensorProto.FLOAT, [1, 3, 4, 4])
+        return helper.make_graph([helper.make_node(op, ["x"], [f"{name}_out"], name=f"/{name}.0/{op}")], name, [],
+                                 [out])
+
+    nodes = [helper.make_node("ReduceSum", ["x"], ["s"], keepdims=0, name="/sum.0/ReduceSum"),
+             helper.make_node("Constant", [], ["zero"], value=helper.make_tensor("z", TensorProto.FLOAT, [], [0.0])),
+             helper.make_node("Greater", ["s", "zero"], ["c"], name="/positive.0/Greater"),
+             helper.make_node("If", ["c"], ["/choose.0/If_output_0"], then_branch=branch("Relu", "then"),
+                              else_branch=branch("Neg", "else"), name="/choose.0/If"),
+             helper.make_node("Relu", ["/choose.0/If_output_0"], ["y"], name="/out/Relu")]
+    graph = helper.make_graph(nodes, "if", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 4, 4])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "if.onnx"))
+    opened = open_model_file(str(tmp_path / "if.onnx"))
+    for x in (image((3, 4, 4)).abs(), -image((3, 4, 4)).abs()):  # both branches
+        with torch.no_grad():
+            close(opened.model(x), onnxruntime_output(tmp_path / "if.onnx", x))
+            close(opened.model(x), x.relu() if x.sum() > 0 else (-x).relu())
+
+
+def fixed_batch_model(path, flatten_to_batch=False):
+    """Conv(3→4, 3×3) → Relu, input fixed at 2×3×8×8 (as onnx's pytorch-converted tests are); with
+    ``flatten_to_batch`` the output is reshaped to [2, -1], which holds for a batch of 2 only."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    weight = numpy_helper.from_array(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), "W")
+    shape = numpy_helper.from_array(np.array([2, -1], np.int64), "batch_of_two")
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"], pads=[1, 1, 1, 1], name="/conv/Conv"),
+             helper.make_node("Relu", ["c"], ["r" if flatten_to_batch else "y"], name="/relu/Relu")]
+    out = [2, 4, 8, 8]
+    if flatten_to_batch:
+        nodes.append(helper.make_node("Reshape", ["r", "batch_of_two"], ["y"], name="/flatten/Reshape"))
+        out = [2, 256]
+    graph = helper.make_graph(nodes, "batch2", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, out)], [weight, shape])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return torch.from_numpy(numpy_helper.to_array(weight).copy())
+
+
+def test_onnx_fixed_batch_of_two_runs_one_image_at_a_time(tmp_path):
+    weight = fixed_batch_model(tmp_path / "batch2.onnx")
+    opened = open_model_file(str(tmp_path / "batch2.onnx"))
+    assert opened.input_shape == (3, 8, 8)
+    assert any("fixes its batch at 2; the explorer runs one image at a time" in note for note in opened.notes)
+    x = torch.cat([image((3, 8, 8)), image((3, 8, 8), seed=2)])
+    expected = onnxruntime_output(tmp_path / "batch2.onnx", x)
+    with torch.no_grad():
+        for k in range(2):
+            ours = opened.model(x[k:k + 1])
+            close(ours, expected[k:k + 1])
+            close(ours, torch.nn.functional.conv2d(x[k:k + 1], weight, padding=1).relu())
+
+
+def test_onnx_fixed_batch_that_one_image_cannot_run_is_refused_in_one_line(tmp_path):
+    fixed_batch_model(tmp_path / "batch2.onnx", flatten_to_batch=True)
+    with pytest.raises(ModelFileError, match=r"batch2\.onnx fixes its batch at 2; the explorer runs one image at a "
+                                             r"time \(.*\)$") as refused:
+        open_model_file(str(tmp_path / "batch2.onnx"))
+    assert "\n" not in str(refused.value) and len(str(refused.value)) < 400, str(refused.value)
+
+
+def test_onnx_ir3_weights_made_by_constant_of_shape(tmp_path):
+    """As onnx's light/ networks are written: IR version 3, initializers listed among the graph's inputs too, every
+    weight made by a ConstantOfShape of a shape held in an initializer, a Gemm weight reshaped on its way."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    def fill(name, shape, value):
+        return helper.make_node("ConstantOfShape", [f"{name}__SHAPE"], [name], name=f"make_{name}",
+                                value=helper.make_tensor("v", TensorProto.FLOAT, [1], [value]))
+
+    shapes = {"W__SHAPE": [4, 3, 3, 3], "B__SHAPE": [4], "FW__SHAPE": [1, 1, 2, 4], "FB__SHAPE": [2],
+              "FW_2D": [2, 4]}
+    initializers = [numpy_helper.from_array(np.array(v, np.int64), k) for k, v in shapes.items()]
+    nodes = [fill("W", shapes["W__SHAPE"], 0.02), fill("B", shapes["B__SHAPE"], 0.5),
+             fill("FW4", shapes["FW__SHAPE"], -0.3), fill("FB", shapes["FB__SHAPE"], 0.1)]
+    nodes[2].input[0] = "FW__SHAPE"
+    nodes += [helper.make_node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1], name="conv"),
+              helper.make_node("Relu", ["c"], ["r"], name="relu"),
+              helper.make_node("GlobalAveragePool", ["r"], ["g"], name="pool"),
+              helper.make_node("Flatten", ["g"], ["f"], name="flatten"),
+              helper.make_node("Reshape", ["FW4", "FW_2D"], ["FW"], name="fc_weight"),
+              helper.make_node("Gemm", ["f", "FW", "FB"], ["y"], transB=1, name="fc")]
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])] + [
+        helper.make_tensor_value_info(t.name, TensorProto.INT64, list(t.dims)) for t in initializers]
+    graph = helper.make_graph(nodes, "light", inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])],
+                              initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 9)])
+    model.ir_version = 3
+    onnx.save(model, str(tmp_path / "light.onnx"))
+    opened = open_model_file(str(tmp_path / "light.onnx"))
+    assert opened.input_shape == (3, 8, 8)
+    conv = opened.model.get_submodule("conv")
+    assert isinstance(conv, nn.Conv2d) and conv.weight.shape == (4, 3, 3, 3)
+    assert torch.all(conv.weight == 0.02) and torch.all(conv.bias == 0.5)
+    x = image((3, 8, 8))
+    with torch.no_grad():
+        ours = opened.model(x)
+    close(ours, onnxruntime_output(tmp_path / "light.onnx", x))
+    features = (torch.nn.functional.conv2d(x, torch.full((4, 3, 3, 3), 0.02), torch.full((4,), 0.5), padding=1)
+                .relu().mean((2, 3)))
+    close(ours, features @ torch.full((4, 2), -0.3) + 0.1)
+
+
 def test_onnx_dynamic_size_needs_a_shape(tmp_path):
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten()).eval()
     with warnings.catch_warnings():

@@ -4,9 +4,10 @@ checked against onnxruntime and the original module; the lab on an imported netw
 Tolerance, as in tests/models/test_model_files.py and the converter's own check:
 ``max|Δ| <= 1e-4 · max|reference|`` (the worst measured here, Dec 2026: 7.8e-7).
 
-Where an exporter cannot export a network here, its case is skipped with the exporter's own first line. Where
-the explorer refuses or mislabels an exported file, the case is marked ``xfail(strict=True)`` with the reason:
-a fix turns it into a failure that says to drop the mark.
+Where an exporter cannot export a network here, its case is skipped with the exporter's own first line. The
+legacy exporter's files are the harder ones: LocalResponseNorm written with If nodes (zfnet_shapes), BatchNorm
+folded into convolutions that keep their own names next to ones that had none (MobileNet v3, the U-Net), and
+node names of nested Sequentials (``/features/features.1/block/block.0/block.0.0/Conv``).
 """
 
 from __future__ import annotations
@@ -118,30 +119,8 @@ NETWORKS = {
     "zfnet_shapes": (zfnet_shapes, (3, 64, 64)),
 }
 
-# What the explorer does wrong with some of these files today (issue 20): each mark is strict, so a fix shows.
-LEGACY_LRN_IF = ("the legacy exporter writes LocalResponseNorm as Pad/AveragePool on a 5-D view with two If "
-                 "nodes (a traced squeeze on a shape onnx's shape inference leaves symbolic, so onnxscript's "
-                 "folding keeps them); onnx2pytorch 0.6.0 has no If and fails with 'AttributeError: OnnxModule has "
-                 "no attribute If_/features/features': the file is refused")
-LEGACY_FOLD_NOTE = ("the legacy exporter folds each BatchNorm into its conv, but models/files/onnx_source.py "
-                    "_folded_notes only says so when every Conv's weight is named onnx::Conv_…; convs that had no "
-                    "BatchNorm (MobileNet's squeeze-excitation fc1/fc2, the U-Net's out_conv) keep their own "
-                    "weight names, so the note is missing")
-LEGACY_NESTED_NAMES = ("models/files/onnx_source.py _legacy_scope joins '/features/features.1/block/block.0/"
-                       "block.0.0/Conv' into features.1.block.block.0.block.0.0 and '/ups.0/conv/conv.0/Conv' into "
-                       "ups.0.conv.conv.0 (it tests each part against the whole path so far, not against the part "
-                       "before it); the network's own names are features.1.block.0.0 and ups.0.conv.0")
-
-
-def cases(known: dict[tuple[str, str], str] | None = None, networks=NETWORKS):
-    params = []
-    for name in networks:
-        for exporter in EXPORTERS:
-            reason = (known or {}).get((name, exporter))
-            raises = ModelFileError if reason == LEGACY_LRN_IF else AssertionError  # the refusal, or a check
-            marks = [pytest.mark.xfail(strict=True, raises=raises, reason=reason)] if reason else []
-            params.append(pytest.param(name, exporter, id=f"{name}-{exporter}", marks=marks))
-    return params
+def cases(networks=NETWORKS):
+    return [pytest.param(name, exporter, id=f"{name}-{exporter}") for name in networks for exporter in EXPORTERS]
 
 
 @dataclass
@@ -210,7 +189,7 @@ def round_trips(tmp_path_factory):
 
 # --- 1. round trips: converted == onnxruntime == PyTorch -------------------------------------------------
 
-@pytest.mark.parametrize("name, exporter", cases({("zfnet_shapes", "legacy"): LEGACY_LRN_IF}))
+@pytest.mark.parametrize("name, exporter", cases())
 def test_round_trip_matches_onnxruntime_and_pytorch(round_trips, name, exporter):
     trip = round_trips(name, exporter)
     opened = trip.require_opened()
@@ -228,9 +207,7 @@ def test_round_trip_matches_onnxruntime_and_pytorch(round_trips, name, exporter)
     close(expected[0], reference, f"{name} {exporter}: onnxruntime vs PyTorch")
 
 
-@pytest.mark.parametrize("name, exporter", cases({("mobilenet_v3_small", "legacy"): LEGACY_FOLD_NOTE,
-                                                   ("shapes_unet", "legacy"): LEGACY_FOLD_NOTE,
-                                                   ("zfnet_shapes", "legacy"): LEGACY_LRN_IF}))
+@pytest.mark.parametrize("name, exporter", cases())
 def test_batchnorm_folding_is_noted_when_it_happened(round_trips, name, exporter):
     trip = round_trips(name, exporter)
     opened = trip.require_opened()
@@ -245,9 +222,7 @@ def test_batchnorm_folding_is_noted_when_it_happened(round_trips, name, exporter
     assert noted == folded, opened.notes
 
 
-@pytest.mark.parametrize("name, exporter", cases({("mobilenet_v3_small", "legacy"): LEGACY_NESTED_NAMES,
-                                                   ("shapes_unet", "legacy"): LEGACY_NESTED_NAMES,
-                                                   ("zfnet_shapes", "legacy"): LEGACY_LRN_IF}))
+@pytest.mark.parametrize("name, exporter", cases())
 def test_converted_layers_keep_the_networks_names(round_trips, name, exporter):
     """Every converted convolution sits under the name of a convolution of the original, or, where the exporter
     folded a BatchNorm into it and named it after the BatchNorm (dynamo), under the BatchNorm's name.
@@ -308,8 +283,7 @@ def lab_pair(trip):
     return imported, LabModel(LoadedModel(zoo, trip.original, WeightsResult("given", "the exported module")))
 
 
-@pytest.mark.parametrize("name, exporter", cases({("zfnet_shapes", "legacy"): LEGACY_LRN_IF},
-                                                 networks=["zfnet_shapes", "shapes_unet"]))
+@pytest.mark.parametrize("name, exporter", cases(networks=["zfnet_shapes", "shapes_unet"]))
 def test_lab_feature_maps_of_an_imported_network_equal_the_originals(round_trips, name, exporter):
     from cnn_explorer.models.lab.images import sample_image
 
@@ -324,10 +298,8 @@ def test_lab_feature_maps_of_an_imported_network_equal_the_originals(round_trips
     if not had:  # zfnet_shapes: the converted convs are the original's, under the same names
         assert convs == [n for n, m in trip.original.named_modules() if isinstance(m, nn.Conv2d)]
     notes = imported.entry.facts["notes"]
-    if not folded:
-        assert FOLDED_NOTE not in notes
-    elif exporter == "dynamo":  # the legacy exporter's note is missing: test_batchnorm_folding_is_noted…
-        assert FOLDED_NOTE in notes
+    folding_noted = FOLDED_NOTE in notes or "folds BatchNorm into the convolutions" in notes
+    assert folding_noted == folded, notes
     layers = imported.map_layers(image)
     for layer in (convs[0], convs[2]):  # the first conv, and the third (zfnet_shapes' conv3)
         point = comparable_point(trip.original, layer, folded)
@@ -352,6 +324,16 @@ def test_lab_feature_maps_of_an_imported_network_equal_the_originals(round_trips
 
 # --- 3. onnx's own test models: open, or a one-line refusal ------------------------------------------------
 
+def onnx_batch(path: Path) -> int:
+    """The batch the file fixes for its input (1 where it is symbolic)."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    initializers = {t.name for t in graph.initializer}
+    dims = next(i for i in graph.input if i.name not in initializers).type.tensor_type.shape.dim
+    return dims[0].dim_value or 1
+
+
 def _onnx_test_models() -> list[tuple[str, Path]]:
     """(label, path) of onnx's backend test models, as benchmarks/onnx_test_models.py finds them."""
     import onnx
@@ -365,22 +347,38 @@ def _onnx_test_models() -> list[tuple[str, Path]]:
 
 
 ONNX_TEST_MODELS = _onnx_test_models()
-# Those that opened when this was written (onnx 1.23.2, onnx2pytorch 0.6.0): a refusal of one of them is a regression.
-# The others are refused for the reasons benchmarks/onnx_test_models.py prints (inputs that are not one N×C×H×W
-# float image, a batch fixed at 2, ops onnxruntime no longer runs at opset < 7, the light/ networks).
+# Those that open (onnx 1.23.2, onnx2pytorch 0.6.0, Dec 2026): a refusal of one of them is a regression. The others
+# are refused for the reasons benchmarks/onnx_test_models.py prints (inputs that are not one N×C×H×W float image,
+# ops onnxruntime no longer runs at opset < 7). Files that fix their batch at 2 open: the converted model runs one
+# image at a time, checked image by image against onnxruntime on the batch.
 KNOWN_TO_OPEN = {
-    "pytorch-converted/test_ConvTranspose2d", "pytorch-converted/test_ConvTranspose2d_no_bias",
-    "pytorch-converted/test_MaxPool2d", "pytorch-converted/test_MaxPool2d_stride_padding_dilation",
-    "pytorch-converted/test_PixelShuffle", "pytorch-operator/test_operator_flatten",
-    "pytorch-operator/test_operator_pad",
-    "pytorch-operator/test_operator_reduced_mean", "pytorch-operator/test_operator_reduced_mean_keepdim",
-    "pytorch-operator/test_operator_reduced_sum", "pytorch-operator/test_operator_reduced_sum_keepdim",
-    "pytorch-operator/test_operator_repeat", "pytorch-operator/test_operator_selu",
+    *(f"pytorch-converted/test_{case}" for case in (
+        "ConstantPad2d", "Conv2d", "Conv2d_depthwise", "Conv2d_depthwise_padded", "Conv2d_depthwise_strided",
+        "Conv2d_depthwise_with_multiplier", "Conv2d_dilated", "Conv2d_groups", "Conv2d_groups_thnn",
+        "Conv2d_no_bias", "Conv2d_padding", "Conv2d_strided", "ConvTranspose2d", "ConvTranspose2d_no_bias",
+        "MaxPool2d", "MaxPool2d_stride_padding_dilation", "PixelShuffle", "ReLU", "ReflectionPad2d",
+        "ReplicationPad2d", "Sigmoid", "Tanh", "ZeroPad2d", "log_softmax_dim3", "softmax_functional_dim3")),
+    *(f"pytorch-operator/test_operator_{case}" for case in (
+        "conv", "convtranspose", "flatten", "pad", "reduced_mean", "reduced_mean_keepdim", "reduced_sum",
+        "reduced_sum_keepdim", "repeat", "selu", "symbolic_override")),
+    # IR version 3 (initializers listed as inputs too), every weight made by a ConstantOfShape
+    *(f"light/light_{case}" for case in (
+        "bvlc_alexnet", "densenet121", "inception_v1", "inception_v2", "resnet50", "shufflenet", "squeezenet",
+        "vgg19", "zfnet512")),
 }
+# The light/ networks are whole ImageNet networks: the six without a large fully connected layer open here (8 s
+# together, one thread); AlexNet, ZFNet-512 and VGG-19 (61M to 144M weights: 22 s, and 4 GB of memory for
+# VGG-19) open in benchmarks/onnx_test_models.py. Each of their weights is one value repeated (a ConstantOfShape),
+# so every class gets the same score, whatever the input: the check shows that they convert and run, little more.
+LIGHT_HERE = {f"light/light_{case}" for case in (
+    "densenet121", "inception_v1", "inception_v2", "resnet50", "shufflenet", "squeezenet")}
+ONNX_TEST_CASES = [pytest.param(label, path, id=label, marks=[pytest.mark.skip(
+    reason="large: opened by benchmarks/onnx_test_models.py")] if label.startswith("light/") and label not in
+    LIGHT_HERE else []) for label, path in ONNX_TEST_MODELS]
 
 
 @pytest.mark.skipif(not ONNX_TEST_MODELS, reason="the onnx package here ships no backend test models")
-@pytest.mark.parametrize("label, path", ONNX_TEST_MODELS, ids=[label for label, _ in ONNX_TEST_MODELS])
+@pytest.mark.parametrize("label, path", ONNX_TEST_CASES)
 def test_onnx_test_model_opens_or_is_refused_in_one_line(label, path):
     try:
         with warnings.catch_warnings():
@@ -394,11 +392,17 @@ def test_onnx_test_model_opens_or_is_refused_in_one_line(label, path):
         return
     assert opened.kind == "onnx" and opened.hooks_work
     assert any("matches onnxruntime" in note for note in opened.notes)
-    x = random_image(opened.input_shape)  # checked again here, on another input than the converter's check
-    with torch.no_grad():
-        ours = opened.model(x)
+    batch = onnx_batch(path)
+    x = random_image(opened.input_shape)  # checked again here, on other inputs than the converter's check
+    if batch > 1:
+        x = torch.cat([x, random_image(opened.input_shape, seed=2).repeat(batch - 1, 1, 1, 1)])
+        assert any(f"fixes its batch at {batch}; the explorer runs one image at a time" in n for n in opened.notes)
+    with torch.no_grad():  # one image at a time, as the explorer runs it
+        outputs = [opened.model(x[k:k + 1]) for k in range(batch)]
     expected = onnxruntime_outputs(path, x)
-    got = [ours] if isinstance(ours, torch.Tensor) else list(ours)
-    assert len(got) == len(expected)
-    for tensor, reference in zip(got, expected):
+    got = [[ours] if isinstance(ours, torch.Tensor) else list(ours) for ours in outputs]
+    assert all(len(each) == len(expected) for each in got)
+    for k, reference in enumerate(expected):
+        tensor = torch.cat([each[k] for each in got])
         assert relative_difference(tensor, reference) <= TOLERANCE
+    assert label in KNOWN_TO_OPEN  # a new one: add it above
