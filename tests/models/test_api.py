@@ -531,7 +531,7 @@ def test_import_cnn_explorer_needs_no_qt_and_no_torch():
         sys.meta_path.insert(0, NoQt())
         import cnn_explorer
         assert "torch" not in sys.modules, "import cnn_explorer imported torch"
-        assert cnn_explorer.__all__ == ["summary"]
+        assert cnn_explorer.__all__ == ["show", "summary"]
         from torch import nn
         s = cnn_explorer.summary(nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3)), (3, 32, 32))
         print(s.total_params, s.total_macs)
