@@ -11,4 +11,5 @@ def _make(ctx):
 
 FEATURE = Feature(name="charts", make=_make,
                   tab=Tab("Charts", "&Charts (the lectures' figures)", "Ctrl+6", "Opening the charts…", wide=True),
-                  cli="cnn_explorer.app.charts.cli")
+                  cli="cnn_explorer.app.charts.cli",
+                  keys=(("Convolution explained: next / previous output position", "→ ↓ / ← ↑"),))

@@ -110,6 +110,7 @@ class Feature:
     tab: Tab | None = None
     actions: Sequence[ActionSpec] = field(default_factory=tuple)
     cli: Any = None
+    keys: Sequence[tuple[str, str]] = ()  # (what, keys) its panel handles itself: F1 lists them under its title
 
 
 def features() -> list[Feature]:

@@ -14,4 +14,5 @@ def _make(ctx):
 FEATURE = Feature(name="live", make=_make,
                   tab=Tab("Live", "Li&ve (camera, video, detectors)", "Ctrl+4", "Opening the live view…",
                           wide=True, own_model=True),
-                  cli="cnn_explorer.app.live.cli")
+                  cli="cnn_explorer.app.live.cli",
+                  keys=(("Pause / resume the picture", "Space"), ("Save the picture as shown (PNG)", "Ctrl+S")))

@@ -76,6 +76,10 @@ class FeatureHost(QObject):
             specs.extend(f.actions)
         return specs
 
+    def key_rows(self) -> list[tuple[str, str, str]]:
+        """(tab, what, keys) of the keys the features' panels handle themselves, for F1."""
+        return [(f.tab.title if f.tab else f.name, what, keys) for f in self.features.values() for what, keys in f.keys]
+
     def start(self) -> None:
         """Make the features without a tab, and open the tab the window was asked to start on."""
         for name, feature in self.features.items():

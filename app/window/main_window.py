@@ -387,8 +387,8 @@ class MainWindow(QMainWindow):
 
     # ==== help ======================================================================================================
     def shortcut_list(self) -> list[tuple[str, str, str]]:
-        """(menu, action, keys) for every menu action with a shortcut, then the graph's own keys (zoom, pan)."""
-        return shortcut_rows(self.menus) + [("Graph", what, keys) for what, keys in GRAPH_KEYS]
+        """(menu, action, keys) of every menu action with a shortcut, the graph's own keys, the features' keys."""
+        return shortcut_rows(self.menus) + [("Graph", what, keys) for what, keys in GRAPH_KEYS] + self.host.key_rows()
 
     def show_shortcuts(self):
         return shortcuts_dialog(self, self.shortcut_list())

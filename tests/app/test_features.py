@@ -129,3 +129,11 @@ def test_the_window_runner_refuses_an_undeclared_channel_and_a_model_load_preemp
         fn()
     assert seen == [Cancelled, "model"]
     runner.shutdown(wait=True)
+
+
+def test_f1_lists_the_keys_the_features_panels_handle(make_explorer):
+    window = make_explorer("lenet5")
+    rows = window.shortcut_list()
+    assert ("Live", "Pause / resume the picture", "Space") in rows
+    assert ("Live", "Save the picture as shown (PNG)", "Ctrl+S") in rows
+    assert any(tab == "Charts" and "→" in keys for tab, _, keys in rows)
