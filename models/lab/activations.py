@@ -227,10 +227,24 @@ def class_name(names: list[str] | None, index: int) -> str:
     return names[index] if names and 0 <= index < len(names) else f"class {index}"
 
 
+def _lecture_names(graph: LayerGraph) -> dict[str, str]:
+    """Lecture name (lower case) → layer, for a network whose paper numbers its layers (conv2, C3, fc7): the
+    family is told by the model's class (AlexNet, VGG, LeNet5, ZFNet …)."""
+    from cnn_explorer.models.analysis import naming
+
+    root = graph.modules.get("", "").lower()
+    family = next((f for f in naming.FAMILY_STYLES if root.startswith(f.lower())), "")
+    return {label.lower(): name for name, label in naming.layer_names(family, graph.nodes).items()} if family else {}
+
+
 def find_node(graph: LayerGraph, layer: str) -> Node:
+    """The node ``layer``: its code name (features.3), or its lecture name (conv2, C3) where the paper has one."""
     for node in graph.nodes:
         if node.name == layer:
             return node
+    lecture = _lecture_names(graph)
+    if layer.strip().lower() in lecture:
+        return find_node(graph, lecture[layer.strip().lower()])
     names = [n.name for n in graph.nodes if n.kind != "input"]
     close = difflib.get_close_matches(layer, names, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else f" (layers: {', '.join(names[:6])} …)"

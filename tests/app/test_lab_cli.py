@@ -115,3 +115,27 @@ def test_bad_input_raises_one_line_errors(run, digits, tmp_path):
     with pytest.raises(SystemExit):
         run("visualize", "lenet5_digits", "--image", digits / "digit_2.png", "--method", "rf", "--unit", "1,2",
             "--out", tmp_path / "x.png")
+
+
+@pytest.mark.parametrize("model, lecture, code_name", [("lenet5_digits", "C3", "features.3"),
+                                                        ("alexnet_2012", "conv2", None)])
+def test_a_layer_can_be_named_as_the_lecture_names_it(run, digits, model, lecture, code_name, tmp_path):
+    """``--layer C3`` and ``--layer conv2`` are the layers ``summary`` prints as "C3 (features.3)"."""
+    from cnn_explorer.models.analysis import naming
+    from cnn_explorer.models.lab.activations import find_node
+    from cnn_explorer.models.zoo.loader import load_model, summarize
+
+    graph = summarize(load_model(model, weights="random", structure_only=True)).graph
+    names = naming.layer_names(naming.family_of(model), graph.nodes)
+    expected = code_name or next(name for name, label in names.items() if label == lecture)
+    assert names[expected] == lecture and find_node(graph, lecture.lower()).name == expected
+    image = digits / "digit_2.png"
+    weights = "pretrained" if model == "lenet5_digits" else "random"  # trained: the same maps twice
+    code, out = run("visualize", model, "--weights", weights, "--image", image, "--layer", lecture,
+                    "--method", "featuremaps", "--out", tmp_path / "maps.npy", "--json")
+    by_lecture = json.loads(out)["shape"]
+    code, out = run("visualize", model, "--weights", weights, "--image", image, "--layer", expected,
+                    "--method", "featuremaps", "--out", tmp_path / "maps2.npy", "--json")
+    assert code == 0 and by_lecture == json.loads(out)["shape"]
+    if weights == "pretrained":
+        assert np.array_equal(np.load(tmp_path / "maps.npy"), np.load(tmp_path / "maps2.npy"))
