@@ -191,7 +191,12 @@ class LabModel:
 
     @property
     def categories(self) -> list[str] | None:
-        return categories_of(self.entry)
+        """The class names; ImageNet's for a 1000-class head that names none (its last Linear's outputs)."""
+        names = categories_of(self.entry)
+        if names is None and self.entry.task == "classification":
+            last = next((m for m in reversed(list(self.model.modules())) if isinstance(m, nn.Linear)), None)
+            names = imagenet_categories(last.out_features) if last is not None else None
+        return names
 
     def logits(self, image: np.ndarray | Prepared) -> torch.Tensor:
         output = self.forward(image).output
@@ -206,6 +211,16 @@ class LabModel:
         top = torch.topk(probabilities, min(k, probabilities.numel()))
         names = self.categories
         return [Prediction(int(i), class_name(names, int(i)), float(p)) for p, i in zip(top.values, top.indices)]
+
+
+def imagenet_categories(classes: int) -> list[str] | None:
+    """ImageNet's class names (torchvision's list) for a 1000-class head that names none of its own (a paper's
+    AlexNet, ZFNet, a timm net): "class 443" tells a class nothing."""
+    if classes != 1000:
+        return None
+    from torchvision.models._meta import _IMAGENET_CATEGORIES
+
+    return list(_IMAGENET_CATEGORIES)
 
 
 def categories_of(entry) -> list[str] | None:

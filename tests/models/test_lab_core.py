@@ -275,3 +275,13 @@ def test_grad_cam_on_a_classifier_and_not_on_a_detector(shapes_net):
         attribution.grad_cam(detector, image)
     with pytest.raises(LabError, match="detection model"):
         attribution.occlusion(detector, image)
+
+
+def test_a_1000_class_head_without_names_gets_imagenets():
+    """alexnet_2012 (the paper's net, no published weights) named its top-5 "class 443"."""
+    from cnn_explorer.models.lab.activations import LabModel
+    from cnn_explorer.models.zoo.loader import load_model
+
+    lab = LabModel(load_model("alexnet_2012", weights="random"))
+    assert len(lab.categories) == 1000 and lab.categories[443] == "bib"
+    assert LabModel(load_model("lenet5", weights="random")).categories is None  # 10 outputs: no names invented
