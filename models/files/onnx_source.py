@@ -11,10 +11,10 @@ relative to the largest output.
 
 Before converting, the graph is prepared with onnxscript's constant folding and onnx_ir's passes (weights
 held in Constant nodes lifted to initializers, Identity nodes removed: the legacy exporter shares
-identical initializers through Identity nodes, which neither converter reads as weights). The input is fixed
-at the shape the explorer runs, and ConstantOfShape nodes of constant shapes are folded too (onnxscript keeps
-them by default): the legacy exporter's LocalResponseNorm builds its pads with one, and its If nodes then fold
-away; onnx's light/ networks (IR version 3) make every weight with one.
+identical initializers through Identity nodes, which neither converter reads as weights). ConstantOfShape
+nodes of constant shapes are folded too (onnxscript keeps them by default): the legacy exporter's
+LocalResponseNorm builds its pads with one, and once they fold, so do its If nodes (where the file fixes its
+input's size; else onnx2pytorch runs them); onnx's light/ networks (IR version 3) make every weight with one.
 
 Every conversion is checked: the converted module and onnxruntime run the original file on one random input,
 and the file is refused unless ``max|torch - onnxruntime| <= TOLERANCE * max|onnxruntime|`` for each output
@@ -169,23 +169,18 @@ def stored_shape(model, path: Path) -> tuple[tuple | None, str]:
 CONSTANT_OF_SHAPE_LIMIT = 150_000_000  # elements: the largest weight of onnx's light/ networks (VGG-19's fc6) is 103M
 
 
-def _fix_input_shape(model, input_shape) -> None:
-    """The image input's channels, height and width at the shape the explorer runs (where the file leaves them
-    symbolic), and a batch fixed above 1 at the explorer's 1: shapes computed from them then fold to constants,
-    and so do the If nodes that branch on them (the legacy exporter's LocalResponseNorm has one)."""
+def _batch_of_one(model) -> None:
+    """A batch the image input fixes above 1 set to the explorer's 1, so that shapes computed from it fold for a
+    batch of one. Its other dims are left as they are: where the file leaves height and width symbolic, the
+    converted module still runs at other sizes (onnx2pytorch runs the If nodes that branch on them)."""
     import onnx_ir as ir
 
     value = next(iter(model.graph.inputs), None)
     if value is None or value.shape is None or len(value.shape) != 4:
         return
     dims = list(value.shape)
-    batch = dims[0]
-    if isinstance(batch, int) and batch > 1:
-        dims[0] = 1
-    for k, size in enumerate(input_shape, start=1):
-        if not isinstance(dims[k], int):
-            dims[k] = int(size)
-    value.shape = ir.Shape(dims)
+    if isinstance(dims[0], int) and dims[0] > 1:
+        value.shape = ir.Shape([1, *dims[1:]])
 
 
 def _constant_array(value):
@@ -257,14 +252,13 @@ def _should_fold(node):
     return None
 
 
-def prepare(model, path: Path, input_shape=None):
+def prepare(model, path: Path):
     """The graph as the converter reads it: initializers dropped from the graph's inputs (IR version 3 lists
-    them there), the image input fixed at ``input_shape`` (C, H, W) where the file leaves it symbolic and at a
-    batch of 1, ConstantOfShape of constant shapes made into tensors, functions inlined, constants folded
-    (onnxscript's fold_constants, which also takes the branch of an If whose condition folds), Constant nodes
-    lifted to initializers, Identity nodes removed, and attributes at their defaults that onnx2pytorch does not
-    read (BatchNormalization training_mode=0) dropped. onnxscript's rewrite rules are not run, so the layers stay
-    as the exporter wrote them."""
+    them there), a batch fixed above 1 set to 1, ConstantOfShape nodes of constant shapes made into tensors,
+    functions inlined, constants folded (onnxscript's fold_constants, which also takes the branch of an If whose
+    condition folds), Constant nodes lifted to initializers, Identity nodes removed, and attributes at their
+    defaults that onnx2pytorch does not read (BatchNormalization training_mode=0) dropped. onnxscript's rewrite
+    rules are not run, so the layers stay as the exporter wrote them."""
     import onnxscript.optimizer
     import onnx_ir as ir
     import onnx_ir.passes.common as passes
@@ -274,8 +268,7 @@ def prepare(model, path: Path, input_shape=None):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             passes.RemoveInitializersFromInputsPass()(graph)
-            if input_shape:
-                _fix_input_shape(graph, input_shape)
+            _batch_of_one(graph)
             passes.InlinePass()(graph)
             _materialize_constant_of_shape(graph)
             onnxscript.optimizer.fold_constants_ir(graph, onnx_shape_inference=True,
@@ -589,7 +582,7 @@ def open_onnx(path: Path, given_shape, steps: Steps):
         notes.append(f"its input {shape_text(shape)} looks channels-last (N×H×W×C, as TensorFlow writes): the "
                      "explorer takes it as C×H×W, so its pictures of the input and feature maps are transposed")
     steps("preparing the graph (onnxscript optimizer)")
-    prepared = prepare(original, path, shape)
+    prepared = prepare(original, path)
     steps(f"converting to PyTorch ({CONVERTER})")
     net, guessed = convert(prepared, path)
     nest_layers(net, prepared)

@@ -248,6 +248,29 @@ def test_converted_layers_keep_the_networks_names(round_trips, name, exporter):
     assert not wrong, f"{len(wrong)} of {len(converted)}: {', '.join(wrong[:4])}"
 
 
+def test_legacy_local_response_norm_of_any_size_keeps_its_if_nodes(tmp_path):
+    """zfnet_shapes by the legacy exporter with a symbolic batch, height and width: its LocalResponseNorm's If nodes
+    branch on a size that is not fixed, so they stay, and onnx2pytorch runs them (their layers' names hold dots
+    before they are nested: 'If_/features/features.3/If_output_0'); the converted model runs at any batch."""
+    import onnx
+
+    model, shape = zfnet_shapes(), NETWORKS["zfnet_shapes"][1]
+    path = tmp_path / "zfnet_any_size.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (random_image(shape, seed=7),), str(path), dynamo=False, opset_version=17,
+                          input_names=["input"], output_names=["output"],
+                          dynamic_axes={"input": {0: "n", 2: "h", 3: "w"}})
+    assert sum(n.op_type == "If" for n in onnx.load(str(path)).graph.node) == 2
+    opened = open_model_file(str(path), input_shape=shape)
+    assert opened.input_shape == shape
+    x = torch.cat([random_image(shape, seed) for seed in (1, 2, 3)])
+    with torch.no_grad():
+        ours, reference = opened.model(x), model(x)
+    close(ours, onnxruntime_outputs(path, x)[0], "zfnet_shapes legacy, any size: converted vs onnxruntime")
+    close(ours, reference, "zfnet_shapes legacy, any size: converted vs PyTorch")
+
+
 # --- 2. the lab on imported networks -----------------------------------------------------------------------
 
 def comparable_point(original: nn.Module, layer: str, folded: bool) -> str:
