@@ -70,6 +70,7 @@ class LabController(QObject):
         ctx.model_shown.connect(self._model_shown)
         ctx.classroom.theme_changed.connect(self.set_theme)
         self.set_theme(ctx.classroom.theme())
+        self._show_weights()
         if ctx.start_view == "lab":  # opened on the lab (the tab shows it): its libraries are imported on the worker
             # while the window starts.
             self.runner.submit(lab_jobs.warm_up, channel="lab.warm")
@@ -106,7 +107,22 @@ class LabController(QObject):
         self.runner.cancel(channel="lab.unit")
         self.refresh()
 
+    def _show_weights(self) -> None:
+        """A banner while the weights are random, saying how to get learned ones."""
+        current = self.ctx.session.current
+        random = current is not None and current.weights_label == "random"
+        message = current.weights_message if current is not None else ""
+        if "no pretrained weights are published" in message:
+            how = "None are published for it: File › Weights › Weights from file… (Ctrl+Shift+O)."
+        elif "offline" in message or "unavailable" in message:
+            how = ("Offline: connect and choose File › Weights › Pretrained, or File › Weights › Weights from "
+                   "file… (Ctrl+Shift+O).")
+        else:
+            how = "File › Weights › Pretrained (downloaded once), or Weights from file… (Ctrl+Shift+O)."
+        self.panel.set_weights_banner(random, how)
+
     def _model_shown(self, _name: str) -> None:
+        self._show_weights()
         for channel in CHANNELS[1:]:
             self.runner.cancel(channel=channel)
         self.panel.set_busy(False)

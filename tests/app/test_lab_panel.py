@@ -276,3 +276,20 @@ def test_the_command_line_draws_the_windows_pixels_for_every_tool(qtbot, make_wi
     mosaic = pictures.lut("viridis", WHITE)[panel.mosaic_data.image]
     same_pixels(drawn_by_cli("featuremaps"), [("input", panel.view.input.image), ("maps", mosaic)])
     same_pixels(drawn_by_cli("kernels"), [("kernels", panel.view.kernels.image)])
+
+
+def test_random_weights_are_said_in_a_banner_and_under_every_map(qtbot, make_explorer):
+    window = make_explorer("lenet5", weights="random")
+    window.action_map["lab_tab"].trigger()
+    lab = window.feature("lab")
+    panel = lab.panel
+    qtbot.waitUntil(lambda: panel.view is not None, timeout=TIMEOUT_MS)
+    assert panel.weights_banner.isVisible() and "Random weights" in panel.weights_banner.text()
+    assert "Weights from file" in panel.weights_banner.text()
+    assert "learned weights" in panel.predictions.text()
+    with qtbot.waitSignal(lab.tool_done, timeout=TIMEOUT_MS):
+        lab.run_tool("gradcam")
+    assert "learned weights" in panel.result_note.text()
+    with qtbot.waitSignal(window.model_shown, timeout=TIMEOUT_MS):
+        window.open_model("lenet5_digits", weights="pretrained")  # trained weights shipped in assets/
+    qtbot.waitUntil(lambda: not panel.weights_banner.isVisible(), timeout=TIMEOUT_MS)

@@ -33,6 +33,9 @@ def _combo(items: dict[str, str], parent: QWidget, name: str) -> QComboBox:
     return combo
 
 
+RANDOM_NOTE = "Random weights: this needs learned weights to mean anything."
+
+
 class LabPanel(QWidget):
     sample_chosen = Signal(str)
     image_file_chosen = Signal(str)
@@ -80,6 +83,10 @@ class LabPanel(QWidget):
         head.addWidget(self.layer_label, 1)
         self.message = _label("", self, "lab_message")
         self.message.hide()
+        # Random weights: said at the top, and under every map that needs learned weights.
+        self.weights_banner = _label("", self, "weights_banner")
+        self.weights_banner.hide()
+        self.random_weights = False
 
         # -- left: the input, its receptive fields, the predictions -------------------------------------
         self.input_pane = ImagePane("Input", self, "input_pane")
@@ -129,6 +136,7 @@ class LabPanel(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(4)
         layout.addLayout(head)
+        layout.addWidget(self.weights_banner)
         layout.addWidget(self.message)
         layout.addWidget(self.splitter, 1)
         self.set_busy(False)
@@ -352,7 +360,8 @@ class LabPanel(QWidget):
             rows = "".join(f"<tr><td>{'<b>' if i == 0 else ''}{name}{'</b>' if i == 0 else ''}</td>"
                            f"<td align='right'>&nbsp;{100 * p:.1f} %</td></tr>"
                            for i, (name, p) in enumerate(data.predictions))
-            self.predictions.setText(f"<b>Top-5</b><table>{rows}</table>")
+            note = f"<br><b>{RANDOM_NOTE}</b>" if self.random_weights else ""
+            self.predictions.setText(f"<b>Top-5</b><table>{rows}</table>{note}")
         else:
             self.predictions.setText(data.prediction_note)
         self.steps.setText(f"<b>Preprocessing</b><br>{data.steps}")
@@ -442,7 +451,15 @@ class LabPanel(QWidget):
             else:
                 pane.set_image(None)
                 pane.hide()
-        self.result_note.setText(result.note)
+        self.result_note.setText(result.note + (f"<br><b>{RANDOM_NOTE}</b>" if self.random_weights else ""))
+
+    def set_weights_banner(self, random: bool, how: str = "") -> None:
+        """Say that the weights are random, and how to get learned ones (``how``)."""
+        self.random_weights = random
+        self.weights_banner.setText(f"<b>Random weights</b>: an untrained network. Its predictions and the ZFNet "
+                                    f"tools mean nothing without learned weights. {how}")
+        self.weights_banner.setVisible(random)
+        self.predictions.setToolTip(RANDOM_NOTE if random else "")
 
     def set_busy(self, busy: bool, text: str = "", percent: int = -1) -> None:
         """Progress of a long tool (occlusion, top-9 …) with its Cancel button."""
@@ -459,3 +476,5 @@ class LabPanel(QWidget):
         for plot in (self.weight_histogram, self.channel.histogram):
             plot.set_colors(background, foreground)
         self.message.setStyleSheet(f"QLabel#lab_message {{ color: {error}; font-weight: bold; padding: 3px; }}")
+        self.weights_banner.setStyleSheet(f"QLabel#weights_banner {{ color: {error}; border: 2px solid {error}; "
+                                          "padding: 4px; }")
