@@ -8,6 +8,14 @@ from cnn_explorer.app.core.features import ActionSpec
 from cnn_explorer.widgets.common.theme import THEME_LABELS, THEMES
 
 
+def _retry_download(w) -> None:
+    """File › Weights › Retry download: forget the failed downloads, and ask for the published weights again."""
+    from cnn_explorer.models.zoo.downloads import forget
+
+    forget()
+    w.reload(weights="pretrained")
+
+
 def explorer_actions(w) -> list[ActionSpec]:
     """The window's own actions (the features add theirs): id, text, callback(ctx), keys, menu, section."""
     A = ActionSpec  # noqa: N806
@@ -21,6 +29,8 @@ def explorer_actions(w) -> list[ActionSpec]:
           "weights", "Use published weights when they can be had", True, "weights"),
         A("weights_random", "&Random weights", lambda _: w.set_weights("random"), (), "File/&Weights", "weights",
           "Random initialization", True, "weights"),
+        A("weights_retry", "Retry &download", lambda _: _retry_download(w), (), "File/&Weights", "weights",
+          "Try to download the published weights again (a failed download is not retried for 15 minutes)"),
         A("weights_file", "Weights from &file…", lambda _: w.choose_weights_file(), ("Ctrl+Shift+O",),
           "File/&Weights", "weights", "Load a .pt/.pth/.safetensors state dict"),
         A("export_png", "Export graph as &PNG…", lambda ctx: w.views.export_dialog(ctx, "graph", "png"), ("Ctrl+E",),

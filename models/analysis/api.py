@@ -20,7 +20,7 @@ from torch import nn
 
 from cnn_explorer.models.analysis.graph import Node
 from cnn_explorer.models.analysis.receptive_field import GLOBAL, Field
-from cnn_explorer.models.analysis.summary import (ModelSummary, analyze, is_shape, layer_json, param_arithmetic,
+from cnn_explorer.models.analysis.summary import (ModelSummary, analyze, is_shape, param_arithmetic,
                                                   shape_arithmetic)
 
 DEFAULT_INPUT_SHAPE = (3, 224, 224)

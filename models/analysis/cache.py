@@ -116,7 +116,8 @@ def weights_still_valid(entry: dict) -> bool:
     """Whether the weights an entry was made with would be resolved the same way now: pretrained weights
     found in the hub cache must still be there, the same file (size and time: it was checked against the
     hash in its name when the entry was made, and a file put in its place must be checked again); a random
-    fallback (offline) holds only while still offline and still absent."""
+    fallback (offline) holds only while still absent and still offline (``CNN_EXPLORER_OFFLINE``, or a download
+    that failed within the last minutes: ``models/zoo/downloads.py``)."""
     check = entry.get("weights_check") or {}
     path = check.get("path")
     if not path:
@@ -132,7 +133,11 @@ def weights_still_valid(entry: dict) -> bool:
         if "size" in check or "mtime_ns" in check:
             return (found.st_size, found.st_mtime_ns) == (check.get("size"), check.get("mtime_ns"))
         return True
-    return not present and bool(os.environ.get("CNN_EXPLORER_OFFLINE"))
+    if present:
+        return False
+    from cnn_explorer.models.zoo.downloads import failed_recently
+
+    return bool(os.environ.get("CNN_EXPLORER_OFFLINE")) or failed_recently() is not None  # still offline
 
 
 # -- what an entry must hold --------------------------------------------------------------------------------

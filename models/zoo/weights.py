@@ -293,12 +293,18 @@ def apply_weights(entry: ModelEntry, model: nn.Module, weights: str = "pretraine
         if os.environ.get("CNN_EXPLORER_OFFLINE"):
             return WeightsResult("random", f"pretrained weights not in {path.parent} and CNN_EXPLORER_OFFLINE "
                                            "is set; random initialization", str(path))
+        from cnn_explorer.models.zoo import downloads
+
+        earlier = downloads.failed_recently(url)
+        if earlier:  # not again at every open: File › Weights › Retry download tries the network again
+            return WeightsResult("random", f"pretrained weights unavailable ({earlier}, a few minutes ago); "
+                                           "random initialization", str(path))
         try:
             _download(url, path, progress)
         except OSError as error:
-            reason = getattr(error, "reason", None) or error
-            return WeightsResult("random", f"pretrained weights unavailable offline ({reason}); "
-                                           "random initialization", str(path))
+            reason = downloads.remember(url, error)
+            return WeightsResult("random", f"pretrained weights unavailable ({reason}); random initialization",
+                                 str(path))
     verify_hash(path)  # here, where the file is read: a structure-only load checks it as much as a real one
     load_state_dict_checked(model, _as_built(model, read_state_dict(path)), str(path))
     return WeightsResult("pretrained", f"pretrained weights from {path}", str(path))

@@ -373,3 +373,36 @@ def test_summary_of_maskrcnn_above_the_cap_is_one_line(env):
     line = one_error_line(cli(env, "summary", "maskrcnn_resnet50_fpn", "--input-size", "2048", "256"),
                           "2048×256", "maskrcnn_resnet50_fpn", f"1 to {MAX_DATA_DEPENDENT_SIDE} pixels")
     assert "instance segmentation" in line
+
+
+def test_a_failed_download_is_one_clear_line_remembered_and_retried_on_request(tmp_path, monkeypatch):
+    """Offline without CNN_EXPLORER_OFFLINE: the reason in words (not "[Errno -2] …"), no second try at every
+    open, the analysis cache kept valid meanwhile, and Retry download tries again."""
+    import socket
+    import urllib.error
+    import urllib.request
+
+    from cnn_explorer.models.analysis.cache import weights_still_valid
+    from cnn_explorer.models.zoo import downloads
+    from cnn_explorer.models.zoo.loader import load_model
+
+    monkeypatch.delenv("CNN_EXPLORER_OFFLINE", raising=False)
+    monkeypatch.setenv("CNN_EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    tries = []
+
+    def unreachable(url, timeout=None):
+        tries.append(url)
+        raise urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
+
+    monkeypatch.setattr(urllib.request, "urlopen", unreachable)
+    first = load_model("resnet18", structure_only=True).weights
+    assert first.label == "random" and "no network" in first.message and "Errno" not in first.message
+    second = load_model("resnet18", structure_only=True).weights
+    assert len(tries) == 1 and "a few minutes ago" in second.message
+    entry = {"weights_label": "random", "weights_check": {"path": first.hub_path}}
+    assert weights_still_valid(entry)  # the cached analysis keeps answering while offline
+    downloads.forget()
+    assert not weights_still_valid(entry)
+    load_model("resnet18", structure_only=True)
+    assert len(tries) == 2
