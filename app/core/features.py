@@ -28,6 +28,7 @@ FEATURES = (
     "cnn_explorer.app.live.feature",  # Ctrl+4
     "cnn_explorer.app.figure.feature",  # Ctrl+5, File › Export figure / graph for slides
     "cnn_explorer.app.charts.feature",  # Ctrl+6, and `compare`
+    "cnn_explorer.app.weights.feature",  # File › Weights › Import weight files…, and `weights import|list`
 )
 _ADDED: list["Feature"] = []  # features registered at run time (``register``): plug-ins and tests
 

@@ -23,6 +23,7 @@ class AppContext:
     is_closing: Callable[[], bool]
     is_loading: Callable[[], bool]  # a model is on its way
     hold_background: Callable[[bool], None]  # pause (True) or resume the zoo's parameter counting
+    reopen_pretrained: Callable[[], object] = lambda: None  # open the current model again, published weights
     start_view: str = "graph"  # the view the window was asked to open on
     actions: dict = field(default_factory=dict)  # id -> QAction, once built
     features: Any = None  # app/window/host.py: show(name), is_current(name), controller(name)

@@ -94,7 +94,8 @@ class MainWindow(QMainWindow):
             classroom=self.classroom, settings=self.settings, graph=self.graph, model_shown=self.model_shown,
             notify=lambda text, ms=8000: self.statusBar().showMessage(text, ms), show_error=self.show_error,
             redraw_text=v.redraw_text, is_closing=lambda: self._closing, is_loading=self.is_loading,
-            hold_background=self._hold_background, start_view=view)
+            hold_background=self._hold_background, start_view=view,
+            reopen_pretrained=lambda: self.set_weights("pretrained"))
         self.host = FeatureHost(self.tabs, self.ctx, self.docks, {}, features())
         specs = explorer_actions(self) + self.host.action_specs()
         self.action_map = self.ctx.actions = build_actions(self, specs, self.ctx)
@@ -158,8 +159,7 @@ class MainWindow(QMainWindow):
         return self.host.controller(name)
 
     def fit_docks(self) -> None:
-        """Give the docks a share of the width that leaves the graph most of it (at 1024 pixels: about 250 for
-        the zoo and 245 for the inspector; in presentation 30 % for the inspector)."""
+        """Docks that leave the graph most of the width (1024 px: zoo 250, inspector 245; presentation: 30 %)."""
         width = self.width()
         if self.classroom.is_presentation():  # the zoo is hidden: the inspector's large text gets more room
             self.resizeDocks([self.inspector_dock], [int(max(280, min(520, 0.3 * width)))], Qt.Horizontal)
