@@ -115,9 +115,10 @@ class ModelFiles(QObject):
         """Open ``spec`` once the user trusts the code it runs; False when they do not."""
         if not self.trusted(spec):
             return False
-        if input_shape is not None:
-            from cnn_explorer.models.zoo.user import remember_options
+        from cnn_explorer.models.zoo.user import forget_entry, remember_options
 
+        forget_entry(spec)  # the file is read again: it may have changed since it was last opened
+        if input_shape is not None:
             remember_options(spec, input_shape=input_shape)
         self._remember(spec)
         return self.open_model(spec) is not None

@@ -32,6 +32,12 @@ def user_entry(name: str) -> ModelEntry | None:
     return _ENTRIES.get(name)
 
 
+def forget_entry(name: str) -> None:
+    """Open ``name``'s file again next time (it may have changed); its remembered options stay."""
+    _ENTRIES.pop(name, None)
+    _GRAPH_MODELS.pop(name, None)
+
+
 def _digest(paths) -> str:
     h = hashlib.sha256()
     for path in paths:
