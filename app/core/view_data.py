@@ -347,7 +347,7 @@ def totals_of(summary: ModelSummary) -> Totals:
 
 _FACT_LABELS = {"layers": "depth (paper)", "depth": "depth (paper)", "origin": "opened",
                 "hooks_reason": "the lab"}
-_INTERNAL_FACTS = {"own_weights", "cache_name", "no_cache", "hooks_work"}  # a user's model: for the code only
+_INTERNAL_FACTS = {"own_weights", "cache_name", "no_cache", "hooks_work", "max_batch"}  # a user's model: for the code only
 
 def overview_of(entry, input_shape, weights: str = "", totals: Totals | None = None,
                 error: str = "") -> ModelOverview:

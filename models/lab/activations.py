@@ -190,6 +190,11 @@ class LabModel:
         return self.entry.task == "classification"
 
     @property
+    def max_batch(self) -> int:
+        """The most images one forward pass may take: 1 for a file that fixes its batch at one (an ONNX export)."""
+        return int(self.entry.facts.get("max_batch") or 1 << 30)
+
+    @property
     def categories(self) -> list[str] | None:
         """The class names; ImageNet's for a 1000-class head that names none (its last Linear's outputs)."""
         names = categories_of(self.entry)

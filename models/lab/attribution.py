@@ -193,6 +193,7 @@ def occlusion(lab: LabModel, image: np.ndarray | Prepared, size: int = 32, strid
         raise LabError(f"occlusion maps a class probability: {lab.entry.name} is a "
                        f"{lab.entry.task.replace('_', ' ')} model, not a classifier")
     prepared = lab.prepare(image)
+    batch_size = min(batch_size, lab.max_batch)
     height, width = prepared.size
     if not (1 <= size <= min(height, width)) or stride < 1:
         raise LabError(f"the occluder must be 1 to {min(height, width)} pixels and the stride at least 1 "

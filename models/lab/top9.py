@@ -147,6 +147,7 @@ def _save(path: Path, scores: Scores) -> None:
 def score_folder(lab: LabModel, paths, layer: str, batch_size: int = 16,
                  progress: Progress | None = None) -> Scores:
     """One pass over the images: each channel's maximum over positions, per image."""
+    batch_size = min(batch_size, lab.max_batch)
     node = None
     module = None
     catcher = None

@@ -72,6 +72,19 @@ def infer_task(model, input_shape: tuple[int, ...]) -> tuple[str, int | None]:
     return "classification", int(output.flatten(1).shape[1]) if output.dim() > 1 else None
 
 
+def _takes_a_batch(model, input_shape) -> bool:
+    """Whether ``model`` runs two images at once (a file exported at a batch of one may not: its shapes are fixed);
+    the lab's batched tools (occlusion, top-9) then run one image at a time."""
+    import torch
+
+    try:
+        with torch.no_grad():
+            model(torch.zeros(2, *input_shape))
+        return True
+    except Exception:  # noqa: BLE001 - any failure means: one image at a time
+        return False
+
+
 def _facts(*, origin: str, own_weights: str, categories=None, mean=None, std=None, classes=None, **more) -> dict:
     facts = {"origin": origin, "own_weights": own_weights, **more}
     if categories:
@@ -127,6 +140,7 @@ def register_file(spec: str, *, input_shape=None, weights: str | None = None, ta
         raise ValueError(f"unknown task {task!r}; tasks are: {', '.join(TASKS)}")
     opened = open_model_file(spec, weights=weights, input_shape=input_shape, progress=progress, check=check)
     found, classes = infer_task(opened.model, opened.input_shape)
+    max_batch = None if _takes_a_batch(opened.model, opened.input_shape) else 1
     if isinstance(categories, str):
         categories = read_categories(categories)
     files = [p for p in (opened.path, weights) if p and Path(p).is_file()]
@@ -134,7 +148,7 @@ def register_file(spec: str, *, input_shape=None, weights: str | None = None, ta
     own = f"file:{weights}" if weights else ("random" if opened.kind in ("python", "module") else "stored")
     facts = _facts(origin=opened.description, own_weights=own, categories=categories, mean=mean, std=std,
                    classes=classes, notes="; ".join(opened.notes), hooks_work=opened.hooks_work,
-                   hooks_reason=opened.hooks_reason, cache_name=key, no_cache=not key)
+                   hooks_reason=opened.hooks_reason, cache_name=key, no_cache=not key, max_batch=max_batch)
     c, h, w = opened.input_shape
     model = opened.model
     if opened.graph_model is not None:

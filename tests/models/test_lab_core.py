@@ -285,3 +285,30 @@ def test_a_1000_class_head_without_names_gets_imagenets():
     lab = LabModel(load_model("alexnet_2012", weights="random"))
     assert len(lab.categories) == 1000 and lab.categories[443] == "bib"
     assert LabModel(load_model("lenet5", weights="random")).categories is None  # 10 outputs: no names invented
+
+
+def test_the_batched_tools_run_on_a_file_that_fixes_its_batch_at_one(tmp_path):
+    """An ONNX export of the trained shapes net takes one image at a time (its LocalResponseNorm fixes the batch):
+    occlusion and top-9, which feed 16 images a pass, still work on it."""
+    pytest.importorskip("onnxruntime")
+    from PIL import Image
+
+    from cnn_explorer.models.lab import top9
+    from cnn_explorer.models.zoo.loader import load_model
+    from cnn_explorer.models.zoo.user import register_file
+
+    source = load_model("zfnet_shapes")
+    path = tmp_path / "shapes.onnx"
+    torch.onnx.export(source.model, torch.zeros(1, *source.entry.input_shape()[1:]), str(path), dynamo=True)
+    entry = register_file(str(path))
+    lab = LabModel(load_model(str(path)))
+    image = sample_image("shape_circle")
+    result = attribution.occlusion(lab, image, size=16, stride=16)
+    assert np.isfinite(result.probability).all()
+    folder = tmp_path / "shapes"
+    folder.mkdir()
+    for name in ("shape_circle", "shape_square", "shape_triangle"):
+        Image.fromarray(sample_image(name)).save(folder / f"{name}.png")
+    conv = next(n.name for n in lab.graph(image).nodes if n.op == "Conv2d")
+    assert len(top9.top9(lab, folder, conv, channel=0, k=3, use_cache=False).patches) == 3
+    assert entry.facts["max_batch"] == 1  # the file fixes its batch: one image a pass
