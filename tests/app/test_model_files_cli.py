@@ -46,10 +46,12 @@ def test_summary_graph_and_compare_of_a_python_model_with_its_checkpoint(net, tm
     import sys
 
     sys.path.insert(0, str(net.parent))
+    sys.modules.pop("net", None)
     try:
         from net import Net
     finally:
         sys.path.remove(str(net.parent))
+        sys.modules.pop("net", None)  # another test's net.py is another module
     model = Net()
     ckpt = tmp_path / "net.pth"
     torch.save(model.state_dict(), ckpt)

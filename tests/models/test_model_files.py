@@ -114,6 +114,7 @@ def code_dir(tmp_path):
 def _reference_tiny(code_dir):
     """The same class, imported the ordinary way, with trained-looking (non-default) weights."""
     sys.path.insert(0, str(code_dir))
+    sys.modules.pop("net", None)  # a "net" another test imported is another file
     try:
         import importlib
 
