@@ -130,3 +130,31 @@ def test_the_live_view_offers_the_opened_model_when_it_can_run_it(qtbot, make_ex
         window.open_model("lenet5")
     names = [combo.itemData(i) for i in range(combo.count()) if combo.itemData(i)]
     assert spec not in names  # it follows the explorer's model
+
+
+def test_a_dropped_model_file_asks_before_it_runs_and_a_dropped_picture_is_not_taken(qtbot, make_explorer,
+                                                                                     tmp_path, monkeypatch):
+    from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    path = tmp_path / "dropped.py"
+    path.write_text(NET)
+    window = make_explorer("lenet5")
+    asked = Asked(QMessageBox.Cancel)
+    monkeypatch.setattr(QMessageBox, "question", asked)
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("Net", True))  # the class to make
+
+    def drop(file) -> QDropEvent:
+        data = QMimeData()
+        data.setUrls([QUrl.fromLocalFile(str(file))])
+        enter = QDragEnterEvent(QPoint(10, 10), Qt.CopyAction, data, Qt.LeftButton, Qt.NoModifier)
+        window.model_files.eventFilter(window, enter)
+        event = QDropEvent(QPoint(10, 10), Qt.CopyAction, data, Qt.LeftButton, Qt.NoModifier)
+        taken = window.model_files.eventFilter(window, event)
+        return enter.isAccepted(), taken
+
+    assert drop(path) == (True, True)
+    assert asked.count == 1 and window.current_model() == "lenet5"  # refused: nothing ran
+    picture = tmp_path / "cat.png"
+    picture.write_bytes(b"")
+    assert drop(picture)[1] is False and asked.count == 1
