@@ -91,12 +91,19 @@ def window_size(text: str) -> tuple[int, int]:
     return w, h
 
 
+class _GuiParser(_Parser):
+    """The window's parser: ``--help`` lists the commands, which are gathered only then (not at every start)."""
+
+    def format_help(self) -> str:
+        commands = "\n".join(f"  cnn-explorer {name:<10} {what}" for name, what in command_help())
+        self.epilog = f"commands (cnn-explorer COMMAND --help for each):\n{commands}"
+        return super().format_help()
+
+
 def gui_parser() -> argparse.ArgumentParser:
     """The window's own command line: ``cnn-explorer [MODEL] [options]``; ``--help`` lists the commands too."""
-    commands = "\n".join(f"  cnn-explorer {name:<10} {what}" for name, what in command_help())
-    parser = _Parser(prog="cnn-explorer", description="Look inside the famous CNNs: opens the explorer window.",
-                     epilog=f"commands (cnn-explorer COMMAND --help for each):\n{commands}",
-                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _GuiParser(prog="cnn-explorer", description="Look inside the famous CNNs: opens the explorer window.",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", nargs="?", help="zoo model or model file (net.py:Name, module:Name, .onnx, .pt2, "
                         "TorchScript) to open (default: the last one, or alexnet)")
     from cnn_explorer.app.core.features import features

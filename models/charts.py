@@ -16,12 +16,12 @@ torch and torchvision are imported inside the functions that need them: ``timeli
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from cnn_explorer.models.zoo.index import UnknownModelError, index, lookup
+from cnn_explorer.models.zoo.index import index, lookup
 
 Progress = Callable[[str, int], None]
 

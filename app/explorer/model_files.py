@@ -6,11 +6,12 @@ state its input shape gets a question for it. The opening itself is the session'
 from __future__ import annotations
 
 import ast
-import hashlib
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMessageBox
+
+from cnn_explorer.models.digest import file_sha256
 
 RECENT_KEY, TRUSTED_KEY = "recent_model_files", "trusted_model_files"
 RECENT_MAX = 8
@@ -38,14 +39,6 @@ def module_names(path: str) -> list[str]:
     classes = [n.name for n in tree.body if isinstance(n, ast.ClassDef)]
     functions = [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and not n.name.startswith("_")]
     return classes + functions
-
-
-def content_hash(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def code_file(spec: str) -> str | None:
@@ -129,7 +122,7 @@ class ModelFiles(QObject):
         if path is None:
             return True
         try:
-            digest = content_hash(path)
+            digest = file_sha256(path)
         except OSError:
             return True  # opening it will say why it cannot be read
         known = self.settings.value(TRUSTED_KEY, [])

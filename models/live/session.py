@@ -114,25 +114,17 @@ class LiveSession:
         self.maps_wanted = False  # set by the consumer: make the mosaic in the inference thread
         self.mosaic: tuple[int, object] | None = None  # (the tap's count, what ``maps`` made)
         self._generation = 0
+        self.starting = False  # a start is opening the source: nothing to show yet
         self._stopping: set = set()  # pipelines whose threads are being joined
         self._lock = threading.Lock()
         _SESSIONS.add(self)
-
-    @property
-    def starting(self) -> bool:
-        return self._starting_generation == self._generation
-
-    _starting_generation = -1
-
-    def is_current(self, generation: int) -> bool:
-        return generation == self._generation
 
     def start(self, source_spec: tuple[str, str], spec: dict) -> int:
         """(Re)start with ``spec`` (model, device, precision, size, weights, threshold, opacity, graphs); the
         tap keeps the layer it had. Returns the start's generation."""
         self.stop()
         generation = self._generation
-        self._starting_generation = generation
+        self.starting = True
         self.mosaic = None
         self.tap = FeatureTap(self.tap.layer if self.tap else "")
         threading.Thread(target=self._start_thread, args=(generation, source_spec, spec, self.tap),
@@ -171,13 +163,13 @@ class LiveSession:
         if generation != self._generation:  # stopped or restarted meanwhile
             self._stop_later(pipeline)
             return
-        self._starting_generation = -1
+        self.starting = False
         self.pipeline = pipeline
         self._on_started(pipeline)
 
     def _failed(self, generation: int, message: str, suggestions) -> None:
         if generation == self._generation:
-            self._starting_generation = -1
+            self.starting = False
             self._on_failed(message, suggestions)
 
     def _maps_of(self, generation: int, tap: FeatureTap) -> None:
@@ -193,7 +185,7 @@ class LiveSession:
     def stop(self) -> None:
         """Stop the pipeline: its threads end in the background (flag and join, never killed)."""
         self._generation += 1
-        self._starting_generation = -1
+        self.starting = False
         pipeline, self.pipeline = self.pipeline, None
         if pipeline is not None:
             self._stop_later(pipeline)

@@ -14,6 +14,7 @@ import hashlib
 import itertools
 from pathlib import Path
 
+from cnn_explorer.models.digest import file_sha256
 from cnn_explorer.models.zoo.registry import ModelEntry
 
 USER_SOURCES = ("file", "object")
@@ -39,12 +40,8 @@ def forget_entry(name: str) -> None:
 
 
 def _digest(paths) -> str:
-    h = hashlib.sha256()
-    for path in paths:
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()[:20]
+    """One key for the contents of ``paths`` (a model file and its weights)."""
+    return hashlib.sha256("".join(file_sha256(path) for path in paths).encode()).hexdigest()[:20]
 
 
 def infer_task(model, input_shape: tuple[int, ...]) -> tuple[str, int | None]:
@@ -128,13 +125,10 @@ def register_file(spec: str, *, input_shape=None, weights: str | None = None, ta
     from cnn_explorer.models.files import open_model_file
     from cnn_explorer.models.zoo.index import TASKS
 
-    remembered = _OPTIONS.get(spec, {})
-    input_shape = input_shape if input_shape is not None else remembered.get("input_shape")
-    weights = weights or remembered.get("weights")
-    task = task or remembered.get("task")
-    categories = categories or remembered.get("categories")
-    mean = mean if mean is not None else remembered.get("mean")
-    std = std if std is not None else remembered.get("std")
+    given = {"input_shape": input_shape, "weights": weights, "task": task, "categories": categories, "mean": mean,
+             "std": std}
+    options = {**_OPTIONS.get(spec, {}), **{k: v for k, v in given.items() if v is not None}}  # the given win
+    input_shape, weights, task, categories, mean, std = (options.get(k) for k in given)
 
     if task is not None and task not in TASKS:
         raise ValueError(f"unknown task {task!r}; tasks are: {', '.join(TASKS)}")

@@ -23,6 +23,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from cnn_explorer.models.digest import file_sha256
 from cnn_explorer.models.zoo.registry import ModelEntry
 
 ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes total)
@@ -114,14 +115,10 @@ def verify_hash(path: str | os.PathLike) -> None:
     key = os.path.abspath(path)
     if _verified.get(key) == (stat.st_size, stat.st_mtime_ns):
         return
-    digest = hashlib.sha256()
     try:
-        with open(path, "rb") as file:
-            while chunk := file.read(1 << 20):
-                digest.update(chunk)
+        found = file_sha256(path)
     except OSError as error:
         raise WeightsError(f"cannot read weights file {path}: {error.strerror or error}") from None
-    found = digest.hexdigest()
     if not found.startswith(prefix):
         raise WeightsError(f"{path} does not match the SHA-256 prefix in its name ({_hash_mismatch(prefix, found)}): "
                            "it is damaged or not the published file; delete it and open the model again while "

@@ -4,12 +4,13 @@ finds them. ``status()`` says, for each zoo model with published weights, whethe
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from cnn_explorer.models.digest import file_sha256
 
 
 @dataclass(frozen=True)
@@ -33,17 +34,6 @@ def published() -> dict[str, list[str]]:
     return files
 
 
-def _sha256(path: Path, progress=None) -> str:
-    digest, done, total = hashlib.sha256(), 0, path.stat().st_size
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            digest.update(block)
-            done += len(block)
-            if progress:
-                progress(path.name, done, total)
-    return digest.hexdigest()
-
-
 def import_files(paths, progress=None) -> list[Imported]:
     """Check each file and copy it into the hub cache (whole or not at all); ``progress(name, done, total)``."""
     import torch
@@ -64,7 +54,8 @@ def import_files(paths, progress=None) -> list[Imported]:
                                                               "be torchvision's, e.g. resnet18-f37072fd.pth)"))
             continue
         prefix = hash_prefix(path)
-        found = _sha256(path, progress)
+        per_file = (lambda done, total, name=path.name: progress(name, done, total)) if progress else None
+        found = file_sha256(path, per_file)
         if prefix and not found.startswith(prefix):
             results.append(Imported(str(path), models, message=f"its SHA-256 begins {found[:len(prefix)]}…, not "
                                                                 f"{prefix}… as its name says: damaged or not the "
