@@ -101,12 +101,15 @@ def _register(entry: ModelEntry) -> ModelEntry:
 
 def read_categories(path: str) -> list[str]:
     """One class name a line (blank lines skipped), as ``--categories labels.txt`` gives them."""
+    from cnn_explorer.models.files.errors import ModelFileError
+
     try:
         names = [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
     except (OSError, UnicodeDecodeError) as error:
-        raise ValueError(f"cannot read the categories file {path}: {getattr(error, 'strerror', None) or error}")
+        raise ModelFileError(f"cannot read the categories file {path}: "
+                             f"{getattr(error, 'strerror', None) or error}") from None
     if not names:
-        raise ValueError(f"the categories file {path} names no class")
+        raise ModelFileError(f"the categories file {path} names no class")
     return names
 
 

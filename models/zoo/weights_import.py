@@ -47,7 +47,8 @@ def import_files(paths, progress=None) -> list[Imported]:
         path = Path(raw)
         models = tuple(known.get(path.name, ()))
         if not path.is_file():
-            results.append(Imported(str(path), models, message="no such file"))
+            results.append(Imported(str(path), models, message="a folder, not a file" if path.is_dir()
+                                    else "no such file"))
             continue
         if not models:
             results.append(Imported(str(path), (), message="not a published weights file of the zoo (its name must "

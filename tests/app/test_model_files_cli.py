@@ -88,6 +88,7 @@ def test_a_torch_export_program_brings_its_own_input_shape(tmp_path, capsys):
     ("needs_args", "width"),
     ("syntax", "line 2"),
     ("not_a_model", "is not an ONNX model"),
+    ("categories", "cannot read the categories file"),
 ])
 def test_bad_model_files_are_one_line_and_exit_2(case, expected, net, tmp_path, capsys):
     if case == "state_dict":
@@ -102,11 +103,14 @@ def test_bad_model_files_are_one_line_and_exit_2(case, expected, net, tmp_path, 
         path = tmp_path / "broken.py"
         path.write_text("import torch\ndef oops(:\n")
         spec = f"{path}:Net"
+    elif case == "categories":
+        spec = f"{net}:Net"
     else:
         path = tmp_path / "notes.onnx"
         path.write_text("hello")
         spec = str(path)
-    code, out, err = run(capsys, "summary", spec)
+    extra = ["--input-shape", "3x32x32", "--categories", tmp_path / "nope.txt"] if case == "categories" else []
+    code, out, err = run(capsys, "summary", spec, *extra)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and expected in err and "Traceback" not in err
 
