@@ -54,7 +54,8 @@ def add_commands(subparsers) -> None:
     visualize.add_argument("--images", metavar="DIR", type=nonempty, help="the folder top9 searches")
     visualize.add_argument("--weights", metavar="W", type=weights_option, default="pretrained",
                            help="'pretrained' (default), 'random' or a weights file")
-    visualize.add_argument("--target", type=int, metavar="CLASS", help="occlusion/gradcam: the class (default: top-1)")
+    visualize.add_argument("--class", "--target", dest="target_class", metavar="NAME|INDEX", type=nonempty,
+                           help="the class a map explains, by name or index (default: the top-1)")
     visualize.add_argument("--occluder", type=int, default=32, metavar="PX", help="occlusion: square size (32)")
     visualize.add_argument("--stride", type=int, default=8, metavar="PX", help="occlusion: stride (8)")
     visualize.add_argument("--fill", type=int, default=128, metavar="LEVEL",
@@ -145,7 +146,8 @@ def visualize(args) -> int:
     image = open_image(args.image)
     lab = _load(args)
     prepared = lab.prepare(image)
-    picture = tool.run(lab, prepared, Options(layer=args.layer, unit=unit, target=args.target, occluder=args.occluder,
+    target = lab.class_index(args.target_class) if args.target_class is not None else None
+    picture = tool.run(lab, prepared, Options(layer=args.layer, unit=unit, target=target, occluder=args.occluder,
                                               stride=args.stride, fill=args.fill, images=args.images))
     describe: dict = {"model": lab.entry.name, "weights": lab.loaded.weights.label, "method": args.method,
                       "image": str(args.image), **picture.describe}

@@ -203,6 +203,27 @@ class LabModel:
             names = imagenet_categories(last.out_features) if last is not None else None
         return names
 
+    def class_index(self, text: str | int) -> int:
+        """A class given by its index ("281") or its name ("tabby", any case): its index. A name that is not one of
+        the model's classes, or an index out of range, is a ``LabError`` naming the nearest names."""
+        names = self.categories
+        text = str(text).strip()
+        if text.lstrip("-").isdigit():
+            index = int(text)
+            if index < 0 or (names and index >= len(names)):
+                raise LabError(f"class {index} is outside the model's {len(names) if names else 'known'} classes")
+            return index
+        if not names:
+            raise LabError(f"{self.entry.name} names no classes: give the class as a number")
+        folded = [n.lower() for n in names]
+        if text.lower() in folded:
+            return folded.index(text.lower())
+        import difflib
+
+        near = difflib.get_close_matches(text.lower(), folded, n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(repr(names[folded.index(n)]) for n in near)}?" if near else ""
+        raise LabError(f"{self.entry.name} has no class named {text!r}{hint}")
+
     def logits(self, image: np.ndarray | Prepared) -> torch.Tensor:
         output = self.forward(image).output
         if not self.is_classifier or not isinstance(output, torch.Tensor) or output.dim() != 2:

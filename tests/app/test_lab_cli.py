@@ -139,3 +139,25 @@ def test_a_layer_can_be_named_as_the_lecture_names_it(run, digits, model, lectur
     assert code == 0 and by_lecture == json.loads(out)["shape"]
     if weights == "pretrained":
         assert np.array_equal(np.load(tmp_path / "maps.npy"), np.load(tmp_path / "maps2.npy"))
+
+
+def test_a_class_is_named_or_numbered_and_a_wrong_one_is_refused(run, digits, tmp_path):
+    """``--class 3`` and ``--class 3`` by name pick the same class; the map differs from another class's."""
+    image = digits / "digit_7.png"
+    maps = {}
+    for given in ("3", "7"):
+        code, out = run("visualize", "lenet5_digits", "--image", image, "--method", "gradcam", "--class", given,
+                        "--out", tmp_path / f"cam{given}.npy", "--json")
+        described = json.loads(out)
+        assert code == 0 and described["target"] == int(given) and described["target_name"] == given
+        maps[given] = np.load(tmp_path / f"cam{given}.npy")
+    assert not np.allclose(maps["3"], maps["7"])
+    code, out = run("visualize", "zfnet_shapes", "--image", image, "--method", "gradcam", "--class", "CIRCLE",
+                    "--out", tmp_path / "c.npy", "--json")
+    assert json.loads(out)["target_name"] == "circle"
+    with pytest.raises(LabError, match="no class named 'circel'; did you mean 'circle'"):
+        run("visualize", "zfnet_shapes", "--image", image, "--method", "gradcam", "--class", "circel",
+            "--out", tmp_path / "c.npy")
+    with pytest.raises(LabError, match="class 10 is outside the model's 10 classes"):
+        run("visualize", "lenet5_digits", "--image", image, "--method", "occlusion", "--class", "10",
+            "--out", tmp_path / "c.npy")
