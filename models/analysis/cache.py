@@ -85,13 +85,13 @@ def _versions() -> tuple[tuple[str, str], ...]:
 
 @lru_cache(maxsize=1)
 def _code_fingerprint() -> str:
-    """Changes whenever the analysis code changes (the files' sizes and times), so no stale numbers survive
-    an upgrade or an edit."""
-    here = Path(__file__).parent
+    """Changes whenever the analysis code or the code that opens model files changes (the files' sizes and
+    times), so no stale numbers survive an upgrade or an edit."""
+    models = Path(__file__).parent.parent
     digest = hashlib.sha256()
-    for path in sorted(here.rglob("*.py")):
+    for path in sorted([*(models / "analysis").rglob("*.py"), *(models / "files").rglob("*.py")]):
         stat = path.stat()
-        digest.update(f"{path.relative_to(here)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        digest.update(f"{path.relative_to(models)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return digest.hexdigest()[:16]
 
 

@@ -109,7 +109,11 @@ def _open_file(path_text: str, weights, given, steps: Steps) -> OpenedFile:
     steps(f"trying a forward pass at 1×{shape_text(shape)}")
     checked_forward(model, shape, path.name)
     steps("converting TorchScript to a graph the explorer can record")
-    graph_model, note = torch_files.torchscript_graph_module(model, shape)
+    graph_model, note, hooks = torch_files.torchscript_graph_module(model, shape)
+    if hooks:  # the converted copy, its layers rebuilt, is the model the explorer and the lab look at
+        notes.append(f"TorchScript refuses forward hooks: {note}")
+        return OpenedFile(graph_model, shape, "torchscript", f"from {path.name} (TorchScript)", str(path),
+                          path.stem, notes)
     notes.append(f"TorchScript refuses forward hooks: {note}")
     reason = torch_files.TORCHSCRIPT_REASON
     if graph_model is None:

@@ -314,12 +314,61 @@ def test_pt2_resnet18(tmp_path):
     assert any("unflatten" in note for note in opened.notes)
 
 
+def small_net():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(inplace=True),
+                          nn.Conv2d(8, 8, 3, stride=2, groups=2), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                          nn.Linear(8, 3))
+    with torch.no_grad():
+        model[1].running_mean.uniform_(-0.5, 0.5)
+        model[1].running_var.uniform_(0.5, 2.0)
+    return model.eval()
+
+
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:FutureWarning")
-def test_torchscript_opens_without_hooks(tmp_path):
-    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2)).eval()
-    torch.jit.script(model).save(str(tmp_path / "scripted.pt"))
+@pytest.mark.filterwarnings("ignore:`torch.jit.trace` is deprecated:FutureWarning")
+@pytest.mark.filterwarnings("ignore:`torch.jit.trace_method` is deprecated:FutureWarning")
+@pytest.mark.parametrize("how", ["script", "trace"])
+def test_torchscript_gets_its_layers_back(tmp_path, how):
+    """A scripted or traced net opens as a copy whose convolutions, batch norms and linear layers are modules
+    again, under their TorchScript names: hooks fire, the numbers per layer are the original's, the lab's
+    feature maps equal the original's."""
+    from cnn_explorer.models.analysis.summary import analyze
+
+    model = small_net()
+    x = image((3, 16, 16))
+    saved = torch.jit.script(model) if how == "script" else torch.jit.trace(model, x)
+    saved.save(str(tmp_path / "net.pt"))
     with pytest.raises(ModelFileError, match="TorchScript, which stores no input shape: give the input shape"):
-        open_model_file(str(tmp_path / "scripted.pt"))
+        open_model_file(str(tmp_path / "net.pt"))
+    opened = open_model_file(str(tmp_path / "net.pt"), input_shape=(3, 16, 16))
+    assert opened.kind == "torchscript" and opened.hooks_work and opened.graph_model is None
+    assert any("rebuilt under their TorchScript names" in note for note in opened.notes)
+    assert isinstance(opened.model.get_submodule("0"), nn.Conv2d) and opened.model.get_submodule("3").groups == 2
+    assert isinstance(opened.model.get_submodule("1"), nn.BatchNorm2d)
+    assert isinstance(opened.model.get_submodule("7"), nn.Linear)
+    assert {"0", "1", "3", "7"} <= set(fired_layers(opened.model, x))
+    with torch.no_grad():
+        close(opened.model(x), model(x), 1e-5)
+    ours, theirs = analyze(opened.model, (1, 3, 16, 16)), analyze(model, (1, 3, 16, 16))
+    assert (ours.total_params, ours.trainable_params, ours.total_macs) == \
+        (theirs.total_params, theirs.trainable_params, theirs.total_macs)
+    by_name = lambda summary: {n.name: (n.params, n.output_shape) for n in summary.graph.nodes  # noqa: E731
+                               if n.kind == "module"}
+    assert {k: by_name(ours)[k] for k in ("0", "1", "3", "7")} == {k: by_name(theirs)[k] for k in ("0", "1", "3", "7")}
+    seen = {}
+    handle = opened.model.get_submodule("0").register_forward_hook(lambda m, i, o: seen.setdefault("0", o.clone()))
+    with torch.no_grad():
+        opened.model(x)
+    handle.remove()
+    with torch.no_grad():
+        close(seen["0"], model[0](x), 1e-5)  # not overwritten by the in-place ReLU after the batch norm
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:FutureWarning")
+def test_torchscript_without_layers_to_rebuild_shows_the_graph_without_the_lab(tmp_path):
+    model = nn.Sequential(nn.ConvTranspose2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten()).eval()
+    torch.jit.script(model).save(str(tmp_path / "scripted.pt"))
     opened = open_model_file(str(tmp_path / "scripted.pt"), input_shape=(3, 16, 16))
     assert opened.kind == "torchscript" and not opened.hooks_work
     assert "refuse forward hooks" in opened.hooks_reason and "graph and the numbers" in opened.hooks_reason
@@ -332,7 +381,7 @@ def test_torchscript_opens_without_hooks(tmp_path):
     # the graph and the numbers: recorded on the torch.export copy (the ScriptModule refuses hooks)
     recorded = analyze(opened.graph_model, (1, 3, 16, 16))
     assert recorded.total_macs == analyze(model, (1, 3, 16, 16)).total_macs
-    assert [n.output_shape for n in recorded.graph.nodes if n.kind != "input"][-1] == (1, 2)
+    assert [n.output_shape for n in recorded.graph.nodes if n.kind != "input"][-1] == (1, 4)
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:FutureWarning")
