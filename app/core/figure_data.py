@@ -126,6 +126,13 @@ def _common_block(nodes) -> str:
     return common[-1] if common else ""
 
 
+def _passes_through(inside: list, start) -> bool:
+    """A branching part with no convolution or linear layer that gives back the shape it got: as a figure draws
+    no ReLU or norm layer, it draws nothing for it."""
+    return bool(inside) and all(n.kind not in ("conv", "linear") for n in inside) \
+        and tuple(inside[-1].shape or ()) == tuple(start.shape or ())
+
+
 # -- sizes ------------------------------------------------------------------------------------------------
 
 def log_scale(value: float, largest: float, smallest: float) -> float:
@@ -195,6 +202,8 @@ def figure_data(data: GraphData, kernels: Callable[[str], Kernel | None]) -> Fig
             block = _common_block(inside)
             info = data.blocks.get(block)
             if not block or info is None or not info.foldable:
+                if _passes_through(inside, nodes[start]):
+                    continue  # a normalization written out as operations (an ONNX file's LRN): drawn as nothing
                 return FigureData(model=data.title, kind="none",
                                   message=f"{data.title}: {NO_CHAIN} (its paths part at {nodes[start].name} and "
                                           f"meet again only at {node.name})")

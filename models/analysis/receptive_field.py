@@ -51,8 +51,14 @@ def _union(fields: list[Field]) -> Field:
     return Field(tuple(size), tuple(stride), tuple(padding))
 
 
+def _spatial(value):
+    """A kernel setting's height and width: a 3-D pooling's (D, H, W) has them last (an ONNX file's LRN pools
+    over channels as a 3-D average pool of kernel (n, 1, 1))."""
+    return pair(tuple(value[-2:])) if isinstance(value, (tuple, list)) and len(value) > 2 else pair(value)
+
+
 def _through_kernel(field: Field, kernel, stride, padding, dilation) -> Field:
-    k, s, p, d = pair(kernel), pair(stride), pair(padding), pair(dilation)
+    k, s, p, d = _spatial(kernel), _spatial(stride), _spatial(padding), _spatial(dilation)
     return Field(
         size=tuple(field.size[a] + d[a] * (k[a] - 1) * field.stride[a] for a in range(2)),
         stride=tuple(field.stride[a] * s[a] for a in range(2)),

@@ -429,3 +429,24 @@ def test_onnx_test_model_opens_or_is_refused_in_one_line(label, path):
         tensor = torch.cat([each[k] for each in got])
         assert relative_difference(tensor, reference) <= TOLERANCE
     assert label in KNOWN_TO_OPEN  # a new one: add it above
+
+
+@pytest.mark.parametrize("exporter", list(EXPORTERS))
+def test_imported_local_response_norm_keeps_the_fields_and_the_figure(round_trips, exporter):
+    """zfnet_shapes's LocalResponseNorm comes back as operations (a 3-D average pool over channels among them):
+    every convolution's receptive field is the original's, and the lecture's figure is drawn with the same
+    convolution volumes (the norm's branching operations are drawn as nothing, as the figure draws no norm)."""
+    from cnn_explorer.app.core.figure_data import figure_from_summary
+    from cnn_explorer.models.analysis.summary import analyze
+
+    trip = round_trips("zfnet_shapes", exporter)
+    opened = trip.require_opened()
+    shape = (1, *trip.input_shape)
+    ours, theirs = analyze(opened.model, shape), analyze(trip.original, shape)
+    fields = lambda summary: [(n.output_shape, n.receptive_field)  # noqa: E731
+                              for n in summary.graph.nodes if n.op == "Conv2d"]
+    assert fields(ours) == fields(theirs) and len(fields(ours)) == 5
+    figure, reference = figure_from_summary(ours), figure_from_summary(theirs)
+    assert figure.ok, figure.message
+    assert [v.shape for v in figure.volumes if v.kind == "conv"] == \
+        [v.shape for v in reference.volumes if v.kind == "conv"]
