@@ -189,7 +189,7 @@ class SceneDrawing:
         self._summaries = []
         output_of: dict[str, str] = {}  # the shape that leaves each block: that of its last node
         for node in self.graph.nodes:
-            output_of.update(dict.fromkeys(node.blocks, node.shape))
+            output_of.update(dict.fromkeys(node.blocks, node.output or node.shape))
         for piece, box in boxes.items():
             path = pieces[piece]
             pad = frame_padding(depth[piece]) * s

@@ -107,6 +107,11 @@ class GraphView(ViewSelection, ViewExport, QWidget):
         """Scene rectangle of the visible node ``key``."""
         return self._scene.node_rect(key)
 
+    def node_kind(self, key: str) -> str | None:
+        """The kind of the visible node ``key`` (data.KINDS, or folding.BLOCK_KIND); None when none is shown."""
+        node = self._scene.node(key)
+        return node.kind if node is not None else None
+
     def title_item(self, key: str) -> QGraphicsSimpleTextItem | None:
         return self._scene.title_items.get(key)
 
@@ -215,10 +220,15 @@ class GraphView(ViewSelection, ViewExport, QWidget):
         canvas, scene = self._canvas, self._scene
         old_rect = scene.node_rect(anchor) if anchor else None
         old_point = canvas.mapFromScene(old_rect.center()) if old_rect is not None else None
+        whole = self._shows_whole()
         self._rebuild()
         if self._selected is not None and self._selected not in scene.node_items:
             self._selected = self._key_showing(self._selected)
             scene.draw_selection(self._selected)
+        if whole and self._direction == "lr":  # rows made for the screen: an opened block is all in sight too,
+            self.fit()  # not cut at the right edge (a ShuffleNet unit is wider than the node it was)
+            self.folding_changed.emit()
+            return
         new_rect = scene.node_rect(new_anchor) if new_anchor else None
         if new_rect is not None and old_point is not None:
             new_point = canvas.mapFromScene(new_rect.center())
@@ -412,7 +422,7 @@ class GraphView(ViewSelection, ViewExport, QWidget):
     def _apply_detail_level(self) -> None:
         """Hide text too small to read, and the minimap when the whole graph is in sight."""
         self._scene.set_detail_level(self.zoom() * self._font_scale)
-        self._minimap.setVisible(self._minimap.has_graph() and not self._shows_whole())
+        self._minimap.set_wanted(self._minimap.has_graph() and not self._shows_whole())
 
     # -- building ----------------------------------------------------------------------------------------
     def build_timings(self) -> dict[str, float]:
