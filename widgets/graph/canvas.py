@@ -219,8 +219,11 @@ class Minimap(QWidget):
 
     def _hides_a_node(self, corner: QPoint, nodes: set) -> bool:
         """Whether the overview at ``corner`` (viewport coordinates) would cover part of a node."""
+        scene = self.canvas.scene()
+        if not nodes or scene is None:
+            return False
         covered = self.canvas.mapToScene(QRect(corner, self.size())).boundingRect()
-        return any(item in nodes for item in self.canvas.scene().items(covered))
+        return any(item in nodes for item in scene.items(covered))
 
     def _hidden_area(self, corner: QPoint, nodes: set) -> float:
         """How much of the nodes the overview would hide at ``corner`` (viewport coordinates), in scene units."""

@@ -107,6 +107,11 @@ class GraphView(ViewSelection, ViewExport, QWidget):
         """Scene rectangle of the visible node ``key``."""
         return self._scene.node_rect(key)
 
+    def node_shape(self, key: str) -> str:
+        """The shape written on the visible node ``key`` ("96×55×55 → 27×27" for a compact conv), "" if none."""
+        node = self._scene.node(key)
+        return node.shape if node is not None else ""
+
     def node_kind(self, key: str) -> str | None:
         """The kind of the visible node ``key`` (data.KINDS, or folding.BLOCK_KIND); None when none is shown."""
         node = self._scene.node(key)
