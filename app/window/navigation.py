@@ -42,15 +42,15 @@ class LayerNavigator:
         return True
 
     def step(self, step: int) -> None:
-        """Select the next (+1) or previous (-1) layer: on the summary table's tab, in the table's order (the
-        network's unless sorted); elsewhere, the next node the graph shows, so that a step never lands on a
-        layer hidden in a folded block or drawn inside a compact node (a ReLU or pool in conv1's box) while
-        the highlight stays where it was."""
+        """Select the next (+1) or previous (-1) layer: on the graph's tab, the next node the graph shows, so
+        that a step never lands on a layer hidden in a folded block or drawn inside a compact node (a ReLU or
+        pool in conv1's box) while the highlight stays where it was; elsewhere in the table's order (the
+        network's unless sorted)."""
         window, result = self.window, self.window.session.current
         if result is None or not result.rows:
             return
         graph = window.graph
-        if window.tabs.currentWidget() is not window.table and graph.graph_data() is result.graph \
+        if window.tabs.currentWidget() is window.graph_stack and graph.graph_data() is result.graph \
                 and result.graph is not None:
             shown = [key for key in graph.visible_nodes() if graph.node_kind(key) != "input"]
             if shown:

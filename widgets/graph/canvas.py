@@ -202,14 +202,15 @@ class Minimap(QWidget):
 
     def place(self, margin: int = 10) -> None:
         """Into the first corner of the canvas (bottom right, bottom left, top right, top left) where it hides
-        no node; hidden while every corner would hide one: an overview over a block's node or an unfolded
+        no node (nor the heading); hidden while every corner would hide one: an overview over a block's node or an unfolded
         branch would hide what the class is looking at."""
         viewport = self.canvas.viewport().geometry()
         left, top = viewport.left() + margin, viewport.top() + margin
         right, bottom = viewport.right() - self.width() - margin, viewport.bottom() - self.height() - margin
         corners = [QPoint(right, bottom), QPoint(left, bottom), QPoint(right, top), QPoint(left, top)]
         scene = self.canvas.scene()
-        nodes = set(getattr(scene, "node_items", {}).values()) if scene is not None else set()
+        nodes = {*getattr(scene, "node_items", {}).values(), getattr(scene, "heading_item", None)} - {None} \
+            if scene is not None else set()
         free = next((c for c in corners if not self._hides_a_node(c - viewport.topLeft(), nodes)), None) \
             if self._wanted and self.has_graph() else None
         if free is not None:

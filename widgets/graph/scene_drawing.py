@@ -229,6 +229,7 @@ class SceneDrawing:
             pixels = max(TITLE_PX * s, HEADING_PX * s * layout.width / heading.boundingRect().width())
             heading.setFont(scene_font(pixels, bold=True))
         self._paint(heading, "text")
+        self.heading_item = heading
         centre = layout.width / 2
         max_width = max(layout.width, 560 * s)
         font = scene_font(LABEL_PX * s)
