@@ -49,7 +49,8 @@ class Classroom(QObject):
         self._presentation = False
         self._telling = False  # font_scale_changed is on its way
         self._was_maximized = False
-        self._window_view: dict = {}  # the graph's view in the window, given back when presentation ends
+        self._window_view: dict = {}  # the graph's view in the window, given back when presentation ends,
+        self._window_data = None  # if the graph still shows the same model
         self._arrangement = {mode: (read_choice(settings, f"{self._prefix(mode)}direction", default[0], DIRECTIONS),
                                     read_bool(settings, f"{self._prefix(mode)}compact", default[1]))
                              for mode, default in DEFAULT_ARRANGEMENT.items()}
@@ -153,7 +154,7 @@ class Classroom(QObject):
         view = window.graph.view_state()  # kept: the selection, and the zoom around the same layer
         self._presentation = not self._presentation
         if self._presentation:
-            self._window_view = view
+            self._window_view, self._window_data = view, window.graph.graph_data()
             self._was_maximized = window.isMaximized()
             window.save_settings()
             window.docks.hide("presentation", [window.zoo_dock])  # the graph and the inspector get the screen;
@@ -176,7 +177,11 @@ class Classroom(QObject):
         """The view to show when presentation ends: the window's own, as it was before (its zoom: the whole
         projected graph, fitted top to bottom in the window, would be a column of boxes too small to label),
         with the layer the teacher went to in presentation."""
-        back, self._window_view = dict(self._window_view or view), {}
+        back, data = self._window_view, self._window_data
+        self._window_view, self._window_data = {}, None
+        if not back or data is None or self.window.graph.graph_data() is not data:  # another model since
+            return {"initial": True, "selected": view.get("selected")}  # the view a model opens with
+        back = dict(back)
         if view.get("selected") and view["selected"] != back.get("selected"):
             back.update(selected=view["selected"], anchor=view["selected"], whole=False)
         return back

@@ -155,6 +155,13 @@ def test_presentation_round_trips_restore_the_font_sizes_and_the_labels(make_exp
                     and graph.font_scale() == before["graph_scale"], timeout=WAIT_MS)
     assert looks()["zoo_tree"] == before["zoo_tree"]
     assert labelled()
+    # Another model opened in presentation: back in the window, it opens as a model opens there, labelled.
+    present(window, qtbot)
+    open_model(window, qtbot, "alexnet_2012")
+    window.action_map["cancel"].trigger()
+    qtbot.waitUntil(lambda: graph.arrangement() == before["arrangement"], timeout=WAIT_MS)
+    qtbot.waitUntil(labelled, timeout=WAIT_MS)
+    assert graph.zoom() >= 0.6  # GraphView opens a long graph at its top, readable
 
 
 # -- 5: nothing hidden or stale ------------------------------------------------------------------------------------

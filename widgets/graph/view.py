@@ -166,10 +166,17 @@ class GraphView(ViewSelection, ViewExport, QWidget):
 
     def restore_view_state(self, state: dict) -> None:
         """Back to ``view_state()``'s view after a change (presentation, text size, arrangement): the whole
-        graph again if it was, else the same zoom around the same node; the selection is kept."""
+        graph again if it was, else the same zoom around the same node; the selection is kept. ``{"initial":
+        True, "selected": …}``: the view a graph opens with, around the selection."""
         if self._data is None or not state:
             return
         selected = state.get("selected")
+        if state.get("initial"):
+            self._needs_initial_view = True
+            self._initial_view()
+            if selected:
+                self.select_node(selected)
+            return
         if selected and self._selected != selected:
             self.select_node(selected)
         if state.get("whole"):
