@@ -252,8 +252,8 @@ def test_the_summary_table_in_presentation_shows_params_and_fields_uncut(make_ex
     qtbot.waitUntil(fits, timeout=WAIT_MS)
     shown = window.table.columns_shown()
     assert {"Layer", "Output", "Params", "Receptive field"} <= set(shown), shown
-    params = shown.index("Params")
     metrics = view.fontMetrics()
-    column = [c for c in range(header.count()) if not view.isColumnHidden(c)][params]
-    widest = max(metrics.horizontalAdvance(t) for t in window.table.model.column_texts(column))
-    assert header.sectionSize(column) > widest
+    for title in ("Params", "Receptive field"):  # uncut: "307,456", "global (whole image)"
+        column = [c for c in range(header.count()) if not view.isColumnHidden(c)][shown.index(title)]
+        widest = max(metrics.horizontalAdvance(t) for t in window.table.model.column_texts(column))
+        assert header.sectionSize(column) > widest, title

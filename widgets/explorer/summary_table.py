@@ -291,6 +291,9 @@ class SummaryTable(QWidget):
                 break
         for col in range(len(COLUMNS)):
             self.table.setColumnHidden(col, col in hidden)
+        # Still too wide: the layer's code name in brackets gives way ("conv1  (features…"), not the numbers.
+        overflow = sum(w for c, w in enumerate(self._widths) if c not in hidden) - room
+        self.table.horizontalHeader().resizeSection(0, max(self._widths[0] - max(overflow, 0), self._widths[0] // 2))
 
     def columns_shown(self) -> list[str]:
         return [title for col, title in enumerate(COLUMNS) if not self.table.isColumnHidden(col)]
