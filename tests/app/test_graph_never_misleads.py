@@ -192,8 +192,8 @@ def covered_nodes(view) -> list[str]:
     return [key for key in view.visible_nodes() if view.node_rect(key).intersects(shown)]
 
 
-@pytest.mark.parametrize(("model", "opened", "direction"), [("resnet50", None, "lr"), ("googlenet", "inception3a", "lr"),
-                                                            ("googlenet", "inception3a", "tb")])
+@pytest.mark.parametrize(("model", "opened", "direction"),
+                         [("resnet50", None, "lr"), ("googlenet", "inception3a", "lr"), ("googlenet", "inception3a", "tb")])
 def test_the_overview_never_covers_a_node(view, nets, model, opened, direction):
     view.set_arrangement(direction, True)
     view.set_data(nets[model])

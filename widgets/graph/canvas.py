@@ -202,8 +202,8 @@ class Minimap(QWidget):
 
     def place(self, margin: int = 10) -> None:
         """Into the first corner of the canvas (bottom right, bottom left, top right, top left) where it hides
-        no node (nor the heading); hidden while every corner would hide one: an overview over a block's node or an unfolded
-        branch would hide what the class is looking at."""
+        no node (nor the heading); hidden while every corner would hide one: an overview over a block's node or
+        an unfolded branch would hide what the class is looking at."""
         viewport = self.canvas.viewport().geometry()
         left, top = viewport.left() + margin, viewport.top() + margin
         right, bottom = viewport.right() - self.width() - margin, viewport.bottom() - self.height() - margin
