@@ -34,7 +34,7 @@ _QUIET_SETTINGS = {"dilation": {1, (1, 1)}, "output_padding": {0, (0, 0)}, "ceil
 
 # Short names of operations for node titles.
 _SHORT_NAMES = {
-    "BatchNorm1d": "BatchNorm", "BatchNorm2d": "BatchNorm", "BatchNorm3d": "BatchNorm",
+    "BatchNorm1d": "BatchNorm", "BatchNorm2d": "BatchNorm", "BatchNorm3d": "BatchNorm", "batch_norm": "BatchNorm",
     "LocalResponseNorm": "LRN", "add": "+", "sub": "−", "mul": "×", "div": "÷", "matmul": "@",
     "cat": "cat", "concat": "cat", "flatten": "flatten", "Flatten": "flatten", "relu": "ReLU", "sigmoid": "Sigmoid",
     "softmax": "Softmax", "tanh": "Tanh", "hardswish": "Hardswish", "silu": "SiLU", "gelu": "GELU",
@@ -68,51 +68,23 @@ def _batch(summary: ModelSummary) -> int | None:
 
 # -- node titles ------------------------------------------------------------------------------------------
 
-def _size_text(value) -> str:
-    try:
-        h, w = ops.pair(value)
-    except (TypeError, ValueError):
-        return ""
-    return f"{h}×{w}"
-
-
-def _stride_text(value) -> str:
-    try:
-        h, w = ops.pair(value)
-    except (TypeError, ValueError):
-        return ""
-    if (h, w) == (1, 1):
-        return ""
-    return f" /{h}" if h == w else f" /{h},{w}"
-
-
 def node_title(node: Node) -> str:
     """Operation and key settings: ``Conv 11×11 /4``, ``MaxPool 3×3 /2``, ``Linear 4096``, ``+`` ..."""
     op, s = node.op, node.settings
     if op in ops.CONV:
-        groups = int(s.get("groups", 1) or 1)
-        name = "Conv"
-        if groups > 1:
-            name = "DWConv" if groups == s.get("in_channels") else "GConv"
-        title = f"{name} {_size_text(s.get('kernel_size'))}{_stride_text(s.get('stride'))}"
-        dilation = s.get("dilation")
-        if dilation is not None and ops.pair(dilation) != (1, 1):
-            title += f" d{ops.pair(dilation)[0]}"
-        if name == "GConv":
-            title += f" g{groups}"
-        return title
+        return naming.conv_title(s)
     if op in ops.CONV_TRANSPOSE:
-        return f"ConvT {_size_text(s.get('kernel_size'))}{_stride_text(s.get('stride'))}"
+        return f"ConvT {naming.size_text(s.get('kernel_size'))}{naming.stride_text(s.get('stride'))}"
     if op in ops.WINDOW_POOL and op != "LPPool2d":
         name = "AvgPool" if "avg" in op.lower() else "MaxPool"
         kernel = s.get("kernel_size")
-        return f"{name} {_size_text(kernel)}{_stride_text(s.get('stride') or kernel)}".rstrip()
+        return f"{name} {naming.size_text(kernel)}{naming.stride_text(s.get('stride') or kernel)}".rstrip()
     if op in ops.ADAPTIVE_POOL:
         name = "AdaptiveAvgPool" if "avg" in op.lower() else "AdaptiveMaxPool"
         size = s.get("output_size")
         if isinstance(size, (tuple, list)) and any(v is None for v in size):
             return name
-        return f"{name} {_size_text(size)}".rstrip()
+        return f"{name} {naming.size_text(size)}".rstrip()
     if op in ("Linear", "linear") and "out_features" in s:
         return f"Linear {s['out_features']}"
     if op in ("Dropout", "Dropout2d") and "p" in s:
@@ -232,8 +204,19 @@ def graph_data_from(summary: ModelSummary) -> GraphData:
     postprocess = _postprocess_ids(graph)
     labels, titles = vocabulary(summary)
     image = _image_size(graph)
+    # Identity layers (timm's empty SE, drop path and anti-aliasing places) are not drawn: their consumers read
+    # from what feeds them.
+    passed = {n.id: n.inputs[0] for n in graph.nodes if n.op in ops.IDENTITY and len(n.inputs) == 1}
+
+    def source(node_id: int) -> int:
+        while node_id in passed:
+            node_id = passed[node_id]
+        return node_id
+
     nodes = []
     for node in graph.nodes:
+        if node.id in passed:
+            continue
         scope = POSTPROCESS_BLOCK if node.id in postprocess else node.scope
         label = labels.get(node.name, "")
         title = node_title(node)
@@ -242,7 +225,8 @@ def graph_data_from(summary: ModelSummary) -> GraphData:
                                kind=ops.node_kind(node), scope=scope, blocks=ops.enclosing(scope),
                                extra_outputs=max(len(node.output_shapes) - 1, 0), label=label,
                                outputs=_node_outputs(node, graph, batch, image)))
-    edges = [GraphEdge(src=e.src, dst=e.dst, shape=shape_of(e.shape, batch)) for e in graph.edges]
+    edges = list({(source(e.src), e.dst): GraphEdge(src=source(e.src), dst=e.dst, shape=shape_of(e.shape, batch))
+                  for e in graph.edges if e.dst not in passed}.values())
     outputs = _block_outputs(graph, batch)
     blocks = {path: GraphBlock(path=path, type_name=titles.get(path, b.type_name), foldable=b.foldable,
                                parents=b.parents, class_name=b.type_name, outputs=outputs.get(path))

@@ -3,7 +3,7 @@ toolbar (the input size, the find box, a few layer actions, the model's name).""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QLabel, QLineEdit, QProgressBar, QPushButton, QSizePolicy, QSpinBox,
                                QToolBar, QWidget)
@@ -14,6 +14,36 @@ from cnn_explorer.widgets.common.panels import DockTitleBar
 
 TOOLBAR = (("fit", "Fit"), ("fold_all", "Fold all"), ("unfold_all", "Unfold all"), ("prev_layer", "◀ Prev"),
            ("next_layer", "Next ▶"))
+
+
+class FittingTabs(QObject):
+    """The central tabs, all in sight: where their titles are wider than the tabs' room (1024 px with the zoo
+    and the inspector beside, or larger text), the long ones take their short form ("Graph", "Table"; the
+    full one is the tab's tooltip), so that no tab hides behind the tab bar's scroll arrows."""
+
+    SHORT = {"Layer graph": "Graph", "Summary table": "Table"}
+
+    def __init__(self, tabs):
+        super().__init__(tabs)
+        self.tabs = tabs
+        tabs.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if event.type() in (QEvent.Resize, QEvent.FontChange, QEvent.StyleChange):
+            self.fit()
+        return False
+
+    def fit(self) -> None:
+        bar = self.tabs.tabBar()
+        full = {short: title for title, short in self.SHORT.items()}
+        for i in range(bar.count()):  # the full titles first, to measure them
+            title = full.get(bar.tabText(i), bar.tabText(i))
+            bar.setTabText(i, title)
+            if title in self.SHORT:
+                bar.setTabToolTip(i, title)
+        if bar.sizeHint().width() > self.tabs.width():
+            for i in range(bar.count()):
+                bar.setTabText(i, self.SHORT.get(bar.tabText(i), bar.tabText(i)))
 
 
 def _label(parent, name: str, text: str = "") -> QLabel:
@@ -79,8 +109,17 @@ class StatusBar:
         self.progress.setRange(0, 0 if percent < 0 else 100)
         self.progress.setValue(max(percent, 0))
 
-    def show_result(self, result) -> None:
-        """The model's facts: its totals (the depth as the papers count it in the tip), weights, device, time."""
+    def show_result(self, result, previous=None) -> None:
+        """The model's facts: its totals (the depth as the papers count it in the tip), weights, device, time;
+        and its news: a failure, or its weights when they differ from those of ``previous``, the model shown
+        before. Whatever was said of that one (its weights, cut short: "resnet50: pretrained weights un…")
+        goes: it would name a model no longer shown."""
+        if result.error:
+            self.bar.showMessage(f"{result.name}: {result.error}", 15000)
+        elif previous is None or previous.weights_message != result.weights_message:
+            self.bar.showMessage(f"{result.name}: {result.weights_message}", 10000)
+        else:
+            self.bar.clearMessage()
         self.device_label.setText(f"device: {result.device}")
         label = result.weights_label
         self.weights_label.setText(f"weights: {'file' if label.startswith('file:') else label}")

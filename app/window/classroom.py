@@ -49,6 +49,8 @@ class Classroom(QObject):
         self._presentation = False
         self._telling = False  # font_scale_changed is on its way
         self._was_maximized = False
+        self._window_view: dict = {}  # the graph's view in the window, given back when presentation ends,
+        self._window_data = None  # if the graph still shows the same model
         self._arrangement = {mode: (read_choice(settings, f"{self._prefix(mode)}direction", default[0], DIRECTIONS),
                                     read_bool(settings, f"{self._prefix(mode)}compact", default[1]))
                              for mode, default in DEFAULT_ARRANGEMENT.items()}
@@ -152,6 +154,7 @@ class Classroom(QObject):
         view = window.graph.view_state()  # kept: the selection, and the zoom around the same layer
         self._presentation = not self._presentation
         if self._presentation:
+            self._window_view, self._window_data = view, window.graph.graph_data()
             self._was_maximized = window.isMaximized()
             window.save_settings()
             window.docks.hide("presentation", [window.zoo_dock])  # the graph and the inspector get the screen;
@@ -163,17 +166,33 @@ class Classroom(QObject):
         else:
             window.showMaximized() if self._was_maximized else window.showNormal()
             window.docks.release("presentation")
+            view = self._back_to_window(view)
         self.set_font_scale(self._font_scale)
         self.apply_arrangement()
         self.presentation_changed.emit(self._presentation)
         QTimer.singleShot(50, window, window.fit_docks)
         QTimer.singleShot(100, window.graph, lambda: window.graph.restore_view_state(view))
 
+    def _back_to_window(self, view: dict) -> dict:
+        """The view to show when presentation ends: the window's own, as it was before (its zoom: the whole
+        projected graph, fitted top to bottom in the window, would be a column of boxes too small to label),
+        with the layer the teacher went to in presentation."""
+        back, data = self._window_view, self._window_data
+        self._window_view, self._window_data = {}, None
+        if not back or data is None or self.window.graph.graph_data() is not data:  # another model since
+            return {"initial": True, "selected": view.get("selected")}  # the view a model opens with
+        back = dict(back)
+        if view.get("selected") and view["selected"] != back.get("selected"):
+            back.update(selected=view["selected"], anchor=view["selected"], whole=False)
+        return back
+
     def left_full_screen(self) -> None:
         """The window manager ended full screen: presentation ends with it."""
         if self._presentation:
             self._presentation = False
             self.window.docks.release("presentation")
+            view = self._back_to_window(self.window.graph.view_state())
             self.set_font_scale(self._font_scale)
             self.apply_arrangement()
             self.presentation_changed.emit(False)
+            QTimer.singleShot(100, self.window.graph, lambda: self.window.graph.restore_view_state(view))

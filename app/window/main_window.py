@@ -26,7 +26,7 @@ from cnn_explorer.app.explorer.model_files import ModelFiles, recent_menu
 from cnn_explorer.app.explorer.views import ExplorerViews
 from cnn_explorer.app.explorer.zoo import ParamCounter, prepare_torch, zoo_items
 from cnn_explorer.app.window.actions import build_actions, build_menus, shortcut_rows
-from cnn_explorer.app.window.chrome import StatusBar, Toolbar, add_dock
+from cnn_explorer.app.window.chrome import FittingTabs, StatusBar, Toolbar, add_dock
 from cnn_explorer.app.window.classroom import Classroom
 from cnn_explorer.app.window.context import AppContext
 from cnn_explorer.app.window.gui_thread import gui_post
@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("central_tabs")
         self.tabs.setDocumentMode(True)
+        self.tab_titles = FittingTabs(self.tabs)
         self.setCentralWidget(self.tabs)
         self.tabs.addTab(self.graph_stack, "Layer graph")
         self.tabs.addTab(self.table, "Summary table")
@@ -316,11 +317,7 @@ class MainWindow(QMainWindow):
         self.toolbar_parts.show_input_size(result.input_size)
         self._update_weights_actions()
         self.views.show_result(result)
-        self.status.show_result(result)
-        if result.error:
-            self.statusBar().showMessage(f"{result.name}: {result.error}", 15000)
-        elif previous is None or previous.weights_message != result.weights_message:
-            self.statusBar().showMessage(f"{result.name}: {result.weights_message}", 10000)
+        self.status.show_result(result, previous)
         QTimer.singleShot(0, lambda name=result.name: self.model_shown.emit(name))
 
     def show_error(self, message: str) -> None:

@@ -42,10 +42,22 @@ class LayerNavigator:
         return True
 
     def step(self, step: int) -> None:
-        """Select the next (+1) or previous (-1) layer, in the table's order (the network's unless sorted)."""
+        """Select the next (+1) or previous (-1) layer: on the graph's tab, the next node the graph shows, so
+        that a step never lands on a layer hidden in a folded block or drawn inside a compact node (a ReLU or
+        pool in conv1's box) while the highlight stays where it was; elsewhere in the table's order (the
+        network's unless sorted)."""
         window, result = self.window, self.window.session.current
         if result is None or not result.rows:
             return
+        graph = window.graph
+        if window.tabs.currentWidget() is window.graph_stack and graph.graph_data() is result.graph \
+                and result.graph is not None:
+            shown = [key for key in graph.visible_nodes() if graph.node_kind(key) != "input"]
+            if shown:
+                current = graph.selected_node()
+                index = shown.index(current) + step if current in shown else (0 if step > 0 else len(shown) - 1)
+                window.select_layer(shown[max(0, min(index, len(shown) - 1))])
+                return
         names = [r.name for r in window.table.rows()] or [r.name for r in result.rows]
         selected = window.selection.layer()
         if selected in names:

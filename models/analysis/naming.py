@@ -102,6 +102,44 @@ def layer_names(family: str, nodes: Iterable) -> dict[str, str]:
     return names
 
 
+# -- convolutions ---------------------------------------------------------------------------------------
+
+def size_text(value) -> str:
+    """A kernel or map size: 3 → ``3×3``; "" when it is not a size."""
+    try:
+        h, w = ops.pair(value)
+    except (TypeError, ValueError):
+        return ""
+    return f"{h}×{w}"
+
+
+def stride_text(value) -> str:
+    """A stride as the lectures write it after the kernel: 2 → `` /2``, (1, 2) → `` /1,2``; "" for 1."""
+    try:
+        h, w = ops.pair(value)
+    except (TypeError, ValueError):
+        return ""
+    if (h, w) == (1, 1):
+        return ""
+    return f" /{h}" if h == w else f" /{h},{w}"
+
+
+def conv_title(settings: Mapping) -> str:
+    """A convolution as a lecture names it, from its settings: ``Conv 11×11 /4``, ``DW Conv 3×3 /2`` (depthwise:
+    one filter per channel, as many groups as input channels), ``Conv 5×5, 2 groups`` (grouped), ``Conv 3×3 d2``
+    (dilated). MobileNet's blocks differ by these words alone, so a block's title says them too."""
+    groups = int(settings.get("groups", 1) or 1)
+    depthwise = groups > 1 and groups == settings.get("in_channels")
+    title = f"{'DW Conv' if depthwise else 'Conv'} {size_text(settings.get('kernel_size'))}"
+    title = (title + stride_text(settings.get("stride"))).rstrip()
+    dilation = settings.get("dilation")
+    if dilation is not None and ops.pair(dilation) != (1, 1):
+        title += f" d{ops.pair(dilation)[0]}"
+    if groups > 1 and not depthwise:
+        title += f", {groups} groups"
+    return title
+
+
 # -- blocks ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -110,7 +148,7 @@ class BlockRule:
     ``inception3a`` → ``3a``, ``denseblock2`` → ``2``), ``{ordinal}`` (its rank among the blocks of its class,
     from ``offset`` + 1), ``{stage}.{index}`` (the number of the stage that holds it, plus ``offset``, and its
     rank in that stage from 1: ResNet's ``layer1.0`` is the paper's conv2_x, block 1) or ``{ops}`` (its
-    operations, ``Conv-BN-ReLU``)."""
+    operations, ``Conv 1×1 + BN + ReLU6``, ``DW Conv 3×3 /2 + BN + ReLU6``)."""
 
     title: str
     offset: int = 0
@@ -130,6 +168,7 @@ BLOCK_RULES: dict[str, BlockRule] = {
     "_DenseLayer": BlockRule("Dense layer {tag}"),
     "_Transition": BlockRule("Transition {tag}"),
     "InvertedResidual": BlockRule("Inverted residual {ordinal}"),
+    "DepthwiseSeparableConv": BlockRule("Depthwise separable {ordinal}"),  # timm's MobileNet v1
     "SqueezeExcitation": BlockRule("Squeeze-excitation"),
     "MBConv": BlockRule("MBConv {ordinal}"),
     "FusedMBConv": BlockRule("Fused MBConv {ordinal}"),
@@ -161,8 +200,8 @@ BLOCK_RULES: dict[str, BlockRule] = {
     "FCNHead": BlockRule("FCN head"), "DeepLabHead": BlockRule("DeepLab head"), "ASPP": BlockRule("ASPP"),
 }
 
-# Short names of the operations in a Conv-BN-activation block's title.
-_OP_WORDS = {"conv": "Conv", "norm": "BN"}
+# Short names of the operations in a Conv-BN-activation block's title (a convolution: ``conv_title``).
+_OP_WORDS = {"norm": "BN"}
 
 
 def _tag(path: str) -> str:
@@ -174,7 +213,10 @@ def _ops_title(members: list) -> str:
     words = []
     for node in members:
         kind = ops.op_kind(node.op)
-        word = _OP_WORDS.get(kind) or (node.op if kind == "activation" else None)
+        if kind == "conv" and node.op in ops.CONV:
+            word = conv_title(getattr(node, "settings", None) or {})
+        else:
+            word = _OP_WORDS.get(kind) or (node.op if kind == "activation" else None)
         if word and word.lower() in ("relu", "relu6", "silu", "gelu", "sigmoid", "tanh", "hardswish"):
             word = {"relu": "ReLU", "relu6": "ReLU6", "silu": "SiLU", "gelu": "GELU", "sigmoid": "Sigmoid",
                     "tanh": "Tanh", "hardswish": "Hardswish"}[word.lower()]
@@ -183,13 +225,13 @@ def _ops_title(members: list) -> str:
     # A module called once per level (an RPN's conv on P2 … P6) repeats its operations: name one call.
     for size in range(1, len(words) // 2 + 1):
         if len(words) % size == 0 and words == words[:size] * (len(words) // size):
-            return "-".join(words[:size])
-    return "-".join(words)
+            return " + ".join(words[:size])
+    return " + ".join(words)
 
 
 def block_titles(modules: Mapping[str, str], nodes: Iterable) -> dict[str, str]:
     """Module path → lecture title of every block whose class has a rule (``"Inception 3a"``,
-    ``"Bottleneck 2.1"``, ``"FPN"``, ``"Conv-BN-ReLU"`` …); the other blocks keep their class name."""
+    ``"Bottleneck 2.1"``, ``"FPN"``, ``"Conv 7×7 /2 + BN + ReLU"`` …); the other blocks keep their class name."""
     nodes = list(nodes)
     members: dict[str, list] = {}
     for node in nodes:

@@ -97,6 +97,13 @@ def pair(value) -> tuple[int, int]:
 
 #: Module classes that only hold other modules: never a block of their own.
 CONTAINER_CLASSES = frozenset({"Sequential", "ModuleList", "ModuleDict"})
+#: Module classes that wrap one layer with what the lectures draw with it (timm's norm with its activation, its
+#: selectable global pool with its flatten): one layer to a reader, never a block to fold, so that compact mode
+#: draws "Conv 3×3 /2 + BatchNorm + ReLU6" as torchvision's MobileNet shows it, not a conv beside a block.
+LAYER_WRAPPERS = frozenset({"BatchNormAct2d", "GroupNormAct", "LayerNormAct2d", "SelectAdaptivePool2d"})
+#: Operations that pass their input on unchanged (timm puts them where a variant has an SE, a drop path, an
+#: anti-aliasing pool): the graph does not draw them.
+IDENTITY = frozenset({"Identity"})
 
 
 def enclosing(scope: str) -> tuple[str, ...]:
@@ -141,7 +148,8 @@ def blocks(graph: LayerGraph) -> dict[str, Block]:
     found = {}
     for path, class_name in graph.modules.items():
         ids = tuple(members.get(path, ()))
-        foldable = bool(path) and class_name not in CONTAINER_CLASSES and path not in leaves and len(ids) >= 2
+        foldable = (bool(path) and class_name not in CONTAINER_CLASSES | LAYER_WRAPPERS and path not in leaves
+                    and len(ids) >= 2)
         found[path] = Block(path=path, type_name=class_name, members=ids, foldable=foldable)
     return found
 

@@ -90,7 +90,7 @@ def test_blocks_are_titled_as_the_lectures_title_them():
     assert googlenet["inception3a"].type_name == "Inception 3a"
     assert googlenet["inception4e"].type_name == "Inception 4e"
     assert googlenet["inception3a"].class_name == "Inception"
-    assert googlenet["conv1"].type_name == "Conv-BN-ReLU"  # BasicConv2d: conv, batch norm, F.relu
+    assert googlenet["conv1"].type_name == "Conv 7×7 /2 + BN + ReLU"  # BasicConv2d: conv, batch norm, F.relu
     resnet50 = view_data.graph_data_from(summary("resnet50")).blocks
     assert resnet50["layer1.0"].type_name == "Bottleneck 2.1"  # the paper's conv2_x, first block
     assert resnet50["layer4.2"].type_name == "Bottleneck 5.3"

@@ -333,7 +333,10 @@ def test_node_title_of_a_grouped_convolution():
 
     depthwise = Node(id=1, name="dw", op="Conv2d", kind="module", scope="dw", inputs=[0], output_shapes=[],
                      settings={"kernel_size": (3, 3), "stride": (2, 2), "groups": 32, "in_channels": 32})
-    assert node_title(depthwise) == "DWConv 3×3 /2"
+    assert node_title(depthwise) == "DW Conv 3×3 /2"
+    grouped = Node(id=2, name="g", op="Conv2d", kind="module", scope="g", inputs=[0], output_shapes=[],
+                   settings={"kernel_size": (5, 5), "stride": (1, 1), "groups": 2, "in_channels": 96})
+    assert node_title(grouped) == "Conv 5×5, 2 groups"
 
 
 def test_a_theme_switch_recolours_in_place_exactly_as_a_fresh_drawing(qtbot, resnet18, tmp_path):

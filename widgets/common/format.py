@@ -115,6 +115,18 @@ def shape(dims: Shape | None, extra_outputs: int = 0, empty: str = "", order: st
     return text
 
 
+def shape_change(first: Shape | None, last: Shape | None) -> str:
+    """A layer's output and that of the layers drawn with it (compact mode's conv + ReLU + pool):
+    ``(96, 55, 55), (96, 27, 27)`` → ``96×55×55 → 27×27`` (the channels are said once when they stay),
+    ``(256, 6, 6), (9216,)`` → ``256×6×6 → 9216``; one shape when nothing changes."""
+    if last is None or first is None or tuple(first) == tuple(last):
+        return shape(first if last is None else last)
+    first, last = tuple(first), tuple(last)
+    if len(first) == len(last) == 3 and first[0] == last[0]:  # the same channels, a smaller map
+        return f"{shape(first)} → {last[1]}×{last[2]}"
+    return f"{shape(first)} → {shape(last)}"
+
+
 def outputs(info: Outputs | None, dims: Shape | None = None, empty: str = "") -> str:
     """What several outputs are, in a few words: ``5 maps: P2–P6, 256×200×200`` (a pyramid, its finest map),
     ``proposals: 1000×4``, ``images + sizes: 3×800×800``; ``dims`` as ``shape`` writes it when ``info`` is None."""

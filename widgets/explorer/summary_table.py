@@ -20,6 +20,9 @@ SORT_ROLE = Qt.UserRole
 NAME_ROLE = Qt.UserRole + 1
 
 COLUMNS = ("Layer", "Type", "Output", "Params", "MACs", "Memory", "Receptive field")
+# Columns left out, in this order, while the table is too narrow for all of them (presentation's large text at
+# 1024 px): the layer's lecture name says its type, and the parameters and the receptive field matter most.
+OPTIONAL_COLUMNS = ("Memory", "Type", "MACs")
 _NUMERIC = {3, 4, 5}
 _HEADER_TIPS = {2: "output shape: channels × height × width", 3: "parameters", 4: "multiply-accumulates",
                 5: "memory its output takes", 6: "size / stride / padding, in input pixels"}
@@ -206,6 +209,8 @@ class SummaryTable(QWidget):
         header.setStretchLastSection(True)
         header.setSortIndicatorShown(True)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.table.installEventFilter(self)  # its font and width: see eventFilter
+        self._widths: list[int] = []  # each column's width as _fit_columns measured it
 
         self.copy_action = QAction("Copy rows", self.table)
         self.copy_action.setShortcut(QKeySequence.Copy)
@@ -259,17 +264,53 @@ class SummaryTable(QWidget):
         widest = 32 * metrics.averageCharWidth()
         padding = 2 * metrics.averageCharWidth()
         sort_arrow = 3 * header_metrics.averageCharWidth()
-        for col, title in enumerate(COLUMNS[:-1]):
+        self._widths = []
+        for col, title in enumerate(COLUMNS):
             texts = self.model.column_texts(col)
             longest = sorted(texts, key=len, reverse=True)[:12]  # the widest text is among the longest
             width = max([metrics.horizontalAdvance(t) for t in longest] + [0]) + padding
-            width = max(width, header_metrics.horizontalAdvance(title) + padding + sort_arrow)
-            header.resizeSection(col, min(width, widest))
+            width = min(max(width, header_metrics.horizontalAdvance(title) + padding + sort_arrow), widest)
+            self._widths.append(width)
+            if col < len(COLUMNS) - 1:  # the last one stretches
+                header.resizeSection(col, width)
+        self._fit_width()
+
+    def _fit_width(self) -> None:
+        """Leave out OPTIONAL_COLUMNS while all the columns are wider than the table: Params and the
+        receptive field stay in sight, never cut or behind a scroll bar."""
+        if len(self._widths) != len(COLUMNS):
+            return
+        # (From the view's own width: in its resize event the viewport has not followed yet. A scroll bar is
+        # counted: the rows of most models outnumber the lines.)
+        room = self.table.width() - 2 * self.table.frameWidth() - self.table.verticalScrollBar().sizeHint().width()
+        hidden: set[int] = set()
+        for title in (None, *OPTIONAL_COLUMNS):
+            if title is not None:
+                hidden.add(COLUMNS.index(title))
+            if sum(w for c, w in enumerate(self._widths) if c not in hidden) <= room:
+                break
+        for col in range(len(COLUMNS)):
+            self.table.setColumnHidden(col, col in hidden)
+        # Still too wide: the layer's code name in brackets gives way ("conv1  (features…"), not the numbers.
+        overflow = sum(w for c, w in enumerate(self._widths) if c not in hidden) - room
+        self.table.horizontalHeader().resizeSection(0, max(self._widths[0] - max(overflow, 0), self._widths[0] // 2))
+
+    def columns_shown(self) -> list[str]:
+        return [title for col, title in enumerate(COLUMNS) if not self.table.isColumnHidden(col)]
 
     def changeEvent(self, event) -> None:  # noqa: N802
         super().changeEvent(event)
         if event.type() == event.Type.FontChange:
             self._fit_columns()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        # The view's own font can change after this widget's (a style sheet's polish), and its width with
+        # the window's: measure again, so that no column is cut.
+        if watched is self.table and event.type() == event.Type.FontChange:
+            self._fit_columns()
+        elif watched is self.table and event.type() == event.Type.Resize:
+            self._fit_width()
+        return super().eventFilter(watched, event)
 
     def rows(self) -> list[LayerRow]:
         """The rows in the order shown (sorted and filtered as on screen)."""

@@ -90,6 +90,7 @@ class ZooBrowser(QWidget):
         self.tree.setWordWrap(True)  # whole names in a narrow dock: wrapped at "_", never cut
         self.tree.setTextElideMode(Qt.ElideNone)
         self.tree.setItemDelegate(_WrappedNames(self.tree))
+        self.tree.installEventFilter(self)  # its own font changes: see eventFilter
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(_COL_NAME, QHeaderView.Stretch)
@@ -318,6 +319,12 @@ class ZooBrowser(QWidget):
             self.model_chosen.emit(name)
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        # The tree's font can change after this widget's (a style sheet's polish, deferred while the dock is
+        # hidden in presentation): its items' fonts are set from it, so follow it, or leaving presentation
+        # would keep the projector's huge names, cut in a narrow column.
+        if watched is self.tree and event.type() == QEvent.FontChange:
+            self._refresh_fonts()
+            return False
         # Down arrow in the filter box moves into the list, so the keyboard alone can browse.
         if watched is self.filter and event.type() == event.Type.KeyPress \
                 and QKeySequence(event.keyCombination()) == QKeySequence(Qt.Key_Down):

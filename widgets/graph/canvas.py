@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QFrame, QGraphicsView, QWidget
 
@@ -129,10 +129,12 @@ class Minimap(QWidget):
         self._drawn: tuple | None = None  # (layout, graph, colours) to draw into the pixmap when it is painted
         self.scale = 1.0
         self.origin = QPointF()
+        self._wanted = False  # part of the graph is out of sight (``set_wanted``)
         self._background, self._frame, self._accent = QColor("white"), QColor("gray"), QColor("orange")
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Overview: click or drag to move the view")
         canvas.scrolled.connect(self.update)
+        canvas.scrolled.connect(self.place)
 
     def rebuild(self, scene: GraphScene) -> None:
         """Take the graph of ``scene``, to be drawn small (coloured boxes and straight edges, no text) when the
@@ -193,11 +195,46 @@ class Minimap(QWidget):
         painter.end()
         return pixmap
 
+    def set_wanted(self, wanted: bool) -> None:
+        """Show the overview (when part of the graph is out of sight), in a corner where it hides no node."""
+        self._wanted = wanted
+        self.place()
+
     def place(self, margin: int = 10) -> None:
-        """Into the bottom right corner of the canvas."""
+        """Into the first corner of the canvas (bottom right, bottom left, top right, top left) where it hides
+        no node (nor the heading); hidden while every corner would hide one: an overview over a block's node or
+        an unfolded branch would hide what the class is looking at."""
         viewport = self.canvas.viewport().geometry()
-        self.move(viewport.right() - self.width() - margin, viewport.bottom() - self.height() - margin)
-        self.raise_()
+        left, top = viewport.left() + margin, viewport.top() + margin
+        right, bottom = viewport.right() - self.width() - margin, viewport.bottom() - self.height() - margin
+        corners = [QPoint(right, bottom), QPoint(left, bottom), QPoint(right, top), QPoint(left, top)]
+        scene = self.canvas.scene()
+        nodes = {*getattr(scene, "node_items", {}).values(), getattr(scene, "heading_item", None)} - {None} \
+            if scene is not None else set()
+        free = next((c for c in corners if not self._hides_a_node(c - viewport.topLeft(), nodes)), None) \
+            if self._wanted and self.has_graph() else None
+        if free is not None:
+            self.move(free)
+            self.raise_()
+        self.setVisible(free is not None)
+
+    def _hides_a_node(self, corner: QPoint, nodes: set) -> bool:
+        """Whether the overview at ``corner`` (viewport coordinates) would cover part of a node."""
+        scene = self.canvas.scene()
+        if not nodes or scene is None:
+            return False
+        covered = self.canvas.mapToScene(QRect(corner, self.size())).boundingRect()
+        return any(item in nodes for item in scene.items(covered))
+
+    def _hidden_area(self, corner: QPoint, nodes: set) -> float:
+        """How much of the nodes the overview would hide at ``corner`` (viewport coordinates), in scene units."""
+        covered = self.canvas.mapToScene(QRect(corner, self.size())).boundingRect()
+        area = 0.0
+        for item in self.canvas.scene().items(covered):
+            if item in nodes:
+                overlap = item.sceneBoundingRect().intersected(covered)
+                area += overlap.width() * overlap.height()
+        return area
 
     def paintEvent(self, event):
         pixmap = self._pixmap

@@ -70,13 +70,14 @@ class VisibleNode:
     key: str  # the layer name, or the block path of a folded block
     title: str
     subtitle: str  # the block path for a folded block, "" for a layer
-    shape: str  # the output shape as text (format.shape), "" when none
+    shape: str  # the output shape as text (format.shape), "" when none; compact: "96×55×55 → 27×27"
     params: int
     kind: str  # one of KINDS, or BLOCK_KIND
     scope: str  # the module path of the layer's block, or the folded block's own path
     members: list[int]  # ids of the GraphNodes it stands for
     blocks: tuple[str, ...] = ()  # the module paths that hold it, outermost first (a folded block: itself last)
     merged: tuple[str, ...] = ()  # compact mode: the titles of the layers drawn inside this one (ReLU, MaxPool)
+    output: str = ""  # what leaves the node, as text: ``shape``, or compact the last merged layer's output
 
     @property
     def is_block(self) -> bool:
@@ -176,8 +177,12 @@ def fold_graph(data: GraphData, folded: set[str] | frozenset[str], compact: bool
         if key.startswith("\0"):
             node, last = by_id[ids[0]], by_id[ids[-1]]
             # E1 (vocabulary): the lecture's name first ("conv1 · Conv 11×11 /4"); several outputs said in words.
+            output = format.outputs(last.outputs, last.shape)
+            # Compact: the conv's own output first (what the inspector shows for it), then what leaves the node
+            # after its pool: "96×55×55 → 27×27", never the pool's shape alone under the conv's name.
+            shape = output if last.outputs or last is node else format.shape_change(node.shape, last.shape)
             nodes.append(VisibleNode(key=node.name, title=f"{node.label} · {node.title}" if node.label else node.title,
-                                     subtitle="", shape=format.outputs(last.outputs, last.shape),
+                                     subtitle="", shape=shape, output=output,
                                      params=sum(by_id[i].params for i in ids), kind=node.kind, scope=node.scope,
                                      members=ids, blocks=node.blocks,
                                      merged=tuple(by_id[i].title for i in ids[1:])))
@@ -189,7 +194,7 @@ def fold_graph(data: GraphData, folded: set[str] | frozenset[str], compact: bool
         other_shapes = {by_id[i].shape for i in exits} - {output.shape}
         shape = format.shape(output.shape, len(other_shapes) + output.extra_outputs)
         shape = format.outputs(block.outputs) if block.outputs else shape  # E1: "5 maps: P2–P6, …", not "(+4)"
-        nodes.append(VisibleNode(key=key, title=block.type_name, subtitle=key, shape=shape,
+        nodes.append(VisibleNode(key=key, title=block.type_name, subtitle=key, shape=shape, output=shape,
                                  params=sum(by_id[i].params for i in ids), kind=BLOCK_KIND, scope=key,
                                  members=ids, blocks=(*block.parents, key)))
 

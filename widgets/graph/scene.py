@@ -42,6 +42,7 @@ class GraphScene(SceneDrawing, QGraphicsScene):
         self.graph: FoldedGraph | None = None
         self.layout: GraphLayout | None = None
         self.node_items: dict[str, QGraphicsPathItem] = {}
+        self.heading_item = None  # the model's name and size above the graph
         self.title_items: dict[str, QGraphicsSimpleTextItem] = {}
         self.index_of_key: dict[str, int] = {}
         self.timings: dict[str, float] = {}
@@ -246,6 +247,7 @@ class GraphScene(SceneDrawing, QGraphicsScene):
         self.clear()
         self.setSceneRect(QRectF())
         self.node_items, self.title_items, self.index_of_key = {}, {}, {}
+        self.heading_item = None
 
     def build(self, data: GraphData, fold: FoldState, *, direction: str = "tb", compact: bool = False,
               aspect: float | None = None) -> None:

@@ -189,7 +189,7 @@ class SceneDrawing:
         self._summaries = []
         output_of: dict[str, str] = {}  # the shape that leaves each block: that of its last node
         for node in self.graph.nodes:
-            output_of.update(dict.fromkeys(node.blocks, node.shape))
+            output_of.update(dict.fromkeys(node.blocks, node.output or node.shape))
         for piece, box in boxes.items():
             path = pieces[piece]
             pad = frame_padding(depth[piece]) * s
@@ -229,6 +229,7 @@ class SceneDrawing:
             pixels = max(TITLE_PX * s, HEADING_PX * s * layout.width / heading.boundingRect().width())
             heading.setFont(scene_font(pixels, bold=True))
         self._paint(heading, "text")
+        self.heading_item = heading
         centre = layout.width / 2
         max_width = max(layout.width, 560 * s)
         font = scene_font(LABEL_PX * s)

@@ -107,6 +107,16 @@ class GraphView(ViewSelection, ViewExport, QWidget):
         """Scene rectangle of the visible node ``key``."""
         return self._scene.node_rect(key)
 
+    def node_shape(self, key: str) -> str:
+        """The shape written on the visible node ``key`` ("96×55×55 → 27×27" for a compact conv), "" if none."""
+        node = self._scene.node(key)
+        return node.shape if node is not None else ""
+
+    def node_kind(self, key: str) -> str | None:
+        """The kind of the visible node ``key`` (data.KINDS, or folding.BLOCK_KIND); None when none is shown."""
+        node = self._scene.node(key)
+        return node.kind if node is not None else None
+
     def title_item(self, key: str) -> QGraphicsSimpleTextItem | None:
         return self._scene.title_items.get(key)
 
@@ -156,10 +166,17 @@ class GraphView(ViewSelection, ViewExport, QWidget):
 
     def restore_view_state(self, state: dict) -> None:
         """Back to ``view_state()``'s view after a change (presentation, text size, arrangement): the whole
-        graph again if it was, else the same zoom around the same node; the selection is kept."""
+        graph again if it was, else the same zoom around the same node; the selection is kept. ``{"initial":
+        True, "selected": …}``: the view a graph opens with, around the selection."""
         if self._data is None or not state:
             return
         selected = state.get("selected")
+        if state.get("initial"):
+            self._needs_initial_view = True
+            self._initial_view()
+            if selected:
+                self.select_node(selected)
+            return
         if selected and self._selected != selected:
             self.select_node(selected)
         if state.get("whole"):
@@ -215,10 +232,15 @@ class GraphView(ViewSelection, ViewExport, QWidget):
         canvas, scene = self._canvas, self._scene
         old_rect = scene.node_rect(anchor) if anchor else None
         old_point = canvas.mapFromScene(old_rect.center()) if old_rect is not None else None
+        whole = self._shows_whole()
         self._rebuild()
         if self._selected is not None and self._selected not in scene.node_items:
             self._selected = self._key_showing(self._selected)
             scene.draw_selection(self._selected)
+        if whole and self._direction == "lr":  # rows made for the screen: an opened block is all in sight too,
+            self.fit()  # not cut at the right edge (a ShuffleNet unit is wider than the node it was)
+            self.folding_changed.emit()
+            return
         new_rect = scene.node_rect(new_anchor) if new_anchor else None
         if new_rect is not None and old_point is not None:
             new_point = canvas.mapFromScene(new_rect.center())
@@ -412,7 +434,7 @@ class GraphView(ViewSelection, ViewExport, QWidget):
     def _apply_detail_level(self) -> None:
         """Hide text too small to read, and the minimap when the whole graph is in sight."""
         self._scene.set_detail_level(self.zoom() * self._font_scale)
-        self._minimap.setVisible(self._minimap.has_graph() and not self._shows_whole())
+        self._minimap.set_wanted(self._minimap.has_graph() and not self._shows_whole())
 
     # -- building ----------------------------------------------------------------------------------------
     def build_timings(self) -> dict[str, float]:
