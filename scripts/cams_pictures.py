@@ -43,7 +43,7 @@ def pair(lab: LabModel, out: Path) -> None:
     panels, scales = [("input", prepared.display)], {}
     for name in ("circle", "cross"):
         picture = TOOLS["hirescam"].run(lab, prepared, Options(target=lab.class_index(name)))
-        caption = picture.panels[1][0].replace("HiResCAM over the input", f"HiResCAM of “{name}”")
+        caption = picture.panels[1][0].replace("HiResCAM", f"HiResCAM of “{name}”")
         panels.append((caption, picture.panels[1][1]))
         scales[len(panels) - 1] = picture.scales[1]
     pictures.compose(f"One image, two classes: zfnet_shapes (top-1 “{top.name}” {100 * top.probability:.0f} %)",

@@ -104,7 +104,7 @@ def _gradcam(lab, prepared, options: Options) -> Picture:
     top = float(result.heatmap.max()) or 1.0
     return Picture("gradcam", f"Grad-CAM of “{result.target_name}” at {result.layer}",
                    [("input", prepared.display),
-                    (f"Grad-CAM over the input · {score.text()}", pictures.overlay(prepared.display, result.heatmap))],
+                    (f"Grad-CAM · {score.text()}", pictures.overlay(prepared.display, result.heatmap))],
                    result.heatmap, {**result.to_json(), "faithfulness": score.to_json()},
                    f"map {result.cam.shape[0]}×{result.cam.shape[1]} at {result.layer}, upsampled",
                    scales={1: (0.0, top, pictures.HEAT_MAP, "Grad-CAM")})
@@ -122,7 +122,7 @@ def _class_map(method: str):
         where = f" at {result.layer}" if result.layer else ""
         return Picture(method, f"{result.label} of “{result.target_name}”{where}",
                        [("input", prepared.display),
-                        (f"{result.label} over the input · {result.faithfulness.text()}",
+                        (f"{result.label} · {result.faithfulness.text()}",
                          pictures.overlay(prepared.display, heat, top=top))],
                        heat, result.to_json(), "; ".join(result.notes) + f"; {result.seconds:.1f} s",
                        scales={1: (0.0, top, pictures.HEAT_MAP, result.label)})
