@@ -74,7 +74,7 @@ def _end(value: float, span: float) -> str:
         return str(value)
     if span <= 0 or not math.isfinite(span) or abs(value) >= 1e5:
         return f"{value:.3g}"
-    decimals = max(0, 2 - math.floor(math.log10(span)))
+    decimals = max(0, 2 - math.floor(math.log10(span) + 1e-4))  # 0.99999 counts as 1
     return f"{value:.{min(decimals, 8)}f}"
 
 
