@@ -50,7 +50,8 @@ def add_commands(subparsers) -> None:
     predict.add_argument("--top", type=int, default=5, metavar="K", help="how many classes (default 5)")
     predict.add_argument("--json", action="store_true", help="one JSON object per image")
 
-    visualize = subparsers.add_parser("visualize", help="a look inside: feature maps, kernels, fields, ZFNet tools, class maps")
+    visualize = subparsers.add_parser("visualize",
+                                      help="a look inside: feature maps, kernels, fields, ZFNet tools, class maps")
     visualize.add_argument("model")
     visualize.add_argument("--image", required=True, metavar="IMG", type=nonempty)
     visualize.add_argument("--method", required=True, choices=METHODS)

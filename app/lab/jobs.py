@@ -33,10 +33,11 @@ class ViewRequest:
 def warm_up(job) -> None:
     """Import what the lab needs (captum, the samples' packages) before the first image is asked for."""
     import captum.attr  # noqa: F401
+    import pytorch_grad_cam.metrics.road  # noqa: F401  (the CAM family and ROAD: seconds to import)
     import skimage.data  # noqa: F401
     import sklearn.datasets  # noqa: F401
 
-    from cnn_explorer.models.lab import attribution, fields, images, top9  # noqa: F401
+    from cnn_explorer.models.lab import attribution, cams, fields, images, top9  # noqa: F401
 
 
 def lab_of(job):
