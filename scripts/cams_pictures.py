@@ -62,9 +62,9 @@ def family(lab: LabModel, out: Path) -> None:
                     f"(layer {made[0][1].describe['layer']}), each with its ROAD score "
                     "(higher = more faithful)", fontsize=13, weight="bold")
     axes = figure.subplots(2, 5)
-    cells = [("input", prepared.display, None)] + [
-        (f"{TOOLS[m].label}\nROAD {p.describe['faithfulness']['score']:+.2f}", p.panels[1][1], p.scales[1]) for m, p in made]
-    for ax, (title, image, _) in zip(axes.flat, cells):
+    cells = [("input", prepared.display)] + [
+        (f"{TOOLS[m].label}\nROAD {p.describe['faithfulness']['score']:+.2f}", p.panels[1][1]) for m, p in made]
+    for ax, (title, image) in zip(axes.flat, cells):
         ax.imshow(image, interpolation="nearest")
         ax.set_title(title, fontsize=11)
         ax.set_xticks([]), ax.set_yticks([])
