@@ -194,3 +194,25 @@ def test_occlusion_maps_span_their_data_with_colour_bars(digits, tmp_path):
     viridis = pictures.lut("viridis")
     for end in (viridis[5], viridis[250]):  # the bar holds both ends of the colour map
         assert (np.abs(strip.astype(int) - end).sum(1) < 12).any()
+
+
+def test_the_maps_run_on_a_file_that_fixes_its_batch_at_one(tmp_path):
+    """An ONNX export of the trained shapes net takes one image a pass: Score-CAM's masked images, IG's steps and
+    SmoothGrad's noisy copies go one at a time, and give the maps of the net itself."""
+    pytest.importorskip("onnxruntime")
+    from cnn_explorer.models.zoo.user import register_file
+
+    source = LabModel(load_model("zfnet_shapes"))
+    path = tmp_path / "shapes.onnx"
+    torch.onnx.export(source.model, torch.zeros(1, *source.entry.input_shape()[1:]), str(path), dynamo=True)
+    register_file(str(path))
+    lab = LabModel(load_model(str(path)))
+    assert lab.max_batch == 1
+    image = sample_image("shape_circle")
+    prepared = lab.prepare(image)
+    assert cams.cam_batch_size(lab, prepared) == 1
+    for method in ("scorecam", "ig", "smoothgrad"):
+        result = cams.explain(lab, prepared, method, faithfulness=method == "scorecam")
+        reference = cams.explain(source, source.prepare(image), method, faithfulness=False)
+        assert result.heatmap.shape == (64, 64) and np.ptp(result.heatmap) > 0, method
+        assert np.corrcoef(result.heatmap.ravel(), reference.heatmap.ravel())[0, 1] > 0.9, method
