@@ -216,3 +216,24 @@ def test_the_maps_run_on_a_file_that_fixes_its_batch_at_one(tmp_path):
         reference = cams.explain(source, source.prepare(image), method, faithfulness=False)
         assert result.heatmap.shape == (64, 64) and np.ptp(result.heatmap) > 0, method
         assert np.corrcoef(result.heatmap.ravel(), reference.heatmap.ravel())[0, 1] > 0.9, method
+
+
+def test_a_layer_that_runs_twice_is_read_at_the_call_named():
+    """ResNet's blocks call one ReLU twice (layer4.1.relu and layer4.1.relu:1, the lab's default): each call's
+    EigenCAM is the first principal component of that call's own feature map (pytorch-grad-cam alone reads the
+    first call)."""
+    from pytorch_grad_cam.utils.image import scale_cam_image
+    from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection
+
+    lab = LabModel(load_model("resnet18", weights="random"))
+    prepared = lab.prepare(sample_image("cat"))
+    made = {}
+    for name in ("layer4.1.relu", "layer4.1.relu:1"):
+        made[name] = cams.explain(lab, prepared, "eigencam", layer=name, faithfulness=False).heatmap
+        activations = lab.feature_map(prepared, name)[None]
+        projection = get_2d_projection(activations.copy())
+        if np.corrcoef(projection[0].ravel(), activations[0].sum(0).ravel())[0, 1] < 0:
+            projection = -projection
+        expected = scale_cam_image(np.maximum(projection, 0), (224, 224))[0]
+        assert np.abs(made[name] - expected).max() < 0.02, name
+    assert np.abs(made["layer4.1.relu"] - made["layer4.1.relu:1"]).max() > 0.1
