@@ -34,6 +34,7 @@ gives the same map and score. No Qt.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -358,7 +359,9 @@ def road(lab: LabModel, image: np.ndarray | Prepared, heatmap: np.ndarray, targe
     ranks = relevance_ranks(heatmap)[None]
     targets = [ClassifierOutputSoftmaxTarget(int(target))]
     morf, lerf = [], []
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+        # The library's imputer hands torch tensors to numpy functions, which NumPy 2 warns about at each call.
+        warnings.filterwarnings("ignore", message="__array_wrap__", category=DeprecationWarning)
         torch.manual_seed(SEED)
         for p in percentiles:
             morf.append(float(ROADMostRelevantFirst(p)(x, ranks, targets, lab.model)[0]))

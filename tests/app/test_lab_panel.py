@@ -202,6 +202,14 @@ def test_alexnet_random_and_cancel(qtbot, make_window):
     with qtbot.waitSignal(lab.failed, timeout=TIMEOUT_MS, check_params_cb=lambda m: m == "cancelled"):
         panel.cancel_button.click()
     assert not panel.cancel_button.isVisible() and panel.result_note.text() == "Cancelled."
+    # Score-CAM (the 64 maps of the selected conv1, 13 masked images a pass) reports its batches; Cancel stops it.
+    panel.map_combo.setCurrentIndex(panel.map_combo.findData("scorecam"))
+    panel.tool_buttons["gradcam"].click()
+    qtbot.waitUntil(lambda: panel.progress_label.text().startswith("Score-CAM: "), timeout=TIMEOUT_MS)
+    assert panel.cancel_button.isVisible()
+    with qtbot.waitSignal(lab.failed, timeout=TIMEOUT_MS, check_params_cb=lambda m: m == "cancelled"):
+        panel.cancel_button.click()
+    assert not panel.cancel_button.isVisible() and panel.result_note.text() == "Cancelled."
 
 
 def test_the_unit_clicked_on_a_layer_stays_chosen(qtbot, make_window):
