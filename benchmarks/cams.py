@@ -71,13 +71,13 @@ def main() -> None:
         prepared = lab.prepare(sample_image(SAMPLES.get(name, "cat")))
         target = int(lab.logits(prepared).argmax())
         layer = default_map_layer(lab.graph(prepared)).name
-        cams.explain(lab, prepared, "gradcampp", faithfulness=False)  # warm: imports, first pass
+        cams.class_map(lab, prepared, "gradcampp", faithfulness=False)  # warm: imports, first pass
         result, seconds = timed(lambda: grad_cam(lab, prepared))
         _, road_seconds = timed(lambda: cams.road(lab, prepared, result.heatmap, target))
         report[name] = {"gradcam": seconds, "road": road_seconds}
         rows.append((name, "Grad-CAM (Captum)", seconds))
         for method in list(cams.CAMS) + list(cams.PIXEL_MAPS):
-            _, seconds = timed(lambda: cams.explain(lab, prepared, method, faithfulness=False))
+            _, seconds = timed(lambda: cams.class_map(lab, prepared, method, faithfulness=False))
             report[name][method] = seconds
             rows.append((name, cams.CAMS.get(method, (cams.PIXEL_MAPS.get(method),))[0], seconds))
         rows.append((name, "ROAD score (4 percentiles × 2)", road_seconds))

@@ -323,7 +323,7 @@ def pixel_attribution(lab: LabModel, image: np.ndarray | Prepared, method: str, 
     return result
 
 
-def explain(lab: LabModel, image: np.ndarray | Prepared, method: str, target: int | None = None,
+def class_map(lab: LabModel, image: np.ndarray | Prepared, method: str, target: int | None = None,
             layer: str | None = None, progress: Progress | None = None, faithfulness: bool = True) -> MapResult:
     """One of ``CAMS`` or ``PIXEL_MAPS`` by name (``layer`` is ignored by the pixel attributions)."""
     if method in CAMS:

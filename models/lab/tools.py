@@ -113,9 +113,9 @@ def _gradcam(lab, prepared, options: Options) -> Picture:
 def _class_map(method: str):
     """The CAM family and the pixel attributions (``models/lab/cams.py``), each with its ROAD score."""
     def run(lab, prepared, options: Options) -> Picture:
-        from cnn_explorer.models.lab.cams import PIXEL_MAPS, explain
+        from cnn_explorer.models.lab.cams import PIXEL_MAPS, class_map
 
-        result = explain(lab, prepared, method, options.target, options.layer, options.progress)
+        result = class_map(lab, prepared, method, options.target, options.layer, options.progress)
         heat = result.heatmap
         # Pixel attributions have a few extreme pixels: the colours stop at the 99th percentile.
         top = float(np.percentile(heat, 99) if method in PIXEL_MAPS else heat.max()) or float(heat.max()) or 1.0

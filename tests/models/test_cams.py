@@ -42,7 +42,7 @@ def maps(shapes):
         prepared = shapes.prepare(sample_image(f"shape_{shape}"))
         assert shapes.predict(prepared)[0].name == shape
         for method in METHODS:
-            out[shape, method] = cams.explain(shapes, prepared, method)
+            out[shape, method] = cams.class_map(shapes, prepared, method)
     return out
 
 
@@ -60,8 +60,8 @@ def test_every_method_maps_the_input_and_depends_on_the_class(request, model, sa
     prepared = lab.prepare(sample_image(sample))
     other = lab.class_index(other)
     for method in METHODS:
-        top1 = cams.explain(lab, prepared, method, faithfulness=False)
-        chosen = cams.explain(lab, prepared, method, target=other, faithfulness=False)
+        top1 = cams.class_map(lab, prepared, method, faithfulness=False)
+        chosen = cams.class_map(lab, prepared, method, target=other, faithfulness=False)
         assert top1.target == lab.predict(prepared)[0].index and chosen.target == other
         for result in (top1, chosen):
             assert result.heatmap.shape == tuple(prepared.size), method
@@ -151,12 +151,12 @@ def test_integrated_gradients_adds_up(shapes):
 
 def test_a_layer_and_bad_requests(shapes, digits):
     prepared = shapes.prepare(sample_image("shape_circle"))
-    early = cams.explain(shapes, prepared, "layercam", layer="features.4", faithfulness=False)
+    early = cams.class_map(shapes, prepared, "layercam", layer="features.4", faithfulness=False)
     assert early.layer == "features.4" and early.heatmap.shape == (64, 64)
     with pytest.raises(LabError, match="no spatial feature map"):
-        cams.explain(shapes, prepared, "gradcampp", layer="classifier.0")
+        cams.class_map(shapes, prepared, "gradcampp", layer="classifier.0")
     with pytest.raises(LabError, match="outside the model's 10 classes"):
-        cams.explain(shapes, prepared, "scorecam", target=10)
+        cams.class_map(shapes, prepared, "scorecam", target=10)
     with pytest.raises(LabError, match="no CAM method"):
         cams.class_activation_map(shapes, prepared, "fullgrad")
 
@@ -212,8 +212,8 @@ def test_the_maps_run_on_a_file_that_fixes_its_batch_at_one(tmp_path):
     prepared = lab.prepare(image)
     assert cams.cam_batch_size(lab, prepared) == 1
     for method in ("scorecam", "ig", "smoothgrad"):
-        result = cams.explain(lab, prepared, method, faithfulness=method == "scorecam")
-        reference = cams.explain(source, source.prepare(image), method, faithfulness=False)
+        result = cams.class_map(lab, prepared, method, faithfulness=method == "scorecam")
+        reference = cams.class_map(source, source.prepare(image), method, faithfulness=False)
         assert result.heatmap.shape == (64, 64) and np.ptp(result.heatmap) > 0, method
         assert np.corrcoef(result.heatmap.ravel(), reference.heatmap.ravel())[0, 1] > 0.9, method
 
@@ -229,7 +229,7 @@ def test_a_layer_that_runs_twice_is_read_at_the_call_named():
     prepared = lab.prepare(sample_image("cat"))
     made = {}
     for name in ("layer4.1.relu", "layer4.1.relu:1"):
-        made[name] = cams.explain(lab, prepared, "eigencam", layer=name, faithfulness=False).heatmap
+        made[name] = cams.class_map(lab, prepared, "eigencam", layer=name, faithfulness=False).heatmap
         activations = lab.feature_map(prepared, name)[None]
         projection = get_2d_projection(activations.copy())
         if np.corrcoef(projection[0].ravel(), activations[0].sum(0).ravel())[0, 1] < 0:
