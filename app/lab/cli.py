@@ -2,7 +2,12 @@
 
     cnn-explorer predict MODEL --image IMG|DIR [--weights W] [--json]
     cnn-explorer visualize MODEL --image IMG --method featuremaps|kernels|rf|erf|deconv|guided|occlusion|gradcam|top9
-                           [--layer L] [--unit C,Y,X] [--images DIR] [--weights W] --out FILE [--json]
+                           |gradcampp|scorecam|eigencam|layercam|hirescam|ig|smoothgrad
+                           [--layer L] [--unit C,Y,X] [--class NAME|INDEX] [--images DIR] [--weights W] --out FILE
+                           [--json]
+
+The class maps (gradcam and after) write the map to ``.npy`` and its ROAD faithfulness score to ``--json``
+(``faithfulness.score``, −1…+1, higher = more faithful).
 
 ``visualize`` writes a picture ready for a slide (``.png`` or ``.svg``, drawn with matplotlib's Agg canvas,
 no Qt) or the raw array (``.npy``); ``--json`` prints one line describing what was drawn. Bad input raises
@@ -18,7 +23,8 @@ from pathlib import Path
 
 # The lab's tools (models/lab/tools.py: TOOLS), named here so that --help imports no torch (a test keeps
 # the two equal).
-METHODS = ("featuremaps", "kernels", "rf", "erf", "deconv", "guided", "occlusion", "gradcam", "top9")
+METHODS = ("featuremaps", "kernels", "rf", "erf", "deconv", "guided", "occlusion", "gradcam", "top9",
+           "gradcampp", "scorecam", "eigencam", "layercam", "hirescam", "ig", "smoothgrad")
 OUT_SUFFIXES = (".png", ".svg", ".npy")
 
 
@@ -44,7 +50,8 @@ def add_commands(subparsers) -> None:
     predict.add_argument("--top", type=int, default=5, metavar="K", help="how many classes (default 5)")
     predict.add_argument("--json", action="store_true", help="one JSON object per image")
 
-    visualize = subparsers.add_parser("visualize", help="a look inside: feature maps, kernels, fields, ZFNet tools")
+    visualize = subparsers.add_parser("visualize",
+                                      help="a look inside: feature maps, kernels, fields, ZFNet tools, class maps")
     visualize.add_argument("model")
     visualize.add_argument("--image", required=True, metavar="IMG", type=nonempty)
     visualize.add_argument("--method", required=True, choices=METHODS)
@@ -161,7 +168,7 @@ def visualize(args) -> int:
             with open(target, "wb") as file:  # np.save on a name would add ".npy" to "x.NPY"
                 np.save(file, np.asarray(picture.array))
         else:
-            compose(picture.title, picture.panels, target, out.suffix[1:].lower())
+            compose(picture.title, picture.panels, target, out.suffix[1:].lower(), picture.scales)
     _note_weights(lab)
     describe["out"] = str(out)
     if args.json:

@@ -3,7 +3,8 @@ current model, and runs the lab's jobs (``jobs.py``) on the model's thread throu
 
 Channels: "lab" (the image, the top-5, the layer's mosaic and kernels), "lab.kernels" (kernel pages),
 "lab.unit" (the receptive field of a clicked unit) and "lab.tool" (deconvnet, guided backprop, occlusion,
-top-9, Grad-CAM: progress and Cancel). On each, the latest request wins and stale results are dropped; a model
+top-9, and the class maps of the panel's "Map:" box: Grad-CAM, the CAM family, IG, SmoothGrad; progress and
+Cancel). On each, the latest request wins and stale results are dropped; a model
 load cancels them all (declared with the runner). The lab computes only while its tab is shown; a change of
 model or layer while it is hidden is shown when the tab comes back.
 """
@@ -17,13 +18,13 @@ from PySide6.QtCore import QObject, Signal
 from cnn_explorer.app.lab import jobs as lab_jobs
 from cnn_explorer.app.core.requests import Cancelled
 from cnn_explorer.widgets.lab.data import LabView, ToolResult
-from cnn_explorer.widgets.lab.panel import LabPanel
+from cnn_explorer.widgets.lab.panel import MAPS, LabPanel
 from cnn_explorer.widgets.common.theme import colors
 
 log = logging.getLogger(__name__)
 CHANNELS = ("lab", "lab.kernels", "lab.unit", "lab.tool")
 TOOL_NAMES = {"deconv": "Deconvnet", "guided": "Guided backprop", "gradcam": "Grad-CAM", "occlusion": "Occlusion",
-              "top9": "Top-9"}
+              "top9": "Top-9", **MAPS}
 
 
 def message_of(error: BaseException) -> str:
@@ -200,12 +201,14 @@ class LabController(QObject):
         layer, unit = self._tool_layer(), self.panel.unit
         if tool in ("deconv", "guided"):
             fn = lambda job: lab_jobs.projection(job, layer, unit, tool)  # noqa: E731
-        elif tool == "gradcam":
-            fn = lambda job: lab_jobs.gradcam(job, layer)  # noqa: E731
+        elif tool in MAPS:  # Grad-CAM, the CAM family, IG, SmoothGrad: of the class in the class box
+            target = self.panel.target_class()
+            fn = lambda job: lab_jobs.class_map(job, tool, layer, target)  # noqa: E731
         elif tool == "occlusion":
             size, stride = self.panel.occlusion_settings()
+            target = self.panel.target_class()
             self._partial = None
-            fn = lambda job: lab_jobs.occlusion(job, layer, size, stride, self._store_partial)  # noqa: E731
+            fn = lambda job: lab_jobs.occlusion(job, layer, size, stride, self._store_partial, target)  # noqa: E731
         else:
             raise ValueError(f"unknown tool {tool!r}")
         return self._start_tool(tool, fn)

@@ -33,10 +33,11 @@ class ViewRequest:
 def warm_up(job) -> None:
     """Import what the lab needs (captum, the samples' packages) before the first image is asked for."""
     import captum.attr  # noqa: F401
+    import pytorch_grad_cam.metrics.road  # noqa: F401  (the CAM family and ROAD: seconds to import)
     import skimage.data  # noqa: F401
     import sklearn.datasets  # noqa: F401
 
-    from cnn_explorer.models.lab import attribution, fields, images, top9  # noqa: F401
+    from cnn_explorer.models.lab import attribution, cams, fields, images, top9  # noqa: F401
 
 
 def lab_of(job):
@@ -120,6 +121,21 @@ def _global_range(job, lab, prepared) -> tuple[float, float]:
     return cached[1]
 
 
+def class_names(lab, prepared) -> tuple[str, ...]:
+    """The classes the lab's class box lists: the model's names, or "class i" when it names none."""
+    from cnn_explorer.models.lab.activations import class_name
+    from cnn_explorer.models.lab.errors import LabError
+
+    if not lab.is_classifier:
+        return ()
+    try:
+        count = lab.logits(prepared).numel()
+    except LabError:
+        return ()
+    names = lab.categories
+    return tuple(class_name(names, i) for i in range(count))
+
+
 def _shape(node) -> str:
     return "×".join(str(s) for s in (node.output_shape or ())[1:])
 
@@ -146,7 +162,7 @@ def refresh(job, request: ViewRequest) -> tuple[LabView, list[str]]:
         lab.forward(prepared)
         note = f"{lab.entry.name} is a {lab.entry.task.replace('_', ' ')} model: no top-5."
     data = InputData(label, prepared.display, prepared.original_size, describe_steps(prepared.steps), predictions,
-                     note)
+                     note, class_names(lab, prepared))
     node = resolve_layer(lab, prepared, request.layer)
     mosaic, message = None, ""
     try:
@@ -274,7 +290,8 @@ def _run_tool(job, name: str, options) -> ToolResult:
 
 
 def as_tool_result(picture) -> ToolResult:
-    return ToolResult(picture.tool, picture.title, picture.panels, picture.note, complete=picture.complete)
+    return ToolResult(picture.tool, picture.title, picture.panels, picture.note, complete=picture.complete,
+                      scales=dict(picture.scales))
 
 
 def projection(job, layer: str, unit: tuple[int, int, int] | None, method: str) -> ToolResult:
@@ -283,10 +300,17 @@ def projection(job, layer: str, unit: tuple[int, int, int] | None, method: str) 
     return _run_tool(job, method, Options(layer=layer, unit=unit))
 
 
-def gradcam(job, layer: str) -> ToolResult:
-    from cnn_explorer.models.lab.tools import Options
+def gradcam(job, layer: str, target: int | None = None) -> ToolResult:
+    return class_map(job, "gradcam", layer, target)
 
-    return _run_tool(job, "gradcam", Options(layer=layer))
+
+def class_map(job, method: str, layer: str, target: int | None = None) -> ToolResult:
+    """Grad-CAM, the CAM family or a pixel attribution of class ``target`` (None: the top-1), with its ROAD
+    score; Score-CAM's batches and the score's steps report progress and can be cancelled."""
+    from cnn_explorer.models.lab.tools import TOOLS, Options
+
+    return _run_tool(job, method, Options(layer=layer, target=target,
+                                          progress=_cancellable(job, f"{TOOLS[method].label}:")))
 
 
 def _cancellable(job, what: str):
@@ -297,11 +321,12 @@ def _cancellable(job, what: str):
     return progress
 
 
-def occlusion(job, layer: str, size: int, stride: int, partial: Callable[[ToolResult], None]) -> ToolResult:
-    """ZFNet's Fig. 7; ``partial`` gets the maps so far after each batch."""
+def occlusion(job, layer: str, size: int, stride: int, partial: Callable[[ToolResult], None],
+              target: int | None = None) -> ToolResult:
+    """ZFNet's Fig. 7 for class ``target`` (None: the top-1); ``partial`` gets the maps so far after each batch."""
     from cnn_explorer.models.lab.tools import Options
 
-    return _run_tool(job, "occlusion", Options(layer=layer, occluder=size, stride=stride,
+    return _run_tool(job, "occlusion", Options(layer=layer, occluder=size, stride=stride, target=target,
                                                progress=_cancellable(job, "Occlusion"),
                                                on_partial=lambda picture: partial(as_tool_result(picture))))
 

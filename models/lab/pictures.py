@@ -47,9 +47,9 @@ def colored(values: np.ndarray, low: float, high: float, name: str = "viridis") 
     return np.ascontiguousarray(image)
 
 
-def overlay(display: np.ndarray, heat: np.ndarray, name: str = HEAT_MAP) -> np.ndarray:
-    """A heat map (0 … its maximum) blended over the H×W×3 uint8 input it explains."""
-    top = float(np.nanmax(heat)) if heat.size else 0.0
+def overlay(display: np.ndarray, heat: np.ndarray, name: str = HEAT_MAP, top: float | None = None) -> np.ndarray:
+    """A heat map (0 … ``top``, by default its maximum) blended over the H×W×3 uint8 input it explains."""
+    top = (float(np.nanmax(heat)) if heat.size else 0.0) if top is None else float(top)
     coloured = colored(heat, 0.0, top if top > 0 else 1.0, name)
     blend = OVERLAY_INPUT * display.astype(np.float32) + (1 - OVERLAY_INPUT) * coloured
     return np.ascontiguousarray(blend.astype(np.uint8))
@@ -149,14 +149,24 @@ def panel_boxes(panels: list[tuple[str, np.ndarray]]) -> tuple[tuple[int, int], 
     return (height, left), boxes
 
 
-def compose(title: str, panels: list[tuple[str, np.ndarray]], path, suffix: str) -> None:
+SCALE_PX = 52  # the strip under the panels that holds their colour bars
+
+
+def compose(title: str, panels: list[tuple[str, np.ndarray]], path, suffix: str,
+            scales: dict[int, tuple[float, float, str, str]] | None = None) -> None:
     """Write the panels side by side, each enlarged by a whole factor and pixel-exact, under ``title`` and
     their captions (wrapped to the panel's width): a PNG, or an SVG (text as text, panels as embedded
-    pictures)."""
+    pictures). ``scales`` gives panel ``i`` a colour bar under it: (low, high, colour map, label)."""
+    from matplotlib import colormaps
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colorbar import ColorbarBase
+    from matplotlib.colors import Normalize
     from matplotlib.figure import Figure
 
+    scales = scales or {}
     (height, width), boxes = panel_boxes(panels)
+    panels_bottom = height - MARGIN_PX
+    height += SCALE_PX if scales else 0
     zoom = zoom_factor(panels)
     dpi = 100
     figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, facecolor="white")
@@ -169,4 +179,13 @@ def compose(title: str, panels: list[tuple[str, np.ndarray]], path, suffix: str)
         figure.figimage(big, xo=left, yo=height - bottom, origin="upper", resize=False)
         figure.text(left / width, 1 - (top - 8) / height, caption, ha="left", va="bottom", fontsize=11,
                     linespacing=1.1)
+    for index, (low, high, name, label) in scales.items():
+        _, left, _, right = boxes[index]
+        bar_top = panels_bottom + 8
+        axes = figure.add_axes((left / width, 1 - (bar_top + 14) / height, (right - left) / width, 14 / height))
+        bar = ColorbarBase(axes, cmap=colormaps[name], norm=Normalize(low, high if high > low else low + 1),
+                           orientation="horizontal")
+        bar.ax.tick_params(labelsize=9)
+        if label:
+            bar.set_label(label, fontsize=9, labelpad=1)
     figure.savefig(path, format=suffix, dpi=dpi, facecolor="white")

@@ -49,6 +49,7 @@ class Picture:
     describe: dict = field(default_factory=dict)
     note: str = ""
     complete: bool = True
+    scales: dict[int, tuple[float, float, str, str]] = field(default_factory=dict)  # panel → (low, high, map, label)
 
 
 @dataclass(frozen=True)
@@ -96,13 +97,36 @@ def _projection(method: str):
 
 def _gradcam(lab, prepared, options: Options) -> Picture:
     from cnn_explorer.models.lab.attribution import grad_cam
+    from cnn_explorer.models.lab.cams import road
 
     result = grad_cam(lab, prepared, target=options.target, layer=options.layer)
+    score = road(lab, prepared, result.heatmap, result.target, progress=options.progress)
+    top = float(result.heatmap.max()) or 1.0
     return Picture("gradcam", f"Grad-CAM of “{result.target_name}” at {result.layer}",
                    [("input", prepared.display),
-                    ("Grad-CAM over the input", pictures.overlay(prepared.display, result.heatmap))],
-                   result.heatmap, result.to_json(),
-                   f"map {result.cam.shape[0]}×{result.cam.shape[1]} at {result.layer}, upsampled")
+                    (f"Grad-CAM · {score.text()}", pictures.overlay(prepared.display, result.heatmap))],
+                   result.heatmap, {**result.to_json(), "faithfulness": score.to_json()},
+                   f"map {result.cam.shape[0]}×{result.cam.shape[1]} at {result.layer}, upsampled",
+                   scales={1: (0.0, top, pictures.HEAT_MAP, "Grad-CAM")})
+
+
+def _class_map(method: str):
+    """The CAM family and the pixel attributions (``models/lab/cams.py``), each with its ROAD score."""
+    def run(lab, prepared, options: Options) -> Picture:
+        from cnn_explorer.models.lab.cams import PIXEL_MAPS, class_map
+
+        result = class_map(lab, prepared, method, options.target, options.layer, options.progress)
+        heat = result.heatmap
+        # Pixel attributions have a few extreme pixels: the colours stop at the 99th percentile.
+        top = float(np.percentile(heat, 99) if method in PIXEL_MAPS else heat.max()) or float(heat.max()) or 1.0
+        where = f" at {result.layer}" if result.layer else ""
+        return Picture(method, f"{result.label} of “{result.target_name}”{where}",
+                       [("input", prepared.display),
+                        (f"{result.label} · {result.faithfulness.text()}",
+                         pictures.overlay(prepared.display, heat, top=top))],
+                       heat, result.to_json(), "; ".join(result.notes) + f"; {result.seconds:.1f} s",
+                       scales={1: (0.0, top, pictures.HEAT_MAP, result.label)})
+    return run
 
 
 def _occlusion(lab, prepared, options: Options) -> Picture:
@@ -111,16 +135,21 @@ def _occlusion(lab, prepared, options: Options) -> Picture:
     from cnn_explorer.models.lab.attribution import occlusion
 
     def picture(result) -> Picture:
-        act = result.activation
-        low, high = (float(np.nanmin(act)), float(np.nanmax(act))) if result.done else (0.0, 1.0)
+        # Each map's colours span its own values (a confident net keeps P near 1 everywhere: on 0 … 1 the map
+        # was one colour); the colour bars give the numbers.
+        prob, act = result.probability, result.activation
+        (p_low, p_high), (low, high) = [(float(np.nanmin(v)), float(np.nanmax(v))) if result.done else (0.0, 1.0)
+                                        for v in (prob, act)]
         return Picture("occlusion", f"Occlusion: square {result.size} px, stride {result.stride} px — "
                                     f"“{result.target_name}” and {result.layer} map {result.channel}",
-                       [(f"P({result.target_name}) with the square there (0 … 1); "
-                         f"unoccluded {result.base_probability:.2f}", pictures.colored(result.probability, 0.0, 1.0)),
+                       [(f"P({result.target_name}) with the square there; unoccluded {result.base_probability:.2f}",
+                         pictures.colored(prob, p_low, p_high)),
                         (f"total activation of {result.layer} map {result.channel}", pictures.colored(act, low, high))],
                        np.stack([result.probability, result.activation]),
                        {**result.to_json(), "maps": ["probability", "activation"]},
-                       f"{result.done}/{result.total} positions, {result.seconds:.1f} s", complete=result.complete)
+                       f"{result.done}/{result.total} positions, {result.seconds:.1f} s", complete=result.complete,
+                       scales={0: (p_low, p_high, "viridis", f"P({result.target_name})"),
+                               1: (low, high, "viridis", "total activation")})
 
     on_batch = (lambda result: options.on_partial(picture(result))) if options.on_partial else None
     result = occlusion(lab, prepared, size=options.occluder, stride=options.stride, target=options.target,
@@ -310,4 +339,11 @@ TOOLS: dict[str, Tool] = {tool.name: tool for tool in (
     Tool("occlusion", "Occlusion", False, True, _occlusion),
     Tool("gradcam", "Grad-CAM", False, True, _gradcam),
     Tool("top9", "Top-9", False, True, _top9),
+    Tool("gradcampp", "Grad-CAM++", False, True, _class_map("gradcampp")),
+    Tool("scorecam", "Score-CAM", False, True, _class_map("scorecam")),
+    Tool("eigencam", "EigenCAM", False, True, _class_map("eigencam")),
+    Tool("layercam", "LayerCAM", False, True, _class_map("layercam")),
+    Tool("hirescam", "HiResCAM", False, True, _class_map("hirescam")),
+    Tool("ig", "Integrated Gradients", False, True, _class_map("ig")),
+    Tool("smoothgrad", "SmoothGrad", False, True, _class_map("smoothgrad")),
 )}

@@ -161,3 +161,39 @@ def test_a_class_is_named_or_numbered_and_a_wrong_one_is_refused(run, digits, tm
     with pytest.raises(LabError, match="class 10 is outside the model's 10 classes"):
         run("visualize", "lenet5_digits", "--image", image, "--method", "occlusion", "--class", "10",
             "--out", tmp_path / "c.npy")
+
+
+@pytest.mark.parametrize("method", ["gradcampp", "scorecam", "eigencam", "layercam", "hirescam", "ig", "smoothgrad"])
+def test_class_maps_write_the_map_and_its_faithfulness(run, method, tmp_path):
+    """Each class map: ``.npy`` holds the H×W map, ``--json`` its ROAD score; ``--class`` picks the class and
+    ``--layer`` the layer; a ``.png`` has the map with its score in the caption and a colour bar."""
+    image = tmp_path / "triangle.png"
+    Image.fromarray(sample_image("shape_triangle")).save(image)
+    code, out = run("visualize", "zfnet_shapes", "--image", image, "--method", method, "--out",
+                    tmp_path / "top1.npy", "--json")
+    top1 = json.loads(out)
+    heat = np.load(tmp_path / "top1.npy")
+    assert code == 0 and top1["method"] == method and top1["target_name"] == "triangle"
+    assert heat.shape == (64, 64) and top1["shape"] == [64, 64] and np.ptp(heat) > 0
+    assert top1["max"] == pytest.approx(float(heat.max()))
+    road = top1["faithfulness"]
+    assert road["metric"] == "ROAD" and -1 <= road["score"] <= 1 and "higher = more faithful" in road["meaning"]
+    assert road["score"] > 0.02  # the map of the predicted class is better than chance
+    code, out = run("visualize", "zfnet_shapes", "--image", image, "--method", method, "--class", "ring",
+                    "--layer", "features.10", "--out", tmp_path / "ring.npy", "--json")
+    ring = json.loads(out)
+    assert ring["target_name"] == "ring" and ring["target"] == 4
+    assert ring["layer"] == (None if method in ("ig", "smoothgrad") else "features.10")
+    if method != "eigencam":  # EigenCAM ignores the class (its map still changes with the layer)
+        assert ring["faithfulness"]["score"] != road["score"]
+    assert not np.allclose(np.load(tmp_path / "ring.npy"), heat)
+    if method in ("scorecam", "ig"):
+        code, _ = run("visualize", "zfnet_shapes", "--image", image, "--method", method, "--out", tmp_path / "m.png")
+        assert code == 0 and Image.open(tmp_path / "m.png").size[1] > 400
+
+
+def test_a_class_map_of_a_model_that_ranks_no_classes_is_refused(run, tmp_path):
+    image = tmp_path / "circle.png"
+    Image.fromarray(sample_image("shape_circle")).save(image)
+    with pytest.raises(LabError, match="not a classifier"):
+        run("visualize", "shapes_unet", "--image", image, "--method", "scorecam", "--out", tmp_path / "m.npy")

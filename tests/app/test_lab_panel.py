@@ -202,6 +202,14 @@ def test_alexnet_random_and_cancel(qtbot, make_window):
     with qtbot.waitSignal(lab.failed, timeout=TIMEOUT_MS, check_params_cb=lambda m: m == "cancelled"):
         panel.cancel_button.click()
     assert not panel.cancel_button.isVisible() and panel.result_note.text() == "Cancelled."
+    # Score-CAM (the 64 maps of the selected conv1, 13 masked images a pass) reports its batches; Cancel stops it.
+    panel.map_combo.setCurrentIndex(panel.map_combo.findData("scorecam"))
+    panel.tool_buttons["gradcam"].click()
+    qtbot.waitUntil(lambda: panel.progress_label.text().startswith("Score-CAM: "), timeout=TIMEOUT_MS)
+    assert panel.cancel_button.isVisible()
+    with qtbot.waitSignal(lab.failed, timeout=TIMEOUT_MS, check_params_cb=lambda m: m == "cancelled"):
+        panel.cancel_button.click()
+    assert not panel.cancel_button.isVisible() and panel.result_note.text() == "Cancelled."
 
 
 def test_the_unit_clicked_on_a_layer_stays_chosen(qtbot, make_window):
@@ -293,3 +301,46 @@ def test_random_weights_are_said_in_a_banner_and_under_every_map(qtbot, make_exp
     with qtbot.waitSignal(window.model_shown, timeout=TIMEOUT_MS):
         window.open_model("lenet5_digits", weights="pretrained")  # trained weights shipped in assets/
     qtbot.waitUntil(lambda: not panel.weights_banner.isVisible(), timeout=TIMEOUT_MS)
+
+
+def test_a_chosen_class_and_map_redraw_the_map(qtbot, make_window):
+    """The tools page's Class: box (the model's classes, top-1 first) and Map: box: a class typed in redraws the
+    shown map for it, a map chosen is drawn, with its ROAD score and a colour bar; occlusion takes the class."""
+    window = make_window("zfnet_shapes")
+    lab, panel = window.feature("lab"), window.feature("lab").panel
+    panel.tabs.setCurrentIndex(2)
+    assert [panel.class_combo.itemText(i) for i in range(3)] == ["top-1", "circle", "square"]
+    assert panel.class_combo.count() == 11 and panel.target_class() is None
+    with qtbot.waitSignal(lab.tool_done, timeout=TIMEOUT_MS):
+        panel.tool_buttons["gradcam"].click()
+    first = panel.tool
+    assert first.tool == "gradcam" and "“circle”" in first.title and "ROAD" in first.images[1][0]
+    assert panel.result_scales[1].isVisibleTo(panel) and not panel.result_scales[0].isVisibleTo(panel)
+
+    edit = panel.class_combo.lineEdit()
+    edit.selectAll()
+    with qtbot.waitSignal(lab.tool_done, timeout=TIMEOUT_MS):
+        qtbot.keyClicks(edit, "Square")
+        qtbot.keyClick(edit, Qt.Key_Return)
+    assert panel.target_class() == 1
+    square = panel.tool
+    assert square.tool == "gradcam" and "“square”" in square.title
+    assert not np.array_equal(square.images[1][1], first.images[1][1])
+
+    index = panel.map_combo.findData("scorecam")
+    with qtbot.waitSignal(lab.tool_done, timeout=TIMEOUT_MS):
+        panel.map_combo.setCurrentIndex(index)
+        panel.map_combo.activated.emit(index)  # as a pick in the list arrives
+    score_cam = panel.tool
+    assert score_cam.tool == "scorecam" and "Score-CAM of “square”" in score_cam.title
+    assert panel.tool_buttons["gradcam"].text() == "Score-CAM"
+    assert not np.array_equal(score_cam.images[1][1], square.images[1][1])
+    assert "ROAD" in panel.result_panes[1].title.text() and panel.result_scales[1].isVisibleTo(panel)
+
+    run_tool(qtbot, window, "occlusion")
+    assert "“square”" in panel.tool.title and panel.result_scales[0].isVisibleTo(panel)
+
+    edit.selectAll()
+    qtbot.keyClicks(edit, "hexagon")
+    qtbot.keyClick(edit, Qt.Key_Return)
+    assert panel.target_class() is None and "No class named 'hexagon'" in panel.message.text()

@@ -20,6 +20,7 @@ class InputData:
     steps: str  # the preprocessing, one line
     predictions: list[tuple[str, float]] = field(default_factory=list)  # top-5 (name, probability)
     prediction_note: str = ""  # why there are none (a detector …)
+    classes: tuple[str, ...] = ()  # a classifier's class names, by index (the lab's class box)
 
 
 @dataclass
@@ -120,3 +121,4 @@ class ToolResult:
     images: list[tuple[str, np.ndarray]]  # (caption, H×W×3 uint8)
     note: str = ""
     complete: bool = True
+    scales: dict = field(default_factory=dict)  # image i → (low, high, colour map name, label): its colour bar

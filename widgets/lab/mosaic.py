@@ -66,6 +66,18 @@ def image_view(parent: QWidget | None = None) -> tuple[pg.GraphicsView, pg.ViewB
     return view, box
 
 
+def _end(value: float, span: float) -> str:
+    """An end of a colour bar to the precision of its span (0.000000453 … 1 reads "0.00 … 1.00")."""
+    import math
+
+    if not math.isfinite(value):
+        return str(value)
+    if span <= 0 or not math.isfinite(span) or abs(value) >= 1e5:
+        return f"{value:.3g}"
+    decimals = max(0, 2 - math.floor(math.log10(span) + 1e-4))  # 0.99999 counts as 1
+    return f"{value:.{min(decimals, 8)}f}"
+
+
 class ScaleBar(QWidget):
     """The colour bar of the mosaic: the LUT as a gradient, with the values at its ends."""
 
@@ -84,9 +96,13 @@ class ScaleBar(QWidget):
         layout.addWidget(self.bar, 1)
         layout.addWidget(self.high_label)
 
+    def set_colormap(self, name: str) -> None:
+        self._lut = colormap_lut(name)
+        self.bar.update()
+
     def set_range(self, low: float, high: float, note: str = "") -> None:
-        self.low_label.setText(f"{low:.3g}" if not note else note)
-        self.high_label.setText(f"{high:.3g}" if not note else "max")
+        self.low_label.setText(_end(low, high - low) if not note else note)
+        self.high_label.setText(_end(high, high - low) if not note else "max")
 
     def _paint_bar(self, event) -> None:
         painter = QPainter(self.bar)

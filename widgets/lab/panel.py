@@ -18,11 +18,15 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout,
 
 from cnn_explorer.widgets.lab.data import FieldData, InputData, KernelData, LabView, MosaicData, ToolResult
 from cnn_explorer.widgets.lab.views import ChannelView, HistogramPlot, ImagePane, _label
-from cnn_explorer.widgets.lab.mosaic import NORMALIZE, SORT, MosaicView, colormap_lut
+from cnn_explorer.widgets.lab.mosaic import NORMALIZE, SORT, MosaicView, ScaleBar, colormap_lut
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
 TOOLS = {"deconv": "Deconvnet", "guided": "Guided backprop", "gradcam": "Grad-CAM", "occlusion": "Occlusion",
          "top9": "Top-9 of a folder…"}
+#: The class maps the "Map:" box offers; the Grad-CAM button runs the one chosen (models/lab/cams.py).
+MAPS = {"gradcam": "Grad-CAM", "gradcampp": "Grad-CAM++", "scorecam": "Score-CAM", "eigencam": "EigenCAM",
+        "layercam": "LayerCAM", "hirescam": "HiResCAM", "ig": "Integrated Gradients", "smoothgrad": "SmoothGrad"}
+TOP1 = "top-1"
 
 
 def _combo(items: dict[str, str], parent: QWidget, name: str) -> QComboBox:
@@ -42,7 +46,7 @@ class LabPanel(QWidget):
     display_changed = Signal()  # normalization or sort order
     unit_chosen = Signal(int, int, int)
     kernel_page_requested = Signal(int, int)
-    tool_requested = Signal(str)  # "deconv", "guided", "gradcam", "occlusion"
+    tool_requested = Signal(str)  # "deconv", "guided", "occlusion", or a class map of MAPS
     folder_chosen = Signal(str)  # top-9 over this folder
     cancel_requested = Signal()
 
@@ -123,7 +127,7 @@ class LabPanel(QWidget):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self._maps_page(), "Feature maps")
         self.tabs.addTab(self._kernels_page(), "Kernels")
-        self.tabs.addTab(self._tools_page(), "ZFNet tools")
+        self.tabs.addTab(self._tools_page(), "Tools")
 
         self.splitter = QSplitter(Qt.Horizontal, self)
         self.splitter.setObjectName("lab_splitter")
@@ -229,6 +233,7 @@ class LabPanel(QWidget):
         occ.addWidget(self.occluder)
         occ.addWidget(self.stride)
         grid.addLayout(occ, (len(TOOLS) + 1) // 2, 0, 1, 2)
+        grid.addLayout(self._class_row(page), (len(TOOLS) + 1) // 2 + 1, 0, 1, 2)
         self.tool_unit = _label("Tools project the clicked unit, or the layer's strongest one.", page, "tool_unit")
         self.progress = QProgressBar(page)
         self.progress.setObjectName("lab_progress")
@@ -244,9 +249,14 @@ class LabPanel(QWidget):
         busy.addWidget(self.cancel_button)
         self.result_title = _label("", page, "result_title")
         self.result_panes = [ImagePane("", page, f"result_pane_{i}") for i in range(2)]
+        self.result_scales = [ScaleBar(page) for _ in self.result_panes]  # each pane's colour bar, when it has one
         panes = QHBoxLayout()
-        for pane in self.result_panes:
-            panes.addWidget(pane, 1)
+        for pane, scale in zip(self.result_panes, self.result_scales):
+            column = QVBoxLayout()
+            column.addWidget(pane, 1)
+            column.addWidget(scale)
+            scale.hide()
+            panes.addLayout(column, 1)
         self.result_note = _label("", page, "result_note")
         layout = QVBoxLayout(page)
         layout.setContentsMargins(2, 4, 2, 2)
@@ -257,6 +267,92 @@ class LabPanel(QWidget):
         layout.addLayout(panes, 1)
         layout.addWidget(self.result_note)
         return page
+
+    def _class_row(self, page: QWidget) -> QHBoxLayout:
+        """"Map:" (which class map the Grad-CAM button draws) and "Class:" (the class the maps and occlusion
+        explain: the top-1, or one the user picks or types)."""
+        self.map_combo = _combo(MAPS, page, "map_combo")
+        self.map_combo.setToolTip("The class map the map button draws; choosing one draws it")
+        self.map_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.map_combo.setMinimumContentsLength(10)
+        self.map_combo.currentIndexChanged.connect(
+            lambda _i: self.tool_buttons["gradcam"].setText(MAPS[self.map_method()]))
+        self.map_combo.activated.connect(lambda _i: self.tool_requested.emit(self.map_method()))
+        self.class_combo = QComboBox(page)
+        self.class_combo.setObjectName("class_combo")
+        self.class_combo.setEditable(True)
+        self.class_combo.setInsertPolicy(QComboBox.NoInsert)
+        self.class_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.class_combo.setMinimumContentsLength(10)
+        self.class_combo.setToolTip("The class the maps and occlusion explain: the top-1, or pick or type a class "
+                                    "(a shown map is redrawn for it)")
+        completer = self.class_combo.completer()
+        completer.setFilterMode(Qt.MatchContains)
+        completer.setCaseSensitivity(Qt.CaseInsensitive)
+        self.class_combo.addItem(TOP1, None)
+        self.class_combo.activated.connect(lambda _i: self._class_chosen())
+        self.class_combo.lineEdit().editingFinished.connect(self._class_typed)
+        self._classes: tuple[str, ...] = ()
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Map:", page))
+        row.addWidget(self.map_combo, 1)
+        row.addWidget(QLabel("Class:", page))
+        row.addWidget(self.class_combo, 1)
+        return row
+
+    def set_classes(self, classes: tuple[str, ...]) -> None:
+        """The model's classes in the class box; another list (another model) goes back to the top-1."""
+        classes = tuple(classes)
+        if classes == self._classes:
+            return
+        self._classes = classes
+        blocked = self.class_combo.blockSignals(True)
+        self.class_combo.clear()
+        self.class_combo.addItem(TOP1, None)
+        for index, name in enumerate(classes):
+            self.class_combo.addItem(name, index)
+        self.class_combo.setCurrentIndex(0)
+        self.class_combo.setEnabled(bool(classes))
+        self.class_combo.blockSignals(blocked)
+
+    def target_class(self) -> int | None:
+        """The class chosen in the class box (None: the top-1)."""
+        return self.class_combo.currentData()
+
+    def choose_class(self, text: str | int | None) -> bool:
+        """Choose a class by its name (any case), its index, or None for the top-1; False if there is none."""
+        if text is None or str(text).strip().lower() in ("", TOP1):
+            index = 0
+        else:
+            text = str(text).strip()
+            folded = [name.lower() for name in self._classes]
+            if text.lower() in folded:
+                index = folded.index(text.lower()) + 1
+            elif text.isdigit() and int(text) < len(self._classes):
+                index = int(text) + 1
+            else:
+                return False
+        self.class_combo.setCurrentIndex(index)
+        return True
+
+    def map_method(self) -> str:
+        return self.map_combo.currentData()
+
+    def _class_typed(self) -> None:
+        text = self.class_combo.currentText()
+        shown = self.class_combo.itemText(self.class_combo.currentIndex())
+        if text == shown:
+            return
+        if self.choose_class(text):
+            self._class_chosen()
+        else:
+            self.show_message(f"No class named {text!r}: the maps explain the top-1 class.")
+            self.choose_class(None)
+
+    def _class_chosen(self) -> None:
+        """A shown class map is redrawn for the class chosen."""
+        if self.tool is not None and self.tool.tool in MAPS:
+            self.tool_requested.emit(self.tool.tool)
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
@@ -302,7 +398,9 @@ class LabPanel(QWidget):
         self.unit_chosen.emit(c, y, x)
 
     def _tool(self, key: str) -> None:
-        if key == "top9":
+        if key == "gradcam":  # the map button draws the map chosen in "Map:"
+            self.tool_requested.emit(self.map_method())
+        elif key == "top9":
             folder = QFileDialog.getExistingDirectory(self, "Top-9: a folder of images", str(Path.home()))
             if folder:
                 self.folder_chosen.emit(folder)
@@ -365,6 +463,7 @@ class LabPanel(QWidget):
         else:
             self.predictions.setText(data.prediction_note)
         self.steps.setText(f"<b>Preprocessing</b><br>{data.steps}")
+        self.set_classes(data.classes)
         self.samples.setCurrentIndex(max(0, self.samples.findData(data.source.removeprefix("sample: "))))
 
     def set_mosaic(self, data: MosaicData | None, message: str = "") -> None:
@@ -442,7 +541,7 @@ class LabPanel(QWidget):
     def set_tool_result(self, result: ToolResult) -> None:
         self.tool = result
         self.result_title.setText(f"<b>{result.title}</b>")
-        for i, pane in enumerate(self.result_panes):
+        for i, (pane, scale) in enumerate(zip(self.result_panes, self.result_scales)):
             if i < len(result.images):
                 caption, image = result.images[i]
                 pane.set_title(caption)
@@ -451,6 +550,13 @@ class LabPanel(QWidget):
             else:
                 pane.set_image(None)
                 pane.hide()
+            bar = result.scales.get(i) if i < len(result.images) else None
+            scale.setVisible(bar is not None)
+            if bar is not None:
+                low, high, name, label = bar
+                scale.set_colormap(name)
+                scale.set_range(low, high)
+                scale.setToolTip(f"{label}: {low:.4g} … {high:.4g}")
         self.result_note.setText(result.note + (f"<br><b>{RANDOM_NOTE}</b>" if self.random_weights else ""))
 
     def set_weights_banner(self, random: bool, how: str = "") -> None:
