@@ -86,7 +86,7 @@ class LayerGraph:
     input_shape: Shape
     nodes: list[Node]
     edges: list[Edge]
-    modules: dict[str, str]  # module path -> class name, for every module that ran ("" is the model)
+    modules: dict[str, str]  # module path -> class name, for every module that ran ("" is the model) and name holder
 
     def children_of(self, path: str) -> list[str]:
         """Direct sub-modules of ``path`` that ran, in the order they were first called."""
@@ -367,6 +367,11 @@ def record_graph(model: nn.Module, example_input, run: Callable | None = None,
     finally:
         for handle in handles:
             handle.remove()
+    # A converted file's name holders (onnx2pytorch nests ``layer1.0.conv1`` in plain nn.Module objects that its
+    # flat forward never calls; so does a TorchScript file's rebuilt copy): listed as modules, so that they fold.
+    for path, module in model.named_modules():
+        if path and path not in recorder.modules and type(module) is nn.Module:
+            recorder.modules[path] = "Module"
     edges = [Edge(src, node.id, recorder.nodes[src].output_shape)
              for node in recorder.nodes for src in node.inputs]
     graph = LayerGraph(input_shape=tuple(input_tensors[0].shape) if input_tensors else (), nodes=recorder.nodes,

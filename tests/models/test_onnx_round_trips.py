@@ -450,3 +450,22 @@ def test_imported_local_response_norm_keeps_the_fields_and_the_figure(round_trip
     assert figure.ok, figure.message
     assert [v.shape for v in figure.volumes if v.kind == "conv"] == \
         [v.shape for v in reference.volumes if v.kind == "conv"]
+
+
+@pytest.mark.parametrize("exporter", list(EXPORTERS))
+def test_imported_blocks_fold_and_the_figure_draws_them(round_trips, exporter):
+    """onnx2pytorch nests the converted layers under the original's module paths but never runs those holders:
+    they still fold as blocks (MobileNet v3's inverted residuals), and the figure draws the network by them."""
+    from cnn_explorer.app.core.figure_data import figure_from_summary
+    from cnn_explorer.app.core.view_data import graph_data_from
+    from cnn_explorer.models.analysis.summary import analyze
+
+    trip = round_trips("mobilenet_v3_small", exporter)
+    opened = trip.require_opened()
+    summary = analyze(opened.model, (1, *trip.input_shape))
+    foldable = {path for path, block in graph_data_from(summary).blocks.items() if block.foldable}
+    residuals = {f"features.{i}" for i in range(2, 12)}  # the original's InvertedResidual blocks with a skip
+    assert len(residuals & foldable) >= 8, sorted(foldable)[:20]
+    figure = figure_from_summary(summary)
+    assert figure.ok, figure.message
+    assert figure.volumes[-1].shape[0] == 1000
