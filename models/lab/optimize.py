@@ -290,7 +290,9 @@ def objective_for(lab, prepared, kind: str, layer: str | None = None, unit: tupl
 def _value(objective: Objective, activation: torch.Tensor) -> torch.Tensor:
     """The objective of each image (N), before its sign."""
     if objective.kind == "class":
-        return torch.log_softmax(activation.float(), 1)[:, objective.target]
+        logits = activation.float()
+        others = torch.cat([logits[:, :objective.target], logits[:, objective.target + 1:]], 1)
+        return logits[:, objective.target] - torch.logsumexp(others, 1)  # log(p / (1 − p))
     if objective.kind == "layer":
         return activation.flatten(1).mean(1)
     if objective.kind == "channel":

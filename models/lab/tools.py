@@ -219,7 +219,8 @@ def _optimize(lab, prepared, options: Options) -> Picture:
     def progress(snapshot) -> None:
         if options.on_partial is not None:
             options.on_partial(picture(snapshot.pixels, [], f"step {snapshot.step}/{snapshot.steps}, objective "
-                                       f"{snapshot.value:.4g}", False, {}))
+                                       f"{snapshot.value:.4g}", False,
+                                       {"step": snapshot.step, "steps": snapshot.steps, "value": snapshot.value}))
         if options.progress is not None:
             options.progress(snapshot.step, snapshot.steps)
 
