@@ -4,7 +4,7 @@ asked for; ``app/lab/controller.py`` computes it on the model's thread. No torch
 
 Left: the model's input with the receptive field of the clicked unit, its effective receptive field, the
 top-5 and the preprocessing. Right, in tabs: the feature-map mosaic with the enlarged channel, the kernels,
-and the tools (deconvnet, guided backprop, occlusion, top-9, Grad-CAM).
+and the tools (deconvnet, guided backprop, occlusion, top-9, Grad-CAM, feature visualization by optimization).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QScrollArea, QSizePolicy, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from cnn_explorer.widgets.lab.data import FieldData, InputData, KernelData, LabView, MosaicData, ToolResult
@@ -22,7 +22,9 @@ from cnn_explorer.widgets.lab.mosaic import NORMALIZE, SORT, MosaicView, colorma
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
 TOOLS = {"deconv": "Deconvnet", "guided": "Guided backprop", "gradcam": "Grad-CAM", "occlusion": "Occlusion",
-         "top9": "Top-9 of a folder…"}
+         "top9": "Top-9 of a folder…", "optimize": "Optimize"}
+OBJECTIVES = {"channel": "the clicked channel", "neuron": "the clicked unit", "layer": "the whole layer",
+              "class": "a class:"}  # what "Optimize" makes an image for
 
 
 def _combo(items: dict[str, str], parent: QWidget, name: str) -> QComboBox:
@@ -42,7 +44,7 @@ class LabPanel(QWidget):
     display_changed = Signal()  # normalization or sort order
     unit_chosen = Signal(int, int, int)
     kernel_page_requested = Signal(int, int)
-    tool_requested = Signal(str)  # "deconv", "guided", "gradcam", "occlusion"
+    tool_requested = Signal(str)  # "deconv", "guided", "gradcam", "occlusion", "optimize"
     folder_chosen = Signal(str)  # top-9 over this folder
     cancel_requested = Signal()
 
@@ -229,6 +231,7 @@ class LabPanel(QWidget):
         occ.addWidget(self.occluder)
         occ.addWidget(self.stride)
         grid.addLayout(occ, (len(TOOLS) + 1) // 2, 0, 1, 2)
+        grid.addLayout(self._optimize_row(page), (len(TOOLS) + 1) // 2 + 1, 0, 1, 2)
         self.tool_unit = _label("Tools project the clicked unit, or the layer's strongest one.", page, "tool_unit")
         self.progress = QProgressBar(page)
         self.progress.setObjectName("lab_progress")
@@ -257,6 +260,42 @@ class LabPanel(QWidget):
         layout.addLayout(panes, 1)
         layout.addWidget(self.result_note)
         return page
+
+    def _optimize_row(self, page: QWidget) -> QHBoxLayout:
+        """Optimize's settings: its objective (the clicked channel or unit of the layer, the layer, or a class
+        typed or picked among the top-5), its steps, how many images (pushed apart) and its sign."""
+        self.objective = _combo(OBJECTIVES, page, "optimize_objective")
+        self.objective.setToolTip("What the optimized image excites most")
+        self.class_choice = QComboBox(page)
+        self.class_choice.setObjectName("optimize_class")
+        self.class_choice.setEditable(True)
+        self.class_choice.setToolTip("A class by name or number (the top-5 are listed)")
+        self.class_choice.setMinimumContentsLength(8)
+        self.objective.currentIndexChanged.connect(
+            lambda _i: self.class_choice.setEnabled(self.objective.currentData() == "class"))
+        self.class_choice.setEnabled(False)
+        self.optimize_steps = QSpinBox(page)
+        self.optimize_steps.setObjectName("optimize_steps")
+        self.optimize_steps.setRange(1, 10_000)
+        self.optimize_steps.setValue(256)
+        self.optimize_steps.setSuffix(" steps")
+        self.images_count = QSpinBox(page)
+        self.images_count.setObjectName("optimize_images")
+        self.images_count.setRange(1, 8)
+        self.images_count.setSuffix(" image(s)")
+        self.images_count.setToolTip("Several images at once, pushed apart by a diversity term")
+        self.negative = QCheckBox("negative", page)
+        self.negative.setObjectName("optimize_negative")
+        self.negative.setToolTip("Drive the objective down instead")
+        row = QHBoxLayout()
+        for widget in (self.objective, self.class_choice, self.optimize_steps, self.images_count, self.negative):
+            row.addWidget(widget)
+        return row
+
+    def optimize_settings(self) -> tuple[str, str, int, int, bool]:
+        """(objective, class text, steps, images, negative) as the user set them."""
+        return (self.objective.currentData(), self.class_choice.currentText().strip(),
+                self.optimize_steps.value(), self.images_count.value(), self.negative.isChecked())
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
@@ -365,6 +404,10 @@ class LabPanel(QWidget):
         else:
             self.predictions.setText(data.prediction_note)
         self.steps.setText(f"<b>Preprocessing</b><br>{data.steps}")
+        typed = self.class_choice.currentText()
+        self.class_choice.clear()
+        self.class_choice.addItems([name for name, _ in data.predictions])
+        self.class_choice.setCurrentText(typed or (data.predictions[0][0] if data.predictions else ""))
         self.samples.setCurrentIndex(max(0, self.samples.findData(data.source.removeprefix("sample: "))))
 
     def set_mosaic(self, data: MosaicData | None, message: str = "") -> None:
