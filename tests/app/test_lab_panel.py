@@ -293,3 +293,55 @@ def test_random_weights_are_said_in_a_banner_and_under_every_map(qtbot, make_exp
     with qtbot.waitSignal(window.model_shown, timeout=TIMEOUT_MS):
         window.open_model("lenet5_digits", weights="pretrained")  # trained weights shipped in assets/
     qtbot.waitUntil(lambda: not panel.weights_banner.isVisible(), timeout=TIMEOUT_MS)
+
+
+def test_optimize_a_channel_a_class_and_cancel_with_escape(qtbot, make_window):
+    """The "Optimize" button on zfnet_shapes: a conv2 unit clicked, its channel's picture drawn as it evolves, a
+    class picture, and Esc keeping the images of the moment it was pressed."""
+    window = make_window("zfnet_shapes")
+    lab, panel = window.feature("lab"), window.feature("lab").panel
+    assert panel.tool_buttons["optimize"].text() == "Optimize"
+    select(qtbot, window, "features.4")
+    c, y, x = click_unit(qtbot, window, 2, 8, 8)
+
+    # The clicked channel, a few steps: its images come in as they evolve, with the step and the objective.
+    panel.objective.setCurrentIndex(panel.objective.findData("channel"))
+    panel.optimize_steps.setValue(40)
+    texts = []
+    original = panel.set_busy
+
+    def spy(busy, text="", percent=-1):
+        texts.append(text)
+        original(busy, text, percent)
+    panel.set_busy = spy
+    with qtbot.waitSignal(lab.tool_done, timeout=TIMEOUT_MS, check_params_cb=lambda t: t == "optimize"):
+        panel.tool_buttons["optimize"].click()
+    result = panel.tool
+    assert result.tool == "optimize" and result.complete
+    assert f"channel {c}" in result.title and "features.4" in result.title
+    image = result.images[0][1]
+    assert image.shape == (64, 64, 3) and image.dtype == np.uint8 and image.std() > 10
+    assert any(t.startswith("Optimize: step ") and "/40, objective " in t for t in texts), texts
+    assert not panel.cancel_button.isVisible()
+
+    # A class typed by name: the picture the net takes for a circle.
+    panel.objective.setCurrentIndex(panel.objective.findData("class"))
+    assert panel.class_choice.isEnabled()
+    panel.class_choice.setCurrentText("circle")
+    panel.optimize_steps.setValue(128)
+    with qtbot.waitSignal(lab.tool_done, timeout=TIMEOUT_MS, check_params_cb=lambda t: t == "optimize"):
+        panel.tool_buttons["optimize"].click()
+    assert "“circle”" in panel.tool.title and "P(class)" in panel.tool.note
+
+    # Many steps: Esc stops it, and the images shown are those of that moment (not the finished ones).
+    panel.optimize_steps.setValue(10_000)
+    panel.tool_buttons["optimize"].click()
+    qtbot.waitUntil(lambda: panel.tool is not None and not panel.tool.complete, timeout=TIMEOUT_MS)
+    assert panel.cancel_button.isVisible()
+    assert window.action_map["cancel"].shortcut().toString() == "Esc"
+    with qtbot.waitSignal(lab.failed, timeout=TIMEOUT_MS, check_params_cb=lambda m: m == "cancelled"):
+        window.action_map["cancel"].trigger()  # the window's Esc
+    QApplication.processEvents()
+    assert not panel.cancel_button.isVisible() and panel.result_note.text() == "Cancelled."
+    assert panel.tool.tool == "optimize" and not panel.tool.complete
+    assert panel.tool.images[0][1].shape == (64, 64, 3)
