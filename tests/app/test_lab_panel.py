@@ -265,10 +265,16 @@ def test_the_command_line_draws_the_windows_pixels_for_every_tool(qtbot, make_wi
             expected = pictures.gray_to_rgb(shown).repeat(zoom, axis=0).repeat(zoom, axis=1)
             assert np.array_equal(picture[top:bottom, left:right], expected), caption
 
-    for tool in (name for name, t in TOOLS.items() if t.in_window and name != "top9"):
+    for tool in (name for name, t in TOOLS.items() if t.in_window and name not in ("top9", "optimize")):
         run_tool(qtbot, window, tool)
         extra = ("--occluder", str(size), "--stride", str(stride)) if tool == "occlusion" else ()
         same_pixels(drawn_by_cli(tool, *extra), panel.tool.images)
+    # Optimize's PNG is the optimized image itself: the window's, pixel for pixel.
+    panel.objective.setCurrentIndex(panel.objective.findData("channel"))
+    panel.optimize_steps.setValue(24)
+    run_tool(qtbot, window, "optimize")
+    assert np.array_equal(drawn_by_cli("optimize", "--unit", str(panel.unit[0]), "--steps", "24"),
+                          panel.tool.images[0][1])
     with qtbot.waitSignal(lab.tool_done, timeout=TIMEOUT_MS):
         lab.run_top9(str(folder))
     same_pixels(drawn_by_cli("top9", "--images", str(folder)), panel.tool.images)
