@@ -1,15 +1,17 @@
 """The lab's commands for ``cnn-explorer``: ``predict`` and ``visualize`` (wired into app/cli.py).
 
     cnn-explorer predict MODEL --image IMG|DIR [--weights W] [--json]
-    cnn-explorer visualize MODEL --image IMG --method featuremaps|kernels|rf|erf|deconv|guided|occlusion|gradcam|top9
+    cnn-explorer visualize MODEL --image IMG
+                           --method featuremaps|kernels|rf|erf|deconv|guided|occlusion|gradcam|top9
                            [--layer L] [--unit C,Y,X] [--images DIR] [--weights W] --out FILE [--json]
     cnn-explorer visualize MODEL --method optimize (--class NAME|INDEX | --layer L [--unit C[,Y,X]])
                            [--steps N] [--negative] [--diversity K] --out FILE [--json]
 
-``visualize`` writes a picture ready for a slide (``.png`` or ``.svg``, drawn with matplotlib's Agg canvas,
-no Qt) or the raw array (``.npy``); for ``optimize`` a ``.png`` is the optimized input image itself (the
-model's input size and colour mode: ``predict`` reads it back); ``--json`` prints one line describing what was drawn. Bad input raises
-``LabError`` / ``ImageError`` (both ``ValueError``) with a one-line message; cli.py prints it and exits 2.
+``visualize`` writes a picture ready for a slide (``.png`` or ``.svg``, drawn with matplotlib's Agg canvas, no
+Qt) or the raw array (``.npy``); for ``optimize`` a ``.png`` is the optimized input image itself (the model's
+input size and colour mode: ``predict`` reads it back); ``--json`` prints one line describing what was drawn.
+Bad input raises ``LabError`` / ``ImageError`` (both ``ValueError``) with a one-line message; cli.py prints it
+and exits 2.
 """
 
 from __future__ import annotations

@@ -31,13 +31,13 @@ Progress: ``progress(Snapshot)`` gets the current images a few times a second wi
 objective's value; an exception raised in it stops the optimization and goes to the caller, who keeps the
 images of that snapshot.
 
-Why by hand: Lucid is TensorFlow 1 only. Lucent is ``torch-lucent`` 0.1.8 (2021, unmaintained): ``uv pip
-install --dry-run torch-lucent`` does resolve against today's torch, but pins kornia 0.4.1 (2020) and pulls
-81 packages (ipython, pytest … as run-time dependencies), and its ``render_vis`` has no progress callback
-that sees the images, no cancellation and no per-call thread choice (the PyPI name ``lucent`` is another,
-0.1.0 package). Captum's ``optim`` module (captum.optim) was never released in a Captum version. All three
-were read for the recipe; none is imported. What is written here is small: the parameterization (a dozen lines), the random affine transform
-(torch's ``affine_grid``/``grid_sample``), the objectives and Adam.
+Why by hand: Lucid is TensorFlow 1 only. Lucent is ``torch-lucent`` 0.1.8 (2021, unmaintained): ``uv pip install
+--dry-run torch-lucent`` does resolve against today's torch, but pins kornia 0.4.1 (2020) and pulls 81 packages
+(ipython, pytest … as run-time dependencies), and its ``render_vis`` has no progress callback that sees the
+images, no cancellation and no per-call thread choice (the PyPI name ``lucent`` is another, 0.1.0 package).
+Captum's ``optim`` module (captum.optim) was never released in a Captum version. All three were read for the
+recipe; none is imported. What is written here is small: the parameterization (a dozen lines), the random affine
+transform (torch's ``affine_grid``/``grid_sample``), the objectives and Adam.
 """
 
 from __future__ import annotations

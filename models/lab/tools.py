@@ -211,7 +211,8 @@ def _optimize(lab, prepared, options: Options) -> Picture:
         panels = [(f"{len(images)} optimized image{'s' if len(images) > 1 else ''} "
                    f"({images.shape[2]}×{images.shape[1]})", strip)]
         if len(curve) > 1:
-            panels.append((f"objective over {len(curve)} steps", opt.curve_picture([v for _, v in curve], images.shape[1])))
+            panels.append((f"objective over {len(curve)} steps",
+                           opt.curve_picture([v for _, v in curve], images.shape[1])))
         array = pixels[0] if len(pixels) == 1 else pixels
         return Picture("optimize", f"Optimized for the {text} of {lab.entry.name}", panels,
                        np.ascontiguousarray(array), describe, note, complete)
@@ -224,11 +225,12 @@ def _optimize(lab, prepared, options: Options) -> Picture:
         if options.progress is not None:
             options.progress(snapshot.step, snapshot.steps)
 
+    watched = options.on_partial is not None or options.progress is not None
     result = opt.optimize(lab, prepared, objective, steps, images=options.diversity,
-                          progress=progress if options.on_partial or options.progress else None)
+                          progress=progress if watched else None)
     describe = {**result.to_json(), "objective_text": text}
     note = (f"{result.steps} steps in {result.seconds:.1f} s; objective {result.value:.4g}"
-            + (f"; P(class) {', '.join(f'{p:.3f}' for p in result.probabilities)}" if result.probabilities else ""))
+            + ("; P(class) " + ", ".join(f"{p:.3f}" for p in result.probabilities) if result.probabilities else ""))
     return picture(result.pixels, result.curve, note, True, describe)
 
 

@@ -4,7 +4,8 @@ asked for; ``app/lab/controller.py`` computes it on the model's thread. No torch
 
 Left: the model's input with the receptive field of the clicked unit, its effective receptive field, the
 top-5 and the preprocessing. Right, in tabs: the feature-map mosaic with the enlarged channel, the kernels,
-and the tools (deconvnet, guided backprop, occlusion, top-9, Grad-CAM, feature visualization by optimization).
+and the tools (deconvnet, guided backprop, occlusion, top-9, Grad-CAM, feature visualization by
+optimization).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
-                               QScrollArea, QSizePolicy, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
+                               QPushButton, QScrollArea, QSizePolicy, QSpinBox, QSplitter, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from cnn_explorer.widgets.lab.data import FieldData, InputData, KernelData, LabView, MosaicData, ToolResult
 from cnn_explorer.widgets.lab.views import ChannelView, HistogramPlot, ImagePane, _label
