@@ -332,6 +332,11 @@ def optimize(job, layer: str, unit: tuple[int, int, int] | None, objective: str,
     elif objective in ("channel", "neuron") and unit is None:
         raise LabError("click a unit of a feature map first: optimize makes an image for its channel or for it")
     chosen = None if objective in ("class", "layer") else (unit if objective == "neuron" else (unit[0],))
+    if objective != "class":
+        _, image = _image(job, lab, None)
+        if _tool_layer(lab, lab.prepare(image), layer) is None:  # not the default layer: the unit is this one's
+            raise LabError("optimize needs a module layer with a feature map for a channel, a unit or a layer; "
+                           "choose one, or a class")
 
     def on_partial(picture) -> None:
         partial(as_tool_result(picture))  # stored first: a cancel below keeps these images
