@@ -5,13 +5,17 @@
                            |gradcampp|scorecam|eigencam|layercam|hirescam|ig|smoothgrad
                            [--layer L] [--unit C,Y,X] [--class NAME|INDEX] [--images DIR] [--weights W] --out FILE
                            [--json]
+    cnn-explorer visualize MODEL --method optimize (--class NAME|INDEX | --layer L [--unit C[,Y,X]])
+                           [--steps N] [--negative] [--diversity K] --out FILE [--json]
 
 The class maps (gradcam and after) write the map to ``.npy`` and its ROAD faithfulness score to ``--json``
 (``faithfulness.score``, −1…+1, higher = more faithful).
 
-``visualize`` writes a picture ready for a slide (``.png`` or ``.svg``, drawn with matplotlib's Agg canvas,
-no Qt) or the raw array (``.npy``); ``--json`` prints one line describing what was drawn. Bad input raises
-``LabError`` / ``ImageError`` (both ``ValueError``) with a one-line message; cli.py prints it and exits 2.
+``visualize`` writes a picture ready for a slide (``.png`` or ``.svg``, drawn with matplotlib's Agg canvas, no
+Qt) or the raw array (``.npy``); for ``optimize`` a ``.png`` is the optimized input image itself (the model's
+input size and colour mode: ``predict`` reads it back); ``--json`` prints one line describing what was drawn.
+Bad input raises ``LabError`` / ``ImageError`` (both ``ValueError``) with a one-line message; cli.py prints it
+and exits 2.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from pathlib import Path
 # The lab's tools (models/lab/tools.py: TOOLS), named here so that --help imports no torch (a test keeps
 # the two equal).
 METHODS = ("featuremaps", "kernels", "rf", "erf", "deconv", "guided", "occlusion", "gradcam", "top9",
-           "gradcampp", "scorecam", "eigencam", "layercam", "hirescam", "ig", "smoothgrad")
+           "gradcampp", "scorecam", "eigencam", "layercam", "hirescam", "ig", "smoothgrad", "optimize")
 OUT_SUFFIXES = (".png", ".svg", ".npy")
 
 
@@ -53,7 +57,7 @@ def add_commands(subparsers) -> None:
     visualize = subparsers.add_parser("visualize",
                                       help="a look inside: feature maps, kernels, fields, ZFNet tools, class maps")
     visualize.add_argument("model")
-    visualize.add_argument("--image", required=True, metavar="IMG", type=nonempty)
+    visualize.add_argument("--image", metavar="IMG", type=nonempty, help="the image (every method but optimize)")
     visualize.add_argument("--method", required=True, choices=METHODS)
     visualize.add_argument("--layer", metavar="L", type=nonempty,
                            help="a layer name as in 'cnn-explorer summary' (features.0 …)")
@@ -67,6 +71,10 @@ def add_commands(subparsers) -> None:
     visualize.add_argument("--stride", type=int, default=8, metavar="PX", help="occlusion: stride (8)")
     visualize.add_argument("--fill", type=int, default=128, metavar="LEVEL",
                            help="occlusion: the square's grey level, 0..255 (128)")
+    visualize.add_argument("--steps", type=int, metavar="N", help="optimize: steps of gradient ascent (128)")
+    visualize.add_argument("--negative", action="store_true", help="optimize: drive the objective down instead")
+    visualize.add_argument("--diversity", type=int, default=1, metavar="K",
+                           help="optimize: K images at once, pushed apart (1)")
     visualize.add_argument("--out", required=True, metavar="FILE", help="FILE.png, FILE.svg or FILE.npy")
     visualize.add_argument("--json", action="store_true", help="print one line describing what was drawn")
 
@@ -147,18 +155,27 @@ def visualize(args) -> int:
     tool = TOOLS[args.method]
     if args.method == "top9" and not args.images:
         raise LabError("top9 needs --images DIR, the folder to search")
+    optimizing = args.method == "optimize"
+    if not args.image and not optimizing:
+        raise LabError(f"{args.method} needs --image IMG")
+    if optimizing:
+        _check_optimize(args)
     unit = tuple(args.unit) if args.unit else None
     if unit is not None and len(unit) == 1 and tool.needs_unit:
         raise LabError(f"{args.method} needs a whole unit: --unit C,Y,X")
-    image = open_image(args.image)
+    image = open_image(args.image) if args.image else None
     lab = _load(args)
+    if image is None:  # optimize starts from noise: a grey image gives the input's size and normalization
+        h, w = lab.entry.input_size
+        image = np.full((h, w, 3), 128, np.uint8)
     prepared = lab.prepare(image)
     target = lab.class_index(args.target_class) if args.target_class is not None else None
     picture = tool.run(lab, prepared, Options(layer=args.layer, unit=unit, target=target, occluder=args.occluder,
-                                              stride=args.stride, fill=args.fill, images=args.images))
+                                              stride=args.stride, fill=args.fill, images=args.images,
+                                              steps=args.steps, negative=args.negative, diversity=args.diversity))
     describe: dict = {"model": lab.entry.name, "weights": lab.loaded.weights.label, "method": args.method,
-                      "image": str(args.image), **picture.describe}
-    if args.method == "occlusion":
+                      "image": str(args.image) if args.image else None, **picture.describe}
+    if args.method in ("occlusion", "optimize"):
         describe.update(shape=list(np.shape(picture.array)))
     elif args.method not in ("rf", "top9"):
         values = np.asarray(picture.array, dtype=np.float64)
@@ -167,6 +184,8 @@ def visualize(args) -> int:
         if out.suffix.lower() == ".npy":
             with open(target, "wb") as file:  # np.save on a name would add ".npy" to "x.NPY"
                 np.save(file, np.asarray(picture.array))
+        elif optimizing and out.suffix.lower() == ".png":
+            describe["files"] = _save_optimized(picture.array, target, out)
         else:
             compose(picture.title, picture.panels, target, out.suffix[1:].lower(), picture.scales)
     _note_weights(lab)
@@ -174,6 +193,39 @@ def visualize(args) -> int:
     if args.json:
         print(json.dumps(describe, default=_plain))
     return 0
+
+
+def _check_optimize(args) -> None:
+    from cnn_explorer.models.lab.errors import LabError
+
+    if args.target_class is None and not args.layer:
+        raise LabError("optimize needs --class NAME|INDEX, or --layer L (with --unit C for a channel, C,Y,X for a "
+                       "neuron; the layer's mean activation without)")
+    if args.target_class is not None and (args.layer or args.unit):
+        raise LabError("optimize takes --class, or --layer with --unit, not both")
+    if args.steps is not None and not 1 <= args.steps <= 100_000:
+        raise LabError(f"--steps must be 1 … 100000, not {args.steps}")
+    if not 1 <= args.diversity <= 64:
+        raise LabError(f"--diversity must be 1 … 64 images, not {args.diversity}")
+
+
+def _save_optimized(array, target, out: Path) -> list[str]:
+    """The optimized image(s) as they are, 8-bit, grey for a 1-channel net: the first at ``out`` (written to
+    ``target``, staged), the others beside it as ``NAME_2.png`` …; the files written."""
+    import numpy as np
+    from PIL import Image
+
+    from cnn_explorer.models.lab.optimize import to_uint8
+
+    pixels = np.asarray(array)
+    pixels = pixels[None] if pixels.ndim == 3 else pixels
+    files = []
+    for i, one in enumerate(to_uint8(pixels)):
+        image = Image.fromarray(one[:, :, 0], "L") if pixels.shape[-1] == 1 else Image.fromarray(one, "RGB")
+        path = target if i == 0 else out.with_name(f"{out.stem}_{i + 1}{out.suffix}")
+        image.save(path, format="PNG")
+        files.append(str(out if i == 0 else path))
+    return files
 
 
 def _plain(value):

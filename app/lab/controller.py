@@ -3,7 +3,7 @@ current model, and runs the lab's jobs (``jobs.py``) on the model's thread throu
 
 Channels: "lab" (the image, the top-5, the layer's mosaic and kernels), "lab.kernels" (kernel pages),
 "lab.unit" (the receptive field of a clicked unit) and "lab.tool" (deconvnet, guided backprop, occlusion,
-top-9, and the class maps of the panel's "Map:" box: Grad-CAM, the CAM family, IG, SmoothGrad; progress and
+top-9, the class maps of the panel's "Map:" box (Grad-CAM, the CAM family, IG, SmoothGrad) and optimize: progress and
 Cancel). On each, the latest request wins and stale results are dropped; a model
 load cancels them all (declared with the runner). The lab computes only while its tab is shown; a change of
 model or layer while it is hidden is shown when the tab comes back.
@@ -24,7 +24,7 @@ from cnn_explorer.widgets.common.theme import colors
 log = logging.getLogger(__name__)
 CHANNELS = ("lab", "lab.kernels", "lab.unit", "lab.tool")
 TOOL_NAMES = {"deconv": "Deconvnet", "guided": "Guided backprop", "gradcam": "Grad-CAM", "occlusion": "Occlusion",
-              "top9": "Top-9", **MAPS}
+              "top9": "Top-9", **MAPS, "optimize": "Optimize"}
 
 
 def message_of(error: BaseException) -> str:
@@ -209,6 +209,10 @@ class LabController(QObject):
             target = self.panel.target_class()
             self._partial = None
             fn = lambda job: lab_jobs.occlusion(job, layer, size, stride, self._store_partial, target)  # noqa: E731
+        elif tool == "optimize":
+            settings = self.panel.optimize_settings()
+            self._partial = None
+            fn = lambda job: lab_jobs.optimize(job, layer, unit, *settings, self._store_partial)  # noqa: E731
         else:
             raise ValueError(f"unknown tool {tool!r}")
         return self._start_tool(tool, fn)
@@ -251,6 +255,9 @@ class LabController(QObject):
             self.panel.set_busy(False)
         if isinstance(error, Cancelled):
             if channel == "lab.tool":
+                partial, self._partial = self._partial, None
+                if partial is not None:  # what was computed when Cancel came (optimize: the images of that step)
+                    self.panel.set_tool_result(partial)
                 self.panel.result_note.setText("Cancelled.")
                 self.failed.emit("cancelled")
             return

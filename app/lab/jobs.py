@@ -37,7 +37,7 @@ def warm_up(job) -> None:
     import skimage.data  # noqa: F401
     import sklearn.datasets  # noqa: F401
 
-    from cnn_explorer.models.lab import attribution, cams, fields, images, top9  # noqa: F401
+    from cnn_explorer.models.lab import attribution, cams, fields, images, optimize, top9  # noqa: F401
 
 
 def lab_of(job):
@@ -338,3 +338,36 @@ def top9(job, folder: str, layer: str, channel: int | None) -> ToolResult:
 
     return _run_tool(job, "top9", Options(layer=layer, unit=None if channel is None else (channel,), images=folder,
                                           progress=_cancellable(job, "Top-9:")))
+
+
+def optimize(job, layer: str, unit: tuple[int, int, int] | None, objective: str, class_text: str, steps: int,
+             images: int, negative: bool, partial: Callable[[ToolResult], None]) -> ToolResult:
+    """Feature visualization by optimization of the clicked channel or unit of ``layer``, the layer, or a class
+    (``class_text``, a name or a number); ``partial`` gets the evolving images a few times a second, and the
+    progress text says "step k/N, objective v". Cancel stops it: the last images stay shown."""
+    from cnn_explorer.models.lab.errors import LabError
+    from cnn_explorer.models.lab.tools import Options
+
+    lab = lab_of(job)
+    target = None
+    if objective == "class":
+        if not class_text:
+            raise LabError("type or choose a class to optimize")
+        target = lab.class_index(class_text)
+    elif objective in ("channel", "neuron") and unit is None:
+        raise LabError("click a unit of a feature map first: optimize makes an image for its channel or for it")
+    chosen = None if objective in ("class", "layer") else (unit if objective == "neuron" else (unit[0],))
+    if objective != "class":
+        _, image = _image(job, lab, None)
+        if _tool_layer(lab, lab.prepare(image), layer) is None:  # not the default layer: the unit is this one's
+            raise LabError("optimize needs a module layer with a feature map for a channel, a unit or a layer; "
+                           "choose one, or a class")
+
+    def on_partial(picture) -> None:
+        partial(as_tool_result(picture))  # stored first: a cancel below keeps these images
+        step, total = picture.describe["step"], picture.describe["steps"]
+        job.progress(f"Optimize: {picture.note}", int(100 * step / max(total, 1)))
+
+    return _run_tool(job, "optimize", Options(layer=layer, unit=chosen, target=target, objective=objective,
+                                              steps=steps, diversity=images, negative=negative,
+                                              on_partial=on_partial))

@@ -254,8 +254,11 @@ class MainWindow(QMainWindow):
             self.status.set_busy(True, "Cancelling…")
 
     def escape(self) -> None:
+        lab = self.host.built("lab")
         if self.session.is_loading():
             self.cancel_loading()
+        elif lab is not None and lab.panel.cancel_button.isVisible():  # a lab tool at work (occlusion, optimize …)
+            lab.cancel()
         elif self.classroom.is_presentation():
             self.classroom.toggle_presentation()
 

@@ -33,8 +33,13 @@ class Options:
     fill: int = 128
     images: str | None = None  # top-9's folder
     page: tuple[int, int] = (0, 0)  # kernels: which page of a large grid
+    objective: str | None = None  # optimize: channel | neuron | layer | class (None: told by target/unit/layer)
+    steps: int | None = None  # optimize: steps of gradient ascent (None: its default)
+    negative: bool = False  # optimize: drive the objective down instead
+    diversity: int = 1  # optimize: how many images, pushed apart
     progress: Progress | None = None
-    on_partial: Callable[["Picture"], None] | None = None  # occlusion: the maps so far, after each batch
+    on_partial: Callable[["Picture"], None] | None = None  # occlusion: the maps so far, after each batch;
+    # optimize: the images so far, a few times a second
 
 
 @dataclass
@@ -205,6 +210,59 @@ def _top9(lab, prepared, options: Options) -> Picture:
                    result.to_json(), note)
 
 
+def _optimize(lab, prepared, options: Options) -> Picture:
+    """Feature visualization by optimization (``models/lab/optimize.py``): the images that excite a class, a
+    layer, a channel or a neuron most, drawn as they evolve (``options.on_partial``); ``array`` holds the
+    images themselves (N×H×W×C in 0..1, H×W×C for one)."""
+    from cnn_explorer.models.lab import optimize as opt
+
+    kind = options.objective
+    if kind is None:
+        if options.target is not None:
+            kind = "class"
+        elif options.unit is not None:
+            kind = "neuron" if len(options.unit) == 3 else "channel"
+        elif options.layer:
+            kind = "layer"
+        else:
+            raise LabError("optimize needs a class (--class NAME|INDEX) or a layer (--layer L, with --unit C for a "
+                           "channel or C,Y,X for a neuron)")
+    layer = options.layer if kind == "class" else (options.layer or _layer(lab, prepared, options))
+    objective = opt.objective_for(lab, prepared, kind, layer, options.unit, options.target, options.negative)
+    steps = options.steps or opt.DEFAULT_STEPS
+    text = objective.describe(lab.categories)
+
+    def picture(pixels, curve, note: str, complete: bool, describe: dict) -> Picture:
+        images = opt.to_uint8(pixels)
+        strip = np.full((images.shape[1], images.shape[0] * (images.shape[2] + 2) - 2, 3), 255, np.uint8)
+        for i, one in enumerate(images):
+            strip[:, i * (images.shape[2] + 2):i * (images.shape[2] + 2) + images.shape[2]] = one
+        panels = [(f"{len(images)} optimized image{'s' if len(images) > 1 else ''} "
+                   f"({images.shape[2]}×{images.shape[1]})", strip)]
+        if len(curve) > 1:
+            panels.append((f"objective over {len(curve)} steps",
+                           opt.curve_picture([v for _, v in curve], images.shape[1])))
+        array = pixels[0] if len(pixels) == 1 else pixels
+        return Picture("optimize", f"Optimized for the {text} of {lab.entry.name}", panels,
+                       np.ascontiguousarray(array), describe, note, complete)
+
+    def progress(snapshot) -> None:
+        if options.on_partial is not None:
+            options.on_partial(picture(snapshot.pixels, [], f"step {snapshot.step}/{snapshot.steps}, objective "
+                                       f"{snapshot.value:.4g}", False,
+                                       {"step": snapshot.step, "steps": snapshot.steps, "value": snapshot.value}))
+        if options.progress is not None:
+            options.progress(snapshot.step, snapshot.steps)
+
+    watched = options.on_partial is not None or options.progress is not None
+    result = opt.optimize(lab, prepared, objective, steps, images=options.diversity,
+                          progress=progress if watched else None)
+    describe = {**result.to_json(), "objective_text": text}
+    note = (f"{result.steps} steps in {result.seconds:.1f} s; objective {result.value:.4g}"
+            + ("; P(class) " + ", ".join(f"{p:.3f}" for p in result.probabilities) if result.probabilities else ""))
+    return picture(result.pixels, result.curve, note, True, describe)
+
+
 # -- the lab's views, as pictures ---------------------------------------------------------------------------------
 
 WHITE = (255, 255, 255)
@@ -346,4 +404,5 @@ TOOLS: dict[str, Tool] = {tool.name: tool for tool in (
     Tool("hirescam", "HiResCAM", False, True, _class_map("hirescam")),
     Tool("ig", "Integrated Gradients", False, True, _class_map("ig")),
     Tool("smoothgrad", "SmoothGrad", False, True, _class_map("smoothgrad")),
+    Tool("optimize", "Optimize", False, True, _optimize),
 )}

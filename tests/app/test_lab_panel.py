@@ -273,10 +273,16 @@ def test_the_command_line_draws_the_windows_pixels_for_every_tool(qtbot, make_wi
             expected = pictures.gray_to_rgb(shown).repeat(zoom, axis=0).repeat(zoom, axis=1)
             assert np.array_equal(picture[top:bottom, left:right], expected), caption
 
-    for tool in (name for name, t in TOOLS.items() if t.in_window and name != "top9"):
+    for tool in (name for name, t in TOOLS.items() if t.in_window and name not in ("top9", "optimize")):
         run_tool(qtbot, window, tool)
         extra = ("--occluder", str(size), "--stride", str(stride)) if tool == "occlusion" else ()
         same_pixels(drawn_by_cli(tool, *extra), panel.tool.images)
+    # Optimize's PNG is the optimized image itself: the window's, pixel for pixel.
+    panel.objective.setCurrentIndex(panel.objective.findData("channel"))
+    panel.optimize_steps.setValue(24)
+    run_tool(qtbot, window, "optimize")
+    assert np.array_equal(drawn_by_cli("optimize", "--unit", str(panel.unit[0]), "--steps", "24"),
+                          panel.tool.images[0][1])
     with qtbot.waitSignal(lab.tool_done, timeout=TIMEOUT_MS):
         lab.run_top9(str(folder))
     same_pixels(drawn_by_cli("top9", "--images", str(folder)), panel.tool.images)
@@ -344,3 +350,54 @@ def test_a_chosen_class_and_map_redraw_the_map(qtbot, make_window):
     qtbot.keyClicks(edit, "hexagon")
     qtbot.keyClick(edit, Qt.Key_Return)
     assert panel.target_class() is None and "No class named 'hexagon'" in panel.message.text()
+
+
+def test_optimize_a_channel_a_class_and_cancel_with_escape(qtbot, make_window):
+    """The "Optimize" button on zfnet_shapes: a conv2 unit clicked, its channel's picture drawn as it evolves, a
+    class picture, and Esc keeping the images of the moment it was pressed."""
+    window = make_window("zfnet_shapes")
+    lab, panel = window.feature("lab"), window.feature("lab").panel
+    assert panel.tool_buttons["optimize"].text() == "Optimize"
+    select(qtbot, window, "features.4")
+    c, y, x = click_unit(qtbot, window, 2, 8, 8)
+
+    # The clicked channel, a few steps: its images come in as they evolve, with the step and the objective.
+    panel.objective.setCurrentIndex(panel.objective.findData("channel"))
+    panel.optimize_steps.setValue(40)
+    texts = []
+    original = panel.set_busy
+
+    def spy(busy, text="", percent=-1):
+        texts.append(text)
+        original(busy, text, percent)
+    panel.set_busy = spy
+    with qtbot.waitSignal(lab.tool_done, timeout=TIMEOUT_MS, check_params_cb=lambda t: t == "optimize"):
+        panel.tool_buttons["optimize"].click()
+    result = panel.tool
+    assert result.tool == "optimize" and result.complete
+    assert f"channel {c}" in result.title and "features.4" in result.title
+    image = result.images[0][1]
+    assert image.shape == (64, 64, 3) and image.dtype == np.uint8 and image.std() > 10
+    assert any(t.startswith("Optimize: step ") and "/40, objective " in t for t in texts), texts
+    assert not panel.cancel_button.isVisible()
+
+    # A class typed by name: the picture the net takes for a circle.
+    panel.objective.setCurrentIndex(panel.objective.findData("class"))
+    assert panel.choose_class("circle")  # the Class: box the maps use
+    panel.optimize_steps.setValue(128)
+    with qtbot.waitSignal(lab.tool_done, timeout=TIMEOUT_MS, check_params_cb=lambda t: t == "optimize"):
+        panel.tool_buttons["optimize"].click()
+    assert "“circle”" in panel.tool.title and "P(class)" in panel.tool.note
+
+    # Many steps: Esc stops it, and the images shown are those of that moment (not the finished ones).
+    panel.optimize_steps.setValue(10_000)
+    panel.tool_buttons["optimize"].click()
+    qtbot.waitUntil(lambda: panel.tool is not None and not panel.tool.complete, timeout=TIMEOUT_MS)
+    assert panel.cancel_button.isVisible()
+    assert window.action_map["cancel"].shortcut().toString() == "Esc"
+    with qtbot.waitSignal(lab.failed, timeout=TIMEOUT_MS, check_params_cb=lambda m: m == "cancelled"):
+        window.action_map["cancel"].trigger()  # the window's Esc
+    QApplication.processEvents()
+    assert not panel.cancel_button.isVisible() and panel.result_note.text() == "Cancelled."
+    assert panel.tool.tool == "optimize" and not panel.tool.complete
+    assert panel.tool.images[0][1].shape == (64, 64, 3)

@@ -4,7 +4,8 @@ asked for; ``app/lab/controller.py`` computes it on the model's thread. No torch
 
 Left: the model's input with the receptive field of the clicked unit, its effective receptive field, the
 top-5 and the preprocessing. Right, in tabs: the feature-map mosaic with the enlarged channel, the kernels,
-and the tools (deconvnet, guided backprop, occlusion, top-9, Grad-CAM).
+and the tools (deconvnet, guided backprop, occlusion, top-9, Grad-CAM, feature visualization by
+optimization).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
-                               QScrollArea, QSizePolicy, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
+                               QPushButton, QScrollArea, QSizePolicy, QSpinBox, QSplitter, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from cnn_explorer.widgets.lab.data import FieldData, InputData, KernelData, LabView, MosaicData, ToolResult
 from cnn_explorer.widgets.lab.views import ChannelView, HistogramPlot, ImagePane, _label
@@ -22,11 +24,13 @@ from cnn_explorer.widgets.lab.mosaic import NORMALIZE, SORT, MosaicView, ScaleBa
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
 TOOLS = {"deconv": "Deconvnet", "guided": "Guided backprop", "gradcam": "Grad-CAM", "occlusion": "Occlusion",
-         "top9": "Top-9 of a folder…"}
+         "top9": "Top-9 of a folder…", "optimize": "Optimize"}
 #: The class maps the "Map:" box offers; the Grad-CAM button runs the one chosen (models/lab/cams.py).
 MAPS = {"gradcam": "Grad-CAM", "gradcampp": "Grad-CAM++", "scorecam": "Score-CAM", "eigencam": "EigenCAM",
         "layercam": "LayerCAM", "hirescam": "HiResCAM", "ig": "Integrated Gradients", "smoothgrad": "SmoothGrad"}
 TOP1 = "top-1"
+OBJECTIVES = {"channel": "the clicked channel", "neuron": "the clicked unit", "layer": "the whole layer",
+              "class": "the class"}  # what "Optimize" makes an image for (the class: the Class: box's)
 
 
 def _combo(items: dict[str, str], parent: QWidget, name: str) -> QComboBox:
@@ -46,7 +50,7 @@ class LabPanel(QWidget):
     display_changed = Signal()  # normalization or sort order
     unit_chosen = Signal(int, int, int)
     kernel_page_requested = Signal(int, int)
-    tool_requested = Signal(str)  # "deconv", "guided", "occlusion", or a class map of MAPS
+    tool_requested = Signal(str)  # "deconv", "guided", "occlusion", "optimize", or a class map of MAPS
     folder_chosen = Signal(str)  # top-9 over this folder
     cancel_requested = Signal()
 
@@ -234,6 +238,7 @@ class LabPanel(QWidget):
         occ.addWidget(self.stride)
         grid.addLayout(occ, (len(TOOLS) + 1) // 2, 0, 1, 2)
         grid.addLayout(self._class_row(page), (len(TOOLS) + 1) // 2 + 1, 0, 1, 2)
+        grid.addLayout(self._optimize_row(page), (len(TOOLS) + 1) // 2 + 2, 0, 1, 2)
         self.tool_unit = _label("Tools project the clicked unit, or the layer's strongest one.", page, "tool_unit")
         self.progress = QProgressBar(page)
         self.progress.setObjectName("lab_progress")
@@ -353,6 +358,38 @@ class LabPanel(QWidget):
         """A shown class map is redrawn for the class chosen."""
         if self.tool is not None and self.tool.tool in MAPS:
             self.tool_requested.emit(self.tool.tool)
+
+    def _optimize_row(self, page: QWidget) -> QHBoxLayout:
+        """Optimize's settings: its objective (the clicked channel or unit of the layer, the layer, or a class
+        the Class: box's), its steps, how many images (pushed apart) and its sign."""
+        self.objective = _combo(OBJECTIVES, page, "optimize_objective")
+        self.objective.setToolTip("What the optimized image excites most")
+        self.optimize_steps = QSpinBox(page)
+        self.optimize_steps.setObjectName("optimize_steps")
+        self.optimize_steps.setRange(1, 10_000)
+        self.optimize_steps.setValue(256)
+        self.optimize_steps.setSuffix(" steps")
+        self.images_count = QSpinBox(page)
+        self.images_count.setObjectName("optimize_images")
+        self.images_count.setRange(1, 8)
+        self.images_count.setSuffix(" image(s)")
+        self.images_count.setToolTip("Several images at once, pushed apart by a diversity term")
+        self.negative = QCheckBox("negative", page)
+        self.negative.setObjectName("optimize_negative")
+        self.negative.setToolTip("Drive the objective down instead")
+        row = QHBoxLayout()
+        for widget in (self.objective, self.optimize_steps, self.images_count, self.negative):
+            row.addWidget(widget)
+        return row
+
+    def optimize_settings(self) -> tuple[str, str, int, int, bool]:
+        """(objective, class text, steps, images, negative) as the user set them; the class is the Class: box's
+        (its top-1: the class predicted now)."""
+        chosen = self.target_class()
+        if chosen is None and self.view is not None and self.view.input.predictions:
+            chosen = self.view.input.predictions[0][0]
+        return (self.objective.currentData(), "" if chosen is None else str(chosen),
+                self.optimize_steps.value(), self.images_count.value(), self.negative.isChecked())
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
