@@ -29,7 +29,7 @@ TOOLS = {"deconv": "Deconvnet", "guided": "Guided backprop", "gradcam": "Grad-CA
 MAPS = {"gradcam": "Grad-CAM", "gradcampp": "Grad-CAM++", "scorecam": "Score-CAM", "eigencam": "EigenCAM",
         "layercam": "LayerCAM", "hirescam": "HiResCAM", "ig": "Integrated Gradients", "smoothgrad": "SmoothGrad"}
 TOP1 = "top-1"
-OBJECTIVES = {"channel": "the clicked channel", "neuron": "the clicked unit", "layer": "the whole layer",
+OBJECTIVES = {"channel": "clicked channel", "neuron": "clicked unit", "layer": "whole layer",
               "class": "the class"}  # what "Optimize" makes an image for (the class: the Class: box's)
 
 
@@ -359,7 +359,7 @@ class LabPanel(QWidget):
         if self.tool is not None and self.tool.tool in MAPS:
             self.tool_requested.emit(self.tool.tool)
 
-    def _optimize_row(self, page: QWidget) -> QHBoxLayout:
+    def _optimize_row(self, page: QWidget) -> QGridLayout:
         """Optimize's settings: its objective (the clicked channel or unit of the layer, the layer, or a class
         the Class: box's), its steps, how many images (pushed apart) and its sign."""
         self.objective = _combo(OBJECTIVES, page, "optimize_objective")
@@ -377,9 +377,14 @@ class LabPanel(QWidget):
         self.negative = QCheckBox("negative", page)
         self.negative.setObjectName("optimize_negative")
         self.negative.setToolTip("Drive the objective down instead")
-        row = QHBoxLayout()
-        for widget in (self.objective, self.optimize_steps, self.images_count, self.negative):
-            row.addWidget(widget)
+        row = QGridLayout()  # two to a row, as the buttons above: legible beside both docks at 1024 pixels
+        row.addWidget(QLabel("Optimize:", page), 0, 0)
+        row.addWidget(self.objective, 0, 1)
+        row.addWidget(self.optimize_steps, 0, 2)
+        row.addWidget(self.images_count, 1, 1)
+        row.addWidget(self.negative, 1, 2)
+        row.setColumnStretch(1, 1)
+        row.setColumnStretch(2, 1)
         return row
 
     def optimize_settings(self) -> tuple[str, str, int, int, bool]:
