@@ -249,6 +249,9 @@ def _offscreen_app():
     return QApplication.instance() or QApplication([])
 
 
+LONGEST_PICTURE = 4.0  # a graph picture whose sides differ more than this is drawn in rows
+
+
 def _write_graph_image(summary, path, *, unfold: bool = False, theme: str = "light") -> int:
     """Draw the layer graph of ``summary`` into an .svg or .png file without opening a window: folded (every
     outermost block) unless ``unfold``. Returns the number of nodes drawn."""
@@ -261,9 +264,18 @@ def _write_graph_image(summary, path, *, unfold: bool = False, theme: str = "lig
 
     app = QApplication.instance() or QApplication([])  # noqa: F841 (the view needs it alive)
     view = GraphView()
+    data, folded = graph_data_from(summary), (() if unfold else None)
     try:
         view.set_theme(theme)
-        view.set_data(graph_data_from(summary), folded=() if unfold else None)
+        view.set_data(data, folded=folded)
+        rect = view.scene_rect()
+        if max(rect.width() / rect.height(), rect.height() / rect.width()) > LONGEST_PICTURE:
+            # A strip too long to read as one picture (DenseNet unfolded): left to right in rows instead, as the
+            # slides arrange it, for one picture of a slide's proportions.
+            from cnn_explorer.app.explorer.export import slide_view
+
+            view.deleteLater()
+            view = slide_view(data, (1920, 1080), folded=folded, theme=theme)
         view.export_image(path)
         return len(view.visible_nodes())
     finally:

@@ -169,6 +169,10 @@ def test_graph_slides(qapp, tmp_path, capsys):
     assert all(image_size(p) == (1920, 1080) for p in pngs)
     assert not (tmp_path / "d.png").exists()
     capsys.readouterr()
+    # Without --slide, a graph too long for one readable strip is drawn left to right in rows instead.
+    assert cli.main(["graph", "densenet121", "--unfold", "--out", str(tmp_path / "strip.png")]) == 0
+    w, h = image_size(tmp_path / "strip.png")
+    assert max(w / h, h / w) <= 4 and min(w, h) >= 1000
 
 
 @pytest.mark.parametrize("args", [["--slide", "5:4"], ["--slide", ""], ["--size", "big"]])
