@@ -90,7 +90,8 @@ def test_every_package_the_code_imports_is_declared():
 
 # Qt-free modules outside models/ and app/core: the pure data and arithmetic of widgets/ (what worker threads and
 # the command line use), each feature's declaration (the command line reads it), jobs and commands.
-QT_FREE_WIDGETS = ("common/files", "common/format", "graph/data", "graph/layout", "graph/fold_state",
+QT_FREE_WIDGETS = ("common/files", "common/format", "common/placement", "graph/data", "graph/layout",
+                   "graph/fold_state",
                    "explorer/layer_info", "lab/data")
 
 

@@ -26,10 +26,18 @@ def palette(n: int = 256, *, black_background: bool = True) -> np.ndarray:
     return colours
 
 
-def _text(image, text: str, x: int, y: int, colour, scale: float = 0.5) -> None:
+def _text_size(text: str, scale: float) -> tuple[int, int, int]:
     import cv2
 
     (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    return w, h, base
+
+
+def _text(image, text: str, x: int, y: int, colour, scale: float = 0.5) -> None:
+    """``text`` on a box of ``colour`` whose bottom-left corner is (x, y)."""
+    import cv2
+
+    w, h, base = _text_size(text, scale)
     y = max(y, h + base + 1)
     cv2.rectangle(image, (x, y - h - base - 2), (x + w + 4, y), tuple(int(c) for c in colour), -1)
     lum = 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2]
@@ -37,9 +45,11 @@ def _text(image, text: str, x: int, y: int, colour, scale: float = 0.5) -> None:
                 (0, 0, 0) if lum > 140 else (255, 255, 255), 1, cv2.LINE_AA)
 
 
-def draw_result(image: np.ndarray, result, *, score_threshold: float | None = None) -> np.ndarray:
+def draw_result(image: np.ndarray, result, *, score_threshold: float | None = None, place=None) -> np.ndarray:
     """``result`` drawn over ``image`` (H×W×3 uint8 RGB; ``result.overlay`` is used when it has one). A new
-    array; ``image`` is not changed."""
+    array; ``image`` is not changed. ``place(box, size, placed, bounds)`` (x, y, w, h tuples) says where a box's
+    label goes so that labels never cover each other (the live view's ``widgets/common/placement``); without
+    it a label sits above its box."""
     import cv2
 
     canvas = np.ascontiguousarray(result.overlay if result.overlay is not None else image).copy()
@@ -47,11 +57,20 @@ def draw_result(image: np.ndarray, result, *, score_threshold: float | None = No
     scale = max(0.4, min(canvas.shape[:2]) / 900)
     thick = max(1, round(min(canvas.shape[:2]) / 300))
     keep = np.ones(len(result.scores), bool) if score_threshold is None else result.scores >= score_threshold
+    placed: list[tuple] = []
     for i in np.flatnonzero(keep):
         x1, y1, x2, y2 = (int(round(v)) for v in result.boxes[i])
         colour = tuple(int(c) for c in colours[int(result.labels[i]) % 256])
         cv2.rectangle(canvas, (x1, y1), (max(x1, x2 - 1), max(y1, y2 - 1)), colour, thick)
-        _text(canvas, f"{result.names[i]} {result.scores[i]:.2f}", x1, y1, colour, scale)
+        text = f"{result.names[i]} {result.scores[i]:.2f}"
+        if place is None:
+            _text(canvas, text, x1, y1, colour, scale)
+        else:
+            w, h, base = _text_size(text, scale)
+            spot = place((x1, y1, x2 - x1, y2 - y1), (w + 4, h + base + 2), placed,
+                         (0, 0, canvas.shape[1], canvas.shape[0]))
+            placed.append(spot)
+            _text(canvas, text, int(spot[0]), int(spot[1] + spot[3]), colour, scale)
         if result.keypoints is not None and i < len(result.keypoints):
             points = result.keypoints[i]
             for a, b in COCO_SKELETON if len(points) == 17 else ():  # a face's 5 landmarks: points only

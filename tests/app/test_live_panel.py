@@ -334,3 +334,24 @@ def test_the_hud_moves_to_the_corner_where_it_hides_no_finding(qtbot):
     view.show_frame(LiveFrame(np.full((480, 640, 3), 90, np.uint8), []))
     view.grab()
     assert view.hud_corner == corner
+
+
+def test_a_faces_five_landmarks_are_points_not_a_skeleton(qapp):
+    """MTCNN's eyes, nose and mouth corners are drawn as dots; COCO's skeleton joins only a body's 17 points."""
+    import numpy as np
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QFont, QImage, QPainter
+
+    from cnn_explorer.widgets.live.camera_view import Detection, LiveFrame, paint_overlays
+
+    points = np.array([[60, 60, 1], [140, 60, 1], [100, 100, 1], [70, 140, 1], [130, 140, 1]], np.float32)
+    frame = LiveFrame(np.zeros((200, 200, 3), np.uint8),
+                      [Detection((20, 20, 180, 180), "face 0.99", (255, 0, 0), points)])
+    image = QImage(200, 200, QImage.Format_RGB888)
+    image.fill(0)
+    painter = QPainter(image)
+    paint_overlays(painter, frame, QRectF(0, 0, 200, 200), QFont(), screen=False)
+    painter.end()
+    assert image.pixelColor(100, 60).red() == 0  # between the eyes: no line (it was joined as a crossing X)
+    assert image.pixelColor(85, 80).red() == 0  # between an eye and the nose: none either
+    assert image.pixelColor(60, 60).red() == 255  # the dots are there

@@ -13,6 +13,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from cnn_explorer.widgets.common.placement import place_label
+
 #: COCO's person skeleton (pairs of keypoint indices), as models/live/draw.py has it.
 SKELETON = ((15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7), (6, 8),
             (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6))
@@ -188,6 +190,7 @@ def paint_overlays(painter: QPainter, frame: LiveFrame, rect: QRectF, font: QFon
     metrics = QFontMetricsF(label_font)
     painter.setFont(label_font)
     line = max(2.0, min(rect.width(), rect.height()) / 220)
+    placed: list[tuple] = []  # the labels drawn so far: a label never covers another
     for det in frame.detections:
         x1, y1, x2, y2 = det.box
         box = QRectF(rect.left() + x1 * sx, rect.top() + y1 * sy, (x2 - x1) * sx, (y2 - y1) * sy)
@@ -198,7 +201,7 @@ def paint_overlays(painter: QPainter, frame: LiveFrame, rect: QRectF, font: QFon
         if det.keypoints is not None:
             points = det.keypoints
             painter.setPen(QPen(color, line, Qt.SolidLine, Qt.RoundCap))
-            for a, b in SKELETON:
+            for a, b in SKELETON if len(points) == 17 else ():  # a face's five landmarks: points only
                 if a < len(points) and b < len(points) and points[a, 2] > 0 and points[b, 2] > 0:
                     painter.drawLine(QPointF(rect.left() + points[a, 0] * sx, rect.top() + points[a, 1] * sy),
                                      QPointF(rect.left() + points[b, 0] * sx, rect.top() + points[b, 1] * sy))
@@ -208,9 +211,11 @@ def paint_overlays(painter: QPainter, frame: LiveFrame, rect: QRectF, font: QFon
                 if v > 0:
                     painter.drawEllipse(QPointF(rect.left() + x * sx, rect.top() + y * sy), line * 1.5, line * 1.5)
         if det.text:
-            tw, th = metrics.horizontalAdvance(det.text) + 8, metrics.height() + 2
-            top = box.top() - th if box.top() - th >= rect.top() else box.top()
-            label = QRectF(box.left() - line / 2, top, tw, th)
+            size = (metrics.horizontalAdvance(det.text) + 8, metrics.height() + 2)
+            spot = place_label((box.left() - line / 2, box.top(), box.width(), box.height()), size, placed,
+                               (rect.left(), rect.top(), rect.width(), rect.height()))
+            placed.append(spot)
+            label = QRectF(*spot)
             painter.fillRect(label, color)
             painter.setPen(_text_color(det.color))
             painter.drawText(label, Qt.AlignCenter, det.text)

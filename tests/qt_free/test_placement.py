@@ -1,0 +1,31 @@
+"""Detection labels never cover each other, and stay inside the picture (widgets/common/placement)."""
+
+from __future__ import annotations
+
+import itertools
+
+from cnn_explorer.widgets.common.placement import _overlap, place_label
+
+BOUNDS = (0.0, 0.0, 640.0, 480.0)
+
+
+def place_all(boxes, size=(90.0, 18.0)):
+    placed = []
+    for box in boxes:
+        placed.append(place_label(box, size, placed, BOUNDS))
+    return placed
+
+
+def test_labels_of_boxes_that_share_a_top_do_not_overlap():
+    boxes = [(100.0 + 10 * i, 200.0, 120.0, 150.0) for i in range(4)]  # four people side by side, same top
+    labels = place_all(boxes)
+    assert all(_overlap(a, b) == 0 for a, b in itertools.combinations(labels, 2))
+    assert labels[0][1] == 200.0 - 18.0  # the first sits above its box, as before
+    for (x, y, w, h), box in zip(labels, boxes):
+        assert BOUNDS[0] <= x and x + w <= BOUNDS[2] and BOUNDS[1] <= y and y + h <= BOUNDS[3]
+        assert box[1] - h <= y <= box[1] + box[3]  # next to its own box
+
+
+def test_a_box_at_the_edges_keeps_its_label_in_the_picture():
+    (x, y, w, h), = place_all([(600.0, 0.0, 40.0, 30.0)])
+    assert y == 0.0 and x + w <= 640.0  # inside its top, moved left from the right edge

@@ -1,0 +1,29 @@
+"""Where a detection's label goes, so that no label covers another: plain arithmetic on (x, y, w, h) tuples,
+used by the live view's painter and, through ``app/live``, by the pictures the command line draws. No Qt."""
+
+from __future__ import annotations
+
+Rect = tuple[float, float, float, float]  # x, y, width, height
+
+
+def _overlap(a: Rect, b: Rect) -> float:
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+def place_label(box: Rect, size: tuple[float, float], placed: list[Rect], bounds: Rect) -> Rect:
+    """The label of ``box``: above it, else just inside its top, else below it, else further down inside it;
+    the first of these places that covers no label in ``placed`` and stays inside ``bounds`` (the picture).
+    When every place covers one, the place that covers the least. The caller appends the answer to ``placed``."""
+    x, y, bw, bh = box
+    w, h = size
+    left = min(max(x, bounds[0]), max(bounds[0], bounds[0] + bounds[2] - w))
+    tops = [y - h, y, y + bh] + [y + k * h for k in range(1, 8) if y + (k + 1) * h <= y + bh]
+    inside = [(left, top, w, h) for top in tops if bounds[1] <= top and top + h <= bounds[1] + bounds[3]]
+    candidates = inside or [(left, max(bounds[1], y), w, h)]
+
+    def covered(label: Rect) -> float:
+        return sum(_overlap(label, other) for other in placed)
+
+    return min(candidates, key=lambda label: (covered(label) > 0, covered(label)))
