@@ -345,6 +345,9 @@ class LiveController(QObject):
         if result.top:
             _, name, p = result.top[0]
             caption = f"{name} {100 * p:.0f}%"
+            if self.source_spec[0] == "synthetic":  # a scene of many shapes, where a classifier names one thing
+                caption += (" · it learned one shape per image; this scene has many" if "shapes" in self.panel.model
+                            else " · one class for the whole scene")
         return LiveFrame(image, detections, caption)
 
     def _legend(self, result) -> None:

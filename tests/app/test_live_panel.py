@@ -355,3 +355,19 @@ def test_a_faces_five_landmarks_are_points_not_a_skeleton(qapp):
     assert image.pixelColor(100, 60).red() == 0  # between the eyes: no line (it was joined as a crossing X)
     assert image.pixelColor(85, 80).red() == 0  # between an eye and the nose: none either
     assert image.pixelColor(60, 60).red() == 255  # the dots are there
+
+
+def test_a_classifier_on_the_synthetic_scene_says_what_it_learned(window):
+    """A classifier names one thing for the whole frame: on the synthetic scene of many shapes, the caption says
+    so ("dots 100 %" alone read as a finding)."""
+    from types import SimpleNamespace
+
+    live = window.feature("live")
+    index = live.panel.model_combo.findData("zfnet_shapes")
+    assert index >= 0
+    live.panel.model_combo.setCurrentIndex(index)
+    result = SimpleNamespace(overlay=np.zeros((48, 64, 3), np.uint8), task="classification",
+                             top=[(9, "dots", 1.0)], frame_size=(48, 64))
+    assert live.source_spec[0] == "synthetic"
+    caption = live.frame_of(result).caption
+    assert caption.startswith("dots 100%") and "one shape per image" in caption
