@@ -88,11 +88,19 @@ class AccuracyPoint:
     gflops: float  # torchvision's "_ops": GFLOPS as torchvision counts them (multiply-adds), per image
     params: int
     labelled: bool = False  # one model per family is named on the chart (the others on hover)
+    lecture: bool = False  # a model the lectures show (named first, where the chart is crowded)
+
+
+#: The member of its family a lecture shows: it is the one named on the accuracy chart.
+LECTURE_MODELS = frozenset({"alexnet", "googlenet", "vgg16", "inception_v3", "resnet50", "densenet121",
+                            "resnext50_32x4d", "squeezenet1_1", "mobilenet_v2", "shufflenet_v2_x1_0",
+                            "efficientnet_b0"})
 
 
 def accuracy_points(progress: Progress | None = None) -> list[AccuracyPoint]:
     """Every torchvision classifier of the zoo with published ImageNet-1K weights, from the DEFAULT weights'
-    metadata. The most accurate model of each family is ``labelled``."""
+    metadata. One model of each family is ``labelled``: the one a lecture shows (``LECTURE_MODELS``), else the
+    most accurate."""
     if progress:
         progress("importing torchvision", 5)
     import torchvision
@@ -120,8 +128,12 @@ def accuracy_points(progress: Progress | None = None) -> list[AccuracyPoint]:
     for p in points:
         if p.family not in best or p.acc1 > best[p.family].acc1:
             best[p.family] = p
+    for p in points:  # the model a lecture shows names its family, where the family has one
+        if p.model in LECTURE_MODELS:
+            best[p.family] = p
     named = {p.model for p in best.values()}
-    return [AccuracyPoint(**{**p.__dict__, "labelled": p.model in named}) for p in points]
+    return [AccuracyPoint(**{**p.__dict__, "labelled": p.model in named, "lecture": p.model in LECTURE_MODELS})
+            for p in points]
 
 
 # -- 3. side-by-side comparison ------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ def test_timeline_is_the_zoos_facts_in_year_order():
     by_family = {p.family: p for p in points}
     assert by_family["ZFNet"].ensemble_error == 11.7 and by_family["ResNet"].ensemble_only
     assert by_family["AlexNet"].top5_error > by_family["GoogLeNet"].top5_error > by_family["ResNet"].top5_error
+    assert (by_family["VGG"].year, by_family["VGG"].top5_error) == (2014, 7.3)  # the lecture's runner-up
 
 
 def test_accuracy_points_are_the_weights_metadata():
@@ -168,3 +169,31 @@ def test_charts_tab_builds_on_first_open(qtbot, tmp_path, monkeypatch):
 def test_conv_step_numbers_are_finite():
     step = charts.ConvExplainer("lenet5_digits").step((1, 3, 4))
     assert np.isfinite(step.products).all() and step.output_map.shape == step.out_shape[1:]
+
+
+def test_the_accuracy_chart_names_the_lectures_models_and_has_a_legend(qtbot):
+    """At 1024×768 the chart names ResNet-50, MobileNet v2 and VGG-16 (the lectures' members of their families),
+    no two names overlap, and a legend tells every family's colour and marker apart."""
+    from cnn_explorer.widgets.charts.plots import AccuracyChart
+
+    points = charts.accuracy_points()
+    assert {p.model for p in points if p.labelled} >= {"resnet50", "mobilenet_v2", "vgg16", "alexnet"}
+    chart = AccuracyChart()
+    qtbot.addWidget(chart)
+    chart.resize(1000, 620)
+    chart.show()
+    qtbot.waitExposed(chart)
+    chart.set_points(points)
+    names = {item.textItem.toPlainText(): item for item in chart.texts}
+    assert {"resnet50", "mobilenet_v2", "vgg16"} <= set(names)
+    boxes = [item.mapRectToScene(item.boundingRect()) for item in chart.texts]
+    assert not any(a.intersects(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    families = {p.family for p in points}
+    legend = [label.text for _, label in chart.legend.items]
+    assert sorted(legend) == sorted(families)
+    styles = {(sample.item.opts["symbol"], sample.item.opts["pen"].color().name())
+              for sample, _ in chart.legend.items}
+    assert len(styles) == len(families)  # no two families look alike
+    chart.resize(900, 600)  # drawn again: still one legend
+    chart.set_points(points)
+    assert sum(isinstance(item, type(chart.legend)) for item in chart.getPlotItem().vb.childItems()) == 1

@@ -16,6 +16,7 @@ from cnn_explorer.widgets.common import format as fmt
 
 # One colour per series, legible on white and on black (Okabe–Ito).
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
+SYMBOLS = ("o", "s", "t", "d", "h")  # markers, when there are more series than colours
 CHART_FONT_FACTOR = 1.15  # chart text against the application's font
 
 
@@ -137,15 +138,22 @@ class AccuracyChart(Plot):
         self.clear_all()
         self.points = list(points)
         families = sorted({p.family for p in points})
-        colour = {f: PALETTE[i % len(PALETTE)] for i, f in enumerate(families)}
+        # a colour and a marker per family: more families than colours stay told apart, in the legend too
+        style = {f: (PALETTE[i % len(PALETTE)], SYMBOLS[(i // len(PALETTE)) % len(SYMBOLS)])
+                 for i, f in enumerate(families)}
+
+        def brush(family: str):
+            colour = QColor(style[family][0])
+            return pg.mkBrush(colour.red(), colour.green(), colour.blue(), 150)
+
         largest = max((p.params for p in points), default=1)
         spots = [{"pos": (math.log10(p.gflops), p.acc1), "size": 10 + 46 * math.sqrt(p.params / largest),
-                  "brush": pg.mkBrush(QColor(colour[p.family]).lighter(100).red(), QColor(colour[p.family]).green(),
-                                      QColor(colour[p.family]).blue(), 150),
-                  "pen": pg.mkPen(colour[p.family], width=1.5), "data": p} for p in points]
+                  "symbol": style[p.family][1], "brush": brush(p.family),
+                  "pen": pg.mkPen(style[p.family][0], width=1.5), "data": p} for p in points]
         self.scatter = pg.ScatterPlotItem(hoverable=True, tip=self._tip)
         self.scatter.addPoints(spots)
         self.addItem(self.scatter)
+        self._legend(families, style, brush)
         self.set_title("left", "ImageNet top-1 accuracy (%)")
         self.set_title("bottom", "GMACs per image (log scale) · bubble area ∝ parameters")
         if points:
@@ -156,27 +164,75 @@ class AccuracyChart(Plot):
             self._place_labels(min(xs) - 0.15, max(xs) + 0.2, min(ys) - 2, max(ys) + 2.5)
         self.restyle()
 
+    def _legend(self, families: list[str], style: dict, brush) -> None:
+        """The families' colours and markers, in two columns at the lower right (few models are slow and weak)."""
+        legend = self.__dict__.get("legend")
+        if legend is None:  # made once; drawn again (a resize), it is refilled
+            legend = pg.LegendItem(offset=(-8, -8), brush=pg.mkBrush(255, 255, 255, 200), pen=pg.mkPen(self._muted))
+            legend.setParentItem(self.getPlotItem().vb)
+            legend.anchor((1, 1), (1, 1), offset=(-8, -8))
+            legend.setColumnCount(2)
+        legend.clear()
+        legend.setLabelTextColor(self._fg)
+        legend.setLabelTextSize(f"{point_size(0.85):.0f}pt")
+        for family in families:
+            sample = pg.ScatterPlotItem(size=12, symbol=style[family][1], brush=brush(family),
+                                        pen=pg.mkPen(style[family][0], width=1.5))
+            legend.addItem(sample, family)
+        self.legend = legend
+
     def _place_labels(self, x0: float, x1: float, y0: float, y1: float) -> None:
-        """Name one model per family, most accurate first, where its label overlaps no other (estimated from the
-        font and the plot's size); a label that fits nowhere is left to the hover tip."""
+        """Name one model per family (the lecture's), most accurate first, where its label covers no other
+        label, no bubble and not the legend (estimated from the font and the plot's size); a label that fits
+        nowhere is left to the hover tip."""
         width = max(self.width() - 90, 300)
         height = max(self.height() - 80, 200)
         metrics = QFontMetricsF(QFont(QApplication.font()))
         char_w = metrics.averageCharWidth() * CHART_FONT_FACTOR * (x1 - x0) / width
         line_h = metrics.height() * CHART_FONT_FACTOR * (y1 - y0) / height
+        per_px = ((x1 - x0) / width, (y1 - y0) / height)
+        largest = max((p.params for p in self.points), default=1)
+        bubbles = []
+        for p in self.points:
+            radius = (10 + 46 * math.sqrt(p.params / largest)) / 2
+            x, y = math.log10(p.gflops), p.acc1
+            bubbles.append((x - radius * per_px[0], y - radius * per_px[1], x + radius * per_px[0],
+                            y + radius * per_px[1]))
+        legend = self.__dict__.get("legend")
+        if legend is not None:  # its corner, estimated from its entries
+            rows = (len(legend.items) + 1) // 2
+            longest = max((len(label.text) for _, label in legend.items), default=0)
+            lw, lh = (2 * (longest + 5) * metrics.averageCharWidth() + 24) * per_px[0], (rows * metrics.height()
+                                                                                           * 1.25 + 16) * per_px[1]
+            bubbles.append((x1 - lw, y0, x1, y0 + lh))
         placed: list[tuple[float, float, float, float]] = []
-        for p in sorted((p for p in self.points if p.labelled), key=lambda p: -p.acc1):
+
+        def clear(box) -> bool:
+            return not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
+                           for b in placed + bubbles)
+
+        labelled = sorted((p for p in self.points if p.labelled),
+                          key=lambda p: (not getattr(p, "lecture", False), -p.acc1))  # the lectures' models first
+        for p in labelled:
             x, y = math.log10(p.gflops), p.acc1
             w = char_w * (len(p.model) + 1)
-            for ax, ay in ((0.5, 1.1), (0.5, -0.1), (0.0, 0.5), (1.0, 0.5), (1.0, 1.1), (0.0, 1.1)):
-                left, bottom = x - ax * w, y - (1 - ay) * line_h  # the anchor is a fraction from the text's top
+            radius = (10 + 46 * math.sqrt(p.params / largest)) / 2
+            spots = []
+            for reach in (1.0, 2.2, 3.6):  # beside its bubble, else a little further out, with a leader line
+                gx, gy = (reach * radius + 3) * per_px[0], (reach * radius + 2) * per_px[1]
+                spots += [(0, gy, 0.5, 1.0, reach), (0, -gy, 0.5, 0.0, reach), (gx, 0, 0.0, 0.5, reach),
+                          (-gx, 0, 1.0, 0.5, reach), (gx, gy, 0.0, 1.0, reach), (-gx, gy, 1.0, 1.0, reach),
+                          (gx, -gy, 0.0, 0.0, reach), (-gx, -gy, 1.0, 0.0, reach)]
+            for dx, dy, ax, ay, reach in spots:
+                tx, ty = x + dx, y + dy
+                left, bottom = tx - ax * w, ty - (1 - ay) * line_h  # the anchor is a fraction from the text's top
                 box = (left, bottom, left + w, bottom + line_h)
-                if box[0] < x0 or box[2] > x1 or box[1] < y0 or box[3] > y1:
-                    continue
-                if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                if box[0] < x0 or box[2] > x1 or box[1] < y0 or box[3] > y1 or not clear(box):
                     continue
                 placed.append(box)
-                self.add_text(p.model, x, y, (ax, ay))
+                self.add_text(p.model, tx, ty, (ax, ay))
+                if reach > 1.0:
+                    self.addItem(pg.PlotCurveItem([x, tx], [y, ty], pen=pg.mkPen(self._muted, width=1)))
                 break
 
     @staticmethod
