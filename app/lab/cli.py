@@ -3,6 +3,10 @@
     cnn-explorer predict MODEL --image IMG|DIR [--weights W] [--json]
     cnn-explorer visualize MODEL --image IMG --method featuremaps|kernels|rf|erf|deconv|guided|occlusion|gradcam|top9
                            [--layer L] [--unit C,Y,X] [--images DIR] [--weights W] --out FILE [--json]
+    cnn-explorer visualize DETECTOR --image IMG --method boxcam [--box N] [--threshold S] --out FILE
+    cnn-explorer visualize SEGMENTER --image IMG --method segcam [--class NAME|INDEX] --out FILE
+
+``--box N`` counts the boxes as ``cnn-explorer detect`` lists them at the same ``--threshold`` (0 the best).
 
 ``visualize`` writes a picture ready for a slide (``.png`` or ``.svg``, drawn with matplotlib's Agg canvas,
 no Qt) or the raw array (``.npy``); ``--json`` prints one line describing what was drawn. Bad input raises
@@ -18,7 +22,8 @@ from pathlib import Path
 
 # The lab's tools (models/lab/tools.py: TOOLS), named here so that --help imports no torch (a test keeps
 # the two equal).
-METHODS = ("featuremaps", "kernels", "rf", "erf", "deconv", "guided", "occlusion", "gradcam", "top9")
+METHODS = ("featuremaps", "kernels", "rf", "erf", "deconv", "guided", "occlusion", "gradcam", "top9", "boxcam",
+           "segcam")
 OUT_SUFFIXES = (".png", ".svg", ".npy")
 
 
@@ -60,6 +65,10 @@ def add_commands(subparsers) -> None:
     visualize.add_argument("--stride", type=int, default=8, metavar="PX", help="occlusion: stride (8)")
     visualize.add_argument("--fill", type=int, default=128, metavar="LEVEL",
                            help="occlusion: the square's grey level, 0..255 (128)")
+    visualize.add_argument("--box", type=int, default=0, metavar="N",
+                           help="boxcam: which box, counted as 'detect' lists them (0: the best)")
+    visualize.add_argument("--threshold", type=float, default=0.5, metavar="S",
+                           help="boxcam: the score threshold of the boxes, as detect's (0.5)")
     visualize.add_argument("--out", required=True, metavar="FILE", help="FILE.png, FILE.svg or FILE.npy")
     visualize.add_argument("--json", action="store_true", help="print one line describing what was drawn")
 
@@ -147,8 +156,11 @@ def visualize(args) -> int:
     lab = _load(args)
     prepared = lab.prepare(image)
     target = lab.class_index(args.target_class) if args.target_class is not None else None
+    if not 0.0 <= args.threshold <= 1.0:
+        raise LabError(f"--threshold must be 0 to 1, not {args.threshold:g}")
     picture = tool.run(lab, prepared, Options(layer=args.layer, unit=unit, target=target, occluder=args.occluder,
-                                              stride=args.stride, fill=args.fill, images=args.images))
+                                              stride=args.stride, fill=args.fill, images=args.images, image=image,
+                                              box=args.box, threshold=args.threshold))
     describe: dict = {"model": lab.entry.name, "weights": lab.loaded.weights.label, "method": args.method,
                       "image": str(args.image), **picture.describe}
     if args.method == "occlusion":
