@@ -113,10 +113,13 @@ class LabView:
 
 @dataclass
 class ToolResult:
-    """A picture made by one of the tools (deconvnet, guided backprop, occlusion, top-9, Grad-CAM)."""
+    """A picture made by one of the tools (deconvnet, guided backprop, occlusion, top-9, Grad-CAM, box and class
+    maps)."""
 
     tool: str
     title: str
     images: list[tuple[str, np.ndarray]]  # (caption, H×W×3 uint8)
     note: str = ""
     complete: bool = True
+    choices: list[tuple[str, int]] = field(default_factory=list)  # box and class maps: what else can be explained
+    chosen: int = -1  # the choice explained

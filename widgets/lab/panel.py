@@ -4,7 +4,8 @@ asked for; ``app/lab/controller.py`` computes it on the model's thread. No torch
 
 Left: the model's input with the receptive field of the clicked unit, its effective receptive field, the
 top-5 and the preprocessing. Right, in tabs: the feature-map mosaic with the enlarged channel, the kernels,
-and the tools (deconvnet, guided backprop, occlusion, top-9, Grad-CAM).
+and the tools (deconvnet, guided backprop, occlusion, top-9, Grad-CAM; a detector's box maps and a
+segmenter's class maps, with the box or class to explain chosen from a list).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from cnn_explorer.widgets.lab.mosaic import NORMALIZE, SORT, MosaicView, colorma
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
 TOOLS = {"deconv": "Deconvnet", "guided": "Guided backprop", "gradcam": "Grad-CAM", "occlusion": "Occlusion",
-         "top9": "Top-9 of a folder…"}
+         "top9": "Top-9 of a folder…", "boxcam": "Detect: what made a box", "segcam": "Segment: what made a class"}
+CHOICE_LABELS = {"boxcam": "Box:", "segcam": "Class:"}
 
 
 def _combo(items: dict[str, str], parent: QWidget, name: str) -> QComboBox:
@@ -44,6 +46,7 @@ class LabPanel(QWidget):
     kernel_page_requested = Signal(int, int)
     tool_requested = Signal(str)  # "deconv", "guided", "gradcam", "occlusion"
     folder_chosen = Signal(str)  # top-9 over this folder
+    choice_requested = Signal(str, int)  # ("boxcam", box) or ("segcam", class): explain that one
     cancel_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
@@ -242,6 +245,18 @@ class LabPanel(QWidget):
         busy.addWidget(self.progress_label)
         busy.addWidget(self.progress, 1)
         busy.addWidget(self.cancel_button)
+        # Box and class maps: the boxes found (the classes present), one chosen; another one is explained at once.
+        self.choice_label = QLabel("", page)
+        self.choice = QComboBox(page)
+        self.choice.setObjectName("explain_choice")
+        self.choice.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.choice.setMinimumContentsLength(16)
+        self.choice.activated.connect(self._choose)
+        choose = QHBoxLayout()
+        choose.addWidget(self.choice_label)
+        choose.addWidget(self.choice, 1)
+        for widget in (self.choice_label, self.choice):
+            widget.hide()
         self.result_title = _label("", page, "result_title")
         self.result_panes = [ImagePane("", page, f"result_pane_{i}") for i in range(2)]
         panes = QHBoxLayout()
@@ -253,6 +268,7 @@ class LabPanel(QWidget):
         layout.addLayout(grid)
         layout.addWidget(self.tool_unit)
         layout.addLayout(busy)
+        layout.addLayout(choose)
         layout.addWidget(self.result_title)
         layout.addLayout(panes, 1)
         layout.addWidget(self.result_note)
@@ -308,6 +324,10 @@ class LabPanel(QWidget):
                 self.folder_chosen.emit(folder)
         else:
             self.tool_requested.emit(key)
+
+    def _choose(self, index: int) -> None:
+        if self.tool is not None and self.tool.choices and index >= 0:
+            self.choice_requested.emit(self.tool.tool, int(self.choice.itemData(index)))
 
     def _page(self, key: str) -> None:
         if self.kernels is None:
@@ -452,6 +472,19 @@ class LabPanel(QWidget):
                 pane.set_image(None)
                 pane.hide()
         self.result_note.setText(result.note + (f"<br><b>{RANDOM_NOTE}</b>" if self.random_weights else ""))
+        self._set_choices(result)
+
+    def _set_choices(self, result: ToolResult) -> None:
+        """The boxes found or the classes present, the one explained selected; hidden for the other tools."""
+        blocked = self.choice.blockSignals(True)
+        self.choice.clear()
+        for text, value in result.choices:
+            self.choice.addItem(text, value)
+        self.choice.setCurrentIndex(max(0, self.choice.findData(result.chosen)))
+        self.choice.blockSignals(blocked)
+        self.choice_label.setText(CHOICE_LABELS.get(result.tool, "Explain:"))
+        for widget in (self.choice_label, self.choice):
+            widget.setVisible(bool(result.choices))
 
     def set_weights_banner(self, random: bool, how: str = "") -> None:
         """Say that the weights are random, and how to get learned ones (``how``)."""
