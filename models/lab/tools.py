@@ -318,16 +318,18 @@ def _boxcam(lab, prepared, options: Options) -> Picture:
     result = box_cam(lab, image, options.box or 0, options.threshold)
     chosen = result.chosen
     box = _xyxy_box(chosen.box)
-    what = "Grad-CAM (HiResCAM) at " + ", ".join(result.layers) if result.method == "hirescam" else \
-        "|∂score/∂pixel|, smoothed (MTCNN scores a crop: no map on the image's grid)"
-    title = f"What made box {chosen.number}: {chosen.name} {chosen.score:.2f} — {what}"
+    what = "HiResCAM of its score" if result.method == "hirescam" else "|∂score/∂pixel| of its score"
+    title = f"What made box {chosen.number} ({chosen.name} {chosen.score:.2f}): {what}"
+    where = (f"maps of {', '.join(result.layers)} (finest {result.map_size[0]}×{result.map_size[1]}), summed and "
+             "laid over the image" if result.method == "hirescam" else
+             "MTCNN scores a 48×48 crop, no map on the image's grid: the gradient at each pixel, smoothed")
     picture = Picture("boxcam", title,
                       [(f"{len(result.detections)} boxes at score ≥ {result.threshold:g} (red: box {chosen.number})",
                         draw_box(image, box, RED)),
                        (f"map of box {chosen.number}'s score over the image", draw_box(
                            pictures.overlay(image, result.cam), box, CYAN))],
                       result.cam, {**result.to_json(), "detections": [d.to_json() for d in result.detections]},
-                      f"finest map {result.map_size[0]}×{result.map_size[1]}, laid over the image")
+                      where)
     picture.choices = [(f"{d.number}: {d.name} {d.score:.2f}", d.number) for d in result.detections]
     picture.chosen = chosen.number
     return picture
@@ -340,9 +342,9 @@ def _segcam(lab, prepared, options: Options) -> Picture:
     result = seg_cam(lab, prepared, target=options.target, layer=options.layer)
     outline = np.array(prepared.display, copy=True)
     edge = result.region & ~_eroded(result.region)
-    outline[edge] = RED
+    outline[edge] = WHITE
     picture = Picture("segcam", f"Seg-Grad-CAM of “{result.target_name}” at {result.layer}",
-                      [(f"pixels predicted “{result.target_name}” (red outline)", outline),
+                      [(f"pixels predicted “{result.target_name}” (white outline)", outline),
                        ("its Grad-CAM over the input", pictures.overlay(prepared.display, result.heatmap))],
                       result.heatmap, result.to_json(),
                       f"map {result.cam.shape[0]}×{result.cam.shape[1]} at {result.layer}, upsampled")

@@ -23,7 +23,9 @@ from cnn_explorer.widgets.lab.mosaic import NORMALIZE, SORT, MosaicView, colorma
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
 TOOLS = {"deconv": "Deconvnet", "guided": "Guided backprop", "gradcam": "Grad-CAM", "occlusion": "Occlusion",
-         "top9": "Top-9 of a folder…", "boxcam": "Detect: what made a box", "segcam": "Segment: what made a class"}
+         "top9": "Top-9 of a folder…", "boxcam": "Box map", "segcam": "Class map"}
+TOOL_TIPS = {"boxcam": "A detector: what made each box it found (HiResCAM of the box's score), over the image",
+             "segcam": "A segmenter: what made a class's region (Seg-Grad-CAM), over the input"}
 CHOICE_LABELS = {"boxcam": "Box:", "segcam": "Class:"}
 
 
@@ -213,6 +215,7 @@ class LabPanel(QWidget):
         for i, (key, text) in enumerate(TOOLS.items()):
             button = QPushButton(text, page)
             button.setObjectName(f"tool_{key}")
+            button.setToolTip(TOOL_TIPS.get(key, ""))
             button.clicked.connect(lambda _c=False, k=key: self._tool(k))
             self.tool_buttons[key] = button
             grid.addWidget(button, i // 2, i % 2)  # two columns: legible beside both docks at 1024 pixels
