@@ -62,7 +62,8 @@ def test_models_work_with_qt_absent():
 
 # The import names of the packages the project's code imports, and the distributions that provide them.
 DISTRIBUTIONS = {"PIL": "pillow", "PySide6": "pyside6-essentials", "cv2": "opencv-python-headless",
-                 "skimage": "scikit-image", "sklearn": "scikit-learn", "igraph": "igraph"}
+                 "skimage": "scikit-image", "sklearn": "scikit-learn", "igraph": "igraph",
+                 "pytorch_grad_cam": "grad-cam"}
 
 
 def test_every_package_the_code_imports_is_declared():
