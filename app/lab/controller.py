@@ -217,7 +217,8 @@ class LabController(QObject):
         """A detector's box map or a segmenter's class map: ``choice`` is the box or the class (-1: the best box,
         the largest class)."""
         which = None if choice < 0 else choice
-        return self._start_tool(tool, lambda job: lab_jobs.explain(job, tool, which))
+        threshold = self.panel.box_threshold()
+        return self._start_tool(tool, lambda job: lab_jobs.explain(job, tool, which, threshold))
 
     def run_top9(self, folder: str) -> int | None:
         layer, unit = self._tool_layer(), self.panel.unit

@@ -285,12 +285,12 @@ def as_tool_result(picture) -> ToolResult:
                       choices=list(picture.choices), chosen=picture.chosen)
 
 
-def explain(job, tool: str, choice: int | None) -> ToolResult:
-    """What made a detected box (``boxcam``: box ``choice`` of detect's list, the best when None) or a class's
-    region (``segcam``: class ``choice``, the largest one when None)."""
+def explain(job, tool: str, choice: int | None, threshold: float = 0.5) -> ToolResult:
+    """What made a detected box (``boxcam``: box ``choice`` of detect's list at ``threshold``, the best when
+    None) or a class's region (``segcam``: class ``choice``, the largest one when None)."""
     from cnn_explorer.models.lab.tools import Options
 
-    options = Options(box=choice) if tool == "boxcam" else Options(target=choice)
+    options = Options(box=choice, threshold=threshold) if tool == "boxcam" else Options(target=choice)
     return _run_tool(job, tool, options)
 
 

@@ -91,7 +91,7 @@ def predictor_for(lab):
     predictor = _PREDICTORS.get(lab)
     if predictor is None:
         predictor = _PREDICTORS[lab] = Predictor(lab.entry.name, device=str(lab.device), loaded=lab.loaded,
-                                                 min_face_size=20)
+                                                 min_face_size=20, cuda_graphs=False)  # graphs take no hooks
     return predictor
 
 
@@ -224,11 +224,11 @@ def cam_maps(maps: list[torch.Tensor], grads: list[torch.Tensor | None], kind: s
 
     out = []
     for a, g in zip(maps, grads):
-        a = a.detach().float()
+        a = a.detach().float().cpu()
         if g is None:
             out.append(torch.zeros(a.shape[-2:]))
             continue
-        acts, grad = a.numpy(), g.detach().float().numpy()
+        acts, grad = a.numpy(), g.detach().float().cpu().numpy()
         if kind == "gradcam":
             weights = GradCAM.get_cam_weights(None, None, None, None, None, grad)  # the channels' mean gradients
             cam = (weights[:, :, None, None] * acts).sum(1)
@@ -244,7 +244,7 @@ def box_cam(lab, image: np.ndarray, box: int = 0, threshold: float = DEFAULT_THR
     found, predictor = _detections(lab, image, threshold)
     if not found:
         raise LabError(f"{lab.entry.name} found no box at score ≥ {threshold:g} in this image: nothing to explain"
-                       " (a lower --threshold finds more)")
+                       " (a lower score threshold finds more)")
     if not 0 <= box < len(found):
         raise LabError(f"box {box} is out of range: {lab.entry.name} found {len(found)} box"
                        f"{'es' if len(found) > 1 else ''} at score ≥ {threshold:g} (0–{len(found) - 1})")
@@ -283,7 +283,7 @@ def _input_gradient(lab, model, x, target, found, chosen, threshold) -> BoxCam:
             raise LabError("the chosen box was not found again in the gradient pass")
         (grad,) = torch.autograd.grad(score, [x])
     h, w = x.shape[-2:]
-    saliency = grad.abs().sum(0).numpy().astype(np.float32)
+    saliency = grad.abs().sum(0).cpu().numpy().astype(np.float32)
     sigma = max(1.0, 0.01 * min(h, w))
     cam = cv2.GaussianBlur(saliency, (0, 0), sigma)
     return BoxCam(lab.entry.name, found, chosen, np.ascontiguousarray(cam), "input-gradient", ["input"],

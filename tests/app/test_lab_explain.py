@@ -83,7 +83,7 @@ def test_a_detectors_boxes_listed_and_each_explained(qtbot, make_window, tmp_pat
     assert panel.view.input.source == "sample: live_shapes"  # a frame like those it was trained on
     run_tool(qtbot, window, "boxcam")
     image = sample_image("live_shapes")
-    found = detections(LabModel(load_model("shapes_yolo")), image)  # as detect lists them
+    found = detections(LabModel(load_model("shapes_yolo")), image)  # as detect lists them (at 0.5)
     assert panel.choice.isVisible() and panel.choice.count() == len(found) >= 2
     assert panel.tool.chosen == 0 and panel.choice.currentIndex() == 0
     assert [panel.choice.itemData(i) for i in range(panel.choice.count())] == [d.number for d in found]
@@ -92,6 +92,14 @@ def test_a_detectors_boxes_listed_and_each_explained(qtbot, make_window, tmp_pat
     assert "box 1" in panel.tool.title and found[1].name in panel.tool.title
     assert panel.tool.images[0][1].shape == image.shape  # the image as detect sees it, not the 224 crop
     _same_as_cli(tmp_path, "shapes_yolo", image, panel.tool.images, "--method", "boxcam", "--box", "1")
+
+    # A higher score threshold lists fewer boxes, as detect's --threshold does.
+    lab = LabModel(load_model("shapes_yolo"))
+    fewer = detections(lab, image, 0.8)
+    assert 1 <= len(fewer) < len(found)
+    panel.threshold.setValue(0.8)
+    run_tool(qtbot, window, "boxcam")
+    assert panel.choice.count() == len(fewer) and "≥ 0.8" in panel.tool.images[0][0]
 
 
 

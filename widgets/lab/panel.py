@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
-                               QScrollArea, QSizePolicy, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel,
+                               QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSpinBox, QSplitter, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from cnn_explorer.widgets.lab.data import FieldData, InputData, KernelData, LabView, MosaicData, ToolResult
 from cnn_explorer.widgets.lab.views import ChannelView, HistogramPlot, ImagePane, _label
@@ -231,9 +232,19 @@ class LabPanel(QWidget):
         self.stride.setValue(8)
         self.stride.setPrefix("stride ")
         self.stride.setSuffix(" px")
+        self.threshold = QDoubleSpinBox(page)  # the box map's boxes: detect's score threshold
+        self.threshold.setObjectName("box_threshold")
+        self.threshold.setRange(0.0, 1.0)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setDecimals(2)
+        self.threshold.setValue(0.5)
+        self.threshold.setPrefix("boxes ≥ ")
+        self.threshold.setToolTip("Box map: the boxes scored at least this (detect's --threshold); random weights "
+                                  "score low")
         occ = QHBoxLayout()
         occ.addWidget(self.occluder)
         occ.addWidget(self.stride)
+        occ.addWidget(self.threshold)
         grid.addLayout(occ, (len(TOOLS) + 1) // 2, 0, 1, 2)
         self.tool_unit = _label("Tools project the clicked unit, or the layer's strongest one.", page, "tool_unit")
         self.progress = QProgressBar(page)
@@ -292,6 +303,9 @@ class LabPanel(QWidget):
 
     def sort_mode(self) -> str:
         return self.sort.currentData()
+
+    def box_threshold(self) -> float:
+        return float(self.threshold.value())
 
     def occlusion_settings(self) -> tuple[int, int]:
         return self.occluder.value(), self.stride.value()
