@@ -139,17 +139,30 @@ class BoxScore:
         self.label, self.box, self.iou_threshold = label, torch.tensor([box], dtype=torch.float32), iou_threshold
 
     def __call__(self, output: dict) -> torch.Tensor:
-        from torchvision.ops import box_iou
-
         boxes, scores = output["boxes"], output["scores"]
         same = torch.nonzero(output["labels"] == self.label).flatten()
         if len(same) == 0:
             return boxes.new_zeros(())
-        ious = box_iou(self.box.to(boxes.device, boxes.dtype), boxes[same])[0]
+        ious = _iou(self.box.to(boxes.device, boxes.dtype), boxes[same])
         best = int(ious.argmax())
         if float(ious[best].detach()) <= self.iou_threshold:
             return boxes.new_zeros(())
         return ious[best] + scores[same[best]]
+
+
+def _iou(box: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
+    """IoU of ``box`` (1×4) with each of ``boxes`` (N×4); a box of no area is 1 with its exact copy. Not
+    torchvision's ``box_iou``: its 0/0 for such a box (an untrained detector gives them) is NaN, and so would be
+    every gradient of the map."""
+    lt = torch.maximum(box[:, :2], boxes[:, :2])
+    rb = torch.minimum(box[:, 2:], boxes[:, 2:])
+    inter = (rb - lt).clamp(min=0).prod(1)
+
+    def area(b):
+        return (b[:, 2] - b[:, 0]).clamp(min=0) * (b[:, 3] - b[:, 1]).clamp(min=0)
+
+    iou = inter / (area(box) + area(boxes) - inter).clamp(min=1e-9)
+    return torch.where((boxes == box).all(1), torch.ones_like(iou), iou)
 
 
 def _forget_anchors(model: nn.Module) -> None:
