@@ -7,6 +7,10 @@
                            [--json]
     cnn-explorer visualize MODEL --method optimize (--class NAME|INDEX | --layer L [--unit C[,Y,X]])
                            [--steps N] [--negative] [--diversity K] --out FILE [--json]
+    cnn-explorer visualize DETECTOR --image IMG --method boxcam [--box N] [--threshold S] --out FILE
+    cnn-explorer visualize SEGMENTER --image IMG --method segcam [--class NAME|INDEX] --out FILE
+
+``--box N`` counts the boxes as ``cnn-explorer detect`` lists them at the same ``--threshold`` (0 the best).
 
 The class maps (gradcam and after) write the map to ``.npy`` and its ROAD faithfulness score to ``--json``
 (``faithfulness.score``, −1…+1, higher = more faithful).
@@ -28,7 +32,8 @@ from pathlib import Path
 # The lab's tools (models/lab/tools.py: TOOLS), named here so that --help imports no torch (a test keeps
 # the two equal).
 METHODS = ("featuremaps", "kernels", "rf", "erf", "deconv", "guided", "occlusion", "gradcam", "top9",
-           "gradcampp", "scorecam", "eigencam", "layercam", "hirescam", "ig", "smoothgrad", "optimize")
+           "gradcampp", "scorecam", "eigencam", "layercam", "hirescam", "ig", "smoothgrad", "optimize", "boxcam",
+           "segcam")
 OUT_SUFFIXES = (".png", ".svg", ".npy")
 
 
@@ -75,6 +80,10 @@ def add_commands(subparsers) -> None:
     visualize.add_argument("--negative", action="store_true", help="optimize: drive the objective down instead")
     visualize.add_argument("--diversity", type=int, default=1, metavar="K",
                            help="optimize: K images at once, pushed apart (1)")
+    visualize.add_argument("--box", type=int, default=0, metavar="N",
+                           help="boxcam: which box, counted as 'detect' lists them (0: the best)")
+    visualize.add_argument("--threshold", type=float, default=0.5, metavar="S",
+                           help="boxcam: the score threshold of the boxes, as detect's (0.5)")
     visualize.add_argument("--out", required=True, metavar="FILE", help="FILE.png, FILE.svg or FILE.npy")
     visualize.add_argument("--json", action="store_true", help="print one line describing what was drawn")
 
@@ -170,8 +179,11 @@ def visualize(args) -> int:
         image = np.full((h, w, 3), 128, np.uint8)
     prepared = lab.prepare(image)
     target = lab.class_index(args.target_class) if args.target_class is not None else None
+    if not 0.0 <= args.threshold <= 1.0:
+        raise LabError(f"--threshold must be 0 to 1, not {args.threshold:g}")
     picture = tool.run(lab, prepared, Options(layer=args.layer, unit=unit, target=target, occluder=args.occluder,
-                                              stride=args.stride, fill=args.fill, images=args.images,
+                                              stride=args.stride, fill=args.fill, images=args.images, image=image,
+                                              box=args.box, threshold=args.threshold,
                                               steps=args.steps, negative=args.negative, diversity=args.diversity))
     describe: dict = {"model": lab.entry.name, "weights": lab.loaded.weights.label, "method": args.method,
                       "image": str(args.image) if args.image else None, **picture.describe}

@@ -3,8 +3,9 @@ current model, and runs the lab's jobs (``jobs.py``) on the model's thread throu
 
 Channels: "lab" (the image, the top-5, the layer's mosaic and kernels), "lab.kernels" (kernel pages),
 "lab.unit" (the receptive field of a clicked unit) and "lab.tool" (deconvnet, guided backprop, occlusion,
-top-9, the class maps of the panel's "Map:" box (Grad-CAM, the CAM family, IG, SmoothGrad) and optimize: progress and
-Cancel). On each, the latest request wins and stale results are dropped; a model
+top-9, the class maps of the panel's "Map:" box (Grad-CAM, the CAM family, IG, SmoothGrad), optimize, a detector's
+box maps and a segmenter's Seg-Grad-CAM: progress and Cancel). On each, the latest request wins and stale results
+are dropped; a model
 load cancels them all (declared with the runner). The lab computes only while its tab is shown; a change of
 model or layer while it is hidden is shown when the tab comes back.
 """
@@ -24,7 +25,7 @@ from cnn_explorer.widgets.common.theme import colors
 log = logging.getLogger(__name__)
 CHANNELS = ("lab", "lab.kernels", "lab.unit", "lab.tool")
 TOOL_NAMES = {"deconv": "Deconvnet", "guided": "Guided backprop", "gradcam": "Grad-CAM", "occlusion": "Occlusion",
-              "top9": "Top-9", **MAPS, "optimize": "Optimize"}
+              "top9": "Top-9", **MAPS, "optimize": "Optimize", "boxcam": "Box map", "segcam": "Seg-Grad-CAM"}
 
 
 def message_of(error: BaseException) -> str:
@@ -66,6 +67,7 @@ class LabController(QObject):
         p.kernel_page_requested.connect(lambda r, c: self.kernel_page((r, c)))
         p.tool_requested.connect(self.run_tool)
         p.folder_chosen.connect(self.run_top9)
+        p.choice_requested.connect(self.explain)
         p.cancel_requested.connect(self.cancel)
         ctx.selection.changed.connect(self._selection_changed)
         ctx.model_shown.connect(self._model_shown)
@@ -213,9 +215,18 @@ class LabController(QObject):
             settings = self.panel.optimize_settings()
             self._partial = None
             fn = lambda job: lab_jobs.optimize(job, layer, unit, *settings, self._store_partial)  # noqa: E731
+        elif tool in ("boxcam", "segcam"):
+            return self.explain(tool, -1)
         else:
             raise ValueError(f"unknown tool {tool!r}")
         return self._start_tool(tool, fn)
+
+    def explain(self, tool: str, choice: int) -> int | None:
+        """A detector's box map or a segmenter's class map: ``choice`` is the box or the class (-1: the best box,
+        the largest class)."""
+        which = None if choice < 0 else choice
+        threshold = self.panel.box_threshold()
+        return self._start_tool(tool, lambda job: lab_jobs.explain(job, tool, which, threshold))
 
     def run_top9(self, folder: str) -> int | None:
         layer, unit = self._tool_layer(), self.panel.unit

@@ -59,8 +59,12 @@ def default_sample(entry) -> str:
     """The bundled image that suits ``entry``: a held-out digit, a generated shape, or the cat."""
     if "digits" in entry.name or entry.in_channels == 1:
         return "digit_3"
+    if entry.name in ("shapes_yolo", "shapes_unet"):  # trained on the live view's synthetic frames
+        return "live_shapes"
     if "shapes" in entry.name:
         return "shape_circle"
+    if entry.name == "mtcnn":
+        return "astronaut"
     return "cat"
 
 
@@ -278,7 +282,10 @@ def _run_tool(job, name: str, options) -> ToolResult:
     _, image = _image(job, lab, None)
     prepared = lab.prepare(image)
     job.progress(TOOLS[name].label)
-    if name in ("deconv", "guided"):
+    options.image = image  # the image as given: a detector's boxes are found on it, as detect finds them
+    if name in ("boxcam", "segcam"):
+        options.layer = None  # where the head reads (models/lab/explain.py), whatever layer is selected
+    elif name in ("deconv", "guided"):
         options.layer = resolve_layer(lab, prepared, options.layer).name  # a block: its output
     else:
         options.layer = _tool_layer(lab, prepared, options.layer)
@@ -291,7 +298,16 @@ def _run_tool(job, name: str, options) -> ToolResult:
 
 def as_tool_result(picture) -> ToolResult:
     return ToolResult(picture.tool, picture.title, picture.panels, picture.note, complete=picture.complete,
-                      scales=dict(picture.scales))
+                      scales=dict(picture.scales), choices=list(picture.choices), chosen=picture.chosen)
+
+
+def explain(job, tool: str, choice: int | None, threshold: float = 0.5) -> ToolResult:
+    """What made a detected box (``boxcam``: box ``choice`` of detect's list at ``threshold``, the best when
+    None) or a class's region (``segcam``: class ``choice``, the largest one when None)."""
+    from cnn_explorer.models.lab.tools import Options
+
+    options = Options(box=choice, threshold=threshold) if tool == "boxcam" else Options(target=choice)
+    return _run_tool(job, tool, options)
 
 
 def projection(job, layer: str, unit: tuple[int, int, int] | None, method: str) -> ToolResult:

@@ -295,7 +295,7 @@ def _summary_line(result, threshold: float) -> str:
         return f"{head}: {classes}"
     if result.top:
         return f"{head}: " + " | ".join(f"{name} {100 * p:.1f}%" for _, name, p in result.top)
-    keep = [i for i, s in enumerate(result.scores) if s >= threshold]
+    keep = [int(i) for i in result.kept(threshold)]
     if not keep:
         return f"{head}: nothing above score {threshold:g}"
     boxes = "; ".join(f"{result.name_of(int(result.labels[i]))} {result.scores[i]:.2f} "

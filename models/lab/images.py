@@ -178,10 +178,12 @@ PHOTOS = {"astronaut": "astronaut", "cat": "chelsea", "coffee": "coffee"}
 
 def sample_names() -> list[str]:
     """The bundled samples: three photographs, one held-out digit per class (``digit_0`` …) for
-    ``lenet5_digits``, one generated image per class of ``zfnet_shapes`` (``shape_circle`` …)."""
+    ``lenet5_digits``, one generated image per class of ``zfnet_shapes`` (``shape_circle`` …), and a frame of the
+    live view's synthetic source (``live_shapes``) for ``shapes_yolo`` and ``shapes_unet``."""
     from cnn_explorer.models.lab.datasets import SHAPE_CLASSES
 
-    return list(PHOTOS) + [f"digit_{d}" for d in range(10)] + [f"shape_{c}" for c in SHAPE_CLASSES]
+    return (list(PHOTOS) + [f"digit_{d}" for d in range(10)] + [f"shape_{c}" for c in SHAPE_CLASSES]
+            + ["live_shapes"])
 
 
 def sample_image(name: str) -> np.ndarray:
@@ -200,6 +202,10 @@ def sample_image(name: str) -> np.ndarray:
 
         if name[6:] in SHAPE_CLASSES:
             return shape_image(SHAPE_CLASSES.index(name[6:]), seed=10_000 + SHAPE_CLASSES.index(name[6:]))
+    if name == "live_shapes":
+        from cnn_explorer.models.live.synthetic import SyntheticSource
+
+        return SyntheticSource(realtime=False, seed=1).render(0)[0]
     raise ImageError(f"no sample named {name!r}; samples: {', '.join(sample_names())}")
 
 

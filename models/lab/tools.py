@@ -37,6 +37,9 @@ class Options:
     steps: int | None = None  # optimize: steps of gradient ascent (None: its default)
     negative: bool = False  # optimize: drive the objective down instead
     diversity: int = 1  # optimize: how many images, pushed apart
+    image: np.ndarray | None = None  # the image as given (H×W×3 uint8): boxcam explains detect's boxes on it
+    box: int | None = None  # boxcam: which of detect's boxes (None: the first, the best)
+    threshold: float = 0.5  # boxcam: detect's score threshold
     progress: Progress | None = None
     on_partial: Callable[["Picture"], None] | None = None  # occlusion: the maps so far, after each batch;
     # optimize: the images so far, a few times a second
@@ -55,6 +58,8 @@ class Picture:
     note: str = ""
     complete: bool = True
     scales: dict[int, tuple[float, float, str, str]] = field(default_factory=dict)  # panel → (low, high, map, label)
+    choices: list[tuple[str, int]] = field(default_factory=list)  # boxcam, segcam: what else can be explained
+    chosen: int = -1  # the choice explained
 
 
 @dataclass(frozen=True)
@@ -387,6 +392,63 @@ def _erf(lab, prepared, options: Options) -> Picture:
                    result.heatmap, result.to_json())
 
 
+def _xyxy_box(xyxy) -> tuple[int, int, int, int]:
+    x1, y1, x2, y2 = xyxy
+    return int(np.floor(y1)), int(np.floor(x1)), int(np.ceil(y2)), int(np.ceil(x2))
+
+
+def _boxcam(lab, prepared, options: Options) -> Picture:
+    """What made a detected box (models/lab/explain.py), over the image as ``detect`` sees it, box drawn."""
+    from cnn_explorer.models.lab.explain import box_cam
+
+    image = options.image if options.image is not None else prepared.display
+    result = box_cam(lab, image, options.box or 0, options.threshold)
+    chosen = result.chosen
+    box = _xyxy_box(chosen.box)
+    what = "HiResCAM of its score" if result.method == "hirescam" else "|∂score/∂pixel| of its score"
+    title = f"What made box {chosen.number} ({chosen.name} {chosen.score:.2f}): {what}"
+    where = (f"maps of {', '.join(result.layers)} (finest {result.map_size[0]}×{result.map_size[1]}), summed and "
+             "laid over the image" if result.method == "hirescam" else
+             "MTCNN scores a 48×48 crop, no map on the image's grid: the gradient at each pixel, smoothed")
+    picture = Picture("boxcam", title,
+                      [(f"{len(result.detections)} boxes at score ≥ {result.threshold:g} (red: box {chosen.number})",
+                        draw_box(image, box, RED)),
+                       (f"map of box {chosen.number}'s score over the image", draw_box(
+                           pictures.overlay(image, result.cam), box, CYAN))],
+                      result.cam, {**result.to_json(), "detections": [d.to_json() for d in result.detections]},
+                      where)
+    picture.choices = [(f"{d.number}: {d.name} {d.score:.2f}", d.number) for d in result.detections]
+    picture.chosen = chosen.number
+    return picture
+
+
+def _segcam(lab, prepared, options: Options) -> Picture:
+    """Seg-Grad-CAM of a class's region (models/lab/explain.py)."""
+    from cnn_explorer.models.lab.explain import seg_cam
+
+    result = seg_cam(lab, prepared, target=options.target, layer=options.layer)
+    outline = np.array(prepared.display, copy=True)
+    edge = result.region & ~_eroded(result.region)
+    outline[edge] = WHITE
+    picture = Picture("segcam", f"Seg-Grad-CAM of “{result.target_name}” at {result.layer}",
+                      [(f"pixels predicted “{result.target_name}” (white outline)", outline),
+                       ("its Grad-CAM over the input", pictures.overlay(prepared.display, result.heatmap))],
+                      result.heatmap, result.to_json(),
+                      f"map {result.cam.shape[0]}×{result.cam.shape[1]} at {result.layer}, upsampled")
+    picture.choices = [(f"{name} ({count} px)", index) for index, (name, count) in result.present.items()]
+    picture.chosen = result.target
+    return picture
+
+
+def _eroded(mask: np.ndarray) -> np.ndarray:
+    inner = mask.copy()
+    inner[1:] &= mask[:-1]
+    inner[:-1] &= mask[1:]
+    inner[:, 1:] &= mask[:, :-1]
+    inner[:, :-1] &= mask[:, 1:]
+    return inner
+
+
 TOOLS: dict[str, Tool] = {tool.name: tool for tool in (
     Tool("featuremaps", "Feature maps", False, False, _featuremaps),
     Tool("kernels", "Kernels", False, False, _kernels),
@@ -405,4 +467,6 @@ TOOLS: dict[str, Tool] = {tool.name: tool for tool in (
     Tool("ig", "Integrated Gradients", False, True, _class_map("ig")),
     Tool("smoothgrad", "SmoothGrad", False, True, _class_map("smoothgrad")),
     Tool("optimize", "Optimize", False, True, _optimize),
+    Tool("boxcam", "Box map", False, True, _boxcam),
+    Tool("segcam", "Seg-Grad-CAM", False, True, _segcam),
 )}

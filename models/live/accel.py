@@ -122,6 +122,10 @@ class CachedAnchors(nn.Module):
         self.generator = generator
         self._cache: dict[tuple, list[torch.Tensor]] = {}
 
+    def clear(self) -> None:
+        """Forget the anchors (made under ``inference_mode``, they cannot take part in a backward pass)."""
+        self._cache.clear()
+
     def forward(self, image_list, feature_maps):
         key = (tuple(image_list.tensors.shape), tuple(tuple(image_list_size) for image_list_size in
                                                       image_list.image_sizes),

@@ -79,7 +79,8 @@ class Predictor:
     SSD to exactly ``size``, the others to fit within it keeping the aspect; segmenters and classifiers get the
     frame resized to it (segmenters: the frame's own size by default; classifiers: their zoo input size).
     Boxes, masks and class maps always come back in the frame's pixels. ``min_face_size``: the smallest face
-    MTCNN looks for (40 pixels suits a camera; ``detect`` on stills asks for the model's own 20).
+    MTCNN looks for (40 pixels suits a camera; ``detect`` on stills asks for the model's own 20). ``loaded``: a
+    ``LoadedModel`` to use instead of loading ``model_name`` (the lab's explanations); a copy of it is used.
 
     Use it from one thread (the inference thread owns it)."""
 
@@ -87,7 +88,7 @@ class Predictor:
                  size: tuple[int, int] | None = None, *, weights: str = "pretrained", score_threshold: float = 0.5,
                  mask_threshold: float = 0.5, opacity: float = 0.5, overlay: bool = True,
                  channels_last: bool | None = None, max_instances: int = 32, cuda_graphs: bool = True,
-                 min_face_size: float = 40.0, progress=None):
+                 min_face_size: float = 40.0, progress=None, loaded=None):
         from cnn_explorer.models.zoo.loader import load_model
         from cnn_explorer.models.zoo.index import lookup
 
@@ -104,11 +105,15 @@ class Predictor:
             raise LiveError(f"{device_name(self.device)} has no bf16; use fp16 or fp32", suggestions=("fp16",))
         if size is not None:
             size = check_live_size(size, facts)
-        loaded = load_model(facts["name"], weights=weights, progress=progress)
-        if loaded.entry.source in ("file", "object"):  # the user's module is shared with the explorer: the live
-            import copy  # view moves and converts a copy of its own
+        import copy
 
+        if loaded is not None:  # a model loaded already (the lab's): this one changes it, so it takes a copy
+            loaded = copy.copy(loaded)
             loaded.model = copy.deepcopy(loaded.model)
+        else:
+            loaded = load_model(facts["name"], weights=weights, progress=progress)
+            if loaded.entry.source in ("file", "object"):  # the user's module is shared with the explorer: the
+                loaded.model = copy.deepcopy(loaded.model)  # live view moves and converts a copy of its own
         self.entry = loaded.entry
         self.name = loaded.entry.name
         self.task = loaded.entry.task

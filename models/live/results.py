@@ -68,6 +68,13 @@ class LiveResult:
         counts = np.bincount(self.class_map.ravel(), minlength=len(self.categories))
         return {self.name_of(i): int(counts[i]) for i in np.argsort(-counts, kind="stable") if counts[i]}
 
+    def kept(self, score_threshold: float | None = None) -> np.ndarray:
+        """The indices of the detections scored at least ``score_threshold`` (all when None), best first: the
+        boxes as ``detect`` lists them and ``visualize --box N`` counts them."""
+        if score_threshold is None:
+            return np.arange(len(self.scores))
+        return np.flatnonzero(self.scores >= score_threshold)
+
     def to_json(self, score_threshold: float | None = None) -> dict:
         data = {"model": self.model, "task": self.task, "weights": self.weights, "weights_note": self.weights_note,
                 "device": self.device,
@@ -75,9 +82,8 @@ class LiveResult:
                 "input_size": list(self.input_size),
                 "timings_ms": {k: round(v, 3) for k, v in self.timings.items()}}
         if self.task in DETECTION_TASKS:
-            keep = np.ones(len(self.scores), bool) if score_threshold is None else self.scores >= score_threshold
             detections = []
-            for i in np.flatnonzero(keep):
+            for i in self.kept(score_threshold):
                 item = {"box": [round(float(v), 2) for v in self.boxes[i]], "label": int(self.labels[i]),
                         "name": self.name_of(int(self.labels[i])), "score": round(float(self.scores[i]), 5)}
                 if self.keypoints is not None:

@@ -114,7 +114,8 @@ class LabView:
 
 @dataclass
 class ToolResult:
-    """A picture made by one of the tools (deconvnet, guided backprop, occlusion, top-9, Grad-CAM)."""
+    """A picture made by one of the tools (deconvnet, guided backprop, occlusion, top-9, Grad-CAM, box and class
+    maps)."""
 
     tool: str
     title: str
@@ -122,3 +123,5 @@ class ToolResult:
     note: str = ""
     complete: bool = True
     scales: dict = field(default_factory=dict)  # image i → (low, high, colour map name, label): its colour bar
+    choices: list[tuple[str, int]] = field(default_factory=list)  # box and class maps: what else can be explained
+    chosen: int = -1  # the choice explained

@@ -4,8 +4,9 @@ asked for; ``app/lab/controller.py`` computes it on the model's thread. No torch
 
 Left: the model's input with the receptive field of the clicked unit, its effective receptive field, the
 top-5 and the preprocessing. Right, in tabs: the feature-map mosaic with the enlarged channel, the kernels,
-and the tools (deconvnet, guided backprop, occlusion, top-9, Grad-CAM, feature visualization by
-optimization).
+and the tools (deconvnet, guided backprop, occlusion, top-9, Grad-CAM and the class maps, feature visualization by
+optimization; a detector's box maps and a segmenter's Seg-Grad-CAM, with the box or class to explain chosen from a
+list).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QScrollArea, QSizePolicy, QSpinBox, QSplitter, QTabWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel,
+                               QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSpinBox, QSplitter, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from cnn_explorer.widgets.lab.data import FieldData, InputData, KernelData, LabView, MosaicData, ToolResult
 from cnn_explorer.widgets.lab.views import ChannelView, HistogramPlot, ImagePane, _label
@@ -24,13 +25,17 @@ from cnn_explorer.widgets.lab.mosaic import NORMALIZE, SORT, MosaicView, ScaleBa
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
 TOOLS = {"deconv": "Deconvnet", "guided": "Guided backprop", "gradcam": "Grad-CAM", "occlusion": "Occlusion",
-         "top9": "Top-9 of a folder…", "optimize": "Optimize"}
+         "top9": "Top-9 of a folder…", "optimize": "Optimize", "boxcam": "Box map",
+         "segcam": "Seg-Grad-CAM"}
 #: The class maps the "Map:" box offers; the Grad-CAM button runs the one chosen (models/lab/cams.py).
 MAPS = {"gradcam": "Grad-CAM", "gradcampp": "Grad-CAM++", "scorecam": "Score-CAM", "eigencam": "EigenCAM",
         "layercam": "LayerCAM", "hirescam": "HiResCAM", "ig": "Integrated Gradients", "smoothgrad": "SmoothGrad"}
 TOP1 = "top-1"
 OBJECTIVES = {"channel": "clicked channel", "neuron": "clicked unit", "layer": "whole layer",
               "class": "the class"}  # what "Optimize" makes an image for (the class: the Class: box's)
+TOOL_TIPS = {"boxcam": "A detector: what made each box it found (HiResCAM of the box's score), over the image",
+             "segcam": "A segmenter: what made a class's region (Seg-Grad-CAM), over the input"}
+CHOICE_LABELS = {"boxcam": "Box:", "segcam": "Class:"}
 
 
 def _combo(items: dict[str, str], parent: QWidget, name: str) -> QComboBox:
@@ -52,6 +57,7 @@ class LabPanel(QWidget):
     kernel_page_requested = Signal(int, int)
     tool_requested = Signal(str)  # "deconv", "guided", "occlusion", "optimize", or a class map of MAPS
     folder_chosen = Signal(str)  # top-9 over this folder
+    choice_requested = Signal(str, int)  # ("boxcam", box) or ("segcam", class): explain that one
     cancel_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
@@ -218,6 +224,7 @@ class LabPanel(QWidget):
         for i, (key, text) in enumerate(TOOLS.items()):
             button = QPushButton(text, page)
             button.setObjectName(f"tool_{key}")
+            button.setToolTip(TOOL_TIPS.get(key, ""))
             button.clicked.connect(lambda _c=False, k=key: self._tool(k))
             self.tool_buttons[key] = button
             grid.addWidget(button, i // 2, i % 2)  # two columns: legible beside both docks at 1024 pixels
@@ -233,9 +240,19 @@ class LabPanel(QWidget):
         self.stride.setValue(8)
         self.stride.setPrefix("stride ")
         self.stride.setSuffix(" px")
+        self.threshold = QDoubleSpinBox(page)  # the box map's boxes: detect's score threshold
+        self.threshold.setObjectName("box_threshold")
+        self.threshold.setRange(0.0, 1.0)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setDecimals(2)
+        self.threshold.setValue(0.5)
+        self.threshold.setPrefix("boxes ≥ ")
+        self.threshold.setToolTip("Box map: the boxes scored at least this (detect's --threshold); random weights "
+                                  "score low")
         occ = QHBoxLayout()
         occ.addWidget(self.occluder)
         occ.addWidget(self.stride)
+        occ.addWidget(self.threshold)
         grid.addLayout(occ, (len(TOOLS) + 1) // 2, 0, 1, 2)
         grid.addLayout(self._class_row(page), (len(TOOLS) + 1) // 2 + 1, 0, 1, 2)
         grid.addLayout(self._optimize_row(page), (len(TOOLS) + 1) // 2 + 2, 0, 1, 2)
@@ -252,6 +269,18 @@ class LabPanel(QWidget):
         busy.addWidget(self.progress_label)
         busy.addWidget(self.progress, 1)
         busy.addWidget(self.cancel_button)
+        # Box and class maps: the boxes found (the classes present), one chosen; another one is explained at once.
+        self.choice_label = QLabel("", page)
+        self.choice = QComboBox(page)
+        self.choice.setObjectName("explain_choice")
+        self.choice.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.choice.setMinimumContentsLength(16)
+        self.choice.activated.connect(self._choose)
+        choose = QHBoxLayout()
+        choose.addWidget(self.choice_label)
+        choose.addWidget(self.choice, 1)
+        for widget in (self.choice_label, self.choice):
+            widget.hide()
         self.result_title = _label("", page, "result_title")
         self.result_panes = [ImagePane("", page, f"result_pane_{i}") for i in range(2)]
         self.result_scales = [ScaleBar(page) for _ in self.result_panes]  # each pane's colour bar, when it has one
@@ -268,6 +297,7 @@ class LabPanel(QWidget):
         layout.addLayout(grid)
         layout.addWidget(self.tool_unit)
         layout.addLayout(busy)
+        layout.addLayout(choose)
         layout.addWidget(self.result_title)
         layout.addLayout(panes, 1)
         layout.addWidget(self.result_note)
@@ -412,6 +442,9 @@ class LabPanel(QWidget):
     def sort_mode(self) -> str:
         return self.sort.currentData()
 
+    def box_threshold(self) -> float:
+        return float(self.threshold.value())
+
     def occlusion_settings(self) -> tuple[int, int]:
         return self.occluder.value(), self.stride.value()
 
@@ -448,6 +481,10 @@ class LabPanel(QWidget):
                 self.folder_chosen.emit(folder)
         else:
             self.tool_requested.emit(key)
+
+    def _choose(self, index: int) -> None:
+        if self.tool is not None and self.tool.choices and index >= 0:
+            self.choice_requested.emit(self.tool.tool, int(self.choice.itemData(index)))
 
     def _page(self, key: str) -> None:
         if self.kernels is None:
@@ -600,6 +637,19 @@ class LabPanel(QWidget):
                 scale.set_range(low, high)
                 scale.setToolTip(f"{label}: {low:.4g} … {high:.4g}")
         self.result_note.setText(result.note + (f"<br><b>{RANDOM_NOTE}</b>" if self.random_weights else ""))
+        self._set_choices(result)
+
+    def _set_choices(self, result: ToolResult) -> None:
+        """The boxes found or the classes present, the one explained selected; hidden for the other tools."""
+        blocked = self.choice.blockSignals(True)
+        self.choice.clear()
+        for text, value in result.choices:
+            self.choice.addItem(text, value)
+        self.choice.setCurrentIndex(max(0, self.choice.findData(result.chosen)))
+        self.choice.blockSignals(blocked)
+        self.choice_label.setText(CHOICE_LABELS.get(result.tool, "Explain:"))
+        for widget in (self.choice_label, self.choice):
+            widget.setVisible(bool(result.choices))
 
     def set_weights_banner(self, random: bool, how: str = "") -> None:
         """Say that the weights are random, and how to get learned ones (``how``)."""
