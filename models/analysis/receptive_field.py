@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from cnn_explorer.models.analysis.graph import LayerGraph, Node
+from cnn_explorer.models.analysis.layer_graph import LayerGraph, Node
 from cnn_explorer.models.analysis.ops import ADAPTIVE_POOL, PADS, UPSAMPLING, pair
 
 GLOBAL = "global"
