@@ -13,6 +13,7 @@ Tensors are followed by identity, so every node knows which nodes produced its i
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 from typing import Any, Callable
 
@@ -22,7 +23,6 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import FlopCounterMode, flop_registry
-from torch.utils.weak import WeakIdKeyDictionary
 
 from cnn_explorer.models.analysis.layer_graph import Edge, LayerGraph, Node, Shape  # noqa: F401 (the recorded data)
 
@@ -89,6 +89,7 @@ def _collect(obj, found: list) -> None:
         found.extend(t for t in leaves if isinstance(t, torch.Tensor))
 
 
+_no_dispatch = torch._C._DisableTorchDispatch  # no TorchDispatchMode sees the operations run inside it
 _DECOMPOSABLE: dict = {}  # ATen operation -> whether it has a composite kernel (fixed once torch is loaded)
 
 
@@ -137,6 +138,22 @@ def _op_name(func) -> str:
     return _OP_NAMES.get(name, name.rstrip("_") if name.endswith("_") and not name.startswith("_") else name)
 
 
+class _Producers:
+    """Which nodes produced each tensor, by the tensor's identity, holding no tensor alive. ``WeakIdKeyDictionary``
+    does the same with a Python object made at every look-up; here an entry keeps a weak reference that tells
+    whether the tensor that had the id is still the one asked about (an id is reused once a tensor is freed)."""
+
+    def __init__(self):
+        self._by_id: dict[int, tuple] = {}
+
+    def get(self, t: torch.Tensor, default=()):
+        entry = self._by_id.get(id(t))
+        return entry[1] if entry is not None and entry[0]() is t else default
+
+    def __setitem__(self, t: torch.Tensor, sources: tuple) -> None:
+        self._by_id[id(t)] = (weakref.ref(t), sources)
+
+
 class _Recorder(TorchFunctionMode):
     """``flops`` is a ``_FlopCounter`` or a ``FlopCounterMode`` (anything with ``get_total_flops``). ``shortcut``,
     when given, answers an operation in place of torch (``meta_ops.shortcut``): (output, FLOPs) or
@@ -152,7 +169,7 @@ class _Recorder(TorchFunctionMode):
         self.leaf_ids = {id(m) for m in model.modules() if is_leaf_module(m)}
         if not type(model).__module__.startswith("torch.nn"):
             self.leaf_ids.discard(id(model))  # a model of its own without children: its operations are the layers
-        self.producers: WeakIdKeyDictionary = WeakIdKeyDictionary()
+        self.producers = _Producers()
         self.nodes: list[Node] = []
         self.modules: dict[str, str] = {}
         self.scopes: list[str] = []
@@ -167,7 +184,8 @@ class _Recorder(TorchFunctionMode):
 
     def call(self, func, args, kwargs):
         if self.shortcut is not None:
-            answer = self.shortcut(func, args, kwargs)
+            with _no_dispatch():  # the shortcut counts its own FLOPs: its empty outputs skip the FLOP counter
+                answer = self.shortcut(func, args, kwargs)
             if answer is not NotImplemented:
                 out, flops = answer
                 self.extra_flops += flops

@@ -145,7 +145,7 @@ def _broadcast(a: torch.Size, b: torch.Size) -> tuple | None:
     return tuple(reversed(shape))
 
 
-def _binary(args, kwargs, in_place: bool):
+def _binary(in_place: bool, args, kwargs):
     """Elementwise add, sub, mul, div of a floating-point tensor and a tensor of its dtype or a number."""
     if len(args) != 2 or set(kwargs) - {"alpha"}:
         return NotImplemented
@@ -165,31 +165,44 @@ def _binary(args, kwargs, in_place: bool):
     return _new(shape, x), 0
 
 
+def _new_tensor(args, kwargs):
+    return _like(args[0]), 0
+
+
+def _in_place(args, kwargs):
+    return args[0], 0
+
+
+def _maybe_in_place(position: int):
+    def handler(args, kwargs):
+        in_place = kwargs.get("inplace", args[position] if len(args) > position else False)
+        return (args[0], 0) if in_place else (_like(args[0]), 0)
+    return handler
+
+
+def _with(handler, *first):
+    return lambda args, kwargs: handler(*first, args, kwargs)
+
+
+# What answers each function; the first argument must be a meta tensor, save for ``cat``'s list.
+_HANDLERS = {
+    **dict.fromkeys(_NEW_TENSOR, _new_tensor),
+    **dict.fromkeys(_IN_PLACE, _in_place),
+    **{func: _maybe_in_place(position) for func, position in _MAYBE_IN_PLACE.items()},
+    **{func: _with(_conv, n) for func, n in _CONV_DIMS.items()},
+    F.linear: _linear,
+    **{func: _with(_adaptive_avg, n) for func, n in _ADAPTIVE_AVG.items()},
+    **dict.fromkeys(_BINARY, _with(_binary, False)),
+    **dict.fromkeys(_BINARY_IN_PLACE, _with(_binary, True)),
+}
+
+
 def shortcut(func, args, kwargs):
     """(output, FLOPs) of ``func(*args, **kwargs)`` on meta tensors without running it, or NotImplemented."""
+    handler = _HANDLERS.get(func)
+    if handler is None:
+        return _cat(args, kwargs) if func in _CAT else NotImplemented
     x = args[0] if args else None
-    if func in _CAT:
-        return _cat(args, kwargs)
     if not (isinstance(x, torch.Tensor) and x.is_meta):
         return NotImplemented
-    if func in _NEW_TENSOR:
-        return _like(x), 0
-    if func in _IN_PLACE:
-        return x, 0
-    position = _MAYBE_IN_PLACE.get(func)
-    if position is not None:
-        in_place = kwargs.get("inplace", args[position] if len(args) > position else False)
-        return (x, 0) if in_place else (_like(x), 0)
-    n = _CONV_DIMS.get(func)
-    if n is not None:
-        return _conv(n, args, kwargs)
-    if func is F.linear:
-        return _linear(args, kwargs)
-    n = _ADAPTIVE_AVG.get(func)
-    if n is not None:
-        return _adaptive_avg(n, args, kwargs)
-    if func in _BINARY:
-        return _binary(args, kwargs, False)
-    if func in _BINARY_IN_PLACE:
-        return _binary(args, kwargs, True)
-    return NotImplemented
+    return handler(args, kwargs)

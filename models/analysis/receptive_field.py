@@ -52,12 +52,10 @@ def _union(fields: list[Field]) -> Field:
 
 
 def _through_kernel(field: Field, kernel, stride, padding, dilation) -> Field:
-    k, s, p, d = pair(kernel), pair(stride), pair(padding), pair(dilation)
-    return Field(
-        size=tuple(field.size[a] + d[a] * (k[a] - 1) * field.stride[a] for a in range(2)),
-        stride=tuple(field.stride[a] * s[a] for a in range(2)),
-        padding=tuple(field.padding[a] + p[a] * field.stride[a] for a in range(2)),
-    )
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = pair(kernel), pair(stride), pair(padding), pair(dilation)
+    (rh, rw), (jh, jw), (qh, qw) = field.size, field.stride, field.padding
+    return Field(size=(rh + dh * (kh - 1) * jh, rw + dw * (kw - 1) * jw), stride=(jh * sh, jw * sw),
+                 padding=(qh + ph * jh, qw + pw * jw))
 
 
 def _through_pad(field: Field, pad) -> Field:
