@@ -6,7 +6,10 @@
   (a module with no children, such as ``Conv2d``);
 * a ``TorchFunctionMode`` turns the functional operations written in ``forward`` methods (``+``, ``cat``,
   ``flatten``, ``mul``, ``F.relu`` ...) into nodes of their own;
-* ``torch.utils.flop_counter.FlopCounterMode`` counts the FLOPs of each node (MACs = FLOPs / 2).
+* a ``TorchDispatchMode`` (``_FlopCounter``) counts the FLOPs of each node by torch's formulas, those of
+  ``torch.utils.flop_counter.FlopCounterMode`` (MACs = FLOPs / 2);
+* on the meta device, ``meta_ops.shortcut`` answers the common operations itself (shape and FLOPs), in place
+  of torch's meta kernels.
 
 Tensors are followed by identity, so every node knows which nodes produced its inputs.
 """
