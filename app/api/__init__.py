@@ -34,7 +34,8 @@ def summary(model, input_shape=None, *, example_inputs=None, example_kwargs=None
       ``sum(p.numel() for p in model.parameters())``: a module called twice and tied weights count once;
       parameters held outside sub-modules count too;
     * ``total_macs``: multiply-accumulates of the pass (per image with ``input_shape``; for the batch given with
-      ``example_inputs``), counted by ``torch.utils.flop_counter.FlopCounterMode`` (MACs = FLOPs / 2);
+      ``example_inputs``), counted by torch's FLOP formulas (``torch.utils.flop_counter``, those of
+      ``FlopCounterMode``; MACs = FLOPs / 2);
     * ``activation_bytes``: memory of the outputs of every operation;
     * ``layers``: one ``Layer`` per leaf-module call and per functional operation, in the order they ran, with
       ``name``, ``type``, ``input_shapes``, ``output_shape``, ``params``, ``shared_params``, ``macs``,

@@ -13,8 +13,9 @@ import math
 from cnn_explorer.models.analysis import naming
 
 from cnn_explorer.models.analysis import ops
-from cnn_explorer.models.analysis.summary import ModelSummary, param_arithmetic, shape_arithmetic, weight_layer_depth
-from cnn_explorer.models.analysis.graph import LayerGraph, Node
+from cnn_explorer.models.analysis.model_summary import (ModelSummary, param_arithmetic, shape_arithmetic,
+                                                         weight_layer_depth)
+from cnn_explorer.models.analysis.layer_graph import LayerGraph, Node
 from cnn_explorer.models.analysis.receptive_field import GLOBAL as MODEL_GLOBAL
 from cnn_explorer.widgets.graph.data import GraphBlock, GraphData, GraphEdge, GraphNode
 from cnn_explorer.widgets.explorer.layer_info import (GLOBAL, Field, LayerDetails, LayerRow, ModelOverview, Outputs, Shape,

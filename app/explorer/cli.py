@@ -114,6 +114,30 @@ def _summary_entry(args) -> dict:
     return cache_entry(summarize(loaded, size), loaded.weights)
 
 
+def _structure(args):
+    """The summary ``graph`` and ``figure`` draw: from the analysis cache when this model was analyzed before at
+    this size, without torch (any weights of a zoo model have the same graph, save a detector's, whose graph
+    follows its data: its random-weights analysis only, as drawn below); else analyzed now (and cached)."""
+    from cnn_explorer.models.analysis import cache
+    from cnn_explorer.models.analysis.model_summary import summary_from_entry
+    from cnn_explorer.models.zoo.index import check_input_size, lookup
+
+    facts = lookup(args.model)
+    size = input_size(args)
+    check_input_size(size, facts)
+    store = cache.AnalysisCache()
+    for weights in ("random",) if facts.get("data_dependent") else ("random", "pretrained"):
+        entry = store.get(cache.key(facts["name"], size or tuple(facts["input_size"]), weights))
+        if entry is not None:
+            try:
+                return summary_from_entry(entry)
+            except (KeyError, TypeError, ValueError, IndexError):
+                pass  # a damaged entry: analyzed again below, and overwritten
+    from cnn_explorer.models.zoo.loader import load_model, summarize
+
+    return summarize(load_model(args.model, weights="random", structure_only=True), size)
+
+
 def _cmd_summary(args) -> int:
     from cnn_explorer.widgets.common import format as fmt
     entry = _summary_entry(args)
@@ -175,7 +199,6 @@ def _cmd_export(args) -> int:
 def _cmd_graph(args) -> int:
     from pathlib import Path
 
-    from cnn_explorer.models.zoo.index import check_input_size, lookup
     from cnn_explorer.widgets.common.files import staged_output
 
     page = args.size or args.slide
@@ -190,10 +213,7 @@ def _cmd_graph(args) -> int:
             raise CliError(f"--size {page[0]}x{page[1]}: {error}") from None
     out = output_file(args.out, "--out", (".svg", ".png", ".pdf") if page else (".svg", ".png"),
                        "" if page else " (.pdf with --slide or --size)")
-    check_input_size(input_size(args), lookup(args.model))
-    from cnn_explorer.models.zoo.loader import load_model, summarize
-
-    summary = summarize(load_model(args.model, weights="random", structure_only=True), input_size(args))
+    summary = _structure(args)
     folding = "unfolded" if args.unfold else "blocks folded"
     try:
         with staged_output(out) as target:
@@ -216,16 +236,12 @@ def _cmd_graph(args) -> int:
 
 
 def _cmd_figure(args) -> int:
-    from cnn_explorer.models.zoo.index import check_input_size, lookup
     from cnn_explorer.widgets.common.files import staged_output
 
     out = output_file(args.out, "--out", (".svg", ".png"))
-    check_input_size(input_size(args), lookup(args.model))
     from cnn_explorer.app.core.figure_data import figure_from_summary
-    from cnn_explorer.models.zoo.loader import load_model, summarize
 
-    loaded = load_model(args.model, weights="random", structure_only=True)
-    figure = figure_from_summary(summarize(loaded, input_size(args)))
+    figure = figure_from_summary(_structure(args))
     if not figure.ok:
         raise CliError(f"{figure.message}: no volume figure to draw (try 'cnn-explorer graph')")
     app = _offscreen_app()  # noqa: F841 (drawing needs it alive)

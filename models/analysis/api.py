@@ -1,7 +1,7 @@
 """The engine of ``cnn_explorer.summary``: the numbers of any ``nn.Module``, for Python code (Qt-free).
 
-It is the explorer's own analysis (``summary.analyze``: one recorded forward pass, MACs from torch's
-``FlopCounterMode``, the receptive fields of ``receptive_field.py``) wrapped for a model handed over by Python
+It is the explorer's own analysis (``summary.analyze``: one recorded forward pass, MACs by torch's
+FLOP formulas (``torch.utils.flop_counter``), the receptive fields of ``receptive_field.py``) wrapped for a model handed over by Python
 code: the batch of 1 is added to the shapes, several inputs and keyword inputs are accepted, the pass runs on
 the meta device when it can (no arithmetic, the model untouched) and for real when the forward depends on the
 data, and the result prints as a table.

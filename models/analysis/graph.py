@@ -6,25 +6,28 @@
   (a module with no children, such as ``Conv2d``);
 * a ``TorchFunctionMode`` turns the functional operations written in ``forward`` methods (``+``, ``cat``,
   ``flatten``, ``mul``, ``F.relu`` ...) into nodes of their own;
-* ``torch.utils.flop_counter.FlopCounterMode`` counts the FLOPs of each node (MACs = FLOPs / 2).
+* a ``TorchDispatchMode`` (``_FlopCounter``) counts the FLOPs of each node by torch's formulas, those of
+  ``torch.utils.flop_counter.FlopCounterMode`` (MACs = FLOPs / 2);
+* on the meta device, ``meta_ops.shortcut`` answers the common operations itself (shape and FLOPs), in place
+  of torch's meta kernels.
 
 Tensors are followed by identity, so every node knows which nodes produced its inputs.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
-from torch.utils.flop_counter import FlopCounterMode
-from torch.utils.weak import WeakIdKeyDictionary
+from torch.utils.flop_counter import FlopCounterMode, flop_registry
 
-Shape = tuple[int, ...]
+from cnn_explorer.models.analysis.layer_graph import Edge, LayerGraph, Node, Shape  # noqa: F401 (the recorded data)
 
 # Modules that are one operation although they hold children.
 _ATOMIC_MODULES = (nn.MultiheadAttention,)
@@ -49,107 +52,6 @@ _OP_NAMES = {"__add__": "add", "__radd__": "add", "__iadd__": "add", "__mul__": 
              "add_": "add", "mul_": "mul", "relu_": "relu", "sigmoid_": "sigmoid", "__setitem__": "setitem"}
 
 
-@dataclass
-class Node:
-    """One recorded operation: a leaf module call, a functional op, or the input."""
-
-    id: int
-    name: str
-    op: str
-    kind: str  # "input", "module" or "function"
-    scope: str  # the module path it belongs to ("" is the model itself)
-    inputs: list[int]
-    output_shapes: list[Shape]
-    params: int = 0
-    macs: int = 0
-    activation_bytes: int = 0  # memory its outputs newly take: 0 for in-place ops and views
-    inplace: bool = False
-    settings: dict[str, Any] = field(default_factory=dict)
-    receptive_field: Any = None  # filled in by the analysis
-
-    @property
-    def output_shape(self) -> Shape | None:
-        return self.output_shapes[0] if self.output_shapes else None
-
-
-@dataclass
-class Edge:
-    src: int
-    dst: int
-    shape: Shape | None
-
-
-@dataclass
-class LayerGraph:
-    """The operations of one forward pass and the module hierarchy they belong to."""
-
-    input_shape: Shape
-    nodes: list[Node]
-    edges: list[Edge]
-    modules: dict[str, str]  # module path -> class name, for every module that ran ("" is the model) and name holder
-
-    def children_of(self, path: str) -> list[str]:
-        """Direct sub-modules of ``path`` that ran, in the order they were first called."""
-        prefix = f"{path}." if path else ""
-        depth = path.count(".") + 1 if path else 0
-        return [p for p in self.modules if p.startswith(prefix) and p != path and p.count(".") == depth]
-
-    def nodes_in(self, path: str) -> list[Node]:
-        """Nodes recorded inside the module at ``path`` (all of them for the model)."""
-        if not path:
-            return list(self.nodes)
-        from cnn_explorer.models.analysis.ops import inside
-
-        return [n for n in self.nodes if inside(n.scope, path)]
-
-    def to_dict(self) -> dict:
-        """Everything recorded, as JSON-ready data (for the analysis cache)."""
-        def field(rf):
-            return rf.to_dict() if hasattr(rf, "to_dict") else rf
-
-        return {"input_shape": list(self.input_shape), "modules": dict(self.modules),
-                "nodes": [{"id": n.id, "name": n.name, "op": n.op, "kind": n.kind, "scope": n.scope,
-                           "inputs": list(n.inputs), "output_shapes": [list(s) for s in n.output_shapes],
-                           "params": n.params, "macs": n.macs, "activation_bytes": n.activation_bytes,
-                           "inplace": n.inplace, "settings": n.settings, "receptive_field": field(n.receptive_field)}
-                          for n in self.nodes],
-                "edges": [[e.src, e.dst, list(e.shape) if e.shape is not None else None] for e in self.edges]}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> LayerGraph:
-        """The graph ``to_dict`` wrote (lists that were tuples are tuples again)."""
-        from cnn_explorer.models.analysis.receptive_field import Field
-
-        def tuples(value):
-            return tuple(tuples(v) for v in value) if isinstance(value, list) else value
-
-        def field(rf):
-            if isinstance(rf, dict):
-                return Field(tuple(rf["size"]), tuple(rf["stride"]), tuple(rf["padding"]))
-            return rf
-
-        nodes = [Node(id=n["id"], name=n["name"], op=n["op"], kind=n["kind"], scope=n["scope"],
-                      inputs=list(n["inputs"]), output_shapes=[tuple(s) for s in n["output_shapes"]],
-                      params=n["params"], macs=n["macs"], activation_bytes=n["activation_bytes"],
-                      inplace=n["inplace"], settings={k: tuples(v) for k, v in n["settings"].items()},
-                      receptive_field=field(n["receptive_field"]))
-                 for n in data["nodes"]]
-        edges = [Edge(src, dst, tuple(shape) if shape is not None else None) for src, dst, shape in data["edges"]]
-        return cls(input_shape=tuple(data["input_shape"]), nodes=nodes, edges=edges, modules=dict(data["modules"]))
-
-    def blocks(self):
-        """Every module that ran, as an ``ops.Block`` by path: what folds, and which nodes it holds."""
-        from cnn_explorer.models.analysis.ops import blocks
-
-        return blocks(self)
-
-    def node(self, name: str) -> Node:
-        for n in self.nodes:
-            if n.name == name:
-                return n
-        raise KeyError(name)
-
-
 def is_leaf_module(module: nn.Module) -> bool:
     """A module recorded as one node. Childless modules of torch.nn and childless modules that hold weights
     are; a childless custom module without weights (a detector's image transform, an anchor generator) is a
@@ -158,14 +60,80 @@ def is_leaf_module(module: nn.Module) -> bool:
         return True
     if next(module.children(), None) is not None:
         return False
-    holds_tensors = next(module.parameters(recurse=False), None) is not None \
-        or next(module.buffers(recurse=False), None) is not None
+    holds_tensors = any(p is not None for p in module._parameters.values()) \
+        or any(b is not None for b in module._buffers.values())
     return type(module).__module__.startswith("torch.nn") or holds_tensors
 
 
 def _tensors(obj) -> list[torch.Tensor]:
-    leaves, _ = tree_flatten(obj)
-    return [t for t in leaves if isinstance(t, torch.Tensor)]
+    """The tensors in ``obj``, in ``tree_flatten``'s order. Tuples, lists and dicts (the arguments and outputs of
+    nearly every call) are walked here, which is several times quicker than ``tree_flatten``; any other container
+    is flattened by it."""
+    found: list[torch.Tensor] = []
+    _collect(obj, found)
+    return found
+
+
+_SCALARS = (int, float, bool, str, type(None))
+
+
+def _collect(obj, found: list) -> None:
+    kind = type(obj)
+    if kind is tuple or kind is list:
+        for item in obj:
+            _collect(item, found)
+    elif isinstance(obj, torch.Tensor):
+        found.append(obj)
+    elif kind is dict:
+        for item in obj.values():
+            _collect(item, found)
+    elif kind not in _SCALARS:
+        leaves, _ = tree_flatten(obj)
+        found.extend(t for t in leaves if isinstance(t, torch.Tensor))
+
+
+_no_dispatch = torch._C._DisableTorchDispatch  # no TorchDispatchMode sees the operations run inside it
+_DECOMPOSABLE: dict = {}  # ATen operation -> whether it has a composite kernel (fixed once torch is loaded)
+
+
+class _FlopCounter(TorchDispatchMode):
+    """The FLOPs of every ATen operation, by torch's formulas (``flop_registry``, those of ``FlopCounterMode``),
+    added into one running total: what the recorder asks after each node. ``FlopCounterMode`` keeps them by
+    module, for which it hooks every module call and tensor, and tries to decompose every operation that has no
+    formula; the recorder has its own module hooks, and only an operation with a composite kernel can decompose.
+    Higher-order operations (``cond`` and the like, found only in exported programs) are noted, and the recording
+    is made again with ``FlopCounterMode``, which knows how to count them."""
+
+    def __init__(self):
+        super().__init__()
+        self.total = 0
+        self.saw_higher_order = False
+
+    def get_total_flops(self) -> int:
+        return self.total
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if isinstance(func, torch._ops.HigherOrderOperator):
+            self.saw_higher_order = True
+            return func(*args, **kwargs)
+        packet = func._overloadpacket
+        formula = flop_registry.get(packet)
+        if formula is None:
+            decomposable = _DECOMPOSABLE.get(func)
+            if decomposable is None:
+                decomposable = _DECOMPOSABLE[func] = torch._C._dispatch_has_kernel_for_dispatch_key(
+                    func.name(), torch._C.DispatchKey.CompositeImplicitAutograd) \
+                    or torch._C.DispatchKey.CompositeImplicitAutograd in func.py_kernels
+            if decomposable and func is not torch.ops.prim.device.default:
+                with self:
+                    out = func.decompose(*args, **kwargs)
+                if out is not NotImplemented:
+                    return out
+            return func(*args, **kwargs)
+        out = func(*args, **kwargs)
+        self.total += formula(*args, **kwargs, out_val=out)
+        return out
 
 
 def _op_name(func) -> str:
@@ -173,15 +141,38 @@ def _op_name(func) -> str:
     return _OP_NAMES.get(name, name.rstrip("_") if name.endswith("_") and not name.startswith("_") else name)
 
 
+class _Producers:
+    """Which nodes produced each tensor, by the tensor's identity, holding no tensor alive. ``WeakIdKeyDictionary``
+    does the same with a Python object made at every look-up; here an entry keeps a weak reference that tells
+    whether the tensor that had the id is still the one asked about (an id is reused once a tensor is freed)."""
+
+    def __init__(self):
+        self._by_id: dict[int, tuple] = {}
+
+    def get(self, t: torch.Tensor, default=()):
+        entry = self._by_id.get(id(t))
+        return entry[1] if entry is not None and entry[0]() is t else default
+
+    def __setitem__(self, t: torch.Tensor, sources: tuple) -> None:
+        self._by_id[id(t)] = (weakref.ref(t), sources)
+
+
 class _Recorder(TorchFunctionMode):
-    def __init__(self, model: nn.Module, flops: FlopCounterMode):
+    """``flops`` is a ``_FlopCounter`` or a ``FlopCounterMode`` (anything with ``get_total_flops``). ``shortcut``,
+    when given, answers an operation in place of torch (``meta_ops.shortcut``): (output, FLOPs) or
+    NotImplemented."""
+
+    def __init__(self, model: nn.Module, flops, shortcut: Callable | None = None):
         super().__init__()
         self.flops = flops
+        self.shortcut = shortcut
+        self.extra_flops = 0  # counted by the shortcut
+        self.settings_of: dict[int, dict] = {}
         self.path_of = {id(m): path for path, m in model.named_modules(remove_duplicate=False)}
         self.leaf_ids = {id(m) for m in model.modules() if is_leaf_module(m)}
         if not type(model).__module__.startswith("torch.nn"):
             self.leaf_ids.discard(id(model))  # a model of its own without children: its operations are the layers
-        self.producers: WeakIdKeyDictionary = WeakIdKeyDictionary()
+        self.producers = _Producers()
         self.nodes: list[Node] = []
         self.modules: dict[str, str] = {}
         self.scopes: list[str] = []
@@ -192,7 +183,17 @@ class _Recorder(TorchFunctionMode):
 
     # -- bookkeeping -------------------------------------------------------------------------
     def _total_flops(self) -> int:
-        return sum(self.flops.flop_counts["Global"].values())
+        return self.flops.get_total_flops() + self.extra_flops
+
+    def call(self, func, args, kwargs):
+        if self.shortcut is not None:
+            with _no_dispatch():  # the shortcut counts its own FLOPs: its empty outputs skip the FLOP counter
+                answer = self.shortcut(func, args, kwargs)
+            if answer is not NotImplemented:
+                out, flops = answer
+                self.extra_flops += flops
+                return out
+        return func(*args, **kwargs)
 
     def _unique(self, name: str) -> str:
         uses = self.name_uses[name]
@@ -251,19 +252,25 @@ class _Recorder(TorchFunctionMode):
             return
         self.leaf_depth -= 1
         macs = (self._total_flops() - self.flop_marks.pop()) // 2
-        params = self._new_params(module.parameters())
-        inputs = _tensors((args, kwargs))
-        self.add_node(path, type(module).__name__, "module", path, inputs, output,
-                      params=params, macs=macs, settings=module_settings(module))
+        with torch._C.DisableTorchFunction():  # the recorder's own look at tensors is no operation of the model
+            params = self._new_params(module._parameters.values() if not module._modules else module.parameters())
+            inputs = _tensors((args, kwargs))
+            settings = self.settings_of.get(id(module))
+            if settings is None:
+                settings = self.settings_of[id(module)] = module_settings(module)
+            self.add_node(path, type(module).__name__, "module", path, inputs, output,
+                          params=params, macs=macs, settings=dict(settings))
 
     # -- functional operations -----------------------------------------------------------------
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         name = getattr(func, "__name__", "")
-        if self.leaf_depth or name in _IGNORED_NAMES:
+        if name in _IGNORED_NAMES:
             return func(*args, **kwargs)
+        if self.leaf_depth:
+            return self.call(func, args, kwargs)
         mark = self._total_flops()
-        out = func(*args, **kwargs)
+        out = self.call(func, args, kwargs)
         inputs = _tensors((args, kwargs))
         sources = self._sources(inputs)
         if name == "__setitem__":  # `t[index] = value` writes into t and returns nothing
@@ -283,15 +290,27 @@ class _Recorder(TorchFunctionMode):
         return None if name == "__setitem__" else out
 
 
+_SETTING_KEYS = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups",
+                 "output_padding", "in_features", "out_features", "num_features", "eps", "output_size",
+                 "scale_factor", "mode", "p", "negative_slope", "ceil_mode", "upscale_factor", "size",
+                 "normalized_shape", "start_dim", "end_dim", "inplace", "dims")
+_CLASS_SETTINGS: dict[type, frozenset] = {}  # module class -> the setting names its class answers
+
+
 def module_settings(module: nn.Module) -> dict[str, Any]:
     """The settings of a layer that shape its output: kernel, stride, padding, channels ..."""
-    keys = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups",
-            "output_padding", "in_features", "out_features", "num_features", "eps", "output_size",
-            "scale_factor", "mode", "p", "negative_slope", "ceil_mode", "upscale_factor", "size",
-            "normalized_shape", "start_dim", "end_dim", "inplace", "dims")
     settings = {}
-    for key in keys:
-        value = getattr(module, key, None)
+    own, cls = vars(module), type(module)
+    on_class = _CLASS_SETTINGS.get(cls)
+    if on_class is None:
+        on_class = _CLASS_SETTINGS[cls] = frozenset(key for key in _SETTING_KEYS if hasattr(cls, key))
+    for key in _SETTING_KEYS:
+        if key in on_class:  # a property or a class attribute
+            value = getattr(module, key, None)
+        elif key in own:
+            value = own[key]
+        else:  # only a parameter, buffer or sub-module could answer (never a setting): a missed lookup is slow
+            continue
         if value is None or callable(value):
             continue
         if isinstance(value, (list, tuple)):
@@ -343,16 +362,23 @@ def function_settings(op: str, args, kwargs) -> dict[str, Any]:
 
 
 def record_graph(model: nn.Module, example_input, run: Callable | None = None,
-                 kwargs: dict[str, Any] | None = None) -> tuple[LayerGraph, Any]:
+                 kwargs: dict[str, Any] | None = None, shortcut: Callable | None = None) -> tuple[LayerGraph, Any]:
     """Run ``model`` once on ``example_input`` and record its layer graph. Returns (graph, output).
 
     ``example_input`` is one input, or a tuple or list of the positional inputs; ``kwargs`` are keyword
     inputs. Every tensor among them (nested in lists or dicts too) becomes an input node, in that order.
     ``run(*inputs, **kwargs)``, when given, is called instead of ``model(*inputs, **kwargs)``: a way to run the
-    same modules with other weights (see summary.py)."""
+    same modules with other weights (see summary.py). ``shortcut`` answers operations in place of torch (see
+    ``_Recorder``)."""
+    graph, output, flops = _record(model, example_input, run, kwargs, shortcut, _FlopCounter())
+    if flops.saw_higher_order:  # counted by FlopCounterMode, which knows them
+        graph, output, _ = _record(model, example_input, run, kwargs, shortcut, FlopCounterMode(display=False))
+    return graph, output
+
+
+def _record(model, example_input, run, kwargs, shortcut, flops):
     kwargs = dict(kwargs or {})
-    flops = FlopCounterMode(display=False)
-    recorder = _Recorder(model, flops)
+    recorder = _Recorder(model, flops, shortcut)
     handles = []
     for module in model.modules():
         handles.append(module.register_forward_pre_hook(recorder.pre_hook, with_kwargs=True))
@@ -376,4 +402,4 @@ def record_graph(model: nn.Module, example_input, run: Callable | None = None,
              for node in recorder.nodes for src in node.inputs]
     graph = LayerGraph(input_shape=tuple(input_tensors[0].shape) if input_tensors else (), nodes=recorder.nodes,
                        edges=edges, modules=recorder.modules)
-    return graph, output
+    return graph, output, flops

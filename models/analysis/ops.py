@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from cnn_explorer.models.analysis.graph import LayerGraph, Node
+    from cnn_explorer.models.analysis.layer_graph import LayerGraph, Node
 
 # -- kinds of operation ---------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from cnn_explorer.models.analysis.graph import LayerGraph, Node
+from cnn_explorer.models.analysis.layer_graph import LayerGraph, Node
 from cnn_explorer.models.analysis.ops import ADAPTIVE_POOL, PADS, UPSAMPLING, pair
 
 GLOBAL = "global"
@@ -58,12 +58,10 @@ def _spatial(value):
 
 
 def _through_kernel(field: Field, kernel, stride, padding, dilation) -> Field:
-    k, s, p, d = _spatial(kernel), _spatial(stride), _spatial(padding), _spatial(dilation)
-    return Field(
-        size=tuple(field.size[a] + d[a] * (k[a] - 1) * field.stride[a] for a in range(2)),
-        stride=tuple(field.stride[a] * s[a] for a in range(2)),
-        padding=tuple(field.padding[a] + p[a] * field.stride[a] for a in range(2)),
-    )
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = _spatial(kernel), _spatial(stride), _spatial(padding), _spatial(dilation)
+    (rh, rw), (jh, jw), (qh, qw) = field.size, field.stride, field.padding
+    return Field(size=(rh + dh * (kh - 1) * jh, rw + dw * (kw - 1) * jw), stride=(jh * sh, jw * sw),
+                 padding=(qh + ph * jh, qw + pw * jw))
 
 
 def _through_pad(field: Field, pad) -> Field:

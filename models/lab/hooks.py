@@ -7,7 +7,7 @@ import contextlib
 
 from torch import nn
 
-from cnn_explorer.models.analysis.graph import LayerGraph, Node
+from cnn_explorer.models.analysis.layer_graph import LayerGraph, Node
 from cnn_explorer.models.lab.errors import LabError
 from cnn_explorer.models.lab.kernels import module_of
 

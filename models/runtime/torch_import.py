@@ -173,14 +173,20 @@ _SHAPES = "torch.fx.experimental.symbolic_shapes"
 _SYMPY = "sympy"
 
 
+_SEARCH_LOCATIONS: dict[str, list | None] = {}  # module name -> where its submodules are (None: not a package)
+
+
 class _StandIn(types.ModuleType):
     """A module that answers some names itself and imports the real module for anything else."""
 
     def __init__(self, name: str, until_imported: dict | None = None):
         super().__init__(name)
-        spec = importlib.util.find_spec(name)
-        if spec is not None and spec.submodule_search_locations is not None:
-            self.__path__ = list(spec.submodule_search_locations)  # a package's submodules stay importable
+        if name not in _SEARCH_LOCATIONS:  # looked up once: a search of the file system at every recording
+            spec = importlib.util.find_spec(name)
+            _SEARCH_LOCATIONS[name] = None if spec is None else spec.submodule_search_locations
+        locations = _SEARCH_LOCATIONS[name]
+        if locations is not None:
+            self.__path__ = list(locations)  # a package's submodules stay importable
         self._real = None
         self._until_imported = until_imported or {}  # names answered here while the real module is not imported
 

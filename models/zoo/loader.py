@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from cnn_explorer.models.analysis import cache
+from cnn_explorer.models.analysis.model_summary import summary_from_entry
 from cnn_explorer.models.analysis.summary import ModelSummary, analyze, weight_layer_depth
-from cnn_explorer.models.analysis.graph import LayerGraph
 from cnn_explorer.models.zoo.registry import ModelEntry, get_entry
 from cnn_explorer.models.runtime.torch_import import lean_imports
 from cnn_explorer.models.zoo.weights import ProgressCallback, WeightsResult, apply_weights
@@ -82,14 +82,6 @@ def _weights_check(weights: WeightsResult) -> dict:
         except OSError:
             pass
     return check
-
-
-def summary_from_entry(entry: dict) -> ModelSummary:
-    data = entry["summary"]
-    return ModelSummary(model=data["model"], input_shape=tuple(data["input_shape"]), weights=data["weights"],
-                        graph=LayerGraph.from_dict(entry["graph"]), total_params=data["total_params"],
-                        trainable_params=data["trainable_params"], total_macs=data["total_macs"],
-                        activation_bytes=data["activation_bytes"], seconds=entry["seconds"], cached=True)
 
 
 def summarize(loaded: LoadedModel, input_size: tuple[int, int] | None = None,

@@ -98,6 +98,45 @@ def test_a_second_summary_comes_from_the_cache_without_torch(env, tmp_path):
     assert json.loads(entries[0].read_text())["summary"]["total_params"] == 61_706
 
 
+TORCH_BLOCKED = """
+import sys
+sys.modules['torch'] = None  # any `import torch` now raises ImportError
+from cnn_explorer.app.cli import main
+sys.exit(main({args}))
+"""
+
+
+def cli_torch_blocked(env, *args: str) -> subprocess.CompletedProcess:
+    """Run ``cnn-explorer ARGS`` in a process where torch cannot be imported."""
+    return subprocess.run([sys.executable, "-c", TORCH_BLOCKED.format(args=list(args))], capture_output=True,
+                          text=True, env=env, timeout=TIMEOUT_S)
+
+
+def test_graph_and_figure_of_a_cached_model_draw_without_torch(env, tmp_path):
+    """``graph`` and ``figure`` of a model analyzed before draw the graph the analysis cache holds: the same files
+    as a first run, with torch blocked from import. A ``summary`` (its default weights) serves them too."""
+    fresh = {**env, "CNN_EXPLORER_CACHE_DIR": str(tmp_path / "fresh")}
+    first_graph = cli(fresh, "graph", "lenet5", "--out", str(tmp_path / "first.svg"))
+    first_figure = cli({**env, "CNN_EXPLORER_CACHE_DIR": str(tmp_path / "other")}, "figure", "lenet5", "--out",
+                       str(tmp_path / "first.png"))
+    assert first_graph.returncode == 0 and first_figure.returncode == 0, first_graph.stderr + first_figure.stderr
+    summary = cli(env, "summary", "lenet5")
+    assert summary.returncode == 0, summary.stderr
+
+    graph = cli_torch_blocked(env, "graph", "lenet5", "--out", str(tmp_path / "again.svg"))
+    assert graph.returncode == 0, graph.stderr[-3000:]
+    assert graph.stdout.replace("again.svg", "first.svg") == first_graph.stdout
+    assert (tmp_path / "again.svg").read_bytes() == (tmp_path / "first.svg").read_bytes()
+    figure = cli_torch_blocked(env, "figure", "lenet5", "--out", str(tmp_path / "again.png"))
+    assert figure.returncode == 0, figure.stderr[-3000:]
+    assert figure.stdout.replace("again.png", "first.png") == first_figure.stdout
+    assert (tmp_path / "again.png").read_bytes() == (tmp_path / "first.png").read_bytes()
+
+    # Without a cached analysis the blocked process fails: the test above could tell.
+    uncached = cli_torch_blocked(env, "graph", "alexnet", "--out", str(tmp_path / "alexnet.svg"))
+    assert uncached.returncode != 0
+
+
 TORCHVISION_PROBE = """
 import sys
 from cnn_explorer.models.runtime.torch_import import install
