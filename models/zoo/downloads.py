@@ -33,6 +33,16 @@ def _read() -> dict:
 def reason_of(error: BaseException) -> str:
     """One line a user understands, for an error of ``urllib``."""
     cause = getattr(error, "reason", None) or error
+    chain, seen = [], error  # huggingface_hub and requests wrap the socket's error: look through the chain
+    while seen is not None and len(chain) < 8:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    if any(isinstance(e, socket.gaierror) or "Name or service not known" in str(e)
+           or "Failed to resolve" in str(e) for e in chain):
+        return "no network: the weights' host could not be found"
+    if any(isinstance(e, OSError) and e.errno == 101 for e in chain) or any(
+            "Network is unreachable" in str(e) for e in chain):
+        return "no network: the network is unreachable"
     if isinstance(cause, socket.gaierror):
         return "no network: the weights' host could not be found"
     if isinstance(cause, (socket.timeout, TimeoutError)):

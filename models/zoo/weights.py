@@ -40,12 +40,97 @@ class WeightsResult:
     hub_path: str = ""  # where published weights are (or would be) kept, when the model has any
 
 
+def _timm_cfg(entry: ModelEntry):
+    """timm's default pretrained configuration of a timm entry (its Hugging Face repository or its URL)."""
+    import timm
+
+    try:
+        return timm.models.get_pretrained_cfg(entry.facts["timm_name"])
+    except (KeyError, RuntimeError, ValueError):
+        return None
+
+
 def pretrained_url(entry: ModelEntry) -> str | None:
+    """The URL of published weights kept in torch's hub cache: torchvision's, or a timm model's that timm fetches
+    from a URL (the others are on the Hugging Face hub: ``hub_file``)."""
+    if entry.source == "timm":
+        cfg = _timm_cfg(entry)
+        return cfg.url if cfg is not None and not cfg.hf_hub_id and cfg.url else None
     if entry.source != "torchvision":
         return None
     from torchvision.models import get_model_weights
 
     return get_model_weights(entry.name).DEFAULT.url
+
+
+HUB_FILES = ("model.safetensors", "pytorch_model.bin")  # what timm reads from a Hugging Face repository, in order
+
+
+def hub_file(entry: ModelEntry) -> str | None:
+    """The Hugging Face repository of a timm entry's published weights (``timm/inception_v4.tf_in1k``), else None."""
+    cfg = _timm_cfg(entry) if entry.source == "timm" else None
+    return cfg.hf_hub_id if cfg is not None and cfg.hf_hub_id else None
+
+
+def hub_cached(repo: str) -> str | None:
+    """The path of ``repo``'s weights in the Hugging Face cache (where timm keeps them), or None."""
+    from huggingface_hub import try_to_load_from_cache
+
+    for filename in HUB_FILES:
+        found = try_to_load_from_cache(repo, filename)
+        if isinstance(found, str):
+            return found
+    return None
+
+
+def _hub_progress(progress: ProgressCallback | None):
+    """A tqdm class for huggingface_hub's download that reports (done, total) as torchvision's downloads do."""
+    from tqdm.auto import tqdm
+
+    class Reporting(tqdm):
+        def __init__(self, *args, **kwargs):
+            kwargs["disable"] = True  # no bar on stderr: the caller shows progress
+            super().__init__(*args, **kwargs)
+            self.done = 0
+
+        def update(self, n=1):
+            self.done += n or 0
+            if progress:
+                progress(self.done, int(self.total or 0))
+
+    return Reporting
+
+
+def _hub_weights(entry: ModelEntry, model: nn.Module, repo: str, progress: ProgressCallback | None) -> WeightsResult:
+    """A timm model's published weights from the Hugging Face hub, through the cache timm uses: read from there
+    when present, else downloaded (with progress) unless offline or failed a few minutes ago."""
+    path = hub_cached(repo)
+    where = f"the Hugging Face cache ({repo})"
+    if path is None:
+        if os.environ.get("CNN_EXPLORER_OFFLINE"):
+            return WeightsResult("random", f"pretrained weights not in {where} and CNN_EXPLORER_OFFLINE is set; "
+                                           "random initialization", repo)
+        from cnn_explorer.models.zoo import downloads
+
+        label = f"hf://{repo}"
+        earlier = downloads.failed_recently(label)
+        if earlier:
+            return WeightsResult("random", f"pretrained weights unavailable ({earlier}, a few minutes ago); "
+                                           "random initialization", repo)
+        from huggingface_hub import constants, hf_hub_download
+
+        try:
+            import socket
+            from urllib.parse import urlparse
+
+            # huggingface_hub retries a failed lookup for about half a minute: one lookup says it at once
+            socket.getaddrinfo(urlparse(constants.ENDPOINT).hostname, 443)
+            path = hf_hub_download(repo, HUB_FILES[0], tqdm_class=_hub_progress(progress), etag_timeout=10)
+        except Exception as error:  # noqa: BLE001 - huggingface_hub's and requests' errors: no weights, a reason
+            reason = downloads.remember(label, error)
+            return WeightsResult("random", f"pretrained weights unavailable ({reason}); random initialization", repo)
+    load_state_dict_checked(model, _as_built(model, read_state_dict(path)), str(path))
+    return WeightsResult("pretrained", f"pretrained weights from {repo} (Hugging Face cache)", str(path))
 
 
 def asset_path(name: str) -> Path:
@@ -281,6 +366,9 @@ def apply_weights(entry: ModelEntry, model: nn.Module, weights: str = "pretraine
         return WeightsResult("pretrained", f"trained weights from {path}")
     if entry.facts.get("weights_package"):  # learned weights shipped as data files of a Python package
         return _package_weights(entry, model, entry.facts["weights_package"])
+    repo = hub_file(entry)
+    if repo is not None:
+        return _hub_weights(entry, model, repo, progress)
     url = pretrained_url(entry)
     if url is None:
         return WeightsResult("random", f"no pretrained weights are published for {entry.name}; "

@@ -1,6 +1,7 @@
 """Published weight files a user brings (a USB stick in a lecture hall without network): checked against the
 SHA-256 prefix torchvision puts in each file's name, then placed in torch's hub cache, where opening the model
-finds them. ``status()`` says, for each zoo model with published weights, whether its file is there."""
+finds them. ``status()`` says, for each zoo model with published weights, whether its file is there (timm's on
+the Hugging Face hub: in its cache)."""
 
 from __future__ import annotations
 
@@ -85,9 +86,17 @@ def status() -> list[tuple[str, str, bool, str]]:
     """(model, file name, present, path) for every zoo model with published weights."""
     import torch
 
+    from cnn_explorer.models.zoo.registry import list_entries
+    from cnn_explorer.models.zoo.weights import hub_cached, hub_file
+
     folder = Path(torch.hub.get_dir()) / "checkpoints"
     rows = []
     for name, models in sorted(published().items()):
         for model in models:
             rows.append((model, name, (folder / name).is_file(), str(folder / name)))
+    for entry in list_entries():  # timm's on the Hugging Face hub, in its cache
+        repo = hub_file(entry)
+        if repo is not None:
+            cached = hub_cached(repo)
+            rows.append((entry.name, f"hf://{repo}", cached is not None, cached or ""))
     return sorted(rows)

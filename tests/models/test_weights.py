@@ -91,3 +91,71 @@ def test_download_reports_progress_and_never_leaves_a_partial_file(tmp_path):
         assert not (tmp_path / "x.pth").exists() and not (tmp_path / "x.pth.partial").exists()
     finally:
         server.shutdown()
+
+
+# --- timm's published weights: on the Hugging Face hub, in the cache timm uses ----------------------------------
+
+@pytest.fixture
+def hf_cache(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf"))
+    return tmp_path / "hf"
+
+
+def plant_hub(cache, repo: str, state) -> None:
+    """``state`` as ``repo``'s model.safetensors, laid out as huggingface_hub's cache keeps a download."""
+    from safetensors.torch import save_file
+
+    folder = cache / f"models--{repo.replace('/', '--')}"
+    (folder / "refs").mkdir(parents=True)
+    (folder / "refs" / "main").write_text("0123abcd")
+    snapshot = folder / "snapshots" / "0123abcd"
+    snapshot.mkdir(parents=True)
+    save_file({k: v.contiguous() for k, v in state.items()}, str(snapshot / "model.safetensors"))
+
+
+def test_timm_weights_come_from_the_hugging_face_cache(hf_cache, monkeypatch):
+    """The timm entries have published weights (timm's Hugging Face repositories): a cached copy is loaded, checked
+    like any weights file, and `weights list` says it is present."""
+    from cnn_explorer.models.zoo.weights_import import status
+
+    entry = get_entry("mobilenet_v1")
+    repo = weights.hub_file(entry)
+    assert repo and repo.startswith("timm/mobilenetv1_100")
+    assert dict((m, p) for m, _, p, _ in status())["mobilenet_v1"] is False
+    torch.manual_seed(3)
+    source = entry.build()
+    plant_hub(hf_cache, repo, source.state_dict())
+    model = entry.build()
+    result = weights.apply_weights(entry, model, "pretrained")
+    assert result.label == "pretrained" and repo in result.message
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), source.state_dict().values()))
+    assert dict((m, p) for m, _, p, _ in status())["mobilenet_v1"] is True
+
+
+def test_timm_weights_offline_say_where_they_would_be(hf_cache, monkeypatch):
+    monkeypatch.setenv("CNN_EXPLORER_OFFLINE", "1")
+    for name in ("inception_v4", "hrnet_w18"):
+        result = weights.apply_weights(get_entry(name), get_entry(name).build(), "pretrained")
+        assert result.label == "random" and "not in the Hugging Face cache" in result.message
+        assert "no pretrained weights are published" not in result.message
+    # the legacy SENet's weights are a URL, kept in torch's hub cache as torchvision's are
+    assert weights.pretrained_url(get_entry("se_resnet50")).endswith(".pth")
+
+
+def test_an_unreachable_hub_is_one_plain_line(hf_cache, monkeypatch, tmp_path):
+    import socket
+
+    monkeypatch.delenv("CNN_EXPLORER_OFFLINE", raising=False)
+    monkeypatch.setenv("CNN_EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
+
+    def no_network(*args, **kwargs):
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    entry = get_entry("mobilenet_v1")
+    first = weights.apply_weights(entry, entry.build(), "pretrained")
+    assert first.label == "random" and "no network: the weights' host could not be found" in first.message
+    again = weights.apply_weights(entry, entry.build(), "pretrained")  # remembered: not tried again at once
+    assert "a few minutes ago" in again.message
