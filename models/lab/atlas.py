@@ -124,3 +124,45 @@ def optimize_channels(lab: LabModel, result: AtlasResult, steps: int = 64, progr
         channel.optimized = optimize(lab, prepared, objective, steps=steps).images[0]
         if progress:
             progress(i + 1, len(result.channels))
+
+
+def sheet(result: AtlasResult, cell: int = 64, gap: int = 8) -> np.ndarray:
+    """The microscope as one picture (H×W×3 uint8, for a slide or ``atlas --out F.png``): a row per channel,
+    its number, its optimized image (when made), its top-k examples, then its bottom-k, each enlarged (nearest
+    neighbour, pixel-exact) to ``cell`` pixels square."""
+    from PIL import Image, ImageDraw
+
+    def fit(pixels: np.ndarray) -> np.ndarray:
+        h, w = pixels.shape[:2]
+        scale = cell / max(h, w)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        out = np.full((cell, cell, 3), 255, np.uint8)
+        resized = np.asarray(Image.fromarray(np.ascontiguousarray(pixels[..., :3])).resize(size, Image.NEAREST))
+        out[:size[1], :size[0]] = resized
+        return out
+
+    label = 40
+    k_top = max((len(c.top) for c in result.channels), default=0)
+    k_bottom = max((len(c.bottom) for c in result.channels), default=0)
+    has_optimized = any(c.optimized is not None for c in result.channels)
+    groups = [1 if has_optimized else 0, k_top, k_bottom]
+    width = label + sum(n * (cell + 2) + gap for n in groups if n)
+    row = cell + 4
+    canvas = np.full((row * len(result.channels), width, 3), 255, np.uint8)
+    for r, channel in enumerate(result.channels):
+        y = r * row + 2
+        x = label
+        parts = [[channel.optimized] if has_optimized else [], [e.image for e in channel.top],
+                 [e.image for e in channel.bottom]]
+        for n, pictures in zip(groups, parts):
+            if not n:
+                continue
+            for i, pixels in enumerate(pictures):
+                if pixels is not None:
+                    canvas[y:y + cell, x + i * (cell + 2):x + i * (cell + 2) + cell] = fit(pixels)
+            x += n * (cell + 2) + gap
+    picture = Image.fromarray(canvas)
+    draw = ImageDraw.Draw(picture)
+    for r, channel in enumerate(result.channels):
+        draw.text((4, r * row + cell // 2 - 5), f"c{channel.channel}", fill=(0, 0, 0))
+    return np.asarray(picture)
