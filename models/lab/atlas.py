@@ -87,7 +87,7 @@ def atlas(lab: LabModel, folder: str | os.PathLike, layer: str, channels: list[i
     chosen = list(range(count)) if channels is None else [int(c) for c in channels]
     for c in chosen:
         if not 0 <= c < count:
-            raise LabError(f"channel {c} is outside {layer}'s {count} channels")
+            raise LabError(f"channel {c} is outside {found.layer}'s {count} channels")
     width = scores.map_size[1]
     crops: dict[tuple[str, int], tuple] = {}  # (file, flat position) → (box, pixels): channels share images
 
@@ -107,7 +107,7 @@ def atlas(lab: LabModel, folder: str | os.PathLike, layer: str, channels: list[i
                 for i in np.argsort(scores.minima[:, c], kind="stable")[:k]] if bottom else [])
         result.append(Channel(c, top, low))
     notes = [found.listing.message] if found.listing.skipped else []
-    return AtlasResult(layer, str(folder), result, len(scores.files), found.listing.skipped, scores.unreadable,
+    return AtlasResult(found.layer, str(folder), result, len(scores.files), found.listing.skipped, scores.unreadable,
                        found.cached, time.perf_counter() - start, notes)
 
 

@@ -218,6 +218,7 @@ class FolderScores:
     cached: bool
     listing: object  # images.Listing
     field: object  # the layer's receptive field (fields.Field)
+    layer: str  # the layer's code name
 
 
 def folder_scores(lab: LabModel, folder: str | os.PathLike, layer: str, batch_size: int = 16,
@@ -227,27 +228,28 @@ def folder_scores(lab: LabModel, folder: str | os.PathLike, layer: str, batch_si
     ``progress(done, total)`` is called per batch of images; raise in it to cancel (nothing is cached)."""
     listing = list_images(folder, limit)
     paths = list(listing.paths)
+    # The layer, resolved by the graph of the first readable image (a lecture name and a code name are one
+    # cache entry), and its channel count.
+    first_image = None
+    for path in paths:
+        try:
+            first_image = lab.prepare(open_image(path))
+            break
+        except ImageError:
+            continue
+    node = None
+    if first_image is not None:
+        node = find_node(lab.graph(first_image), layer)
+        require_map(node)
+        layer = node.name
     key = hashlib.blake2b(digest_size=20)
     for part in (lab.entry.name, lab.loaded.weights.label, weights_fingerprint(lab.model), layer,
                  folder_fingerprint(paths), str(Path(folder).resolve())):
         key.update(part.encode() + b"\n")
     cache_file = (cache_root or cache_dir()) / f"{key.hexdigest()}.npz"
     names = [p.name for p in paths]
-    scores, cached = None, False
-    first_image = None
-    if use_cache:
-        # The layer's channel count comes from the graph of the first readable image.
-        for path in paths:
-            try:
-                first_image = lab.prepare(open_image(path))
-                break
-            except ImageError:
-                continue
-        if first_image is not None:
-            node = find_node(lab.graph(first_image), layer)
-            require_map(node)
-            scores = _load(cache_file, names, node.output_shape[1])
-            cached = scores is not None
+    scores = _load(cache_file, names, node.output_shape[1]) if use_cache and node is not None else None
+    cached = scores is not None
     if scores is None:
         scores = score_folder(lab, paths, layer, batch_size, progress)
         if use_cache:
@@ -258,10 +260,7 @@ def folder_scores(lab: LabModel, folder: str | os.PathLike, layer: str, batch_si
                           cache_file.parent, error.strerror or error)
     elif progress:
         progress(len(paths), len(paths))
-    if first_image is None:
-        first_image = lab.prepare(open_image(Path(folder) / scores.files[0]))
-    node = find_node(lab.graph(first_image), layer)
-    return FolderScores(scores, cached, listing, node.receptive_field)
+    return FolderScores(scores, cached, listing, node.receptive_field, layer)
 
 
 def crop(lab: LabModel, folder: str | os.PathLike, name: str, field, position: tuple[int, int]):
