@@ -21,9 +21,9 @@ import numpy as np
 
 from cnn_explorer.models.lab.activations import LabModel
 from cnn_explorer.models.lab.errors import LabError
-from cnn_explorer.models.lab.fields import Box
-from cnn_explorer.models.lab.images import MAX_FOLDER_IMAGES
-from cnn_explorer.models.lab.top9 import Progress, crop, folder_scores
+from cnn_explorer.models.lab.fields import Box, field_box
+from cnn_explorer.models.lab.images import MAX_FOLDER_IMAGES, open_image
+from cnn_explorer.models.lab.top9 import Progress, folder_scores
 
 MAX_K = 64
 
@@ -89,23 +89,34 @@ def atlas(lab: LabModel, folder: str | os.PathLike, layer: str, channels: list[i
         if not 0 <= c < count:
             raise LabError(f"channel {c} is outside {found.layer}'s {count} channels")
     width = scores.map_size[1]
-    crops: dict[tuple[str, int], tuple] = {}  # (file, flat position) → (box, pixels): channels share images
+    ranked = []  # per channel: (top indices, bottom indices)
+    for c in chosen:
+        top = np.argsort(-scores.maxima[:, c], kind="stable")[:k]
+        low = np.argsort(scores.minima[:, c], kind="stable")[:k] if bottom else np.zeros(0, np.int64)
+        ranked.append((top, low))
+    # Each image is read and prepared once, however many channels show it (they share images a lot).
+    wanted: dict[int, set[int]] = {}
+    for c, (top, low) in zip(chosen, ranked):
+        for i in top:
+            wanted.setdefault(int(i), set()).add(int(scores.positions[i, c]))
+        for i in low:
+            wanted.setdefault(int(i), set()).add(int(scores.min_positions[i, c]))
+    crops: dict[tuple[int, int], tuple[Box, np.ndarray]] = {}
+    for index in sorted(wanted):
+        prepared = lab.prepare(open_image(Path(folder) / scores.files[index]))
+        for flat in wanted[index]:
+            _, box = field_box(found.field, divmod(flat, width), prepared.size)
+            crops[(index, flat)] = box, np.ascontiguousarray(
+                prepared.display[box.top:box.bottom, box.left:box.right])
 
     def example(index: int, c: int, values: np.ndarray, positions: np.ndarray) -> Example:
-        name, flat = scores.files[index], int(positions[index, c])
-        if (name, flat) not in crops:
-            _, box, pixels = crop(lab, folder, name, found.field, divmod(flat, width))
-            crops[(name, flat)] = (box, pixels)
-        box, pixels = crops[(name, flat)]
-        return Example(name, float(values[index, c]), (c, *divmod(flat, width)), box, pixels)
+        flat = int(positions[index, c])
+        box, pixels = crops[(int(index), flat)]
+        return Example(scores.files[index], float(values[index, c]), (c, *divmod(flat, width)), box, pixels)
 
-    result = []
-    for c in chosen:
-        top = [example(i, c, scores.maxima, scores.positions)
-               for i in np.argsort(-scores.maxima[:, c], kind="stable")[:k]]
-        low = ([example(i, c, scores.minima, scores.min_positions)
-                for i in np.argsort(scores.minima[:, c], kind="stable")[:k]] if bottom else [])
-        result.append(Channel(c, top, low))
+    result = [Channel(c, [example(i, c, scores.maxima, scores.positions) for i in top],
+                      [example(i, c, scores.minima, scores.min_positions) for i in low])
+              for c, (top, low) in zip(chosen, ranked)]
     notes = [found.listing.message] if found.listing.skipped else []
     return AtlasResult(found.layer, str(folder), result, len(scores.files), found.listing.skipped, scores.unreadable,
                        found.cached, time.perf_counter() - start, notes)
@@ -115,7 +126,6 @@ def optimize_channels(lab: LabModel, result: AtlasResult, steps: int = 64, progr
     """Fill each channel's ``optimized`` image: ``steps`` of ``optimize.optimize`` on the channel objective
     (modest: a preview beside the examples, not a study). ``progress(done, total)`` per channel; raise to
     cancel."""
-    from cnn_explorer.models.lab.images import open_image
     from cnn_explorer.models.lab.optimize import objective_for, optimize
 
     prepared = lab.prepare(open_image(Path(result.folder) / result.channels[0].top[0].file))
