@@ -82,7 +82,7 @@ def main() -> int:
         paths = list(list_images(folder).paths)
         bare_pass(lab, folder, args.batch)  # warm: first calls, allocator, file cache
         times = {"bare": [], "pass": []}
-        for _ in range(3):  # interleaved, best of three: a busy machine slows both alike
+        for _ in range(5):  # interleaved, best of five: a busy machine slows both alike
             start = time.perf_counter()
             count = bare_pass(lab, folder, args.batch)
             times["bare"].append(time.perf_counter() - start)
