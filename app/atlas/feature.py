@@ -1,6 +1,17 @@
-"""The microscope (issue 21 §2): every channel's dataset examples beside its optimized image. For now the
-command ``atlas`` (app/atlas/cli.py); the window's view is still to come."""
+"""The microscope (issue 21 §2) as a feature: its tab (View › Microscope, Ctrl+7) showing every channel's
+dataset examples beside its optimized image, and the command ``atlas`` (app/atlas/cli.py)."""
 
-from cnn_explorer.app.core.features import Feature, QuietController
+from cnn_explorer.app.core.features import Feature, Tab
 
-FEATURE = Feature(name="atlas", make=lambda ctx: QuietController(), cli="cnn_explorer.app.atlas.cli")
+
+def _make(ctx):
+    from cnn_explorer.app.atlas.controller import AtlasController
+
+    return AtlasController(ctx)
+
+
+FEATURE = Feature(name="atlas", make=_make,
+                  tab=Tab("Microscope", "&Microscope (every channel's dataset examples)", "Ctrl+7",
+                          "Opening the microscope…"),
+                  cli="cnn_explorer.app.atlas.cli",
+                  keys=(("Microscope: previous / next channel", "← ↑ / → ↓"),))
