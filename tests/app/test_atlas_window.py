@@ -1,4 +1,4 @@
-"""The Microscope tab: the selected layer's channels over a folder, a channel at a time, arrow keys stepping,
+"""The microscope's window (View › Atlas): the selected layer's channels over a folder, a channel at a time, arrow keys stepping,
 and a clicked example opened in the lab at its unit (the trained LeNet-5)."""
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ def test_the_microscope_steps_channels_and_opens_an_example_in_the_lab(qtbot, ma
     qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=TIMEOUT_MS)
     assert window.select_layer("features.3")
     atlas = window.feature("atlas")
-    window.host.show("atlas")
-    view = atlas.panel.view
+    window.action_map["atlas_open"].trigger()
+    assert atlas.window.isVisible()
+    view = atlas.window.view
     with qtbot.waitSignal(atlas.shown, timeout=TIMEOUT_MS):
         atlas.run(str(folder), 3, False)
     assert "features.3 channel 0 (1 of 16)" in view.title.text() and len(view.buttons) == 6
-    assert "16 images" in atlas.panel.status.text()
+    assert "16 images" in atlas.window.status.text()
     qtbot.keyClick(view, Qt.Key.Key_Right)
     assert view.channel().channel == 1
     # The top example is the image where channel 1 responds most, by brute force.
