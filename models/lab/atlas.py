@@ -6,7 +6,8 @@ It is top-9 generalized, not a second search: the same one batched pass over the
 (``top9.folder_scores``), which already keeps every channel's maximum and minimum per image, and the same
 ``.npz`` cache keyed by folder contents, model, weights and layer. Top-9 is the one-channel, top-only case;
 the microscope reads every channel out of that pass. A channel's score in an image is its largest activation
-at any position (its smallest, for the bottom-k), as in Zeiler & Fergus. No library offers this search
+at any position (its smallest, for the bottom-k), as in Zeiler & Fergus. After a ReLU the smallest is 0
+in most images: the bottom-k then are ties, in the folder's order; choose the convolution before it. No library offers this search
 (Captum, Lucent and Microscope's own code are per-image or per-objective), hence the loop by hand.
 """
 
