@@ -29,6 +29,7 @@ FEATURES = (
     "cnn_explorer.app.figure.feature",  # Ctrl+5, File › Export figure / graph for slides
     "cnn_explorer.app.charts.feature",  # Ctrl+6, and `compare`
     "cnn_explorer.app.weights.feature",  # File › Weights › Import weight files…, and `weights import|list`
+    "cnn_explorer.app.atlas.feature",  # `atlas`: the microscope, every channel's dataset examples
 )
 _ADDED: list["Feature"] = []  # features registered at run time (``register``): plug-ins and tests
 

@@ -9,6 +9,7 @@ functions on the thread that owns the model and turns their numpy results into p
 * ``fields``      theoretical receptive-field boxes and the effective receptive field (Luo et al. 2016)
 * ``attribution`` deconvnet, guided backprop, occlusion sensitivity and Grad-CAM (Captum where it fits)
 * ``top9``        the nine patches of a folder that excite a unit most, with their projections, cached
+* ``atlas``       the microscope: every channel's top-k and bottom-k images of a folder (top-9's pass)
 
 Bad input raises ``LabError`` (``images.ImageError`` is one) with a one-line message.
 """

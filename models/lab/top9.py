@@ -8,7 +8,9 @@ layer; any call of a shared module works).
 
 One pass over the folder scores every channel of the layer at once, so the cache (one ``.npz`` per folder
 contents, model, weights and layer, under ``$CNN_EXPLORER_CACHE_DIR/top9`` or ``~/.cache/cnn-explorer/top9``)
-answers any channel of that layer afterwards. The folder's contents are its image files' names, sizes and
+answers any channel of that layer afterwards. The pass keeps each channel's weakest activation too (its
+minimum and where), so that the microscope (``atlas.py``, every channel's top-k and bottom-k images) is this
+same pass and this same cache: top-9 is its one-channel, top-only case. The folder's contents are its image files' names, sizes and
 modification times; the weights are a fingerprint of the parameters' values. Writes are atomic (a temporary
 file moved into place; those of interrupted writes are removed once an hour old); a cache file that cannot be
 read or does not match is ignored and recomputed, and a cache that cannot be written is one warning.
@@ -37,7 +39,7 @@ from cnn_explorer.models.lab.images import MAX_FOLDER_IMAGES, ImageError, list_i
 from cnn_explorer.models.lab.kernels import module_of
 
 Progress = Callable[[int, int], None]
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: minima and their positions too (the microscope's bottom-k)
 
 
 def cache_dir() -> Path:
@@ -72,13 +74,15 @@ def folder_fingerprint(paths) -> str:
 
 @dataclass
 class Scores:
-    """Every channel's strongest activation in every image of the folder, and where it is."""
+    """Every channel's strongest and weakest activation in every image of the folder, and where they are."""
 
     files: list[str]  # names, in the folder's order (unreadable ones excluded)
     maxima: np.ndarray  # N×C float32
     positions: np.ndarray  # N×C int32: flat index y·W + x of the maximum
     map_size: tuple[int, int]  # the layer's H, W
     unreadable: list[str]  # "name: why"
+    minima: np.ndarray  # N×C float32
+    min_positions: np.ndarray  # N×C int32
 
 
 @dataclass
@@ -118,11 +122,12 @@ def _load(path: Path, files: list[str], channels: int) -> Scores | None:
                 return None
             scores = Scores(list(data["files"].tolist()), data["maxima"].astype(np.float32),
                             data["positions"].astype(np.int32), tuple(int(v) for v in data["map_size"]),
-                            list(data["unreadable"].tolist()))
+                            list(data["unreadable"].tolist()), data["minima"].astype(np.float32),
+                            data["min_positions"].astype(np.int32))
     except Exception:  # missing, truncated, not an npz, keys missing: recompute
         return None
     n = len(scores.files)
-    if scores.maxima.shape != (n, channels) or scores.positions.shape != (n, channels) \
+    if any(a.shape != (n, channels) for a in (scores.maxima, scores.positions, scores.minima, scores.min_positions)) \
             or not set(scores.files) <= set(files):
         return None
     return scores
@@ -136,7 +141,8 @@ def _save(path: Path, scores: Scores) -> None:
         with os.fdopen(handle, "wb") as out:
             np.savez(out, format=np.int64(CACHE_FORMAT), files=np.asarray(scores.files, dtype=str),
                      maxima=scores.maxima, positions=scores.positions, map_size=np.asarray(scores.map_size),
-                     unreadable=np.asarray(scores.unreadable, dtype=str))
+                     unreadable=np.asarray(scores.unreadable, dtype=str), minima=scores.minima,
+                     min_positions=scores.min_positions)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -146,12 +152,12 @@ def _save(path: Path, scores: Scores) -> None:
 
 def score_folder(lab: LabModel, paths, layer: str, batch_size: int = 16,
                  progress: Progress | None = None) -> Scores:
-    """One pass over the images: each channel's maximum over positions, per image."""
+    """One pass over the images: each channel's maximum and minimum over positions, per image."""
     batch_size = min(batch_size, lab.max_batch)
     node = None
     module = None
     catcher = None
-    files, maxima, positions, unreadable = [], [], [], []
+    files, maxima, positions, minima, min_positions, unreadable = [], [], [], [], [], []
     map_size = (0, 0)
     total = len(paths)
     try:
@@ -188,6 +194,9 @@ def score_folder(lab: LabModel, paths, layer: str, batch_size: int = 16,
                 best = flat.max(2)
                 maxima.append(best.values.numpy())
                 positions.append(best.indices.to(torch.int32).numpy())
+                worst = flat.min(2)
+                minima.append(worst.values.numpy())
+                min_positions.append(worst.indices.to(torch.int32).numpy())
                 files.extend(names)
             if progress:
                 progress(min(first + batch_size, total), total)
@@ -197,38 +206,50 @@ def score_folder(lab: LabModel, paths, layer: str, batch_size: int = 16,
     if not files:
         raise ImageError(f"none of the {total} images could be read ({unreadable[0] if unreadable else ''})")
     return Scores(files, np.concatenate(maxima).astype(np.float32), np.concatenate(positions).astype(np.int32),
-                  map_size, unreadable)
+                  map_size, unreadable, np.concatenate(minima).astype(np.float32),
+                  np.concatenate(min_positions).astype(np.int32))
 
 
-def top9(lab: LabModel, folder: str | os.PathLike, layer: str, channel: int, k: int = 9, batch_size: int = 16,
-         progress: Progress | None = None, use_cache: bool = True, cache_root: Path | None = None,
-         limit: int = MAX_FOLDER_IMAGES) -> Top9Result:
-    """The ``k`` images of ``folder`` whose ``channel`` of ``layer`` responds most (see the module's doc).
-    ``progress(done, total)`` is called per batch of images; raise in it to cancel."""
-    start = time.perf_counter()
+@dataclass
+class FolderScores:
+    """``Scores`` of a folder for a layer, whether they came from the cache, and the folder's listing."""
+
+    scores: Scores
+    cached: bool
+    listing: object  # images.Listing
+    field: object  # the layer's receptive field (fields.Field)
+    layer: str  # the layer's code name
+
+
+def folder_scores(lab: LabModel, folder: str | os.PathLike, layer: str, batch_size: int = 16,
+                  progress: Progress | None = None, use_cache: bool = True, cache_root: Path | None = None,
+                  limit: int = MAX_FOLDER_IMAGES) -> FolderScores:
+    """Every channel of ``layer`` scored over ``folder``: one batched pass, or the cache of an earlier one.
+    ``progress(done, total)`` is called per batch of images; raise in it to cancel (nothing is cached)."""
     listing = list_images(folder, limit)
     paths = list(listing.paths)
+    # The layer, resolved by the graph of the first readable image (a lecture name and a code name are one
+    # cache entry), and its channel count.
+    first_image = None
+    for path in paths:
+        try:
+            first_image = lab.prepare(open_image(path))
+            break
+        except ImageError:
+            continue
+    node = None
+    if first_image is not None:
+        node = find_node(lab.graph(first_image), layer)
+        require_map(node)
+        layer = node.name
     key = hashlib.blake2b(digest_size=20)
     for part in (lab.entry.name, lab.loaded.weights.label, weights_fingerprint(lab.model), layer,
                  folder_fingerprint(paths), str(Path(folder).resolve())):
         key.update(part.encode() + b"\n")
     cache_file = (cache_root or cache_dir()) / f"{key.hexdigest()}.npz"
     names = [p.name for p in paths]
-    scores, cached = None, False
-    first_image = None
-    if use_cache:
-        # The layer's channel count comes from the graph of the first readable image.
-        for path in paths:
-            try:
-                first_image = lab.prepare(open_image(path))
-                break
-            except ImageError:
-                continue
-        if first_image is not None:
-            node = find_node(lab.graph(first_image), layer)
-            require_map(node)
-            scores = _load(cache_file, names, node.output_shape[1])
-            cached = scores is not None
+    scores = _load(cache_file, names, node.output_shape[1]) if use_cache and node is not None else None
+    cached = scores is not None
     if scores is None:
         scores = score_folder(lab, paths, layer, batch_size, progress)
         if use_cache:
@@ -239,6 +260,25 @@ def top9(lab: LabModel, folder: str | os.PathLike, layer: str, channel: int, k: 
                           cache_file.parent, error.strerror or error)
     elif progress:
         progress(len(paths), len(paths))
+    return FolderScores(scores, cached, listing, node.receptive_field, layer)
+
+
+def crop(lab: LabModel, folder: str | os.PathLike, name: str, field, position: tuple[int, int]):
+    """(the prepared image ``name`` of ``folder``, the receptive field of ``position`` in it, the field's
+    input pixels h×w×3 uint8)."""
+    prepared = lab.prepare(open_image(Path(folder) / name))
+    _, box = field_box(field, position, prepared.size)
+    return prepared, box, np.ascontiguousarray(prepared.display[box.top:box.bottom, box.left:box.right])
+
+
+def top9(lab: LabModel, folder: str | os.PathLike, layer: str, channel: int, k: int = 9, batch_size: int = 16,
+         progress: Progress | None = None, use_cache: bool = True, cache_root: Path | None = None,
+         limit: int = MAX_FOLDER_IMAGES) -> Top9Result:
+    """The ``k`` images of ``folder`` whose ``channel`` of ``layer`` responds most (see the module's doc).
+    ``progress(done, total)`` is called per batch of images; raise in it to cancel."""
+    start = time.perf_counter()
+    found = folder_scores(lab, folder, layer, batch_size, progress, use_cache, cache_root, limit)
+    scores, cached, listing = found.scores, found.cached, found.listing
     channels = scores.maxima.shape[1]
     if not 0 <= channel < channels:
         raise LabError(f"channel {channel} is outside {layer}'s {channels} channels")
@@ -247,17 +287,14 @@ def top9(lab: LabModel, folder: str | os.PathLike, layer: str, channel: int, k: 
     width = scores.map_size[1]
     for index in order:
         name = scores.files[index]
-        prepared = lab.prepare(open_image(Path(folder) / name))
         y, x = divmod(int(scores.positions[index, channel]), width)
-        node = find_node(lab.graph(prepared), layer)
-        _, box = field_box(node.receptive_field, (y, x), prepared.size)
+        prepared, box, pixels = crop(lab, folder, name, found.field, (y, x))
         projection = project(lab, prepared, layer, (channel, y, x), "deconv")
         picture = signed_to_uint8(projection.attribution.transpose(1, 2, 0)[box.top:box.bottom, box.left:box.right])
         if picture.shape[2] == 1:
             picture = np.repeat(picture, 3, axis=2)
         patches.append(Patch(name, float(scores.maxima[index, channel]), (channel, y, x), box,
-                             np.ascontiguousarray(prepared.display[box.top:box.bottom, box.left:box.right]),
-                             np.ascontiguousarray(picture)))
+                             pixels, np.ascontiguousarray(picture)))
     notes = [listing.message] if listing.skipped else []
     return Top9Result(layer, channel, patches, len(scores.files), listing.skipped, scores.unreadable, cached,
                       time.perf_counter() - start, notes)

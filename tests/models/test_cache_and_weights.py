@@ -339,7 +339,8 @@ def test_stale_partial_files_of_the_param_and_top9_caches_are_removed(tmp_path):
 
     folder = tmp_path / "top9"
     fresh = plant_partials(folder, "0123456789abcdef")
-    scores = top9.Scores(["a.png"], np.ones((1, 2), np.float32), np.zeros((1, 2), np.int32), (4, 4), [])
+    scores = top9.Scores(["a.png"], np.ones((1, 2), np.float32), np.zeros((1, 2), np.int32), (4, 4), [],
+                         np.zeros((1, 2), np.float32), np.zeros((1, 2), np.int32))
     top9._save(folder / "entry.npz", scores)
     assert sorted(folder.glob("*.partial")) == fresh
     assert top9._load(folder / "entry.npz", ["a.png"], 2) is not None
