@@ -15,8 +15,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QSizePolicy, QT
 from cnn_explorer.widgets.common import format as fmt
 from cnn_explorer.widgets.charts.plots import Plot
 
-COLUMNS = ("block", "map", "M → N", "params", "3×3 conv\nparams", "MACs", "3×3 conv\nMACs", "fewer\nMACs",
-           "1/N + 1/9")
+COLUMNS = ("block", "map", "M → N", "params", "3×3 conv\nparams", "MACs", "3×3 conv\nMACs", "fewer\nMACs")
 STANDARD_COLOR = "#9aa3ad"
 
 
@@ -25,9 +24,10 @@ def _millions(value: int) -> str:
 
 
 def _block(path: str) -> str:
-    """``features.2.conv.1.0`` → ``features.2``: the inverted residual block the pair belongs to."""
+    """``features.2.conv.1.0`` → ``2``: the inverted residual block the pair belongs to (its number in
+    ``features``), short enough for the table and the bars' axis."""
     parts = path.split(".")
-    return ".".join(parts[:2]) if len(parts) > 2 else path
+    return parts[1] if len(parts) > 2 and parts[0] == "features" else path
 
 
 class SeparableView(QWidget):
@@ -46,16 +46,19 @@ class SeparableView(QWidget):
         self.table.setColumnCount(len(COLUMNS))
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Expanding)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.table.setSizeAdjustPolicy(QTableWidget.AdjustToContents)
+        self.table.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Expanding)
         self.plot = Plot(self)
-        self.plot.getPlotItem().hideAxis("left")
+        self.plot.set_title("left", "block")
         self.plot.set_title("bottom", "MACs per image (millions)")
         self.plot.setMinimumWidth(240)
         self.note = QLabel(self)
         self.note.setWordWrap(True)
         body = QHBoxLayout()
-        body.addWidget(self.table, 3)
-        body.addWidget(self.plot, 2)
+        body.addWidget(self.table)
+        body.addWidget(self.plot, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
         layout.addLayout(body, 1)
@@ -79,14 +82,14 @@ class SeparableView(QWidget):
             f"than a 3×3 conv with the same channels would</div>"
             f"<div style='font-size:large'>{len(blocks)} pairs: {_millions(costs.macs)} MACs and "
             f"{fmt.count(costs.params)} parameters as built, against {_millions(costs.standard_macs)} MACs and "
-            f"{fmt.count(costs.standard_params)} parameters. Per pair the paper's 1/(1/N + 1/9): "
-            f"{min(ratios):.1f}× to {max(ratios):.1f}×, near 9× where N is large.</div>")
+            f"{fmt.count(costs.standard_params)} parameters. Per pair, the paper's 1/(1/N + 1/9): "
+            f"{min(ratios):.1f}× to {max(ratios):.1f}×.</div>")
         rows = [[_block(b.depthwise), f"{b.size[0]}×{b.size[1]}", f"{b.in_channels} → {b.out_channels}",
                  fmt.count(b.params), fmt.count(b.standard_params), _millions(b.macs), _millions(b.standard_macs),
-                 f"{b.ratio:.1f}×", f"{b.paper_ratio:.1f}×"] for b in blocks]
+                 f"{b.ratio:.1f}×"] for b in blocks]
         rows.append(["all pairs", "", "", fmt.count(costs.params), fmt.count(costs.standard_params),
                      _millions(costs.macs), _millions(costs.standard_macs),
-                     f"{costs.standard_macs / costs.macs:.1f}×", ""])
+                     f"{costs.standard_macs / costs.macs:.1f}×"])
         self.table.setRowCount(len(rows))
         bold = QFont(self.table.font())
         bold.setBold(True)
@@ -97,11 +100,11 @@ class SeparableView(QWidget):
                 if r == len(rows) - 1 or c == 7:
                     item.setFont(bold)
                 self.table.setItem(r, c, item)
-        self.table.resizeRowsToContents()
-        self.note.setText(f"M → N: the channels the depthwise conv filters (one 3×3 filter each) and the 1×1 conv's "
-                          f"outputs; the map is where both run. A 3×3 conv from M to N channels on that map costs "
-                          f"3·3·M·N·H·W MACs; the pair 3·3·M·H·W + M·N·H·W. The whole model: "
-                          f"{fmt.count(costs.total_params)} parameters, {_millions(costs.total_macs)} MACs.")
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
+        self.note.setText(f"M → N: the channels the depthwise 3×3 filters (one filter each), the 1×1's outputs. "
+                          f"On an H×W map a 3×3 conv costs 3·3·M·N·H·W MACs, the pair 3·3·M·H·W + M·N·H·W. "
+                          f"The whole model: {fmt.count(costs.total_params)} parameters, "
+                          f"{_millions(costs.total_macs)} MACs.")
         self._draw_bars()
 
     def _draw_bars(self) -> None:
@@ -118,6 +121,7 @@ class SeparableView(QWidget):
             item.setHtml(f"<b style='color:{color}'>{text}</b>")  # the colour outlives restyle's setColor
         plot.setXRange(0, top * 1.02, padding=0)
         plot.setYRange(-0.7, len(blocks) + 1.0, padding=0)
+        plot.getPlotItem().getAxis("left").setTicks([[(float(y), _block(b.depthwise)) for y, b in zip(ys, blocks)]])
         plot.restyle()
 
     def restyle(self, theme_colors) -> None:
