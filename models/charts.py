@@ -9,6 +9,10 @@
   against the activation of a real forward pass.
 - ``bottleneck_arithmetic()`` and ``gap_vs_fc()``: parameter counts of real modules (torchvision's ResNets,
   VGG-16, GoogLeNet, the zoo's NiN), built on the meta device: shapes and counts, no memory, no arithmetic.
+- ``separable_costs()``: MobileNet v2's depthwise 3×3 + pointwise 1×1 pairs from its recorded graph (the nodes'
+  params, MACs and settings), against a standard 3×3 conv with the same channels.
+- ``receptive_fields()``: VGG-16's 3×3 convs by stage, their receptive fields from the analysis, the same fields
+  in cells of the stage's input map (2n+1 for n convs) and n·3·3·C² against (2n+1)²·C².
 
 torch and torchvision are imported inside the functions that need them: ``timeline`` and the name checks of
 ``compare`` answer without them.
