@@ -416,7 +416,7 @@ def gap_vs_fc() -> Comparison:
                       "other GAP heads", others, aside_summed=False)
 
 
-# -- 6. depthwise separable convolutions ----------------------------------------------------------------------------------
+# -- 6. depthwise separable convolutions -----------------------------------------------------------------------------
 
 SEPARABLE_MODEL = "mobilenet_v2"
 
@@ -511,7 +511,7 @@ def separable_costs(progress: Progress | None = None) -> SeparableCosts:
     return SeparableCosts(SEPARABLE_MODEL, tuple(blocks), int(summary.total_params), int(summary.total_macs))
 
 
-# -- 7. receptive fields of stacked 3×3 convs --------------------------------------------------------------------------------
+# -- 7. receptive fields of stacked 3×3 convs ------------------------------------------------------------------------
 
 FIELDS_MODEL = "vgg16"
 FIELDS_IMAGE = "cat"

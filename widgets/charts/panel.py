@@ -2,7 +2,8 @@
 ``models/charts.py`` through the app). pyqtgraph for the plots, plain Qt painting for the number grids.
 
 ``ChartsPanel`` holds seven pages: the ImageNet timeline, accuracy against MACs, a side-by-side comparison, the
-convolution explained, the 1×1 / GAP arithmetic, depthwise separable convs and stacked receptive fields. ``set_theme`` and ``set_font_scale`` follow the window.
+convolution explained, the 1×1 / GAP arithmetic, depthwise separable convs and stacked receptive fields.
+``set_theme`` and ``set_font_scale`` follow the window.
 The pages are in modules of their own: plots.py (the plot, the timeline and accuracy charts), compare.py,
 convolution.py, arithmetic.py, separable.py and fields.py; this module holds the panel and names them all.
 """

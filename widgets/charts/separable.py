@@ -102,7 +102,8 @@ class SeparableView(QWidget):
                 self.table.setItem(r, c, item)
         self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
         self.note.setText(f"M → N: the channels the depthwise 3×3 filters (one filter each), the 1×1's outputs. "
-                          f"On an H×W map a 3×3 conv costs 3·3·M·N·H·W MACs, the pair 3·3·M·H·W + M·N·H·W. "
+                          f"On an H×W map a 3×3 conv costs 3·3·M·N·H·W MACs, "
+                          f"the pair 3·3·M·H·W + M·N·H·W. "
                           f"The whole model: {fmt.count(costs.total_params)} parameters, "
                           f"{_millions(costs.total_macs)} MACs.")
         self._draw_bars()
