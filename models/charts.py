@@ -9,6 +9,10 @@
   against the activation of a real forward pass.
 - ``bottleneck_arithmetic()`` and ``gap_vs_fc()``: parameter counts of real modules (torchvision's ResNets,
   VGG-16, GoogLeNet, the zoo's NiN), built on the meta device: shapes and counts, no memory, no arithmetic.
+- ``separable_costs()``: MobileNet v2's depthwise 3×3 + pointwise 1×1 pairs from its recorded graph (the nodes'
+  params, MACs and settings), against a standard 3×3 conv with the same channels.
+- ``receptive_fields()``: VGG-16's 3×3 convs by stage, their receptive fields from the analysis, the same fields
+  in cells of the stage's input map (2n+1 for n convs) and n·3·3·C² against (2n+1)²·C².
 
 torch and torchvision are imported inside the functions that need them: ``timeline`` and the name checks of
 ``compare`` answer without them.
@@ -410,3 +414,194 @@ def gap_vs_fc() -> Comparison:
                       "GAP, then one linear layer on VGG-16's 512 maps", (_count("GAP + linear", gap_head),),
                       "fc6 alone maps 512×7×7 inputs to 4,096 units; pooling has no parameters",
                       "other GAP heads", others, aside_summed=False)
+
+
+# -- 6. depthwise separable convolutions -----------------------------------------------------------------------------
+
+SEPARABLE_MODEL = "mobilenet_v2"
+
+
+@dataclass(frozen=True)
+class SeparableBlock:
+    """One depthwise k×k conv and the 1×1 conv after it, as the recorded graph has them, and what one standard
+    k×k conv from the same input channels to the same output channels would cost at the same map size."""
+
+    depthwise: str  # the depthwise conv's module path ("features.2.conv.1.0")
+    pointwise: str  # the 1×1 conv that follows it
+    in_channels: int  # M: the channels the depthwise conv filters, one k×k filter each
+    out_channels: int  # N: the pointwise conv's outputs
+    kernel: int  # k
+    size: tuple[int, int]  # the depthwise output map (H, W), where both convs run
+    stride: int
+    params: int  # depthwise + pointwise, as built (the recorded nodes' params)
+    macs: int  # depthwise + pointwise, the recorded nodes' MACs
+    standard_params: int  # k·k·M·N (+ N biases where the pointwise conv has them)
+    standard_macs: int  # k·k·M·N·H·W
+
+    @property
+    def ratio(self) -> float:
+        """How many times fewer MACs the separable pair takes (the paper's 1 / (1/N + 1/k²))."""
+        return self.standard_macs / max(self.macs, 1)
+
+    @property
+    def paper_ratio(self) -> float:
+        return 1 / (1 / self.out_channels + 1 / self.kernel ** 2)
+
+
+@dataclass(frozen=True)
+class SeparableCosts:
+    model: str
+    blocks: tuple[SeparableBlock, ...]
+    total_params: int  # the whole model's parameters and MACs, for scale
+    total_macs: int
+
+    @property
+    def macs(self) -> int:
+        return sum(b.macs for b in self.blocks)
+
+    @property
+    def standard_macs(self) -> int:
+        return sum(b.standard_macs for b in self.blocks)
+
+    @property
+    def params(self) -> int:
+        return sum(b.params for b in self.blocks)
+
+    @property
+    def standard_params(self) -> int:
+        return sum(b.standard_params for b in self.blocks)
+
+
+def _meta_summary(name: str, build):
+    """The analysis of a torchvision model built on the meta device (shapes and counts, no memory)."""
+    import torch
+
+    from cnn_explorer.models.analysis.summary import analyze
+
+    with torch.device("meta"):
+        model = build()
+    return analyze(model, (1, 3, 224, 224), name=name)
+
+
+def separable_costs(progress: Progress | None = None) -> SeparableCosts:
+    """MobileNet v2's depthwise separable pairs from its recorded graph: each depthwise conv (groups = in =
+    out channels) with the 1×1 conv that runs next, their params and MACs as recorded, against a standard conv
+    of the depthwise's kernel from the pair's input to its output channels."""
+    import torchvision
+
+    if progress:
+        progress(f"{SEPARABLE_MODEL}: building (meta device) and recording", 10)
+    summary = _meta_summary(SEPARABLE_MODEL, torchvision.models.mobilenet_v2)
+    convs = [n for n in summary.graph.nodes if n.op == "Conv2d"]
+    blocks = []
+    for dw, pw in zip(convs, convs[1:]):
+        s, t = dw.settings, pw.settings
+        if not (s["groups"] > 1 and s["groups"] == s["in_channels"] == s["out_channels"]):
+            continue
+        if tuple(t["kernel_size"]) != (1, 1) or t["groups"] != 1 or t["in_channels"] != s["out_channels"]:
+            raise ChartsError(f"{dw.name} is not followed by a 1×1 conv on its channels ({pw.name})")
+        k = int(s["kernel_size"][0])
+        m, n = int(s["in_channels"]), int(t["out_channels"])
+        h, w = (int(v) for v in dw.output_shape[2:])
+        bias = pw.params - m * n
+        blocks.append(SeparableBlock(dw.name, pw.name, m, n, k, (h, w), int(s["stride"][0]), dw.params + pw.params,
+                                     dw.macs + pw.macs, k * k * m * n + bias, k * k * m * n * h * w))
+    if not blocks:
+        raise ChartsError(f"{SEPARABLE_MODEL} has no depthwise separable convs")
+    return SeparableCosts(SEPARABLE_MODEL, tuple(blocks), int(summary.total_params), int(summary.total_macs))
+
+
+# -- 7. receptive fields of stacked 3×3 convs ------------------------------------------------------------------------
+
+FIELDS_MODEL = "vgg16"
+FIELDS_IMAGE = "cat"
+
+
+@dataclass(frozen=True)
+class FieldLayer:
+    name: str  # VGG's name ("conv3_2")
+    path: str  # the module path ("features.12")
+    channels: tuple[int, int]  # in, out
+    params: int  # as built
+    field: int  # its receptive field on the image, in pixels (the analysis)
+    cells: int  # the same field on the stage's input map, in its cells (1 cell = ``jump`` pixels)
+
+
+@dataclass(frozen=True)
+class FieldStage:
+    """A stage of VGG-16 (the 3×3 convs between two poolings) and one big conv that would see as far."""
+
+    name: str  # "conv3"
+    layers: tuple[FieldLayer, ...]
+    jump: int  # pixels between neighbouring cells of the stage's maps (the stride so far)
+    input_field: int  # the receptive field of one cell of the stage's input map, pixels
+    channels: int  # C: the stage's width
+
+    @property
+    def span(self) -> int:
+        """What the whole stack sees on its input map: 2n+1 cells for n 3×3 convs."""
+        return self.layers[-1].cells
+
+    @property
+    def stacked_params(self) -> int:
+        """n·3·3·C²: the stack's weights were every conv C → C (the lecture's count)."""
+        return len(self.layers) * 3 * 3 * self.channels ** 2
+
+    @property
+    def single_params(self) -> int:
+        """span·span·C²: one conv that sees as far at once."""
+        return self.span ** 2 * self.channels ** 2
+
+
+@dataclass
+class ReceptiveFields:
+    model: str
+    image_name: str
+    image: np.ndarray  # the network's input as seen: 224×224×3 uint8 (centre crop, resized)
+    stages: tuple[FieldStage, ...]
+
+
+def _network_view(image: np.ndarray, size: int) -> np.ndarray:
+    """The centre square of ``image`` resized to size×size (what a 224×224 classifier is shown)."""
+    from PIL import Image
+
+    h, w = image.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    crop = Image.fromarray(np.ascontiguousarray(image[top:top + side, left:left + side, :3]))
+    return np.asarray(crop.resize((size, size), Image.BILINEAR), dtype=np.uint8)
+
+
+def receptive_fields(progress: Progress | None = None) -> ReceptiveFields:
+    """VGG-16's stages from its recorded graph: each conv's receptive field (the analysis's), and the same
+    field counted in cells of the stage's input map, where n stacked 3×3 convs see 2n+1 cells."""
+    import torchvision
+
+    from cnn_explorer.models.lab.images import sample_image
+
+    if progress:
+        progress(f"{FIELDS_MODEL}: building (meta device) and recording", 10)
+    summary = _meta_summary(FIELDS_MODEL, torchvision.models.vgg16)
+    nodes = summary.graph.nodes
+    stages, current, before = [], [], None
+    for node in nodes:
+        if node.op == "Conv2d":
+            s = node.settings
+            if tuple(s["kernel_size"]) != (3, 3) or tuple(s["stride"]) != (1, 1):
+                raise ChartsError(f"{node.name} is not a 3×3 conv of stride 1")
+            if not current:
+                before = nodes[node.inputs[0]].receptive_field
+            current.append(node)
+        elif node.op == "MaxPool2d" and current:
+            stages.append((before, current))
+            current = []
+    result = []
+    for i, (before, convs) in enumerate(stages, 1):
+        jump, start = int(before.stride[0]), int(before.size[0])
+        layers = tuple(FieldLayer(f"conv{i}_{j}", n.name, (int(n.settings["in_channels"]),
+                                                             int(n.settings["out_channels"])), int(n.params),
+                                  int(n.receptive_field.size[0]), (int(n.receptive_field.size[0]) - start) // jump + 1)
+                       for j, n in enumerate(convs, 1))
+        result.append(FieldStage(f"conv{i}", layers, jump, start, layers[-1].channels[1]))
+    image = _network_view(sample_image(FIELDS_IMAGE), int(summary.input_shape[2]))
+    return ReceptiveFields(FIELDS_MODEL, FIELDS_IMAGE, image, tuple(result))

@@ -10,7 +10,8 @@ from cnn_explorer.app.charts import jobs
 
 DEFAULT_COMPARE = ("resnet18", "vgg16", "googlenet", "mobilenet_v2")
 PLAY_INTERVAL_MS = 700
-CHANNELS = ("charts.accuracy", "charts.arithmetic", "charts.compare", "charts.conv")
+CHANNELS = ("charts.accuracy", "charts.arithmetic", "charts.compare", "charts.conv", "charts.separable",
+            "charts.fields")
 
 
 class ChartsController:
@@ -60,6 +61,9 @@ class ChartsController:
             if channel == "charts.compare":
                 self.panel.compare.set_busy("")
                 self.panel.compare.status.setText(message)
+            headings = {"charts.separable": self.panel.separable.heading, "charts.fields": self.panel.fields.heading}
+            if channel in headings:
+                headings[channel].setText(message)
 
         def finished(_id, result):
             self.results[channel] = result
@@ -77,6 +81,10 @@ class ChartsController:
             self._submit("charts.accuracy", jobs.accuracy, self.panel.accuracy.set_points)
         elif page == "arithmetic":
             self._submit("charts.arithmetic", jobs.arithmetic, self.panel.arithmetic.set_comparisons)
+        elif page == "separable":
+            self._submit("charts.separable", jobs.separable, self.panel.separable.set_costs)
+        elif page == "fields":
+            self._submit("charts.fields", jobs.fields, self.panel.fields.set_fields)
         elif page == "compare":
             self.compare(self.panel.compare.chosen())
         elif page == "convolution":

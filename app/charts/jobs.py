@@ -40,3 +40,15 @@ def compare(job, names):
     from cnn_explorer.models.charts import compare
 
     return compare(names, progress=job.progress, check=job.check)
+
+
+def separable(job):
+    from cnn_explorer.models.charts import separable_costs
+
+    return separable_costs(job.progress)
+
+
+def fields(job):
+    from cnn_explorer.models.charts import receptive_fields
+
+    return receptive_fields(job.progress)

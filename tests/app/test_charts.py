@@ -197,3 +197,140 @@ def test_the_accuracy_chart_names_the_lectures_models_and_has_a_legend(qtbot):
     chart.resize(900, 600)  # drawn again: still one legend
     chart.set_points(points)
     assert sum(isinstance(item, type(chart.legend)) for item in chart.getPlotItem().vb.childItems()) == 1
+
+
+def _meta_shapes(model, size=224):
+    """Each module's output shape in a meta forward pass (forward hooks: independent of the analysis)."""
+    shapes, handles = {}, []
+    for name, module in model.named_modules():
+        handles.append(module.register_forward_hook(
+            lambda m, _i, out, name=name: shapes.__setitem__(name, tuple(out.shape))))
+    model(torch.empty(1, 3, size, size, device="meta"))
+    for h in handles:
+        h.remove()
+    return shapes
+
+
+def test_separable_costs_are_mobilenet_v2s_convs():
+    """Every depthwise conv of torchvision's MobileNet v2 and the 1×1 projection after it: parameters as
+    Σ numel, MACs from the output shapes of a forward pass, a standard 3×3 conv as 3·3·M·N·H·W."""
+    import torchvision
+    from torch import nn
+
+    with torch.device("meta"):
+        model = torchvision.models.mobilenet_v2()
+    shapes = _meta_shapes(model)
+    modules = dict(model.named_modules())
+    depthwise = [n for n, m in modules.items() if isinstance(m, nn.Conv2d) and m.groups > 1]
+    costs = charts.separable_costs()
+    assert [b.depthwise for b in costs.blocks] == depthwise and len(depthwise) == 17
+    for block in costs.blocks:
+        dw, pw = modules[block.depthwise], modules[block.pointwise]
+        assert dw.groups == dw.in_channels == dw.out_channels == block.in_channels
+        assert pw.kernel_size == (1, 1) and pw.in_channels == dw.out_channels and pw.out_channels == block.out_channels
+        assert block.params == sum(p.numel() for m in (dw, pw) for p in m.parameters())
+        _, m, h, w = shapes[block.depthwise]
+        assert block.size == (h, w)
+        out_dw, out_pw = shapes[block.depthwise], shapes[block.pointwise]
+        assert block.macs == 3 * 3 * out_dw[1] * h * w + m * out_pw[1] * h * w
+        assert block.standard_macs == 3 * 3 * m * block.out_channels * h * w
+        assert block.standard_params == 3 * 3 * m * block.out_channels
+        n = block.out_channels
+        assert abs(block.ratio - 1 / (1 / n + 1 / 9)) < 1e-9  # the paper's 1/N + 1/9
+    assert costs.blocks[-1].ratio > 8.5 and min(b.ratio for b in costs.blocks) > 5
+    assert 7 < costs.standard_macs / costs.macs < 9
+    assert costs.total_params == sum(p.numel() for p in model.parameters())
+
+
+def test_receptive_fields_are_vgg16s():
+    """VGG-16's convs by stage: the fields computed here by the textbook recursion (r += (k−1)·j, j *= s) match
+    the analysis's; two stacked 3×3 convs see 5 cells of their stage's input map, three see 7; the counts are
+    n·3·3·C² against (2n+1)²·C² with C the stage's conv width."""
+    import torchvision
+    from torch import nn
+
+    with torch.device("meta"):
+        vgg = torchvision.models.vgg16()
+    r, j, expected, stages, current = 1, 1, [], [], []
+    for module in vgg.features:
+        if isinstance(module, nn.Conv2d):
+            r += (module.kernel_size[0] - 1) * j
+            expected.append(r)
+            current.append(module)
+        elif isinstance(module, nn.MaxPool2d):
+            r += (module.kernel_size - 1) * j
+            j *= module.stride
+            stages.append(current)
+            current = []
+    fields = charts.receptive_fields()
+    layers = [layer for s in fields.stages for layer in s.layers]
+    assert [layer.field for layer in layers] == expected
+    assert [layer.field for layer in layers[:4]] == [3, 5, 10, 14]  # conv1_1 3, conv1_2 5, conv2_1, conv2_2
+    assert [len(s.layers) for s in fields.stages] == [len(s) for s in stages] == [2, 2, 3, 3, 3]
+    for stage, convs in zip(fields.stages, stages):
+        c = convs[-1].out_channels
+        n = len(convs)
+        assert stage.channels == c
+        assert [layer.cells for layer in stage.layers] == [2 * i + 1 for i in range(1, n + 1)]
+        assert stage.stacked_params == n * 3 * 3 * c * c and stage.single_params == (2 * n + 1) ** 2 * c * c
+        assert [layer.params for layer in stage.layers] == [sum(p.numel() for p in m.parameters()) for m in convs]
+    assert fields.image.shape == (224, 224, 3) and fields.image.dtype == np.uint8
+
+
+def test_separable_and_fields_pages_show_the_numbers(qtbot):
+    from PySide6.QtGui import QColor
+
+    from cnn_explorer.widgets.charts.fields import SQUARE_COLORS, FieldsView
+    from cnn_explorer.widgets.charts.separable import SeparableView
+
+    costs = charts.separable_costs()
+    view = SeparableView()
+    qtbot.addWidget(view)
+    view.resize(1000, 600)
+    view.set_costs(costs)
+    table = view.table
+    assert table.rowCount() == len(costs.blocks) + 1
+    last = costs.blocks[-1]
+    row = [table.item(len(costs.blocks) - 1, c).text() for c in range(table.columnCount())]
+    assert f"{last.params:,}" in row and f"{last.standard_params:,}" in row and "8.8×" in row
+    assert f"{costs.standard_macs / costs.macs:.1f}× fewer MACs" in view.heading.text()
+    fields = charts.receptive_fields()
+    page = FieldsView()
+    qtbot.addWidget(page)
+    page.resize(1000, 600)
+    page.show()
+    qtbot.waitExposed(page)
+    page.set_fields(fields)
+    assert page.current().name == "conv3"  # the first stage of three: the lecture's 7×7
+    assert "Three 3×3 convs see a 7×7" in page.heading.text()
+    cells = [page.table.item(2, c).text() for c in range(page.table.columnCount())]
+    assert f"3·3·3·256² = {3 * 3 * 3 * 256 * 256:,}" in cells and f"7·7·256² = {7 * 7 * 256 * 256:,}" in cells
+    assert "24 → 32 → 40" in cells
+    picture = page.picture.grab().toImage()
+    drawn = {picture.pixelColor(x, y).name() for x in range(0, picture.width(), 2)
+             for y in range(0, picture.height(), 2)}
+    assert all(QColor(color).name() in drawn for color in SQUARE_COLORS)  # the three nested squares
+    page.choice.setCurrentIndex(0)
+    assert "Two 3×3 convs see a 5×5" in page.heading.text() and page.picture.stage.span == 5
+
+
+def test_separable_and_fields_pages_fill_in_the_window(qtbot, tmp_path, monkeypatch):
+    from cnn_explorer.app.window.main_window import MainWindow
+
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    window = MainWindow("lenet5_digits", weights="pretrained", cache_dir=tmp_path / "cache")
+    qtbot.addWidget(window)
+    window.resize(1024, 768)
+    window.show()
+    controller = window.feature("charts")
+    controller.show("separable")
+    qtbot.waitUntil(lambda: "charts.separable" in controller.results or "charts.separable" in controller.errors,
+                    timeout=TIMEOUT_MS)
+    assert controller.panel.currentWidget() is controller.panel.separable
+    assert controller.panel.separable.table.rowCount() == 18
+    controller.show("fields")
+    qtbot.waitUntil(lambda: "charts.fields" in controller.results or "charts.fields" in controller.errors,
+                    timeout=TIMEOUT_MS)
+    assert controller.panel.fields.picture.stage.span == 7
+    window.close()
