@@ -126,6 +126,14 @@ def _common_block(nodes) -> str:
     return common[-1] if common else ""
 
 
+def _top_level_functions_only(inside: list) -> bool:
+    """The nodes of ``inside`` outside every module are operations (add, ReLU), not layers, and the others, at
+    least two, are layers: a TorchScript file's rebuilt copy, whose residual add runs in the model's own code."""
+    outside = [n for n in inside if not n.scope]
+    return bool(outside) and len(inside) - len(outside) >= 2 and all(
+        n.kind not in ("conv", "linear", "pool", "input") for n in outside)
+
+
 def _passes_through(inside: list, start) -> bool:
     """A branching part with no convolution or linear layer that gives back the shape it got: as a figure draws
     no ReLU or norm layer, it draws nothing for it."""
@@ -200,6 +208,8 @@ def figure_data(data: GraphData, kernels: Callable[[str], Kernel | None]) -> Fig
         if not chain:
             inside = [nodes[i] for i in order[position[start] + 1:position[end] + 1]]
             block = _common_block(inside)
+            if not block:  # a converted file's functions sit at the top level beside its rebuilt layers
+                block = _common_block([n for n in inside if n.scope]) if _top_level_functions_only(inside) else ""
             info = data.blocks.get(block)
             if not block or info is None or not info.foldable:
                 if _passes_through(inside, nodes[start]):

@@ -397,7 +397,7 @@ def _record(model, example_input, run, kwargs, shortcut, flops):
     # flat forward never calls; so does a TorchScript file's rebuilt copy): listed as modules, so that they fold.
     for path, module in model.named_modules():
         if path and path not in recorder.modules and type(module) is nn.Module:
-            recorder.modules[path] = "Module"
+            recorder.modules[path] = "Block"
     edges = [Edge(src, node.id, recorder.nodes[src].output_shape)
              for node in recorder.nodes for src in node.inputs]
     graph = LayerGraph(input_shape=tuple(input_tensors[0].shape) if input_tensors else (), nodes=recorder.nodes,

@@ -750,3 +750,31 @@ def test_onnx_channels_last_input_is_noted(tmp_path):
     assert any("looks channels-last" in note for note in opened.notes)
     x = image((8, 8, 3))
     close(opened.model(x), onnxruntime_output(tmp_path / "nhwc.onnx", x))
+
+
+class Residual(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, x):
+        return torch.relu(x + self.conv2(torch.relu(self.conv1(x))))
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:FutureWarning")
+def test_a_torchscript_residual_net_folds_and_draws_its_figure(tmp_path):
+    """The residual add of a scripted net runs in the model's own code, outside its rebuilt layers: the blocks
+    (plain name holders in the converted copy) still fold and the figure draws one volume per block."""
+    from cnn_explorer.app.core.figure_data import figure_from_summary
+    from cnn_explorer.models.analysis.summary import analyze
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.ReLU(), Residual(8), Residual(8),
+                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 8 * 8, 4)).eval()
+    torch.jit.script(model).save(str(tmp_path / "res.pt"))
+    opened = open_model_file(str(tmp_path / "res.pt"), input_shape=(3, 32, 32))
+    assert opened.hooks_work
+    figure = figure_from_summary(analyze(opened.model, (1, 3, 32, 32)))
+    assert figure.ok, figure.message
+    assert [v.name for v in figure.volumes if v.kind == "block"] == ["2", "3"]
