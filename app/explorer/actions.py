@@ -66,5 +66,13 @@ def explorer_actions(w) -> list[ActionSpec]:
             "View/T&heme", "classroom", checkable=True, group="theme") for t in THEMES),
         A("shortcuts", "&Keyboard shortcuts", lambda _: w.show_shortcuts(), (QKeySequence.HelpContents,), "Help",
           "help"),
+        A("guide", "&Quick guide", lambda _: _guide(w), (), "Help", "help"),
         A("about", "&About CNN Explorer", lambda _: w.show_about(), (), "Help", "help"),
     ]
+
+
+def _guide(window):
+    from cnn_explorer.app.explorer.guide import GUIDE
+    from cnn_explorer.widgets.common.panels import guide_dialog
+
+    return guide_dialog(window, GUIDE)

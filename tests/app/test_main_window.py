@@ -303,6 +303,27 @@ def test_help_lists_the_shortcuts_of_the_actions(qtbot, make_explorer):
     dialog.close()
 
 
+def test_the_help_menus_quick_guide_names_every_tab_and_its_keys(qtbot, make_explorer):
+    """Help › Quick guide: every tab by its title, and the shortcuts it quotes are the actions' own."""
+    import re
+
+    from PySide6.QtWidgets import QDialog, QTextBrowser
+
+    window = make_explorer("alexnet")
+    assert window.action_map["guide"] in window.menus["Help"].actions()
+    window.action_map["guide"].trigger()
+    dialog = window.findChild(QDialog, "guide_dialog")
+    assert dialog is not None and dialog.isVisible()
+    text = dialog.findChild(QTextBrowser, "guide_text").toPlainText()
+    for i in range(window.tabs.count()):
+        assert window.tabs.tabToolTip(i) in text or window.tabs.tabText(i).replace("&", "") in text or \
+            {"Graph": "Layer graph", "Table": "Summary table"}.get(window.tabs.tabText(i), "?") in text
+    keys = {keys for _, _, keys in window.shortcut_list()}
+    for quoted in re.findall(r"\(Ctrl\+\d\)", text):
+        assert any(quoted[1:-1] in k for k in keys), quoted
+    dialog.close()
+
+
 # -- responsiveness --------------------------------------------------------------------------------------------
 
 def test_a_newer_request_supersedes_a_stale_one(qtbot, make_explorer):

@@ -82,6 +82,28 @@ def shortcuts_dialog(parent: QWidget, rows: list[tuple[str, str, str]]) -> QDial
     return dialog
 
 
+def guide_dialog(parent: QWidget, html: str) -> QDialog:
+    """A short guide (rich text, scrolling), opened, deleted on close."""
+    from PySide6.QtWidgets import QTextBrowser
+
+    dialog = QDialog(parent)
+    dialog.setObjectName("guide_dialog")
+    dialog.setWindowTitle("Quick guide")
+    text = QTextBrowser(dialog)
+    text.setObjectName("guide_text")
+    text.setOpenExternalLinks(False)
+    text.setHtml(html)
+    buttons = QDialogButtonBox(QDialogButtonBox.Close, dialog)
+    buttons.rejected.connect(dialog.reject)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(text)
+    layout.addWidget(buttons)
+    dialog.resize(720, 640)
+    dialog.setAttribute(Qt.WA_DeleteOnClose)
+    dialog.open()
+    return dialog
+
+
 def message_page(parent: QWidget, name: str) -> QLabel:
     """A centred, selectable, wrapping message that stands in for a view that has nothing to show."""
     label = QLabel(parent)
