@@ -126,6 +126,8 @@ class LabController(QObject):
 
     def _model_shown(self, _name: str) -> None:
         self._show_weights()
+        current = self.ctx.session.current
+        self.panel.set_task(current.overview.task if current is not None else "")
         for channel in CHANNELS[1:]:
             self.runner.cancel(channel=channel)
         self.panel.set_busy(False)

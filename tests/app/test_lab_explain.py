@@ -85,6 +85,8 @@ def test_a_detectors_boxes_listed_and_each_explained(qtbot, make_window, tmp_pat
     image = sample_image("live_shapes")
     found = detections(LabModel(load_model("shapes_yolo")), image)  # as detect lists them (at 0.5)
     assert panel.choice.isVisible() and panel.choice.count() == len(found) >= 2
+    # only the settings that apply to a detector: its box threshold, not a classifier's occlusion square
+    assert panel.threshold.isVisible() and not panel.occluder.isVisible() and not panel.stride.isVisible()
     assert panel.tool.chosen == 0 and panel.choice.currentIndex() == 0
     assert [panel.choice.itemData(i) for i in range(panel.choice.count())] == [d.number for d in found]
     assert found[0].name in panel.choice.itemText(0)

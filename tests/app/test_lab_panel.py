@@ -316,6 +316,7 @@ def test_a_chosen_class_and_map_redraw_the_map(qtbot, make_window):
     window = make_window("zfnet_shapes")
     lab, panel = window.feature("lab"), window.feature("lab").panel
     panel.tabs.setCurrentIndex(2)
+    assert panel.occluder.isVisible() and not panel.threshold.isVisible()  # a classifier's settings only
     assert [panel.class_combo.itemText(i) for i in range(3)] == ["top-1", "circle", "square"]
     assert panel.class_combo.count() == 11 and panel.target_class() is None
     with qtbot.waitSignal(lab.tool_done, timeout=TIMEOUT_MS):

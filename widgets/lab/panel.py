@@ -31,7 +31,7 @@ TOOLS = {"deconv": "Deconvnet", "guided": "Guided backprop", "gradcam": "Grad-CA
 MAPS = {"gradcam": "Grad-CAM", "gradcampp": "Grad-CAM++", "scorecam": "Score-CAM", "eigencam": "EigenCAM",
         "layercam": "LayerCAM", "hirescam": "HiResCAM", "ig": "Integrated Gradients", "smoothgrad": "SmoothGrad"}
 TOP1 = "top-1"
-OBJECTIVES = {"channel": "clicked channel", "neuron": "clicked unit", "layer": "whole layer",
+OBJECTIVES = {"channel": "the channel", "neuron": "the unit", "layer": "the layer",
               "class": "the class"}  # what "Optimize" makes an image for (the class: the Class: box's)
 TOOL_TIPS = {"boxcam": "A detector: what made each box it found (HiResCAM of the box's score), over the image",
              "segcam": "A segmenter: what made a class's region (Seg-Grad-CAM), over the input"}
@@ -247,6 +247,7 @@ class LabPanel(QWidget):
         self.threshold.setDecimals(2)
         self.threshold.setValue(0.5)
         self.threshold.setPrefix("boxes ≥ ")
+        self.threshold.setVisible(False)  # a detector's (set_task)
         self.threshold.setToolTip("Box map: the boxes scored at least this (detect's --threshold); random weights "
                                   "score low")
         occ = QHBoxLayout()
@@ -441,6 +442,14 @@ class LabPanel(QWidget):
 
     def sort_mode(self) -> str:
         return self.sort.currentData()
+
+    def set_task(self, task: str) -> None:
+        """Only the settings that apply: a detector's box threshold, or a classifier's occlusion square (the row
+        stays legible at 1024 pixels)."""
+        detector = task in ("detection", "instance_segmentation", "keypoints")
+        self.threshold.setVisible(detector)
+        self.occluder.setVisible(not detector)
+        self.stride.setVisible(not detector)
 
     def box_threshold(self) -> float:
         return float(self.threshold.value())
