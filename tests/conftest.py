@@ -28,3 +28,18 @@ if not os.environ.get("CNN_EXPLORER_QT_FREE"):
 # Hidden from the CPU-only suite: torch treats it as absent. The GPU tests keep it.
 if not Path("/dev/nvidiactl").exists() and not Path("/proc/driver/nvidia").exists():
     sys.modules.setdefault("triton", None)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a module's tests (``pytestmark = pytest.mark.usefixtures("one_torch_thread")``): small
+    nets run no faster on two, and a busy machine disturbs one least."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from cnn_explorer.app.lab import cli as cli_lab
@@ -16,12 +15,7 @@ from cnn_explorer.models.lab.errors import LabError
 from cnn_explorer.models.lab.images import ImageError, sample_image
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")
