@@ -309,28 +309,39 @@ def yolo_panel(result: YoloCell) -> np.ndarray:
     xs, ys = np.linspace(0, w, result.grid + 1), np.linspace(0, h, result.grid + 1)
     row, col = result.cell
     _grid_lines(canvas, xs, ys, zoom, (xs[col], ys[row], xs[col + 1], ys[row + 1]))
-    _boxes(canvas, result.boxes, zoom, [f"box {j}: conf {c:.2f}" for j, c in enumerate(result.confidences)])
+    _boxes(canvas, result.boxes, zoom)
     return np.asarray(canvas)
 
 
-def bars(names: list[str], values: np.ndarray, height: int, width: int = 300) -> np.ndarray:
-    """A small bar list: one row per class, its value (0 … 1) as a bar and a number."""
+def bars(names: list[str], values: np.ndarray, height: int, width: int = 320,
+         boxes: list[float] | None = None) -> np.ndarray:
+    """A small bar list: one row per class, its value as a bar (clipped to 0 … 1) and its number; under it,
+    ``boxes``' confidences in the colours their boxes are drawn in."""
     from PIL import Image, ImageDraw
 
     canvas = Image.new("RGB", (width, height), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
     font = _font(16)
-    row = min(40, (height - 10) // max(len(names), 1))
-    label_px, best = 110, int(np.argmax(values)) if len(values) else -1
+    rows = len(names) + (len(boxes) + 1 if boxes else 0)
+    row = min(36, (height - 10) // max(rows, 1))
+    label_px, span = 100, width - 100 - 56
+    best = int(np.argmax(values)) if len(values) else -1
     for i, (name, value) in enumerate(zip(names, values)):
         y = 5 + i * row
         v = float(np.clip(value, 0, 1))
-        draw.text((4, y + row / 2), name[:12], fill=(0, 0, 0), font=font, anchor="lm")
-        span = width - label_px - 60
+        draw.text((4, y + row / 2), name[:11], fill=(0, 0, 0), font=font, anchor="lm")
         draw.rectangle([label_px, y + 4, label_px + span, y + row - 4], outline=(180, 180, 180))
         draw.rectangle([label_px, y + 4, label_px + int(span * v), y + row - 4],
                        fill=(230, 60, 40) if i == best else (90, 130, 200))
         draw.text((label_px + span + 6, y + row / 2), f"{float(value):.2f}", fill=(0, 0, 0), font=font, anchor="lm")
+    if boxes:
+        y = 5 + (len(names) + 0.5) * row
+        draw.text((4, y + row / 2), "the cell's boxes: confidence", fill=(0, 0, 0), font=font, anchor="lm")
+        for j, confidence in enumerate(boxes):
+            y += row
+            colour = BOX_COLOURS[j % len(BOX_COLOURS)]
+            draw.rectangle([4, y + 6, 34, y + row - 6], outline=colour, width=3)
+            draw.text((44, y + row / 2), f"box {j}: {confidence:.2f}", fill=(0, 0, 0), font=font, anchor="lm")
     return np.asarray(canvas)
 
 
@@ -345,12 +356,12 @@ def _yolo_picture(lab, image, options):
     b, c = len(result.boxes), len(result.probabilities)
     panel = yolo_panel(result)
     why = "the strongest object's cell" if result.strongest else "the chosen cell"
-    title = (f"{lab.entry.name}: the {s}×{s} grid, {b} boxes and {c} class probabilities per cell — "
-             f"cell ({row}, {col})")
+    title = f"{lab.entry.name}: {s}×{s} cells, each {b} boxes + {c} class probabilities"
     best = int(np.argmax(result.probabilities))
-    panels = [(f"{why} ({row}, {col}) and its {b} boxes with their confidences", panel),
-              (f"its class probabilities (best: {result.names[best]})",
-               bars(result.names, result.probabilities, panel.shape[0]))]
+    panels = [(f"{why} ({row}, {col}) and its {b} boxes", panel),
+              (f"the cell's class probabilities (best: {result.names[best]})",
+               bars(result.names, result.probabilities, panel.shape[0],
+                    boxes=[float(v) for v in result.confidences]))]
     describe = {"kind": "yolo", "grid": s, "boxes_per_cell": b, "classes": c, "cell": [row, col],
                 "strongest": result.strongest, "input_size": list(result.image.shape[:2]),
                 "boxes": [[round(float(v), 2) for v in box] for box in result.boxes],
