@@ -9,7 +9,7 @@
                            [--steps N] [--negative] [--diversity K] --out FILE [--json]
     cnn-explorer visualize DETECTOR --image IMG --method boxcam [--box N] [--threshold S] --out FILE
     cnn-explorer visualize SEGMENTER --image IMG --method segcam [--class NAME|INDEX] --out FILE
-    cnn-explorer visualize SSD|YOLO --image IMG --method grid [--unit S[,Y,X] (SSD: scale, cell; YOLO: 0,Y,X)]
+    cnn-explorer visualize SSD|YOLO --image IMG --method grid [--unit S[,Y,X] (SSD: scale, cell; YOLO: 0,Y,X or N)]
                            --out FILE
 
 ``--box N`` counts the boxes as ``cnn-explorer detect`` lists them at the same ``--threshold`` (0 the best).

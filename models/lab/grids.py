@@ -198,8 +198,8 @@ def ssd_panel(grid: SSDGrid, scale: Scale, cell: tuple[int, int]) -> np.ndarray:
 
 
 def _ssd_choice(grid: SSDGrid, options) -> tuple[list[int], tuple[int, int] | None]:
-    """The scales to draw and the chosen cell (None: each scale's centre cell), from ``--unit S[,Y,X]`` or
-    ``--layer S``."""
+    """The scales to draw and the chosen cell (None: each scale's centre cell), from ``--unit S[,Y,X]`` (the
+    window's choice is ``unit=(S,)``) or ``--layer S``."""
     count = len(grid.scales)
     unit = tuple(options.unit) if options.unit is not None else None
     scale = None
@@ -244,7 +244,11 @@ def _ssd_picture(lab, image, options):
                           for i, c in zip(chosen, cells)]}
     note = ("the model's own DefaultBoxGenerator at its real feature-map sizes; boxes in input pixels "
             "(the .npy holds all of them, x1 y1 x2 y2)")
-    return Picture("grid", title, panels, grid.anchors, describe, note)
+    picture = Picture("grid", title, panels, grid.anchors, describe, note)
+    picture.choices = [("all scales", -1)] + [(f"scale {s.index}: {s.size[0]}×{s.size[1]} × {s.per_cell}", s.index)
+                                              for s in grid.scales]
+    picture.chosen = chosen[0] if len(chosen) == 1 else -1
+    return picture
 
 
 # -- YOLO v1 ------------------------------------------------------------------------------------------------------
@@ -349,9 +353,12 @@ def _yolo_picture(lab, image, options):
     from cnn_explorer.models.lab.tools import Picture
 
     unit = tuple(options.unit) if options.unit is not None else None
-    if unit is not None and len(unit) != 3:
-        raise LabError("grid: a YOLO cell is --unit 0,ROW,COL")
-    result = yolo_cell(lab, image, unit[1:] if unit else None)
+    cell = None
+    if unit is not None:  # 0,ROW,COL, or the cell's number N = ROW·S + COL (the window's choice)
+        cell = tuple(unit[1:]) if len(unit) == 3 else divmod(int(unit[0]), lab.model.grid)
+        if len(unit) == 3 and unit[0] != 0:
+            raise LabError("grid: a YOLO cell is --unit 0,ROW,COL (or --unit N, the cell's number ROW·S + COL)")
+    result = yolo_cell(lab, image, cell)
     s, (row, col) = result.grid, result.cell
     b, c = len(result.boxes), len(result.probabilities)
     panel = yolo_panel(result)
@@ -369,7 +376,18 @@ def _yolo_picture(lab, image, options):
                 "class_probabilities": {n: round(float(p), 4) for n, p in zip(result.names, result.probabilities)},
                 "detections": result.detections}
     note = f"{len(result.detections)} boxes after decode (score ≥ 0.2, NMS); the .npy is the raw {s}×{s} grid"
-    return Picture("grid", title, panels, result.output, describe, note)
+    picture = Picture("grid", title, panels, result.output, describe, note)
+    cells = {}
+    for d in result.detections:  # the cells that hold a detected box's centre
+        x1, y1, x2, y2 = d["box"]
+        r = min(s - 1, int((y1 + y2) / 2 * s / result.image.shape[0]))
+        c = min(s - 1, int((x1 + x2) / 2 * s / result.image.shape[1]))
+        cells.setdefault(r * s + c, f"cell ({r}, {c}): {d['name']} {d['score']:.2f}")
+    cells.setdefault(row * s + col, f"cell ({row}, {col})")
+    picture.choices = [("the strongest object's cell", -1)] + sorted(((t, v) for v, t in cells.items()),
+                                                                      key=lambda item: item[1])
+    picture.chosen = -1 if result.strongest else row * s + col
+    return picture
 
 
 def grid_picture(lab, prepared, options):
