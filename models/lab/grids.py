@@ -185,9 +185,10 @@ def _boxes(canvas, boxes, zoom: int, labels=None) -> None:
             draw.text((tx, ty), labels[j], fill=colour, font=font, stroke_width=2, stroke_fill=(0, 0, 0))
 
 
-def ssd_panel(grid: SSDGrid, scale: Scale, cell: tuple[int, int]) -> np.ndarray:
-    """``scale``'s grid over the model's view, ``cell`` (row, col) filled, its default boxes drawn."""
-    zoom = _zoom(grid.image.shape[:2])
+def ssd_panel(grid: SSDGrid, scale: Scale, cell: tuple[int, int], zoom: int | None = None) -> np.ndarray:
+    """``scale``'s grid over the model's view, ``cell`` (row, col) filled, its default boxes drawn; enlarged
+    ``zoom`` times (None: to about ``DRAW_PX``)."""
+    zoom = zoom or _zoom(grid.image.shape[:2])
     canvas = _canvas(grid.image, zoom)
     xs, ys = scale.lines()
     row, col = cell
@@ -232,10 +233,12 @@ def _ssd_picture(lab, image, options):
         here = cell or (scale.size[0] // 2, scale.size[1] // 2)
         cells.append(list(here))
         panels.append((f"scale {index}: {scale.size[0]}×{scale.size[1]} cells × {scale.per_cell} boxes = "
-                       f"{len(scale.boxes)}; cell {here}", ssd_panel(grid, scale, here)))
+                       f"{len(scale.boxes)}; cell {here}",
+                       ssd_panel(grid, scale, here, 1 if len(chosen) > 1 else None)))  # all six: a slide's width
     h, w = grid.image.shape[:2]
     title = (f"{lab.entry.name}: default boxes, {grid.total} in all "
-             f"({' + '.join(str(len(s.boxes)) for s in grid.scales)}) on its {w}×{h} input")
+             f"({' + '.join(str(len(s.boxes)) for s in grid.scales)}) on its {w}×{h} input" if len(chosen) > 1
+             else f"{lab.entry.name}: scale {chosen[0]} of {len(grid.scales)}, {grid.total} boxes in all")
     describe = {"kind": "ssd", "input_size": [h, w], "total_default_boxes": grid.total,
                 "scales": [{"scale": s.index, "feature_map": list(s.size), "boxes_per_cell": s.per_cell,
                             "boxes": len(s.boxes), "cell_px": [round(s.pitch[0], 3), round(s.pitch[1], 3)]}
