@@ -303,7 +303,8 @@ def as_tool_result(picture) -> ToolResult:
 
 def explain(job, tool: str, choice: int | None, threshold: float = 0.5) -> ToolResult:
     """What made a detected box (``boxcam``: box ``choice`` of detect's list at ``threshold``, the best when
-    None) or a class's region (``segcam``: class ``choice``, the largest one when None)."""
+    None) or a class's region (``segcam``: class ``choice``, the largest one when None); ``grid``: scale or cell
+    ``choice`` (None: every scale, the strongest cell)."""
     from cnn_explorer.models.lab.tools import Options
 
     if tool == "grid":  # the choice is a scale (SSD) or a cell's number (YOLO): models/lab/grids.py
