@@ -9,6 +9,8 @@
                            [--steps N] [--negative] [--diversity K] --out FILE [--json]
     cnn-explorer visualize DETECTOR --image IMG --method boxcam [--box N] [--threshold S] --out FILE
     cnn-explorer visualize SEGMENTER --image IMG --method segcam [--class NAME|INDEX] --out FILE
+    cnn-explorer visualize SSD|YOLO --image IMG --method grid [--unit S[,Y,X] (SSD: scale, cell; YOLO: 0,Y,X or N)]
+                           --out FILE
 
 ``--box N`` counts the boxes as ``cnn-explorer detect`` lists them at the same ``--threshold`` (0 the best).
 
@@ -33,7 +35,7 @@ from pathlib import Path
 # the two equal).
 METHODS = ("featuremaps", "kernels", "rf", "erf", "deconv", "guided", "occlusion", "gradcam", "top9",
            "gradcampp", "scorecam", "eigencam", "layercam", "hirescam", "ig", "smoothgrad", "optimize", "boxcam",
-           "segcam")
+           "segcam", "grid")
 OUT_SUFFIXES = (".png", ".svg", ".npy")
 
 

@@ -25,7 +25,8 @@ from cnn_explorer.widgets.common.theme import colors
 log = logging.getLogger(__name__)
 CHANNELS = ("lab", "lab.kernels", "lab.unit", "lab.tool")
 TOOL_NAMES = {"deconv": "Deconvnet", "guided": "Guided backprop", "gradcam": "Grad-CAM", "occlusion": "Occlusion",
-              "top9": "Top-9", **MAPS, "optimize": "Optimize", "boxcam": "Box map", "segcam": "Seg-Grad-CAM"}
+              "top9": "Top-9", **MAPS, "optimize": "Optimize", "boxcam": "Box map", "segcam": "Seg-Grad-CAM",
+              "grid": "Detection grid"}
 
 
 def message_of(error: BaseException) -> str:
@@ -217,7 +218,7 @@ class LabController(QObject):
             settings = self.panel.optimize_settings()
             self._partial = None
             fn = lambda job: lab_jobs.optimize(job, layer, unit, *settings, self._store_partial)  # noqa: E731
-        elif tool in ("boxcam", "segcam"):
+        elif tool in ("boxcam", "segcam", "grid"):
             return self.explain(tool, -1)
         else:
             raise ValueError(f"unknown tool {tool!r}")

@@ -283,7 +283,7 @@ def _run_tool(job, name: str, options) -> ToolResult:
     prepared = lab.prepare(image)
     job.progress(TOOLS[name].label)
     options.image = image  # the image as given: a detector's boxes are found on it, as detect finds them
-    if name in ("boxcam", "segcam"):
+    if name in ("boxcam", "segcam", "grid"):
         options.layer = None  # where the head reads (models/lab/explain.py), whatever layer is selected
     elif name in ("deconv", "guided"):
         options.layer = resolve_layer(lab, prepared, options.layer).name  # a block: its output
@@ -303,9 +303,12 @@ def as_tool_result(picture) -> ToolResult:
 
 def explain(job, tool: str, choice: int | None, threshold: float = 0.5) -> ToolResult:
     """What made a detected box (``boxcam``: box ``choice`` of detect's list at ``threshold``, the best when
-    None) or a class's region (``segcam``: class ``choice``, the largest one when None)."""
+    None) or a class's region (``segcam``: class ``choice``, the largest one when None); ``grid``: scale or cell
+    ``choice`` (None: every scale, the strongest cell)."""
     from cnn_explorer.models.lab.tools import Options
 
+    if tool == "grid":  # the choice is a scale (SSD) or a cell's number (YOLO): models/lab/grids.py
+        return _run_tool(job, tool, Options(unit=None if choice is None else (choice,)))
     options = Options(box=choice, threshold=threshold) if tool == "boxcam" else Options(target=choice)
     return _run_tool(job, tool, options)
 

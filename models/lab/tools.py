@@ -440,6 +440,13 @@ def _segcam(lab, prepared, options: Options) -> Picture:
     return picture
 
 
+def _grid(lab, prepared, options: Options) -> Picture:
+    """SSD's default boxes per scale, or YOLO v1's grid and one cell (models/lab/grids.py)."""
+    from cnn_explorer.models.lab.grids import grid_picture
+
+    return grid_picture(lab, prepared, options)
+
+
 def _eroded(mask: np.ndarray) -> np.ndarray:
     inner = mask.copy()
     inner[1:] &= mask[:-1]
@@ -469,4 +476,5 @@ TOOLS: dict[str, Tool] = {tool.name: tool for tool in (
     Tool("optimize", "Optimize", False, True, _optimize),
     Tool("boxcam", "Box map", False, True, _boxcam),
     Tool("segcam", "Seg-Grad-CAM", False, True, _segcam),
+    Tool("grid", "Detection grid", False, True, _grid),
 )}

@@ -273,7 +273,7 @@ def test_the_command_line_draws_the_windows_pixels_for_every_tool(qtbot, make_wi
             expected = pictures.gray_to_rgb(shown).repeat(zoom, axis=0).repeat(zoom, axis=1)
             assert np.array_equal(picture[top:bottom, left:right], expected), caption
 
-    explainers = ("boxcam", "segcam")  # a detector's and a segmenter's: tests/app/test_lab_explain.py
+    explainers = ("boxcam", "segcam", "grid")  # a detector's and a segmenter's: test_lab_explain.py, test_lab_grid.py
     for tool in (name for name, t in TOOLS.items() if t.in_window and name not in ("top9", "optimize", *explainers)):
         run_tool(qtbot, window, tool)
         extra = ("--occluder", str(size), "--stride", str(stride)) if tool == "occlusion" else ()

@@ -26,7 +26,7 @@ from cnn_explorer.widgets.lab.mosaic import NORMALIZE, SORT, MosaicView, ScaleBa
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
 TOOLS = {"deconv": "Deconvnet", "guided": "Guided backprop", "gradcam": "Grad-CAM", "occlusion": "Occlusion",
          "top9": "Top-9 of a folder…", "optimize": "Optimize", "boxcam": "Box map",
-         "segcam": "Seg-Grad-CAM"}
+         "segcam": "Seg-Grad-CAM", "grid": "Detection grid"}
 #: The class maps the "Map:" box offers; the Grad-CAM button runs the one chosen (models/lab/cams.py).
 MAPS = {"gradcam": "Grad-CAM", "gradcampp": "Grad-CAM++", "scorecam": "Score-CAM", "eigencam": "EigenCAM",
         "layercam": "LayerCAM", "hirescam": "HiResCAM", "ig": "Integrated Gradients", "smoothgrad": "SmoothGrad"}
@@ -34,8 +34,10 @@ TOP1 = "top-1"
 OBJECTIVES = {"channel": "the channel", "neuron": "the unit", "layer": "the layer",
               "class": "the class"}  # what "Optimize" makes an image for (the class: the Class: box's)
 TOOL_TIPS = {"boxcam": "A detector: what made each box it found (HiResCAM of the box's score), over the image",
-             "segcam": "A segmenter: what made a class's region (Seg-Grad-CAM), over the input"}
-CHOICE_LABELS = {"boxcam": "Box:", "segcam": "Class:"}
+             "segcam": "A segmenter: what made a class's region (Seg-Grad-CAM), over the input",
+             "grid": "SSD: its default boxes at each scale; YOLO v1: its grid, a cell's boxes and class "
+                     "probabilities"}
+CHOICE_LABELS = {"boxcam": "Box:", "segcam": "Class:", "grid": "Show:"}
 
 
 def _combo(items: dict[str, str], parent: QWidget, name: str) -> QComboBox:
