@@ -291,7 +291,7 @@ def _write_graph_image(summary, path, *, unfold: bool = False, theme: str = "lig
             from cnn_explorer.app.explorer.export import slide_view
 
             view.deleteLater()
-            view = slide_view(data, (1920, 1080), folded=folded, theme=theme)
+            view = slide_view(data, (1920, 1080), folded=folded, theme=theme, compact=False)  # every node
         view.export_image(path)
         return len(view.visible_nodes())
     finally:

@@ -243,9 +243,10 @@ def quiet_size_hints(kind, context, message: str) -> None:
         print(message, file=sys.stderr)
 
 
-def slide_view(data, page: tuple[int, int], folded=None, theme: str = "light", font_scale: float = 1.0):
-    """A GraphView, not on screen, holding ``data`` arranged for a page of ``page`` pixels (left to right and
-    compact when the view offers it)."""
+def slide_view(data, page: tuple[int, int], folded=None, theme: str = "light", font_scale: float = 1.0,
+               compact: bool = True):
+    """A GraphView, not on screen, holding ``data`` arranged for a page of ``page`` pixels (left to right, and
+    compact unless ``compact`` is False, when the view offers it)."""
     from PySide6.QtCore import Qt, qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
@@ -263,7 +264,7 @@ def slide_view(data, page: tuple[int, int], folded=None, theme: str = "light", f
     view.set_theme(theme)
     view.set_font_scale(font_scale)
     if hasattr(view, "set_arrangement"):
-        view.set_arrangement("lr", True)
+        view.set_arrangement("lr", compact)
     view.set_data(data, folded=folded)
     if hasattr(view, "set_arrangement"):
         _narrow_rows(view, page)

@@ -41,8 +41,11 @@ def test_weights_import_checks_the_hash_in_the_name_then_places_the_file(brought
     assert (hub / good.name).read_bytes() == good.read_bytes()
     assert "lenet5" in capsys.readouterr().out
     assert main(["weights", "list", "--json"]) == 0
-    rows = {r["model"]: r["present"] for r in json.loads(capsys.readouterr().out)}
+    listed = json.loads(capsys.readouterr().out)
+    rows = {r["model"]: r["present"] for r in listed if not r["file"].startswith("hf://")}
     assert rows == {"lenet5": True, "alexnet": False}
+    hub_rows = {r["model"] for r in listed if r["file"].startswith("hf://")}  # timm's, in the Hugging Face cache
+    assert {"inception_v4", "mobilenet_v1"} <= hub_rows
     assert main(["weights", "import", "not-there.pth"]) == 2 and "no such file" in capsys.readouterr().err
 
 
