@@ -122,6 +122,7 @@ class LiveExplainer:
         self.latest: ExplainMap | None = None
         self.count = 0
         self.error: str | None = None
+        self.busy = False  # a map is being made
         self._pending: tuple[np.ndarray, int] | None = None
         self._cond = threading.Condition()
         self._stop = threading.Event()
@@ -138,6 +139,11 @@ class LiveExplainer:
                 self._thread = threading.Thread(target=self._run, name="cnn-explorer-live-explain", daemon=True)
                 self._thread.start()
             self._cond.notify_all()
+
+    def drop(self) -> None:
+        """Forget the frame not yet taken (Explain turned off: no map is made after the one in progress)."""
+        with self._cond:
+            self._pending = None
 
     def fps(self) -> float:
         """Maps a second over the last few (0 once none came for 5 s)."""
@@ -181,6 +187,7 @@ class LiveExplainer:
                 with self._cond:
                     self._cond.wait_for(lambda: self._pending is not None or self._stop.is_set(), 0.5)
                     taken, self._pending = self._pending, None
+                    self.busy = taken is not None
                 if taken is None or self._stop.is_set():
                     continue
                 image, index = taken
@@ -192,6 +199,7 @@ class LiveExplainer:
                 self.latest = found
                 self.count += 1
                 self._done.append(time.perf_counter())
+                self.busy = False
                 self._stop.wait(max(self.interval - spent, spent * (1.0 / self.duty - 1.0)))
         except Exception as error:  # noqa: BLE001 - reported in the HUD, never lost with the thread
             log.exception("the live explanation failed")

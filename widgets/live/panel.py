@@ -14,8 +14,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontMetricsF, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QPushButton, QScrollArea, QSizePolicy, QSlider, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QScrollArea, QSizePolicy, QSlider, QSplitter, QVBoxLayout, QWidget)
 
 from cnn_explorer.widgets.live.camera_view import (  # noqa: F401 (re-exported)
     HUD_SCALE, SKELETON, CameraView, Detection, LiveFrame, paint_overlays)
@@ -49,6 +49,7 @@ class LivePanel(QWidget):
     opacity_changed = Signal(float)
     filter_changed = Signal(str)
     layer_chosen = Signal(str)
+    explain_toggled = Signal(bool)  # the heat map of what made the answer, over the picture
     run_toggled = Signal(bool)  # Start (True) / Stop (False)
     pause_toggled = Signal(bool)
     snapshot_requested = Signal(str)  # a PNG path
@@ -175,6 +176,13 @@ class LivePanel(QWidget):
         for button in (self.run_button, self.pause_button, self.snapshot_button):
             buttons.addWidget(button)
         controls.addLayout(buttons)
+        self.explain_check = QCheckBox("Explain: heat map of what made the answer", column)
+        self.explain_check.setObjectName("live_explain")
+        self.explain_check.setToolTip("Grad-CAM of a classifier's top class, or the map of a detector's strongest "
+                                      "box, remade from the camera a few times a second (its own FPS in the HUD)")
+        self.explain_check.toggled.connect(self.explain_toggled)
+        self.explain_check.hide()
+        controls.addWidget(self.explain_check)
 
         self.legend_box = QGroupBox("Legend", column)
         legend_layout = QVBoxLayout(self.legend_box)
@@ -377,6 +385,7 @@ class LivePanel(QWidget):
         self.display_form.setRowVisible(self.filter_edit, boxes)
         self.display_form.setRowVisible(self.opacity_slider, masks)
         self.display_box.setVisible(boxes or masks)
+        self.explain_check.setVisible(task in ("classification", "detection"))
 
     def set_layers(self, layers: list[str], current: str) -> None:
         self.layer_combo.clear()
