@@ -117,6 +117,7 @@ class LiveController(QObject):
         self._pending = None  # (source, spec) of a start waiting for the runner's imports
         self._mosaic_shown = 0
         self.explain_heat = None  # the newest explanation's RGBA heat map, laid over each picture shown
+        self.explain_box = None  # the box it explains (a detector's)
         self._explain_count = 0
         self.explains_shown = 0  # explanations laid over the picture (tests read it)
         self._layers_shown: list[str] = []
@@ -322,6 +323,7 @@ class LiveController(QObject):
         self._explain_count = explainer.count
         found = explainer.latest
         self.explain_heat = heat_rgba(found.cam, EXPLAIN_OPACITY) if found is not None else None
+        self.explain_box = found.box if found is not None else None
         return True
 
     def _explain_hud(self) -> tuple[float, str] | None:
@@ -409,7 +411,7 @@ class LiveController(QObject):
         explain = self.explain_heat if self.session.explain_wanted else None
         if explain is not None:
             self.explains_shown += 1
-        return LiveFrame(image, detections, caption, explain)
+        return LiveFrame(image, detections, caption, explain, self.explain_box if explain is not None else None)
 
     def _legend(self, result) -> None:
         colours = palette(black_background=result.task not in DETECTION_TASKS)

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 INTERVAL_S = 0.2  # at most 5 maps a second
 DUTY = 0.35  # rest so that a map's work is at most this share of the explainer's time
+MAX_REST_S = 1.0  # the longest rest between maps (a busy moment of the machine must not freeze the map)
 MAP_WIDTH = 160  # the heat image's width: a CAM is coarse, the view smooths it when it scales it up
 
 
@@ -123,6 +124,7 @@ class LiveExplainer:
         self.count = 0
         self.error: str | None = None
         self.busy = False  # a map is being made
+        self._cost: float | None = None  # a map's usual seconds
         self._pending: tuple[np.ndarray, int] | None = None
         self._cond = threading.Condition()
         self._stop = threading.Event()
@@ -166,6 +168,15 @@ class LiveExplainer:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def _rest(self, spent: float) -> float:
+        """Seconds to rest after a map that took ``spent``: the duty cycle over the maps' usual cost (a running
+        mean that leaves out the first map, which pays the lazy imports and the first backward pass: 12 s
+        once, which rested the explainer 23 s), at most MAX_REST_S."""
+        if self.count > 1:
+            self._cost = spent if self._cost is None else 0.7 * self._cost + 0.3 * spent
+        cost = self._cost if self._cost is not None else 0.0
+        return min(MAX_REST_S, max(self.interval - spent, cost * (1.0 / self.duty - 1.0)))
+
     def _load(self):
         import torch
 
@@ -200,7 +211,7 @@ class LiveExplainer:
                 self.count += 1
                 self._done.append(time.perf_counter())
                 self.busy = False
-                self._stop.wait(max(self.interval - spent, spent * (1.0 / self.duty - 1.0)))
+                self._stop.wait(self._rest(spent))
         except Exception as error:  # noqa: BLE001 - reported in the HUD, never lost with the thread
             log.exception("the live explanation failed")
             self.error = f"explain failed: {type(error).__name__}: {one_line(error)[:200]}"

@@ -87,6 +87,14 @@ def test_heat_is_transparent_where_the_map_is_cold():
     assert rgba[1, 2, 0] > rgba[1, 2, 2]  # hot is red, not blue
 
 
+def test_a_slow_first_map_does_not_rest_the_explainer_long():
+    explainer = LiveExplainer("shapes_yolo")
+    explainer.count = 1  # the first map pays the lazy imports and the first backward pass
+    assert explainer._rest(12.0) <= 1.0
+    explainer.count = 2
+    assert 0.05 < explainer._rest(0.1) <= 1.0  # then it rests in proportion to a map's cost
+
+
 def test_explainer_maps_the_newest_frame_in_its_own_thread():
     source = SyntheticSource(640, 480, 30.0)
     frames = [source.render(i)[0] for i in range(12)]

@@ -39,6 +39,7 @@ class LiveFrame:
     detections: list[Detection] = field(default_factory=list)
     caption: str = ""  # a classifier's top-1, drawn at the bottom of the frame
     explain: np.ndarray | None = None  # h×w×4 uint8 RGBA heat map over the whole frame (Explain), any size
+    explain_box: tuple[float, float, float, float] | None = None  # the box the map explains, where it was then
 
 
 def _qimage(image: np.ndarray) -> QImage:
@@ -59,11 +60,19 @@ def _rgba_qimage(image: np.ndarray) -> QImage:
 
 def paint_explain(painter: QPainter, frame: LiveFrame, rect: QRectF) -> None:
     """The frame's heat map (Explain) blended over its image in ``rect``: scaled smoothly (a CAM is coarse),
-    each pixel as opaque as its alpha."""
+    each pixel as opaque as its alpha; the box it explains dashed, where it was in the frame explained (the map
+    is a few frames older than the picture)."""
     if frame.explain is None:
         return
     painter.setRenderHint(QPainter.SmoothPixmapTransform, True)
     painter.drawImage(rect, _rgba_qimage(frame.explain))
+    if frame.explain_box is not None:
+        h, w = frame.image.shape[:2]
+        sx, sy = rect.width() / w, rect.height() / h
+        x1, y1, x2, y2 = frame.explain_box
+        painter.setPen(QPen(QColor(255, 255, 255), max(1.5, min(rect.width(), rect.height()) / 300), Qt.DashLine))
+        painter.setBrush(Qt.NoBrush)
+        painter.drawRect(QRectF(rect.left() + x1 * sx, rect.top() + y1 * sy, (x2 - x1) * sx, (y2 - y1) * sy))
 
 
 def _text_color(color: tuple[int, int, int]) -> QColor:

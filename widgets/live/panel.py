@@ -176,10 +176,11 @@ class LivePanel(QWidget):
         for button in (self.run_button, self.pause_button, self.snapshot_button):
             buttons.addWidget(button)
         controls.addLayout(buttons)
-        self.explain_check = QCheckBox("Explain: heat map of what made the answer", column)
+        self.explain_check = QCheckBox("Explain (heat map)", column)
         self.explain_check.setObjectName("live_explain")
-        self.explain_check.setToolTip("Grad-CAM of a classifier's top class, or the map of a detector's strongest "
-                                      "box, remade from the camera a few times a second (its own FPS in the HUD)")
+        self.explain_check.setToolTip("What made the answer: Grad-CAM of a classifier's top class, or the map of a "
+                                      "detector's strongest box, remade from the camera a few times a second (its "
+                                      "own FPS in the HUD)")
         self.explain_check.toggled.connect(self.explain_toggled)
         self.explain_check.hide()
         controls.addWidget(self.explain_check)
