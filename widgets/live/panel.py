@@ -1,5 +1,6 @@
 """The Live view's panel: the camera image with the model's findings drawn over it, a HUD of the pipeline's
-figures, the controls, a legend and the live feature maps of a classifier. It shows plain data (numpy arrays,
+figures, the controls, a legend, the live feature maps of a classifier, and Explain (a heat map of what made the
+answer, laid over the picture by ``CameraView``). It shows plain data (numpy arrays,
 strings, numbers) and emits what the user asked for; ``app/live/controller.py`` runs the pipeline. No torch.
 
 The frame and its overlays are drawn with QPainter: the image (masks and class maps are already blended into
@@ -15,7 +16,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontMetricsF, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QPushButton, QScrollArea, QSizePolicy, QSlider, QSplitter, QVBoxLayout, QWidget)
+                               QLineEdit, QPushButton, QScrollArea, QSizePolicy, QSlider, QSplitter, QVBoxLayout,
+                               QWidget)
 
 from cnn_explorer.widgets.live.camera_view import (  # noqa: F401 (re-exported)
     HUD_SCALE, SKELETON, CameraView, Detection, LiveFrame, paint_overlays)
