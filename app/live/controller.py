@@ -1,6 +1,8 @@
 """The Live view's controller: wires the ``LivePanel`` (``widgets/live/panel.py``) to a ``LivePipeline``
 (``models/live``) through a ``LiveSession`` (``models/live/session.py``), which owns every thread: it opens the
 source, starts, stops and joins the pipeline, and makes the feature maps' mosaic in the inference thread.
+Explain: the session's ``LiveExplainer`` makes a heat map of the newest frame in its own thread; the timer lays
+the newest map over each picture shown, and its FPS goes in the HUD beside the picture's.
 
 The GUI thread only displays: a timer at display rate reads the pipeline's newest result and its figures
 (``latest()``, ``stats()``, never a blocking call), and the session's newest mosaic. Closing the window waits
@@ -16,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from cnn_explorer.app.window.gui_thread import gui_post
 from cnn_explorer.models.live.draw import palette
+from cnn_explorer.models.live.explain import heat_rgba
 from cnn_explorer.models.live.session import LiveSession, available_devices
 from cnn_explorer.widgets.common.files import check_writable, staged_output
 from cnn_explorer.widgets.common.picture import write_png
@@ -31,6 +34,8 @@ DEFAULT_MODEL = "ssdlite320_mobilenet_v3_large"
 SHAPES_MODEL = "shapes_yolo"  # a detector trained on the synthetic source's shapes, where the zoo has it
 DISPLAY_INTERVAL_MS = 33
 CLOSE_TIMEOUT_S = 0.15
+EXPLAIN_TASKS = ("classification", "detection")  # Grad-CAM of the top class; the map of the strongest box
+EXPLAIN_OPACITY = 0.6
 MEANINGLESS = {"classification": "predictions", "semantic_segmentation": "class maps",
                "instance_segmentation": "masks and boxes"}
 
@@ -76,13 +81,19 @@ def _mosaic_of(values: np.ndarray, layer: str):
     return make_mosaic(values, layer, f"{layer} · {c} channels of {h}×{w}")
 
 
-def hud_lines(stats, device_key: str, paused: bool) -> list[str]:
+def hud_lines(stats, device_key: str, paused: bool, explain: tuple[float, str] | None = None) -> list[str]:
+    """The HUD's lines; ``explain``: (its FPS, what its map shows) while Explain is on."""
     if stats.warming_up or not stats.model:
         return [f"{stats.model or 'the model'}: loading and warming up…", stats.source]
-    lines = [f"camera {stats.camera_fps:.0f} FPS · model {stats.inference_fps:.1f} FPS",
+    rates = f"camera {stats.camera_fps:.0f} FPS · model {stats.inference_fps:.1f} FPS"
+    if explain is not None:
+        rates += f" · explain {explain[0]:.1f} FPS"
+    lines = [rates,
              f"latency {stats.latency_p50_ms:.0f} ms p50 · {stats.latency_p95_ms:.0f} ms p95",
              f"{stats.frames_processed} frames · {stats.frames_dropped} dropped",
              f"{stats.model} · {device_key.upper()} {stats.precision}"]
+    if explain is not None and explain[1]:
+        lines.append(f"explain: {explain[1]}")
     if paused:
         lines.insert(0, "PAUSED (Space resumes)")
     return lines
@@ -105,6 +116,10 @@ class LiveController(QObject):
         self._shown = None
         self._pending = None  # (source, spec) of a start waiting for the runner's imports
         self._mosaic_shown = 0
+        self.explain_heat = None  # the newest explanation's RGBA heat map, laid over each picture shown
+        self.explain_box = None  # the box it explains (a detector's)
+        self._explain_count = 0
+        self.explains_shown = 0  # explanations laid over the picture (tests read it)
         self._layers_shown: list[str] = []
         self._fault_shown = ""
         self._ended = False
@@ -121,6 +136,7 @@ class LiveController(QObject):
         panel.threshold_changed.connect(self._set_threshold)
         panel.filter_changed.connect(lambda _t: self._redraw())
         panel.layer_chosen.connect(self.set_layer)
+        panel.explain_toggled.connect(self.set_explain)
         panel.run_toggled.connect(lambda on: self.start() if on else self.stop())
         panel.pause_toggled.connect(self.set_paused)
         panel.snapshot_requested.connect(self.snapshot)
@@ -215,6 +231,8 @@ class LiveController(QObject):
         panel.view.clear(f"Opening {self.source_spec[1] or self.source_spec[0]} and loading {spec['model']}…")
         panel.show_maps(False)
         self.session.maps_wanted = False
+        self.session.explain_wanted = False  # until the first result says the model's task
+        self.explain_heat, self._explain_count = None, 0
         self._pending = (self.source_spec, spec)
         # After the runner's imports (torch, the zoo's modules): two threads must not import them at once.
         self.ctx.runner.submit(lambda job: self._prepare(spec["model"]), channel="live",
@@ -264,7 +282,8 @@ class LiveController(QObject):
         stats = pipeline.stats()
         self.last_stats = stats
         panel = self.panel
-        panel.view.set_hud(hud_lines(stats, panel.device, self.paused), self._weights_warning(pipeline))
+        panel.view.set_hud(hud_lines(stats, panel.device, self.paused, self._explain_hud()),
+                           self._weights_warning(pipeline))
         tap = self.tap
         if tap is not None and tap.layers and tap.layers != self._layers_shown:
             self._layers_shown = list(tap.layers)
@@ -272,13 +291,51 @@ class LiveController(QObject):
             panel.show_maps(True)
             self.session.maps_wanted = True
         result = pipeline.latest()
-        if result is not None and result is not self._shown and not self.paused:
+        fresh_map = self._take_explain()
+        if result is not None and (result is not self._shown or fresh_map) and not self.paused:
             self._show(result)
         mosaic = self.session.mosaic
         if mosaic is not None and mosaic[0] != self._mosaic_shown and not self.paused:
             self._mosaic_shown = mosaic[0]
             panel.set_mosaic(mosaic[1])
         self._show_fault(pipeline, stats)
+
+    # -- Explain ---------------------------------------------------------------------------------------------------
+    def set_explain(self, on: bool) -> None:
+        self._sync_explain()
+        if not on:
+            if self.session.explainer is not None:
+                self.session.explainer.drop()
+            self.explain_heat = None
+            self._redraw()
+
+    def _sync_explain(self) -> None:
+        """Explain runs while it is ticked and the model's task has a map (known from the first result)."""
+        task = self._shown.task if self._shown is not None else None
+        self.session.explain_wanted = self.panel.explain_check.isChecked() and task in EXPLAIN_TASKS
+
+    def _take_explain(self) -> bool:
+        """The explainer's newest map as the heat laid over the picture; True when it is new."""
+        explainer = self.session.explainer
+        if not self.session.explain_wanted or explainer is None or explainer.count == self._explain_count \
+                or self.paused:
+            return False
+        self._explain_count = explainer.count
+        found = explainer.latest
+        self.explain_heat = heat_rgba(found.cam, EXPLAIN_OPACITY) if found is not None else None
+        self.explain_box = found.box if found is not None else None
+        return True
+
+    def _explain_hud(self) -> tuple[float, str] | None:
+        explainer = self.session.explainer
+        if not self.session.explain_wanted or explainer is None:
+            return None
+        if explainer.error:
+            return 0.0, explainer.error
+        if not explainer.count:
+            return 0.0, "loading the model's own copy…"
+        found = explainer.latest
+        return explainer.fps(), found.text() if found is not None else "no box above the threshold"
 
     def _weights_warning(self, pipeline) -> str:
         predictor = pipeline.predictor
@@ -309,9 +366,12 @@ class LiveController(QObject):
             self.panel.show_message(text)
 
     def _show(self, result) -> None:
-        if self._shown is None or self._shown.task != result.task:
+        new_task = self._shown is None or self._shown.task != result.task
+        if new_task:
             self.panel.set_task(result.task)
         self._shown = result
+        if new_task:
+            self._sync_explain()
         self.panel.view.show_frame(self.frame_of(result))
         self.shown_results += 1
         self._legend(result)
@@ -348,7 +408,10 @@ class LiveController(QObject):
             if self.source_spec[0] == "synthetic":  # a scene of many shapes, where a classifier names one thing
                 caption += (" · it learned one shape per image; this scene has many" if "shapes" in self.panel.model
                             else " · one class for the whole scene")
-        return LiveFrame(image, detections, caption)
+        explain = self.explain_heat if self.session.explain_wanted else None
+        if explain is not None:
+            self.explains_shown += 1
+        return LiveFrame(image, detections, caption, explain, self.explain_box if explain is not None else None)
 
     def _legend(self, result) -> None:
         colours = palette(black_background=result.task not in DETECTION_TASKS)
@@ -376,6 +439,8 @@ class LiveController(QObject):
         predictor = self.pipeline.predictor if self.pipeline is not None else None
         if predictor is not None:
             predictor.score_threshold = float(value)
+        if self.session.explainer is not None:
+            self.session.explainer.threshold = float(value)  # its next map explains the strongest box above it
         self._redraw()
 
     def _set_opacity(self, value: float) -> None:

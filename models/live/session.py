@@ -9,6 +9,10 @@ joined then (a forward pass cut off by the interpreter's end aborts the process)
 For a classifier, ``FeatureTap`` keeps the output of the chosen convolution in the inference thread, and
 ``maps(values, layer)`` (the consumer's function, numpy only) turns it into the mosaic there too, only while
 ``maps_wanted`` is set; the consumer reads the newest one (``mosaic``).
+
+While ``explain_wanted`` is set, the inference thread offers each result's frame to the start's
+``LiveExplainer`` (models/live/explain.py), which makes its heat map in a thread of its own, on the newest
+frame only; the consumer reads ``explainer.latest``.
 """
 
 from __future__ import annotations
@@ -113,6 +117,8 @@ class LiveSession:
         self.tap: FeatureTap | None = None
         self.maps_wanted = False  # set by the consumer: make the mosaic in the inference thread
         self.mosaic: tuple[int, object] | None = None  # (the tap's count, what ``maps`` made)
+        self.explain_wanted = False  # set by the consumer: the explainer maps the newest frames
+        self.explainer = None  # this start's LiveExplainer (its thread starts with the first frame offered)
         self._generation = 0
         self.starting = False  # a start is opening the source: nothing to show yet
         self._stopping: set = set()  # pipelines whose threads are being joined
@@ -127,11 +133,14 @@ class LiveSession:
         self.starting = True
         self.mosaic = None
         self.tap = FeatureTap(self.tap.layer if self.tap else "")
-        threading.Thread(target=self._start_thread, args=(generation, source_spec, spec, self.tap),
+        from cnn_explorer.models.live.explain import LiveExplainer
+
+        self.explainer = LiveExplainer(spec["model"], spec["device"], spec["weights"], spec["threshold"])
+        threading.Thread(target=self._start_thread, args=(generation, source_spec, spec, self.tap, self.explainer),
                          name="cnn-explorer-live-start", daemon=True).start()
         return generation
 
-    def _start_thread(self, generation: int, source_spec, spec: dict, tap: FeatureTap) -> None:
+    def _start_thread(self, generation: int, source_spec, spec: dict, tap: FeatureTap, explainer) -> None:
         from cnn_explorer.models.live.errors import LiveError
         from cnn_explorer.models.live.pipeline import LivePipeline
 
@@ -146,7 +155,8 @@ class LiveSession:
 
         try:
             source = make_source(*source_spec)
-            pipeline = LivePipeline(source, factory, on_result=lambda _result: self._maps_of(generation, tap))
+            pipeline = LivePipeline(source, factory, on_result=lambda result: self._after(generation, tap, explainer,
+                                                                                             result))
             pipeline.start()
         except LiveError as error:
             message, suggestions = str(error), tuple(error.suggestions)
@@ -172,6 +182,13 @@ class LiveSession:
             self.starting = False
             self._on_failed(message, suggestions)
 
+    def _after(self, generation: int, tap: FeatureTap, explainer, result) -> None:
+        """In the inference thread, after each result: the maps' mosaic, and the frame offered to the explainer
+        (a reference handed over: the explanation runs in the explainer's own thread)."""
+        self._maps_of(generation, tap)
+        if self.explain_wanted and generation == self._generation and getattr(result, "image", None) is not None:
+            explainer.offer(result.image, result.frame_index)
+
     def _maps_of(self, generation: int, tap: FeatureTap) -> None:
         """In the inference thread, after each result: the mosaic of the tap's newest maps, when wanted."""
         if (not self.maps_wanted or self._maps is None or tap.values is None
@@ -189,8 +206,12 @@ class LiveSession:
         pipeline, self.pipeline = self.pipeline, None
         if pipeline is not None:
             self._stop_later(pipeline)
+        explainer, self.explainer = self.explainer, None
+        if explainer is not None:
+            self._stop_later(explainer)
 
     def _stop_later(self, pipeline) -> None:
+        """``pipeline``: a LivePipeline or a LiveExplainer (``stop(timeout) -> ended``)."""
         with self._lock:
             self._stopping.add(pipeline)
 
@@ -205,12 +226,14 @@ class LiveSession:
         """Stop at once, waiting ``timeout`` seconds at most (threads that take longer are joined at exit)."""
         self._generation += 1
         pipeline, self.pipeline = self.pipeline, None
-        if pipeline is not None:
-            with self._lock:
-                self._stopping.add(pipeline)
-            if pipeline.stop(timeout):
+        explainer, self.explainer = self.explainer, None
+        for running in (explainer, pipeline):
+            if running is not None:
                 with self._lock:
-                    self._stopping.discard(pipeline)
+                    self._stopping.add(running)
+                if running.stop(timeout):
+                    with self._lock:
+                        self._stopping.discard(running)
 
     def release(self, timeout: float = 10.0) -> None:
         """Join every pipeline still stopping."""

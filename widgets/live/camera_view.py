@@ -38,6 +38,8 @@ class LiveFrame:
     image: np.ndarray  # H×W×3 uint8 RGB (masks / class map already blended in)
     detections: list[Detection] = field(default_factory=list)
     caption: str = ""  # a classifier's top-1, drawn at the bottom of the frame
+    explain: np.ndarray | None = None  # h×w×4 uint8 RGBA heat map over the whole frame (Explain), any size
+    explain_box: tuple[float, float, float, float] | None = None  # the box the map explains, where it was then
 
 
 def _qimage(image: np.ndarray) -> QImage:
@@ -46,6 +48,31 @@ def _qimage(image: np.ndarray) -> QImage:
     qimage = QImage(image.data, w, h, 3 * w, QImage.Format_RGB888)
     qimage._keep = image  # the QImage does not own the buffer
     return qimage
+
+
+def _rgba_qimage(image: np.ndarray) -> QImage:
+    image = np.ascontiguousarray(image, dtype=np.uint8)
+    h, w = image.shape[:2]
+    qimage = QImage(image.data, w, h, 4 * w, QImage.Format_RGBA8888)
+    qimage._keep = image
+    return qimage
+
+
+def paint_explain(painter: QPainter, frame: LiveFrame, rect: QRectF) -> None:
+    """The frame's heat map (Explain) blended over its image in ``rect``: scaled smoothly (a CAM is coarse),
+    each pixel as opaque as its alpha; the box it explains dashed, where it was in the frame explained (the map
+    is a few frames older than the picture)."""
+    if frame.explain is None:
+        return
+    painter.setRenderHint(QPainter.SmoothPixmapTransform, True)
+    painter.drawImage(rect, _rgba_qimage(frame.explain))
+    if frame.explain_box is not None:
+        h, w = frame.image.shape[:2]
+        sx, sy = rect.width() / w, rect.height() / h
+        x1, y1, x2, y2 = frame.explain_box
+        painter.setPen(QPen(QColor(255, 255, 255), max(1.5, min(rect.width(), rect.height()) / 300), Qt.DashLine))
+        painter.setBrush(Qt.NoBrush)
+        painter.drawRect(QRectF(rect.left() + x1 * sx, rect.top() + y1 * sy, (x2 - x1) * sx, (y2 - y1) * sy))
 
 
 def _text_color(color: tuple[int, int, int]) -> QColor:
@@ -108,6 +135,7 @@ class CameraView(QWidget):
             rect = self.image_rect()
             painter.setRenderHint(QPainter.SmoothPixmapTransform, True)
             painter.drawImage(rect, self._qimage)
+            paint_explain(painter, self.frame, rect)
             self.painted_boxes = paint_overlays(painter, self.frame, rect, font)
         self._paint_hud(painter, font)
         painter.end()
@@ -172,6 +200,7 @@ class CameraView(QWidget):
         painter = QPainter(image)
         font = QFont(self.font())
         font.setPointSizeF(max(8.0, image.height() / 40))
+        paint_explain(painter, self.frame, QRectF(0, 0, image.width(), image.height()))
         paint_overlays(painter, self.frame, QRectF(0, 0, image.width(), image.height()), font, screen=False)
         painter.end()
         return image

@@ -1,5 +1,6 @@
 """The Live view's panel: the camera image with the model's findings drawn over it, a HUD of the pipeline's
-figures, the controls, a legend and the live feature maps of a classifier. It shows plain data (numpy arrays,
+figures, the controls, a legend, the live feature maps of a classifier, and Explain (a heat map of what made the
+answer, laid over the picture by ``CameraView``). It shows plain data (numpy arrays,
 strings, numbers) and emits what the user asked for; ``app/live/controller.py`` runs the pipeline. No torch.
 
 The frame and its overlays are drawn with QPainter: the image (masks and class maps are already blended into
@@ -14,8 +15,9 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontMetricsF, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QPushButton, QScrollArea, QSizePolicy, QSlider, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QScrollArea, QSizePolicy, QSlider, QSplitter, QVBoxLayout,
+                               QWidget)
 
 from cnn_explorer.widgets.live.camera_view import (  # noqa: F401 (re-exported)
     HUD_SCALE, SKELETON, CameraView, Detection, LiveFrame, paint_overlays)
@@ -49,6 +51,7 @@ class LivePanel(QWidget):
     opacity_changed = Signal(float)
     filter_changed = Signal(str)
     layer_chosen = Signal(str)
+    explain_toggled = Signal(bool)  # the heat map of what made the answer, over the picture
     run_toggled = Signal(bool)  # Start (True) / Stop (False)
     pause_toggled = Signal(bool)
     snapshot_requested = Signal(str)  # a PNG path
@@ -175,6 +178,14 @@ class LivePanel(QWidget):
         for button in (self.run_button, self.pause_button, self.snapshot_button):
             buttons.addWidget(button)
         controls.addLayout(buttons)
+        self.explain_check = QCheckBox("Explain (heat map)", column)
+        self.explain_check.setObjectName("live_explain")
+        self.explain_check.setToolTip("What made the answer: Grad-CAM of a classifier's top class, or the map of a "
+                                      "detector's strongest box, remade from the camera a few times a second (its "
+                                      "own FPS in the HUD)")
+        self.explain_check.toggled.connect(self.explain_toggled)
+        self.explain_check.hide()
+        controls.addWidget(self.explain_check)
 
         self.legend_box = QGroupBox("Legend", column)
         legend_layout = QVBoxLayout(self.legend_box)
@@ -377,6 +388,7 @@ class LivePanel(QWidget):
         self.display_form.setRowVisible(self.filter_edit, boxes)
         self.display_form.setRowVisible(self.opacity_slider, masks)
         self.display_box.setVisible(boxes or masks)
+        self.explain_check.setVisible(task in ("classification", "detection"))
 
     def set_layers(self, layers: list[str], current: str) -> None:
         self.layer_combo.clear()
