@@ -13,8 +13,8 @@ shown, <b>F</b> fits, <b>L</b> lays it out left to right, <b>C</b> merges conv +
 <li><b>Lab</b> (Ctrl+3): an image through the network: feature maps, kernels, receptive fields, the ZFNet tools,
 class maps (pick the map and the class), <b>Optimize</b> (what a channel or a class wants to see), and box or
 region maps for detectors and segmenters. <b>Esc</b> stops a long tool.</li>
-<li><b>Live</b> (Ctrl+4): a model on the camera, a video or the synthetic moving shapes; <b>Space</b> pauses,
-<b>Ctrl+S</b> saves the picture.</li>
+<li><b>Live</b> (Ctrl+4): a model on the camera, a video or the synthetic moving shapes; <b>Explain</b> lays the
+map of what the model looks at over the picture; <b>Space</b> pauses, <b>Ctrl+S</b> saves the picture.</li>
 <li><b>Figure</b> (Ctrl+5): the network as the papers draw it, a row of volumes.</li>
 <li><b>Charts</b> (Ctrl+6): the ImageNet timeline, accuracy against MACs, compare, the convolution's arithmetic,
 1×1 and GAP, depthwise separable costs and stacked receptive fields; <b>←</b>/<b>→</b> step through a chart.</li>
