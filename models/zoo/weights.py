@@ -101,22 +101,33 @@ def _hub_progress(progress: ProgressCallback | None):
     return Reporting
 
 
+def _not_downloading(label: str, where: str, hub_path: str) -> WeightsResult | None:
+    """Random weights, and why, when a missing file is not to be downloaded now: CNN_EXPLORER_OFFLINE is set,
+    or its download failed a few minutes ago (not again at every open: File › Weights › Retry download tries)."""
+    if os.environ.get("CNN_EXPLORER_OFFLINE"):
+        return WeightsResult("random", f"pretrained weights not in {where} and CNN_EXPLORER_OFFLINE is set; "
+                                       "random initialization", hub_path)
+    from cnn_explorer.models.zoo import downloads
+
+    earlier = downloads.failed_recently(label)
+    if earlier:
+        return WeightsResult("random", f"pretrained weights unavailable ({earlier}, a few minutes ago); "
+                                       "random initialization", hub_path)
+    return None
+
+
 def _hub_weights(entry: ModelEntry, model: nn.Module, repo: str, progress: ProgressCallback | None) -> WeightsResult:
     """A timm model's published weights from the Hugging Face hub, through the cache timm uses: read from there
     when present, else downloaded (with progress) unless offline or failed a few minutes ago."""
     path = hub_cached(repo)
     where = f"the Hugging Face cache ({repo})"
     if path is None:
-        if os.environ.get("CNN_EXPLORER_OFFLINE"):
-            return WeightsResult("random", f"pretrained weights not in {where} and CNN_EXPLORER_OFFLINE is set; "
-                                           "random initialization", repo)
+        label = f"hf://{repo}"
+        skipped = _not_downloading(label, where, repo)
+        if skipped is not None:
+            return skipped
         from cnn_explorer.models.zoo import downloads
 
-        label = f"hf://{repo}"
-        earlier = downloads.failed_recently(label)
-        if earlier:
-            return WeightsResult("random", f"pretrained weights unavailable ({earlier}, a few minutes ago); "
-                                           "random initialization", repo)
         from huggingface_hub import constants, hf_hub_download
 
         try:
@@ -375,15 +386,11 @@ def apply_weights(entry: ModelEntry, model: nn.Module, weights: str = "pretraine
                                        "random initialization")
     path = cached_path(url)
     if not path.is_file():
-        if os.environ.get("CNN_EXPLORER_OFFLINE"):
-            return WeightsResult("random", f"pretrained weights not in {path.parent} and CNN_EXPLORER_OFFLINE "
-                                           "is set; random initialization", str(path))
+        skipped = _not_downloading(url, str(path.parent), str(path))
+        if skipped is not None:
+            return skipped
         from cnn_explorer.models.zoo import downloads
 
-        earlier = downloads.failed_recently(url)
-        if earlier:  # not again at every open: File › Weights › Retry download tries the network again
-            return WeightsResult("random", f"pretrained weights unavailable ({earlier}, a few minutes ago); "
-                                           "random initialization", str(path))
         try:
             _download(url, path, progress)
         except OSError as error:
