@@ -17,7 +17,7 @@ from cnn_explorer.widgets.figure import volume as v
 
 # Volumes are drawn smaller than in a row: a U of five levels has to fit the height of a slide.
 FACE, DEPTH, THICK = 5.6, 3.2, 2.4
-STEP_FACTORS = (1.0, 1.25, 1.6, 2.0)  # row spacings tried, in units of the least that keeps skips clear
+STEP_FACTORS = (1.0, 1.15, 1.3, 1.45, 1.6, 1.8, 2.0)  # row spacings tried, in units of the least that keeps skips clear
 
 
 class ULayout:
@@ -43,23 +43,26 @@ class ULayout:
                         small_m.horizontalAdvance(title))
             height = shape_m.height() + (2 * small_m.height() if details else 0)
             labels.append((width, height))
-        # Labels on the outer side of the U; under the bottom, and under a volume that has a neighbour at its
-        # own level (the input beside the first stage), where the arrow between them runs.
+        # Labels on the outer side of the U, under the bottom; a volume with a neighbour at its own level (the
+        # input beside the first stage), where the arrow between them runs, has its label over it on the top
+        # row (nothing is above it) and under it elsewhere.
         level_mate = [any(0 <= j < len(levels) and levels[j] == levels[i] for j in (i - 1, i + 1))
                       for i in range(len(levels))]
-        self.sides = ["below" if i == self.bottom or level_mate[i] else "left" if i < self.bottom else "right"
-                      for i in range(len(volumes))]
+        self.sides = ["below" if i == self.bottom else ("above" if levels[i] == 0 else "below") if level_mate[i]
+                      else "left" if i < self.bottom else "right" for i in range(len(volumes))]
         # The least row spacing: a skip at a level runs above the volumes one level down, with its label.
         rows = max(levels) + 1
         half_up = [0.0] * rows  # per row: from the face centres up to the top of the tallest volume or label
         for (t, h, ox, oy), (lw, lh), level, side in zip(dims, labels, levels, self.sides):
-            half_up[level] = max(half_up[level], h / 2 + oy, lh / 2 if side != "below" else 0)
+            beside = lh / 2 if side in ("left", "right") else 0.0
+            above = h / 2 + oy + 0.4 * px + lh if side == "above" else 0.0
+            half_up[level] = max(half_up[level], h / 2 + oy, beside, above)
         least = max((0.3 * self._face(levels, dims, r) + half_up[r + 1] + 1.3 * px
                      for r in range(rows - 1)), default=px)
         step = least * factor
         margin = 1.2 * px
         self.title_height = 2.4 * px + (1.7 * px if self.legend else 0)
-        top = margin + self.title_height + half_up[0] + 1.3 * px  # room for the top skip's label
+        top = margin + self.title_height + max(half_up[0], 0.3 * self._face(levels, dims, 0) + 1.3 * px)
         self.row_y = [top + r * step for r in range(rows)]
         # Pack left to right: each box right of the one before (with room for the arrow), no rectangle (box and
         # label) over another.
@@ -71,10 +74,13 @@ class ULayout:
         for i, ((t, h, ox, oy), (lw, lh), level, side) in enumerate(zip(dims, labels, levels, self.sides)):
             centre = self.row_y[level]
             box_w = t + ox
-            left_room = lw + 0.5 * px if side == "left" else max(0.0, (lw - box_w) / 2) if side == "below" else 0.0
-            right_room = lw + 0.5 * px if side == "right" else max(0.0, (lw - box_w) / 2) if side == "below" else 0.0
-            top_y = min(centre - h / 2 - oy, centre - lh / 2 if side != "below" else centre)
-            bottom_y = max(centre + h / 2, centre + lh / 2 if side != "below" else centre + h / 2 + 0.5 * px + lh)
+            spill = max(0.0, (lw - box_w) / 2)  # a label under or over the box, wider than it
+            left_room = lw + 0.5 * px if side == "left" else spill if side in ("below", "above") else 0.0
+            right_room = lw + 0.5 * px if side == "right" else spill if side in ("below", "above") else 0.0
+            top_y = min(centre - h / 2 - oy, centre - lh / 2 if side in ("left", "right") else centre,
+                        centre - h / 2 - oy - 0.4 * px - lh if side == "above" else centre)
+            bottom_y = max(centre + h / 2, centre + lh / 2 if side in ("left", "right") else centre,
+                           centre + h / 2 + 0.5 * px + lh if side == "below" else centre)
             x = max(box_right + (gap if i else 0.0), margin + left_room)
             for rect in rects:
                 if rect.top() < bottom_y + 0.4 * px and top_y < rect.bottom() + 0.4 * px:
@@ -87,6 +93,8 @@ class ULayout:
                 self.label_boxes.append(QRectF(x - left_room, centre - lh / 2, lw, lh))
             elif side == "right":
                 self.label_boxes.append(QRectF(x + box_w + 0.5 * px, centre - lh / 2, lw, lh))
+            elif side == "above":
+                self.label_boxes.append(QRectF(x + box_w / 2 - lw / 2, centre - h / 2 - oy - 0.4 * px - lh, lw, lh))
             else:
                 self.label_boxes.append(QRectF(x + box_w / 2 - lw / 2, centre + h / 2 + 0.5 * px, lw, lh))
             box_right = x + box_w
