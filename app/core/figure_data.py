@@ -8,8 +8,10 @@ The trunk is the path every input-to-output path goes through: the nodes no edge
 order, which is topological). Where consecutive trunk nodes are joined by one edge the network is a chain
 there, and each convolution, pooling and fully connected layer on it is a volume. Where they are not (a
 residual block, an Inception module, a dense block), the part between them is drawn as one volume, the output
-of that block, when it lies inside one block; otherwise the network has no chain trunk to draw (a U-Net's long
-skips, a detector's heads) and the figure says so.
+of that block, when it lies inside one block: a residual block's added input is a ``Skip`` arc over it, an
+Inception module's concatenated branches are its ``parts``. Otherwise an encoder-decoder whose skips cross
+between equal resolutions is drawn as a U (``figure_u.py``); any other network (a detector's heads) has no
+chain trunk to draw and the figure says so.
 """
 
 from __future__ import annotations
