@@ -301,7 +301,9 @@ def _by_block(raw: list[tuple], within: list[tuple[str, ...]], data: GraphData) 
         count[name] = count.get(name, 0) + 1
     grouped: list[tuple] = []
     for entry, name in zip(raw, owners):
-        if not name or count[name] < 2:
+        if name and count[name] == 1 and entry[0].startswith(name + "."):
+            grouped.append((name, *entry[1:]))  # the layer named by its block: GoogLeNet's "conv1", not "conv1.conv"
+        elif not name or count[name] < 2:
             grouped.append(entry)
         elif grouped and grouped[-1][0] == name:
             grouped[-1] = (name, data.blocks[name].type_name, "block", entry[3], None)  # its last output

@@ -107,6 +107,8 @@ def test_resnet_is_drawn_by_its_block_outputs_with_residual_arcs_and_googlenet_b
     assert all(len(v.parts) == 4 and sum(v.parts) == v.shape[0] for v in inceptions)
     assert inceptions[0].parts == (64, 128, 32, 32)  # the paper's table 1: 1×1, 3×3, 5×5, pool projection
     assert not google.skips
+    # its stem named as the graph names its blocks (conv1, not the layer inside it, conv1.conv)
+    assert [v.name for v in google.volumes[1:6]] == ["conv1", "maxpool1", "conv2", "conv3", "maxpool2"]
 
 
 def test_vgg16_volumes_carry_the_papers_layer_names(qapp, tmp_path):
@@ -156,9 +158,10 @@ def test_unet_figure_has_the_papers_shapes():
     assert [v.via for v in figure.volumes[6:10]] == ["ConvT 2×2 /2"] * 4  # the green up-convolutions
 
 
-@pytest.mark.parametrize("name", ["unet", "segnet"])
+@pytest.mark.parametrize("name", ["unet", "segnet", "deconvnet"])
 def test_u_layout_is_wide_and_nothing_overlaps(qapp, name):
     from PySide6.QtCore import QSizeF
+    from PySide6.QtGui import QFontMetricsF
 
     from cnn_explorer.widgets.figure.u_layout import best_u_layout
 
@@ -169,9 +172,14 @@ def test_u_layout_is_wide_and_nothing_overlaps(qapp, name):
     for i, a in enumerate(rects):
         for b in rects[i + 1:]:
             assert not a.intersects(b)
-    for skip in figure.skips:  # a skip's arrow runs above every volume it crosses
+    metrics = QFontMetricsF(layout.small_font)
+    for skip in figure.skips:  # a skip's arrow runs above every volume it crosses, its label clear of them all
         y = layout.skip_y(skip)
         assert all(rect.top() > y for rect in rects[skip.src + 1:skip.dst])
+        label = layout.skip_label_box(skip, metrics)
+        assert not any(label.intersects(rect) for rect in rects)
+        assert layout.placed[skip.src].x + layout.placed[skip.src].thickness < label.left()
+        assert label.right() < layout.placed[skip.dst].x
 
 
 # -- pictures ------------------------------------------------------------------------------------------------

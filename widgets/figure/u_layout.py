@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor, QFontMetricsF, QPainter
 from cnn_explorer.widgets.figure import volume as v
 
 # Volumes are drawn smaller than in a row: a U of five levels has to fit the height of a slide.
-FACE, DEPTH, THICK = 5.6, 3.2, 2.4
+FACE, DEPTH, THICK = 4.0, 2.6, 2.0
 STEP_FACTORS = (1.0, 1.15, 1.3, 1.45, 1.6, 1.8, 2.0)  # row spacings tried, in units of the least that keeps skips clear
 
 
@@ -26,7 +26,7 @@ class ULayout:
 
     def __init__(self, data, px: float, factor: float, details: bool = True):
         self.data, self.px, self.details = data, px, details
-        self.shape_font, self.small_font, self.title_font = v._font(px, True), v._font(0.82 * px), v._font(1.2 * px,
+        self.shape_font, self.small_font, self.title_font = v._font(px, True), v._font(0.93 * px), v._font(1.2 * px,
                                                                                                               True)
         shape_m, small_m = QFontMetricsF(self.shape_font), QFontMetricsF(self.small_font)
         volumes = data.volumes
@@ -71,6 +71,7 @@ class ULayout:
         self.label_boxes: list[QRectF] = []
         rects: list[QRectF] = []
         box_right = margin
+        skip_text = {skip.dst: (skip.src, small_m.horizontalAdvance(skip.label) + 1.6 * px) for skip in data.skips}
         for i, ((t, h, ox, oy), (lw, lh), level, side) in enumerate(zip(dims, labels, levels, self.sides)):
             centre = self.row_y[level]
             box_w = t + ox
@@ -82,6 +83,9 @@ class ULayout:
             bottom_y = max(centre + h / 2, centre + lh / 2 if side in ("left", "right") else centre,
                            centre + h / 2 + 0.5 * px + lh if side == "below" else centre)
             x = max(box_right + (gap if i else 0.0), margin + left_room)
+            if i in skip_text:  # a skip's label fits between the two volumes it joins
+                src, text_w = skip_text[i]
+                x = max(x, self.placed[src].x + self.placed[src].thickness + self.placed[src].ox + text_w)
             for rect in rects:
                 if rect.top() < bottom_y + 0.4 * px and top_y < rect.bottom() + 0.4 * px:
                     x = max(x, rect.right() + 0.8 * px + left_room)
@@ -109,6 +113,14 @@ class ULayout:
 
     def heading(self) -> str:
         return v.FigureLayout.heading(self)
+
+    def skip_label_box(self, skip, metrics: QFontMetricsF) -> QRectF:
+        """Where a skip's label is written: over the middle of its arrow."""
+        a, b = self.placed[skip.src], self.placed[skip.dst]
+        y = self.skip_y(skip)
+        middle = (a.x + a.thickness + a.ox * 0.5 + b.x - 0.15 * self.px) / 2
+        width = metrics.horizontalAdvance(skip.label) + 0.6 * self.px
+        return QRectF(middle - width / 2, y - metrics.height() - 0.15 * self.px, width, metrics.height())
 
     def skip_y(self, skip) -> float:
         """The height of a skip's arrow: a third of the way up the shorter face at its level."""
@@ -160,11 +172,8 @@ def draw_u(painter: QPainter, layout: ULayout, colors) -> None:
         start = QPointF(a.x + a.thickness + a.ox * 0.5, y)
         end = QPointF(b.x - 0.15 * px, y)
         v._arrow(painter, start, end, accent, px, dashed=True, width=1.6)
-        text_w = metrics.horizontalAdvance(skip.label) + 0.6 * px
-        box = QRectF((start.x() + end.x()) / 2 - text_w / 2, y - metrics.height() - 0.15 * px, text_w,
-                     metrics.height())
         painter.setPen(accent)
-        painter.drawText(box, Qt.AlignCenter, skip.label)
+        painter.drawText(layout.skip_label_box(skip, metrics), Qt.AlignCenter, skip.label)
     text, muted = QColor(colors.text), QColor(colors.muted)
     for placed, side, box, (shape, name, title) in zip(layout.placed, layout.sides, layout.label_boxes,
                                                         layout.texts):

@@ -67,7 +67,7 @@ class FigureLayout:
 
     def __init__(self, data, px: float, rows: int, details: bool = True):
         self.data, self.px, self.rows, self.details = data, px, rows, details
-        self.shape_font, self.small_font, self.title_font = _font(px, True), _font(0.82 * px), _font(1.2 * px, True)
+        self.shape_font, self.small_font, self.title_font = _font(px, True), _font(0.93 * px), _font(1.2 * px, True)
         shape_m, small_m = QFontMetricsF(self.shape_font), QFontMetricsF(self.small_font)
         title_m = QFontMetricsF(self.title_font)
         self.texts = [self.labels(v) if details else (self.labels(v)[0], "", "") for v in data.volumes]
