@@ -317,6 +317,16 @@ def test_figure_tab_is_built_when_opened_and_follows_model_and_theme(qtbot, tmp_
     with qtbot.waitSignal(window.model_shown, timeout=TIMEOUT_MS):
         window.open_model("resnet18")
     assert view.figure_data().model == "resnet18" and view.figure_data().kind == "stages"
+    qtbot.waitUntil(lambda: view.last_layout is not None and len(view.last_layout.placed) == 13, timeout=TIMEOUT_MS)
+    # The trained small U-Net: the tab draws its U, the skips across it and their labels.
+    with qtbot.waitSignal(window.model_shown, timeout=TIMEOUT_MS):
+        window.open_model("shapes_unet")
+    assert view.figure_data().kind == "u" and len(view.figure_data().skips) == 4
+    window.tabs.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: hasattr(view.last_layout, "skip_y") and len(view.last_layout.placed) == 11,
+                    timeout=TIMEOUT_MS)
+    with qtbot.waitSignal(window.model_shown, timeout=TIMEOUT_MS):
+        window.open_model("resnet18")
     # File › Export graph for slides: the window's graph, its folding kept, on 4:3 slides.
     from cnn_explorer.app.explorer.export import SLIDES, export_slides
 
