@@ -80,6 +80,9 @@ def _skip_label(src: GraphNode, dst: GraphNode, via: list[GraphNode]) -> str:
     if dst.kind == "merge" and dst.title in ("cat", "concat"):
         return "copy and crop" if any(n.kind == "reshape" for n in via) else "copy"
     if dst.kind == "merge" and dst.title == "+":
+        convs = [n for n in via if n.kind == "conv"]
+        if convs:  # FCN's fusion: a finer pool scored by a 1×1 conv, added to the upsampled coarse scores
+            return f"+ {convs[0].label or convs[0].name} ({convs[0].title})"
         return "residual +"
     return "skip"
 
