@@ -147,6 +147,16 @@ def test_encoder_decoders_are_a_u_with_skips_across_equal_resolutions(name, skip
     assert [s.dst for s in nested] == sorted((s.dst for s in nested), reverse=True)
 
 
+def test_fcn8s_figure_shows_its_two_fusions_by_the_convs_that_score_pool3_and_pool4():
+    figure = figure_from_summary(summary_of("fcn8s_vgg16"))
+    assert figure.ok and figure.kind == "u", figure.message
+    assert sorted(s.label for s in figure.skips) == ["+ score_pool3 (Conv 1×1)", "+ score_pool4 (Conv 1×1)"]
+    levels = [v.level for v in figure.volumes]
+    # Fused at strides 8 and 16 (levels 3 and 4), coarser first: the stride-32 scores, pool4's, then pool3's.
+    fused = [levels[s.dst] for s in sorted(figure.skips, key=lambda s: s.dst)]
+    assert fused == [4, 3] and max(levels) == 5
+
+
 def test_unet_figure_has_the_papers_shapes():
     figure = figure_from_summary(summary_of("unet"))
     shapes = [fmt.shape(v.lecture_shape) for v in figure.volumes]
