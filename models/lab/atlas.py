@@ -136,7 +136,7 @@ def atlas(lab: LabModel, folder: str | os.PathLike, layer: str, channels: list[i
                        found.cached, time.perf_counter() - start, notes, crops_cached, found.cache_file, found.weights)
 
 
-# -- the crops, cut once and kept beside the pass's cache entry ---------------------------------------------------
+# -- the crops, cut once and kept beside the pass's cache entry (in its folder's atlas/) --------------------------
 # A second microscope of the same folder, layer and model would otherwise read and prepare every example image
 # again (most of a cached run: 3.0 of its 3.7 s for zfnet_shapes' features.4 over 500 images). The entry holds,
 # per example image, the smallest rectangle of its display image that covers all its examples' fields (an
@@ -162,7 +162,7 @@ def _crops_file(scores_file: Path | None, k: int, bottom: bool, channels: list[i
     if scores_file is None:
         return None
     asked = hashlib.blake2b(f"{CROPS_FORMAT}\n{k}\n{bottom}\n{channels}".encode(), digest_size=8).hexdigest()
-    return scores_file.with_name(f"{scores_file.stem}-atlas-{asked}.npz")
+    return scores_file.parent / "atlas" / f"{scores_file.stem}-{asked}.npz"
 
 
 def _save_crops(path: Path, files: list[str], crops: Crops) -> None:
@@ -229,7 +229,7 @@ def optimize_channels(lab: LabModel, result: AtlasResult, steps: int = 64, progr
         parts = (OPTIMIZED_FORMAT, lab.entry.name, lab.loaded.weights.label, result.weights, result.layer, steps,
                  tuple(prepared.tensor.shape), prepared.mean, prepared.std)
         key = hashlib.blake2b("\n".join(map(str, parts)).encode(), digest_size=16).hexdigest()
-        path = result.cache_file.with_name(f"optimized-{key}.npz")
+        path = result.cache_file.parent / "atlas" / f"optimized-{key}.npz"
     kept = _load_optimized(path) if path is not None else {}
     made = False
     for i, channel in enumerate(result.channels):
