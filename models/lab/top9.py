@@ -134,15 +134,20 @@ def _load(path: Path, files: list[str], channels: int) -> Scores | None:
 
 
 def _save(path: Path, scores: Scores) -> None:
-    """Write atomically; the temporary files of interrupted writes, an hour old, are removed afterwards."""
+    save_npz(path, format=np.int64(CACHE_FORMAT), files=np.asarray(scores.files, dtype=str), maxima=scores.maxima,
+             positions=scores.positions, map_size=np.asarray(scores.map_size),
+             unreadable=np.asarray(scores.unreadable, dtype=str), minima=scores.minima,
+             min_positions=scores.min_positions)
+
+
+def save_npz(path: Path, compressed: bool = False, **arrays) -> None:
+    """Write ``arrays`` to ``path`` atomically (a temporary file moved into place: a reader never sees half an
+    entry); the temporary files of interrupted writes, an hour old, are removed afterwards."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=path.stem, suffix=".partial", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as out:
-            np.savez(out, format=np.int64(CACHE_FORMAT), files=np.asarray(scores.files, dtype=str),
-                     maxima=scores.maxima, positions=scores.positions, map_size=np.asarray(scores.map_size),
-                     unreadable=np.asarray(scores.unreadable, dtype=str), minima=scores.minima,
-                     min_positions=scores.min_positions)
+            (np.savez_compressed if compressed else np.savez)(out, **arrays)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -219,6 +224,9 @@ class FolderScores:
     listing: object  # images.Listing
     field: object  # the layer's receptive field (fields.Field)
     layer: str  # the layer's code name
+    cache_file: Path | None = None  # the scores' cache entry (None without the cache): the microscope's
+    #                                 crops and optimized images sit beside it, under the same key
+    weights: str = ""  # the weights' fingerprint (weights_fingerprint)
 
 
 def folder_scores(lab: LabModel, folder: str | os.PathLike, layer: str, batch_size: int = 16,
@@ -242,8 +250,9 @@ def folder_scores(lab: LabModel, folder: str | os.PathLike, layer: str, batch_si
         node = find_node(lab.graph(first_image), layer)
         require_map(node)
         layer = node.name
+    weights = weights_fingerprint(lab.model)
     key = hashlib.blake2b(digest_size=20)
-    for part in (lab.entry.name, lab.loaded.weights.label, weights_fingerprint(lab.model), layer,
+    for part in (lab.entry.name, lab.loaded.weights.label, weights, layer,
                  folder_fingerprint(paths), str(Path(folder).resolve())):
         key.update(part.encode() + b"\n")
     cache_file = (cache_root or cache_dir()) / f"{key.hexdigest()}.npz"
@@ -260,7 +269,8 @@ def folder_scores(lab: LabModel, folder: str | os.PathLike, layer: str, batch_si
                           cache_file.parent, error.strerror or error)
     elif progress:
         progress(len(paths), len(paths))
-    return FolderScores(scores, cached, listing, node.receptive_field, layer)
+    return FolderScores(scores, cached, listing, node.receptive_field, layer, cache_file if use_cache else None,
+                        weights)
 
 
 def crop(lab: LabModel, folder: str | os.PathLike, name: str, field, position: tuple[int, int]):

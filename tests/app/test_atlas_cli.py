@@ -54,6 +54,16 @@ def test_atlas_writes_a_row_per_channel_and_describes_the_examples(run, digits, 
     picture = np.asarray(Image.open(out))
     assert picture.shape[0] == 16 * (64 + 4) and picture.std() > 10  # 16 rows, not a blank page
 
+    # The same command again: the pass and the examples' crops come from the cache, the sheet is the same.
+    again = tmp_path / "again.png"
+    code, text = run("atlas", "lenet5_digits", "--images", digits, "--layer", "features.3", "--k", "3",
+                     "--no-optimize", "--out", again, "--json")
+    described_again = json.loads(text)
+    assert code == 0 and described_again["cached"] and described_again["crops_cached"]
+    assert not described["cached"] and not described["crops_cached"]
+    assert described_again["channels"] == described["channels"]
+    assert np.array_equal(np.asarray(Image.open(again)), picture)
+
     # One channel, with its optimized image, as an array; the second run's pass comes from the cache.
     array = tmp_path / "one.npy"
     code, text = run("atlas", "lenet5_digits", "--images", digits, "--layer", "C3", "--channel", "4", "--k", "2",

@@ -51,3 +51,52 @@ def _max(path, channel) -> float:
     lab = getattr(_max, "lab", None) or LabModel(load_model("lenet5_digits"))
     _max.lab = lab
     return float(lab.feature_map(np.asarray(Image.open(path).convert("RGB")), "features.3")[channel].max())
+
+
+def test_the_first_pass_shows_its_progress_and_cancel_stops_it_caching_nothing(qtbot, make_explorer, tmp_path,
+                                                                               monkeypatch):
+    """The pass is held after its first batch (until Cancel is pressed), so that Cancel always comes during it,
+    however fast the machine."""
+    import threading
+
+    from cnn_explorer.app.lab import jobs as lab_jobs
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("CNN_EXPLORER_CACHE_DIR", str(cache))
+    _, _, x_test, _ = digits_split()
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    for i, x in enumerate(x_test[:64]):
+        Image.fromarray(x, "L").save(folder / f"d{i:02d}.png")
+    pressed = threading.Event()
+    real = lab_jobs._cancellable
+
+    def held(job, what):
+        report = real(job, what)
+
+        def progress(done, total):
+            report(done, total)
+            if what.endswith("images") and done < total:
+                pressed.wait(TIMEOUT_MS / 1000)
+        return progress
+
+    monkeypatch.setattr(lab_jobs, "_cancellable", held)
+    window = make_explorer("lenet5_digits", weights="pretrained")
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=TIMEOUT_MS)
+    assert window.select_layer("features.3")
+    atlas = window.feature("atlas")
+    panel = atlas.open()
+    try:
+        atlas.run(str(folder), 3, False)
+        qtbot.waitUntil(lambda: panel.progress.isVisible() and panel.progress.value() > 0, timeout=TIMEOUT_MS)
+        assert "Microscope: images 16/64" in panel.status.text()
+        assert panel.cancel.isEnabled() and not panel.run.isEnabled()
+        qtbot.mouseClick(panel.cancel, Qt.MouseButton.LeftButton)
+    finally:
+        pressed.set()
+    qtbot.waitUntil(lambda: panel.status.text() == "Cancelled.", timeout=TIMEOUT_MS)
+    assert not panel.progress.isVisible() and panel.run.isEnabled() and not panel.cancel.isEnabled()
+    assert panel.view.channel() is None and not list(cache.rglob("*.npz"))  # nothing shown, nothing cached
+    with qtbot.waitSignal(atlas.shown, timeout=TIMEOUT_MS):  # and the next run goes through
+        atlas.run(str(folder), 3, False)
+    assert "64 images" in panel.status.text() and panel.view.channel().channel == 0

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from cnn_explorer.models.lab.activations import LabModel
@@ -85,26 +88,124 @@ def test_top9_is_the_microscopes_one_channel_case(lenet, tmp_path):
     assert len(list(cache.glob("*.npz"))) == 1
 
 
-def test_a_second_run_comes_from_the_cache_without_a_pass_over_the_folder(lenet, tmp_path):
-    """The cache's worth counted in work, not seconds: the images that go through the model."""
+def _digits_folder(folder, count):
     _, _, x_test, _ = digits_split()
-    folder = tmp_path / "many"
     folder.mkdir()
-    for i, x in enumerate(x_test[:200]):
+    for i, x in enumerate(x_test[:count]):
         Image.fromarray(x, "L").save(folder / f"d{i:03d}.png")
-    seen = []
-    handle = lenet.model.register_forward_pre_hook(lambda _m, inputs: seen.append(int(inputs[0].shape[0])))
+    return folder
+
+
+class _Counted:
+    """Counts the images that go through ``lab``'s model and the images it prepares (reads and resizes)."""
+
+    def __init__(self, lab, monkeypatch):
+        self.forward = self.prepared = 0
+        self.handle = lab.model.register_forward_pre_hook(self._forward)
+        prepare = lab.prepare
+
+        def counted(image, *args, **kwargs):
+            if not hasattr(image, "tensor"):  # an array, not an already prepared image
+                self.prepared += 1
+            return prepare(image, *args, **kwargs)
+        monkeypatch.setattr(lab, "prepare", counted)
+
+    def _forward(self, _module, inputs):
+        self.forward += int(inputs[0].shape[0])
+
+    def take(self) -> tuple[int, int]:
+        counts, self.forward, self.prepared = (self.forward, self.prepared), 0, 0
+        return counts
+
+
+def _crops(result):
+    return [[(e.file, e.unit, e.box, e.image) for e in c.top + c.bottom] for c in result.channels]
+
+
+def _same_crops(a, b) -> bool:
+    return all(len(x) == len(y) and all(p[:3] == q[:3] and np.array_equal(p[3], q[3]) for p, q in zip(x, y))
+               for x, y in zip(_crops(a), _crops(b))) and len(a.channels) == len(b.channels)
+
+
+def test_a_second_run_reads_the_cache_with_no_forward_pass_and_no_image_read(lenet, tmp_path, monkeypatch):
+    """The cache's worth counted in work, not seconds: the images that go through the model, and those read
+    and prepared to cut the examples' crops. The crops it gives back are those of the first run."""
+    folder = _digits_folder(tmp_path / "many", 200)
+    counted = _Counted(lenet, monkeypatch)
     try:
         first = atlas(lenet, folder, "features.3", k=4, cache_root=tmp_path / "cache")
-        first_images, seen[:] = sum(seen), []
+        first_forward, first_prepared = counted.take()
         again = atlas(lenet, folder, "features.3", k=4, cache_root=tmp_path / "cache")
-        cached_images = sum(seen)
+        again_forward, again_prepared = counted.take()
+        # A fresh LabModel of the same model, as a new process would have: it resolves the layer on one image.
+        fresh = LabModel(lenet.loaded)
+        fresh_counted = _Counted(fresh, monkeypatch)
+        third = atlas(fresh, folder, "features.3", k=4, cache_root=tmp_path / "cache")
+        fresh_forward, fresh_prepared = fresh_counted.take()
+        fresh_counted.handle.remove()
     finally:
-        handle.remove()
-    assert not first.cached and again.cached
-    assert first_images >= 200 and cached_images * 10 <= first_images
-    assert [[e.file for e in c.top + c.bottom] for c in again.channels] == \
-        [[e.file for e in c.top + c.bottom] for c in first.channels]
+        counted.handle.remove()
+    assert not first.cached and not first.crops_cached and again.cached and again.crops_cached
+    assert first_forward >= 200 and first_prepared > 16  # every image through the model; every example read
+    assert again_forward == 0 and again_prepared <= 1  # the first image, to resolve the layer
+    assert third.cached and third.crops_cached and fresh_forward <= 1 and fresh_prepared <= 1
+    assert _same_crops(first, again) and _same_crops(first, third)
+    assert [[e.score for e in c.top + c.bottom] for c in again.channels] == \
+        [[e.score for e in c.top + c.bottom] for c in first.channels]
+
+
+def test_a_changed_image_a_changed_layer_or_changed_weights_miss_the_cache(tmp_path):
+    lab = LabModel(load_model("lenet5_digits"))  # its own: its weights change below
+    folder = _digits_folder(tmp_path / "digits", 30)
+    cache = tmp_path / "cache"
+    first = atlas(lab, folder, "features.3", k=3, cache_root=cache)
+    # The image that is channel 0's top example becomes another one (its negative), edited a second later.
+    changed = folder / first.channels[0].top[0].file
+    before = changed.stat()
+    Image.fromarray(255 - np.asarray(Image.open(changed))).save(changed)
+    os.utime(changed, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+    edited = atlas(lab, folder, "features.3", k=3, cache_root=cache)
+    uncached = atlas(lab, folder, "features.3", k=3, use_cache=False)
+    assert not edited.cached and not edited.crops_cached and uncached.cache_file is None
+    assert _same_crops(edited, uncached) and not _same_crops(edited, first)  # the new picture, not the old
+    assert atlas(lab, folder, "features.3", k=3, cache_root=cache).crops_cached  # the edited folder's entry
+    other_layer = atlas(lab, folder, "features.0", k=3, cache_root=cache)
+    assert not other_layer.cached and not other_layer.crops_cached
+    other_k = atlas(lab, folder, "features.3", k=2, cache_root=cache)
+    assert other_k.cached and not other_k.crops_cached  # the same pass, other examples
+    with torch.no_grad():
+        lab.model.features[0].weight.mul_(-1.0)  # other weights, the same model and file names
+    retrained = atlas(lab, folder, "features.3", k=3, cache_root=cache)
+    assert not retrained.cached and not retrained.crops_cached and not _same_crops(retrained, edited)
+
+
+def test_optimized_images_are_kept_per_channel_and_a_second_run_optimizes_nothing(lenet, shapes, tmp_path,
+                                                                                   monkeypatch):
+    cache = tmp_path / "cache"
+    counted = _Counted(lenet, monkeypatch)
+
+    def optimized(channels, steps):
+        """The microscope of ``channels`` with optimized images, and the images its optimization ran through
+        the model."""
+        result = atlas(lenet, shapes, "features.3", channels=channels, k=2, cache_root=cache)
+        counted.take()
+        optimize_channels(lenet, result, steps=steps)
+        return result, counted.take()[0]
+
+    try:
+        some, _ = optimized([2, 7], 4)
+        more, one_more = optimized([2, 5, 7], 4)
+        again, none = optimized([2, 5, 7], 4)
+        _, other_steps = optimized([2], 5)
+    finally:
+        counted.handle.remove()
+    # Channel 5 only: its 4 steps and its final image (and the graph of the image it starts from, at most).
+    assert 5 <= one_more <= 6 and none == 0
+    assert other_steps >= 6  # another number of steps is another image
+    for a, b in zip(some.channels, (more.channels[0], more.channels[2])):
+        assert np.array_equal(a.optimized, b.optimized)
+    assert all(np.array_equal(a.optimized, b.optimized) for a, b in zip(more.channels, again.channels))
+    assert all(c.optimized.shape == (32, 32, 3) for c in again.channels)
 
 
 def test_cancel_stops_the_pass_and_caches_nothing_and_bad_input_is_refused(lenet, shapes, tmp_path):
