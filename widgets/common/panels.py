@@ -47,6 +47,19 @@ class DockTitleBar(QWidget):
         layout.addWidget(close_button)
 
 
+def _open_with_close_button(dialog: QDialog, content: QWidget, size: tuple[int, int]) -> QDialog:
+    """``content`` above a Close button in ``dialog``, opened (non-blocking) and deleted on close."""
+    buttons = QDialogButtonBox(QDialogButtonBox.Close, dialog)
+    buttons.rejected.connect(dialog.reject)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(content)
+    layout.addWidget(buttons)
+    dialog.resize(*size)
+    dialog.setAttribute(Qt.WA_DeleteOnClose)
+    dialog.open()
+    return dialog
+
+
 def shortcuts_dialog(parent: QWidget, rows: list[tuple[str, str, str]]) -> QDialog:
     """A dialog listing (menu, action, keys) rows, the keys in bold; opened, deleted on close."""
     dialog = QDialog(parent)
@@ -71,15 +84,7 @@ def shortcuts_dialog(parent: QWidget, rows: list[tuple[str, str, str]]) -> QDial
             table.setItem(i, j, item)
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
     table.horizontalHeader().setStretchLastSection(True)
-    buttons = QDialogButtonBox(QDialogButtonBox.Close, dialog)
-    buttons.rejected.connect(dialog.reject)
-    layout = QVBoxLayout(dialog)
-    layout.addWidget(table)
-    layout.addWidget(buttons)
-    dialog.resize(640, 620)
-    dialog.setAttribute(Qt.WA_DeleteOnClose)
-    dialog.open()
-    return dialog
+    return _open_with_close_button(dialog, table, (640, 620))
 
 
 def guide_dialog(parent: QWidget, html: str) -> QDialog:
@@ -93,15 +98,7 @@ def guide_dialog(parent: QWidget, html: str) -> QDialog:
     text.setObjectName("guide_text")
     text.setOpenExternalLinks(False)
     text.setHtml(html)
-    buttons = QDialogButtonBox(QDialogButtonBox.Close, dialog)
-    buttons.rejected.connect(dialog.reject)
-    layout = QVBoxLayout(dialog)
-    layout.addWidget(text)
-    layout.addWidget(buttons)
-    dialog.resize(720, 640)
-    dialog.setAttribute(Qt.WA_DeleteOnClose)
-    dialog.open()
-    return dialog
+    return _open_with_close_button(dialog, text, (720, 640))
 
 
 def message_page(parent: QWidget, name: str) -> QLabel:
