@@ -6,8 +6,8 @@ is no encoder–decoder.
 What makes one is read from the data, never from a model's name: the spatial size of every output gives a
 *level* (one level per halving of the map, counted along the edges so that unpadded 3×3 convs do not drift),
 and a graph is an encoder–decoder when its levels go down to a deepest point and come back up at least two
-levels, with at least one edge (a concatenation, a sum, a pooling-indices hand-over) joining a node before
-the deepest point to one after it at the same level above the bottom. Each level is one row: the encoder's
+levels, with edges (concatenations, sums, pooling indices handed over) joining nodes before the deepest point
+to nodes after it at the same level, at two levels at least (FCN-8s: pool4 and pool3). Each level is one row: the encoder's
 nodes of that level on the left (rows right-aligned), the decoder's on the right (rows left-aligned), the
 skip edges across the gap between them with a label that says what they carry ("copy and crop" and the
 shape).
@@ -101,11 +101,13 @@ def find_u(heights: list[int | None], edges: list[tuple[int, int]],
             continue
         if out[s] == out[d]:
             skips.add(i)
-        elif into[s] == out[d] and into[s] != out[s]:  # a pool handing its indices to the unpooling
+        elif into[s] == out[d] != out[s] and any(s2 == s and d2 in encoder for s2, d2 in edges):
+            # a pool handing its indices to the unpooling on the side, while its map goes on down: it is drawn
+            # at the level of its input, where the unpooling puts them back
             place[s] = into[s]
             skips.add(i)
-    if not any(place[edges[i][0]] < deepest for i in skips):
-        return None
+    if len({place[edges[i][0]] for i in skips} - {deepest}) < 2:  # skips at two levels at least: not one
+        return None  # branch that comes back (DeepLab's image pooling beside its atrous convs)
     for s, d in edges:  # down the encoder, up the decoder
         if s in encoder and d in encoder and place[d] < place[s]:
             return None

@@ -138,7 +138,7 @@ class SceneDrawing:
         s = self.font_scale
         font = scene_font(DETAIL_PX * s)
         metrics = QFontMetricsF(font)
-        labels = self._layers["labels"]
+        labels = self._layers["details"]  # shown as long as the nodes' shapes are
         lines = self._paint(TextLines(labels, font, self._text_colour), "lines")
         plates = QPainterPath()
         gap = 3 * s
