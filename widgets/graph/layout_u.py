@@ -7,10 +7,10 @@ What makes one is read from the data, never from a model's name: the spatial siz
 *level* (one level per halving of the map, counted along the edges so that unpadded 3×3 convs do not drift),
 and a graph is an encoder–decoder when its levels go down to a deepest point and come back up at least two
 levels, with edges (concatenations, sums, pooling indices handed over) joining nodes before the deepest point
-to nodes after it at the same level, at two levels at least (FCN-8s: pool4 and pool3). Each level is one row: the encoder's
-nodes of that level on the left (rows right-aligned), the decoder's on the right (rows left-aligned), the
-skip edges across the gap between them with a label that says what they carry ("copy and crop" and the
-shape).
+to nodes after it at the same level, at two levels at least (FCN-8s: pool4 and pool3). Each level is one
+row: the encoder's nodes of that level on the left (rows right-aligned), the decoder's on the right (rows
+left-aligned), the skip edges across the gap between them with a label that says what they carry ("copy and
+crop") and the shape.
 """
 
 from __future__ import annotations
