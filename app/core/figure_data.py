@@ -8,8 +8,10 @@ The trunk is the path every input-to-output path goes through: the nodes no edge
 order, which is topological). Where consecutive trunk nodes are joined by one edge the network is a chain
 there, and each convolution, pooling and fully connected layer on it is a volume. Where they are not (a
 residual block, an Inception module, a dense block), the part between them is drawn as one volume, the output
-of that block, when it lies inside one block; otherwise the network has no chain trunk to draw (a U-Net's long
-skips, a detector's heads) and the figure says so.
+of that block, when it lies inside one block: a residual block's added input is a ``Skip`` arc over it, an
+Inception module's concatenated branches are its ``parts``. Otherwise an encoder-decoder whose skips cross
+between equal resolutions is drawn as a U (``figure_u.py``); any other network (a detector's heads) has no
+chain trunk to draw and the figure says so.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ class Volume:
     thickness: float  # drawn thickness along the row, 0…1 (log scale of C)
     kernel: Kernel | None = None  # the window that made it, drawn on the volume before
     kernel_frac: tuple[float, float] | None = None  # that window's size as a fraction of the volume before
+    parts: tuple[int, ...] = ()  # a block whose parallel branches are concatenated: each branch's channels
+    level: int = 0  # a U's row: 0 at the input's resolution, one more for each halving (U figures only)
+    via: str = ""  # what changed the resolution on the way in (a U's "MaxPool 2×2 /2", "ConvT 2×2 /2")
 
     @property
     def is_bar(self) -> bool:
@@ -56,12 +61,24 @@ class Volume:
         return self.shape if self.is_bar else (self.shape[1], self.shape[2], self.shape[0])
 
 
+@dataclass(frozen=True)
+class Skip:
+    """A connection that jumps over volumes: a residual block's added input, a U-Net's copied map, SegNet's
+    pooling indices. ``src`` and ``dst`` index ``FigureData.volumes``."""
+
+    src: int
+    dst: int
+    label: str  # "residual +", "copy and crop", "copy", "pool indices", "skip"
+
+
 @dataclass
 class FigureData:
     model: str
     volumes: list[Volume] = field(default_factory=list)
-    kind: str = "chain"  # "chain": every layer on it; "stages": blocks drawn as their outputs; "none"
+    kind: str = "chain"  # "chain": every layer on it; "stages": blocks drawn as their outputs; "u": an
+    #                      encoder-decoder drawn as a U of its stages; "none"
     message: str = ""  # why there is no figure ("" when there is one)
+    skips: list[Skip] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -134,6 +151,23 @@ def _top_level_functions_only(inside: list) -> bool:
         n.kind not in ("conv", "linear", "pool", "input") for n in outside)
 
 
+def _merge_of(inside: list, data: GraphData) -> dict:
+    """How a block's parallel paths meet, from its last merge: added (a residual block: ``residual``), or
+    concatenated along C (an Inception module: ``parts``, each branch's channels, in order)."""
+    merges = [n for n in inside if n.kind == "merge"]
+    if not merges:
+        return {}
+    last = merges[-1]
+    if last.title == "+":
+        return {"residual": True}
+    if last.title in ("cat", "concat"):
+        into = [e.shape for e in data.edges if e.dst == last.id]
+        parts = tuple(int(shape[0]) for shape in into if shape)
+        if len(parts) >= 2 and len(parts) == len(into) and sum(parts) == (last.shape or (0,))[0]:
+            return {"parts": parts}
+    return {}
+
+
 def _passes_through(inside: list, start) -> bool:
     """A branching part with no convolution or linear layer that gives back the shape it got: as a figure draws
     no ReLU or norm layer, it draws nothing for it."""
@@ -170,12 +204,13 @@ def kernel_of(settings) -> Kernel | None:
 
 def _sized(raw: list[tuple], model: str, kind: str) -> FigureData:
     """Volumes with their drawn sizes: one log scale for H and W, one for C, fitted to this model."""
-    maps = [shape for _, _, _, shape, _ in raw if len(shape) == 3]
+    maps = [entry[3] for entry in raw if len(entry[3]) == 3]
     side = max((max(s[1], s[2]) for s in maps), default=1)
     channels = max((s[0] for s in maps), default=1)
-    bar_channels = max((s[0] for _, _, _, s, _ in raw if len(s) == 1), default=1)
+    bar_channels = max((s[0] for s in (entry[3] for entry in raw) if len(s) == 1), default=1)
     volumes, previous = [], None
-    for name, title, vkind, shape, kernel in raw:
+    for name, title, vkind, shape, kernel, *more in raw:
+        extra = more[0] if more else {}
         if len(shape) == 1:
             height = log_scale(shape[0], max(bar_channels, side), MIN_SIDE)
             volume = Volume(name, title, vkind, shape, height, BAR_THICKNESS, BAR_THICKNESS)
@@ -185,9 +220,13 @@ def _sized(raw: list[tuple], model: str, kind: str) -> FigureData:
         if kernel is not None and previous is not None and len(previous.shape) == 3:
             frac = (min(1.0, kernel[0] / previous.shape[1]), min(1.0, kernel[1] / previous.shape[2]))
             volume = Volume(**{**volume.__dict__, "kernel": kernel, "kernel_frac": frac})
+        if extra.get("parts") or extra.get("level") or extra.get("via"):
+            volume = Volume(**{**volume.__dict__, **{k: v for k, v in extra.items() if k in Volume.__dataclass_fields__}})
         volumes.append(volume)
         previous = volume
-    return FigureData(model=model, volumes=volumes, kind=kind)
+    skips = [Skip(i - 1, i, "residual +") for i, entry in enumerate(raw) if i and len(entry) > 5
+             and entry[5].get("residual")]
+    return FigureData(model=model, volumes=volumes, kind=kind, skips=skips)
 
 
 def figure_data(data: GraphData, kernels: Callable[[str], Kernel | None]) -> FigureData:
@@ -214,6 +253,11 @@ def figure_data(data: GraphData, kernels: Callable[[str], Kernel | None]) -> Fig
             if not block or info is None or not info.foldable:
                 if _passes_through(inside, nodes[start]):
                     continue  # a normalization written out as operations (an ONNX file's LRN): drawn as nothing
+                from cnn_explorer.app.core.figure_u import u_figure
+
+                u = u_figure(data)  # an encoder-decoder whose skips cross between equal resolutions
+                if u is not None:
+                    return u
                 return FigureData(model=data.title, kind="none",
                                   message=f"{data.title}: {NO_CHAIN} (its paths part at {nodes[start].name} and "
                                           f"meet again only at {node.name})")
@@ -228,7 +272,7 @@ def figure_data(data: GraphData, kernels: Callable[[str], Kernel | None]) -> Fig
             raw.append((node.label or node.name, node.title, node.kind, shape, kernels(node.name)))
             within.append(tuple(node.blocks))
         else:
-            raw.append((block, info.type_name, "block", shape, None))
+            raw.append((block, info.type_name, "block", shape, None, _merge_of(inside, data)))
             within.append((*info.parents, block))
     if kind == "stages":
         raw = _by_block(raw, within, data)
@@ -257,7 +301,9 @@ def _by_block(raw: list[tuple], within: list[tuple[str, ...]], data: GraphData) 
         count[name] = count.get(name, 0) + 1
     grouped: list[tuple] = []
     for entry, name in zip(raw, owners):
-        if not name or count[name] < 2:
+        if name and count[name] == 1 and entry[0].startswith(name + "."):
+            grouped.append((name, *entry[1:]))  # the layer named by its block: GoogLeNet's "conv1", not "conv1.conv"
+        elif not name or count[name] < 2:
             grouped.append(entry)
         elif grouped and grouped[-1][0] == name:
             grouped[-1] = (name, data.blocks[name].type_name, "block", entry[3], None)  # its last output

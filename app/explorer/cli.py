@@ -44,8 +44,8 @@ def add_commands(commands) -> None:
                             "pages when too large (FILE.pdf: one PDF; FILE.png: FILE-1.png, FILE-2.png …)")
     graph.add_argument("--size", type=window_size, metavar="WxH", help="slides of this many pixels, e.g. 1920x1080")
 
-    figure = commands.add_parser("figure", help="the trunk as a row of 3-D volumes (the lectures' AlexNet "
-                                                "figure) to an .svg or .png file")
+    figure = commands.add_parser("figure", help="the network as 3-D volumes (the lectures' AlexNet figure; "
+                                                "a U for U-Net/SegNet) to an .svg or .png file")
     figure.add_argument("model")
     figure.add_argument("--out", required=True, metavar="FILE", help="FILE.svg or FILE.png")
     figure.add_argument("--size", type=window_size, default=(1920, 1080), metavar="WxH",

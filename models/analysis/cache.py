@@ -85,11 +85,12 @@ def _versions() -> tuple[tuple[str, str], ...]:
 
 @lru_cache(maxsize=1)
 def _code_fingerprint() -> str:
-    """Changes whenever the analysis code or the code that opens model files changes (the files' sizes and
-    times), so no stale numbers survive an upgrade or an edit."""
+    """Changes whenever the analysis code, the zoo's code (its paper architectures) or the code that opens model
+    files changes (the files' sizes and times), so no stale numbers survive an upgrade or an edit."""
     models = Path(__file__).parent.parent
     digest = hashlib.sha256()
-    for path in sorted([*(models / "analysis").rglob("*.py"), *(models / "files").rglob("*.py")]):
+    for path in sorted([*(models / "analysis").rglob("*.py"), *(models / "files").rglob("*.py"),
+                          *(models / "zoo").rglob("*.py")]):
         stat = path.stat()
         digest.update(f"{path.relative_to(models)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return digest.hexdigest()[:16]

@@ -14,6 +14,7 @@ import functools
 from cnn_explorer.models.zoo.paper.alexnet import AlexNet2012
 from cnn_explorer.models.zoo.paper.deconvnet import DeconvNet
 from cnn_explorer.models.zoo.paper.facenet import FaceNetNN1
+from cnn_explorer.models.zoo.paper.fcn import FCN8s
 from cnn_explorer.models.zoo.paper.lenet import LeNet5
 from cnn_explorer.models.zoo.paper.mtcnn import KEYPOINT_NAMES, MTCNN
 from cnn_explorer.models.zoo.paper.nin import NiNCifar10, NiNImageNet
@@ -149,6 +150,18 @@ _ENTRIES = [
                "note": "the zoo's YOLO v1 with a fraction of the channels, a 224×224 input and two of YOLOv2's "
                        "changes (batch norm, a convolutional head), trained offline by scripts/train_shapes_yolo.py "
                        "with the paper's sum-squared loss; held-out recall in assets/shapes_yolo.json"},
+    ),
+    ModelEntry(
+        source="paper", name="fcn8s_vgg16", family="FCN", year=2015,
+        paper="Long, Shelhamer & Darrell, Fully Convolutional Networks for Semantic Segmentation, CVPR 2015",
+        task="semantic_segmentation", input_size=(500, 500), builder=FCN8s,
+        facts={"classes": 21, "dataset": "PASCAL VOC", "backbone": "VGG-16",
+               "fusion": "32s: score_fr; 16s: ×2 (upscore2) + score_pool4; 8s: ×2 (upscore_pool4) + score_pool3; "
+                         "×8 (upscore8) to the input",
+               "mean_iu_voc2011_val": "FCN-32s 59.4, FCN-16s 62.4, FCN-8s 62.7",
+               "note": "the paper's voc-fcn8s: VGG-16 with fc6/fc7 as 7×7 and 1×1 convolutions, the first conv "
+                       "padded by 100, crops (offsets 5, 9, 31) before each fusion and at the end; the ×2 and ×8 "
+                       "upsamplings start bilinear; the paper's Caffe weights do not load here (random weights)"},
     ),
     ModelEntry(
         source="paper", name="segnet", family="SegNet", year=2015,

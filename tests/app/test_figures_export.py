@@ -78,7 +78,7 @@ def test_alexnet_figure_has_one_volume_per_trunk_layer_on_log_scales():
     assert c_ratio == pytest.approx(math.log(96) / math.log(384), rel=1e-6)
 
 
-def test_resnet_is_drawn_by_its_block_outputs_and_unet_has_no_chain_trunk():
+def test_resnet_is_drawn_by_its_block_outputs_with_residual_arcs_and_googlenet_branched():
     from cnn_explorer.app.core.view_data import graph_data_from
 
     summary = summary_of("resnet18")
@@ -90,11 +90,96 @@ def test_resnet_is_drawn_by_its_block_outputs_and_unet_has_no_chain_trunk():
     names = graph_data_from(summary).blocks
     assert all(v.title == names[v.name].type_name for v in blocks)  # the block's own name, as the graph shows it
     assert [v.name for v in figure.volumes[:3]] == ["input", "conv1", "maxpool"]  # the stem, layer by layer
+    # Each of the 8 basic blocks adds its input back: one arc from the volume before it over the block.
+    index = {v.name: i for i, v in enumerate(figure.volumes)}
+    assert sorted((s.src, s.dst) for s in figure.skips) == [(index[b.name] - 1, index[b.name]) for b in blocks]
+    assert {s.label for s in figure.skips} == {"residual +"}
     # MobileNet v2: every inverted residual is one volume, those with a skip and those without (features.2).
     mobile = figure_from_summary(summary_of("mobilenet_v2"))
     assert [v.name for v in mobile.volumes[2:19]] == [f"features.{i}" for i in range(1, 18)]
-    unet = figure_from_summary(summary_of("unet"))  # its long skips join the encoder to the decoder
-    assert not unet.ok and NO_CHAIN in unet.message and not unet.volumes
+    with_skip = {mobile.volumes[s.dst].name for s in mobile.skips}
+    assert "features.3" in with_skip and "features.2" not in with_skip  # 24 → 24 channels adds; 16 → 24 cannot
+    # GoogLeNet: its 9 Inception modules are branched, each output split into its 4 branches' channels.
+    google = figure_from_summary(summary_of("googlenet"))
+    inceptions = [v for v in google.volumes if v.parts]
+    assert [v.title for v in inceptions] == [f"Inception {m}" for m in
+                                             ("3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b")]
+    assert all(len(v.parts) == 4 and sum(v.parts) == v.shape[0] for v in inceptions)
+    assert inceptions[0].parts == (64, 128, 32, 32)  # the paper's table 1: 1×1, 3×3, 5×5, pool projection
+    assert not google.skips
+    # its stem named as the graph names its blocks (conv1, not the layer inside it, conv1.conv)
+    assert [v.name for v in google.volumes[1:6]] == ["conv1", "maxpool1", "conv2", "conv3", "maxpool2"]
+
+
+def test_vgg16_volumes_carry_the_papers_layer_names(qapp, tmp_path):
+    figure = figure_from_summary(summary_of("vgg16"))
+    names = [v.name for v in figure.volumes]
+    convs = [f"conv{stage}_{i}" for stage, count in enumerate((2, 2, 3, 3, 3), 1) for i in range(1, count + 1)]
+    assert [n for n in names if n.startswith("conv")] == convs
+    assert [n for n in names if n.startswith(("pool", "fc"))] == [f"pool{i}" for i in range(1, 6)] + ["fc6", "fc7",
+                                                                                                     "fc8"]
+    text = export_figure(figure, tmp_path / "vgg16.svg", (1024, 768)).read_text()
+    assert all(name in text for name in convs + ["pool5", "fc8"])  # written on the slide, not only in the data
+
+
+U_NETS = [("unet", 4, "copy and crop"), ("shapes_unet", 4, "copy"), ("segnet", 4, "pool indices"),
+          ("deconvnet", 5, "pool indices")]
+
+
+@pytest.mark.parametrize("name,skips,label", U_NETS)
+def test_encoder_decoders_are_a_u_with_skips_across_equal_resolutions(name, skips, label):
+    figure = figure_from_summary(summary_of(name))
+    assert figure.ok and figure.kind == "u", figure.message
+    levels = [v.level for v in figure.volumes]
+    bottom = levels.index(max(levels))
+    # Down, then up, back to the input's resolution: the contracting path, then the expansive one.
+    assert 0 < bottom < len(levels) - 1 and levels[0] == levels[-1] == 0 and max(levels) >= 4
+    assert levels[:bottom + 1] == sorted(levels[:bottom + 1])
+    assert levels[bottom:] == sorted(levels[bottom:], reverse=True)
+    sides = [v.shape[1] * v.shape[2] for v in figure.volumes]
+    assert all(a > b for a, b, x, y in zip(sides, sides[1:], levels, levels[1:]) if y > x)  # a level down is smaller
+    assert len(figure.skips) == skips and {s.label for s in figure.skips} == {label}
+    for skip in figure.skips:  # across the U, between volumes of about the same size (U-Net crops a little)
+        a, b = figure.volumes[skip.src], figure.volumes[skip.dst]
+        assert skip.src < bottom < skip.dst and a.level == b.level
+        assert 0.5 < a.shape[1] / b.shape[1] < 2 and 0.5 < a.shape[2] / b.shape[2] < 2
+    nested = sorted(figure.skips, key=lambda s: s.src)  # nested like the paper's: the outermost joins the ends
+    assert [s.dst for s in nested] == sorted((s.dst for s in nested), reverse=True)
+
+
+def test_unet_figure_has_the_papers_shapes():
+    figure = figure_from_summary(summary_of("unet"))
+    shapes = [fmt.shape(v.lecture_shape) for v in figure.volumes]
+    # Ronneberger et al., figure 1: 572² in, 568²×64, ... 28²×1024 at the bottom (30² before its 2nd conv) ...
+    assert shapes[:2] == ["572×572×1", "568×568×64"] and "28×28×1024" in shapes
+    assert shapes[-2:] == ["388×388×64", "388×388×2"]
+    assert all(figure.volumes[s.src].shape[0] == figure.volumes[s.dst].shape[0] for s in figure.skips)
+    assert [v.via for v in figure.volumes[2:6]] == ["MaxPool 2×2 /2"] * 4  # the red arrows of the paper
+    assert [v.via for v in figure.volumes[6:10]] == ["ConvT 2×2 /2"] * 4  # the green up-convolutions
+
+
+@pytest.mark.parametrize("name", ["unet", "segnet", "deconvnet"])
+def test_u_layout_is_wide_and_nothing_overlaps(qapp, name):
+    from PySide6.QtCore import QSizeF
+    from PySide6.QtGui import QFontMetricsF
+
+    from cnn_explorer.widgets.figure.u_layout import best_u_layout
+
+    figure = figure_from_summary(summary_of(name))
+    layout, scale = best_u_layout(figure, 15.0, QSizeF(1024, 700))
+    assert layout.width > layout.height and scale >= 0.8
+    rects = layout.rects  # each volume with its labels
+    for i, a in enumerate(rects):
+        for b in rects[i + 1:]:
+            assert not a.intersects(b)
+    metrics = QFontMetricsF(layout.small_font)
+    for skip in figure.skips:  # a skip's arrow runs above every volume it crosses, its label clear of them all
+        y = layout.skip_y(skip)
+        assert all(rect.top() > y for rect in rects[skip.src + 1:skip.dst])
+        label = layout.skip_label_box(skip, metrics)
+        assert not any(label.intersects(rect) for rect in rects)
+        assert layout.placed[skip.src].x + layout.placed[skip.src].thickness < label.left()
+        assert label.right() < layout.placed[skip.dst].x
 
 
 # -- pictures ------------------------------------------------------------------------------------------------
@@ -116,10 +201,17 @@ def test_figure_command(qapp, tmp_path, capsys):
     assert cli.main(["figure", "vgg16", "--out", str(out), "--size", "1024x768"]) == 0
     assert image_size(out) == (1024, 768)
     assert "22 volumes" in capsys.readouterr().out  # input, 13 conv, 5 pool, 3 FC
-    assert cli.main(["figure", "unet", "--out", str(tmp_path / "unet.png")]) == cli.EXIT_BAD_INPUT
+    u = tmp_path / "unet.png"
+    assert cli.main(["figure", "unet", "--out", str(u), "--size", "1600x900"]) == 0
+    assert image_size(u) == (1600, 900) and "11 volumes" in capsys.readouterr().out  # input, 10 stages
+    svg = tmp_path / "segnet.svg"
+    assert cli.main(["figure", "segnet", "--out", str(svg)]) == 0
+    assert svg.read_text().count(">pool indices<") >= 4
+    capsys.readouterr()
+    assert cli.main(["figure", "lraspp_mobilenet_v3_large", "--out", str(tmp_path / "l.png")]) == cli.EXIT_BAD_INPUT
     err = capsys.readouterr().err.strip()
     assert NO_CHAIN in err and len(err.splitlines()) == 1
-    assert not (tmp_path / "unet.png").exists()
+    assert not (tmp_path / "l.png").exists()
     assert cli.main(["figure", "alexnet", "--out", str(tmp_path / "a.gif")]) == cli.EXIT_BAD_INPUT
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
@@ -225,6 +317,16 @@ def test_figure_tab_is_built_when_opened_and_follows_model_and_theme(qtbot, tmp_
     with qtbot.waitSignal(window.model_shown, timeout=TIMEOUT_MS):
         window.open_model("resnet18")
     assert view.figure_data().model == "resnet18" and view.figure_data().kind == "stages"
+    qtbot.waitUntil(lambda: view.last_layout is not None and len(view.last_layout.placed) == 13, timeout=TIMEOUT_MS)
+    # The trained small U-Net: the tab draws its U, the skips across it and their labels.
+    with qtbot.waitSignal(window.model_shown, timeout=TIMEOUT_MS):
+        window.open_model("shapes_unet")
+    assert view.figure_data().kind == "u" and len(view.figure_data().skips) == 4
+    window.tabs.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: hasattr(view.last_layout, "skip_y") and len(view.last_layout.placed) == 11,
+                    timeout=TIMEOUT_MS)
+    with qtbot.waitSignal(window.model_shown, timeout=TIMEOUT_MS):
+        window.open_model("resnet18")
     # File › Export graph for slides: the window's graph, its folding kept, on 4:3 slides.
     from cnn_explorer.app.explorer.export import SLIDES, export_slides
 

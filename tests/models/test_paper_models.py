@@ -15,6 +15,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from torchvision.ops import StochasticDepth
 
 from cnn_explorer.models.zoo.paper.facenet import FaceNetNN1, triplet_loss
+from cnn_explorer.models.zoo.paper.fcn import FCN8s
 from cnn_explorer.models.zoo.paper.lenet import LeNet5
 from cnn_explorer.models.zoo.paper.nin import NiNCifar10, NiNImageNet
 from cnn_explorer.models.zoo.paper.segnet import SegNet
@@ -37,6 +38,7 @@ PAPER_MODELS = {
     "yolo_v1": ("detection", (448, 448), 3),
     "segnet": ("semantic_segmentation", (360, 480), 3),
     "deconvnet": ("semantic_segmentation", (224, 224), 3),
+    "fcn8s_vgg16": ("semantic_segmentation", (500, 500), 3),
     "unet": ("semantic_segmentation", (572, 572), 1),
     "sharpmask": ("instance_segmentation", (192, 192), 3),
     "facenet_nn1": ("embedding", (220, 220), 3),
@@ -239,6 +241,39 @@ def test_deconvnet_has_fc6_fc7_as_convolutions_and_deconvolution_layers():
     assert (fc6.kernel_size, fc6.out_channels, fc7.kernel_size, fc7.out_channels) == ((7, 7), 4096, (1, 1), 4096)
     assert len(modules_of(model, nn.ConvTranspose2d)) == 1 + 13 + 1  # deconv-fc6, 13 3×3 deconvs, score
     assert 245e6 < n_params(model) < 255e6  # about 252M
+
+
+# -- FCN-8s ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", [(500, 500), (224, 288), (37, 61)])
+def test_fcn8s_scores_every_pixel_of_any_input_size(size):
+    out, _ = meta_forward(on_meta(FCN8s), (1, 3, *size))
+    assert out.shape == (1, 21, *size)
+
+
+def test_fcn8s_fuses_the_scores_of_pool4_and_pool3_at_strides_16_and_8():
+    model = on_meta(FCN8s)
+    assert 134e6 < n_params(model) < 135e6  # voc-fcn8s: 134.5M (its Caffe weights: 513 MiB of float32)
+    seen = {}
+    for name in ("score_fr", "score_pool4", "fuse_pool4", "score_pool3", "fuse_pool3", "upscore8"):
+        getattr(model, name).register_forward_hook(lambda m, a, out, name=name: seen.update({name: out.shape}))
+    with torch.device("meta"):
+        model(torch.empty(1, 3, 512, 512))
+    # 512 + 2·100 padding: pool5 is 23×23, fc6's 7×7 leaves 17×17 at stride 32; ×2 is 36×36 at stride 16 …
+    assert seen["score_fr"][-2:] == (17, 17)
+    assert seen["score_pool4"][-2:] == (45, 45) and seen["fuse_pool4"][-2:] == (36, 36)
+    assert seen["score_pool3"][-2:] == (89, 89) and seen["fuse_pool3"][-2:] == (74, 74)
+    assert seen["upscore8"][-2:] == (600, 600)  # (74 − 1)·8 + 16, cropped at 31 to 512
+
+
+def test_fcn8s_upsampling_starts_bilinear():
+    model = FCN8s(num_classes=2).eval()
+    coarse = torch.ones(1, 2, 6, 6)
+    with torch.no_grad():
+        up = model.upscore2(coarse)
+    assert up.shape == (1, 2, 14, 14)
+    assert torch.allclose(up[:, :, 2:-2, 2:-2], torch.ones(1, 2, 10, 10))  # a constant stays constant inside
+    assert torch.all(up[:, 0] == up[:, 1])  # each class map on its own
 
 
 # -- U-Net -----------------------------------------------------------------------------------------------

@@ -4,14 +4,21 @@ It receives plain ``LayerDetails`` / ``ModelOverview`` objects and renders them 
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextOption
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
 from cnn_explorer.widgets.common import format as fmt
 from cnn_explorer.widgets.explorer.layer_info import LayerDetails, ModelOverview, task_label
 from cnn_explorer.widgets.common.theme import colors
+
+# A comma between digit groups: a zero-width space after it lets a long count wrap there and nowhere else.
+_BREAKABLE_COMMA = re.compile(r"(?<=\d),(?=\d{3})")
+# The space in a short count ("150.4 G", "31.0 M"): never a line break.
+_SHORT_COUNT = re.compile(r"(?<=\d) (?=[kMGT]\))")
 
 
 class Inspector(QWidget):
@@ -22,6 +29,9 @@ class Inspector(QWidget):
         self.view.setObjectName("inspector_text")
         self.view.setOpenLinks(False)
         self.view.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.TextSelectableByKeyboard)
+        # Lines break between words only: a narrow dock in presentation broke "31,030,658" after "65" and
+        # "segmentation" before its "n". Long numbers may break after a thousands comma (see ``_row``).
+        self.view.setWordWrapMode(QTextOption.WrapMode.WordWrap)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
@@ -84,6 +94,8 @@ class Inspector(QWidget):
     @staticmethod
     def _row(label: str, value: str, css: str = "") -> str:
         cls = f" class='{css}'" if css else ""
+        value = _BREAKABLE_COMMA.sub(",\u200b", value)  # 150,428,​424,448: a line may end after a group
+        value = _SHORT_COUNT.sub("\u00a0", value)  # "(150.4 G)" stays on one line
         return f"<tr><td class='muted'>{escape(label)}</td><td{cls}>{value}</td></tr>"
 
     def _details_html(self, d: LayerDetails) -> str:

@@ -9,6 +9,7 @@ onto as many rows as make it largest.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ SMALLEST_SCALE = 0.8  # below this the names and operations are left out (a 12 p
 FACE, DEPTH, THICK, BAR = 8.0, 4.5, 3.2, 0.8
 OBLIQUE_X, OBLIQUE_Y = 0.62, 0.42  # the receding axis (W), per unit of depth
 GAP = 2.2  # between two cells, for the kernel's projection lines
+ARC_ROOM = 1.8  # above a row whose volumes have residual arcs over them
 
 
 @dataclass
@@ -65,7 +67,7 @@ class FigureLayout:
 
     def __init__(self, data, px: float, rows: int, details: bool = True):
         self.data, self.px, self.rows, self.details = data, px, rows, details
-        self.shape_font, self.small_font, self.title_font = _font(px, True), _font(0.82 * px), _font(1.2 * px, True)
+        self.shape_font, self.small_font, self.title_font = _font(px, True), _font(0.93 * px), _font(1.2 * px, True)
         shape_m, small_m = QFontMetricsF(self.shape_font), QFontMetricsF(self.small_font)
         title_m = QFontMetricsF(self.title_font)
         self.texts = [self.labels(v) if details else (self.labels(v)[0], "", "") for v in data.volumes]
@@ -94,11 +96,14 @@ class FigureLayout:
                       for k in range(max(row_of, default=0) + 1))
         # The heading wraps onto a second line rather than widen the figure.
         wraps = title_m.horizontalAdvance(self.heading()) > content
-        self.title_height = (3.9 if wraps else 2.4) * px
+        self.legend = legend_items(data)
+        self.title_height = (3.9 if wraps else 2.4) * px + (1.7 * px if self.legend else 0)
         self.label_height = shape_m.height() + (2 * small_m.height() if details else 0) + 0.4 * px
         count = max(row_of, default=0) + 1
         heights = [max((d[1] + d[3] for d, r in zip(dims, row_of) if r == k), default=0) for k in range(count)]
-        tops = [max((d[3] for d, r in zip(dims, row_of) if r == k), default=0) for k in range(count)]
+        arcs = ARC_ROOM * px if any(s.dst == s.src + 1 for s in data.skips) else 0.0
+        tops = [max((d[3] for d, r in zip(dims, row_of) if r == k), default=0) + arcs for k in range(count)]
+        heights = [h + arcs for h in heights]
         faces = [max((d[1] for d, r in zip(dims, row_of) if r == k), default=0) for k in range(count)]
         margin = 1.2 * px
         self.placed: list[Placed] = []
@@ -122,7 +127,7 @@ class FigureLayout:
         data = self.data
         if not data.ok:
             return data.model
-        what = "block outputs" if data.kind == "stages" else "layer outputs"
+        what = {"stages": "block outputs", "u": "stage outputs"}.get(data.kind, "layer outputs")
         return f"{data.model}: {what} as H×W×C volumes (log scale)"
 
     @staticmethod
@@ -132,9 +137,32 @@ class FigureLayout:
         return shape, volume.name, title
 
 
-def best_layout(data, px: float, size: QSizeF) -> tuple[FigureLayout, float]:
+def legend_items(data) -> list[tuple[str, str]]:
+    """What the figure's marks mean, from its data: (mark, text) with mark "down", "up", "skip", "arc", "fork"."""
+    items: list[tuple[str, str]] = []
+    volumes = data.volumes
+    for before, volume in zip(volumes, volumes[1:]):
+        if volume.via and volume.level != before.level:
+            item = ("down" if volume.level > before.level else "up", volume.via)
+            if item not in items:
+                items.append(item)
+    for skip in data.skips:
+        item = ("arc", "residual connection (input added, +)") if skip.dst == skip.src + 1 else ("skip", skip.label)
+        if item not in items:
+            items.append(item)
+    if any(v.parts for v in volumes):
+        items.append(("fork", "parallel branches, concatenated along C"))
+    return items
+
+
+def best_layout(data, px: float, size: QSizeF):
     """The layout (1 to MAX_ROWS rows) that can be drawn largest in ``size``, and its scale; with the shapes
-    alone when the names and operations would make the text too small to read (a narrow tab)."""
+    alone when the names and operations would make the text too small to read (a narrow tab). A U figure
+    has its own layout (``u_layout.py``)."""
+    if data.kind == "u":
+        from cnn_explorer.widgets.figure.u_layout import best_u_layout
+
+        return best_u_layout(data, px, size)
     best, best_scale = None, -1.0
     for details in (True, False):
         if best is not None and best_scale >= SMALLEST_SCALE:
@@ -165,27 +193,86 @@ def paint_figure(painter: QPainter, data, size: QSizeF, theme: str = "light", fo
     painter.save()
     painter.translate((size.width() - layout.width * scale) / 2, (size.height() - layout.height * scale) / 2)
     painter.scale(scale, scale)
-    _draw(painter, layout, colors)
+    if data.kind == "u":
+        from cnn_explorer.widgets.figure.u_layout import draw_u
+
+        draw_u(painter, layout, colors)
+    else:
+        _draw(painter, layout, colors)
     painter.restore()
     return layout, scale
+
+
+def mark_color(mark: str, colors) -> QColor:
+    """The colour of a legend's mark: pooling's for the way down, upsampling's for the way up."""
+    if mark == "down":
+        return QColor(colors.borders["pool"])
+    if mark == "up":
+        return QColor(colors.borders["linear"])  # not the pooling's green: the two ways must be told apart
+    if mark in ("skip", "arc"):
+        return QColor(colors.accent)
+    return QColor(colors.edge)
+
+
+def draw_heading(painter: QPainter, layout, colors) -> None:
+    """The heading and, under it, the legend of the marks the figure uses."""
+    px = layout.px
+    painter.setPen(QColor(colors.text))
+    painter.setFont(layout.title_font)
+    heading_height = layout.title_height - (1.7 * px if layout.legend else 0)
+    painter.drawText(QRectF(0.5 * px, 1.0 * px, layout.width - px, heading_height),
+                     Qt.AlignHCenter | Qt.AlignTop | Qt.TextWordWrap, layout.heading())
+    if not layout.legend:
+        return
+    metrics = QFontMetricsF(layout.small_font)
+    sample, spacing = 1.8 * px, 1.2 * px
+    widths = [sample + 0.4 * px + metrics.horizontalAdvance(text) for _, text in layout.legend]
+    x = max(0.5 * px, (layout.width - sum(widths) - spacing * (len(widths) - 1)) / 2)
+    y = heading_height + 0.2 * px
+    painter.setFont(layout.small_font)
+    for (mark, text), width in zip(layout.legend, widths):
+        color, mid = mark_color(mark, colors), y + metrics.height() / 2
+        if mark == "arc":
+            path = QPainterPath(QPointF(x, mid + 0.35 * px))
+            path.quadTo(QPointF(x + sample / 2, mid - 0.9 * px), QPointF(x + sample, mid + 0.35 * px))
+            painter.setPen(QPen(color, 1.6))
+            painter.setBrush(Qt.NoBrush)
+            painter.drawPath(path)
+        elif mark == "fork":
+            _fork(painter, QPointF(x, mid), x + sample, mid - 0.4 * px, mid + 0.4 * px, 3, color, px)
+        else:
+            _arrow(painter, QPointF(x, mid + (-0.4 if mark == "up" else 0.4 if mark == "down" else 0) * px),
+                   QPointF(x + sample, mid - (-0.4 if mark == "up" else 0.4 if mark == "down" else 0) * px),
+                   color, px, dashed=mark == "skip")
+        painter.setPen(QColor(colors.muted))
+        painter.drawText(QRectF(x + sample + 0.4 * px, y, width, metrics.height()), Qt.AlignLeft | Qt.AlignTop,
+                         text)
+        x += width + spacing
+
+
+def draw_box(painter: QPainter, placed: Placed, volume, colors) -> None:
+    kind = BLOCK_KIND if volume.kind == "block" else volume.kind
+    _box(painter, placed, QColor(colors.fills.get(kind, colors.fills["other"])),
+         QColor(colors.borders.get(kind, colors.borders["other"])), volume.parts)
 
 
 def _draw(painter: QPainter, layout: FigureLayout, colors) -> None:
     px = layout.px
     text, muted = QColor(colors.text), QColor(colors.muted)
-    painter.setPen(text)
-    painter.setFont(layout.title_font)
-    painter.drawText(QRectF(0.5 * px, 1.0 * px, layout.width - px, layout.title_height),
-                     Qt.AlignHCenter | Qt.AlignTop | Qt.TextWordWrap, layout.heading())
+    draw_heading(painter, layout, colors)
     volumes = layout.data.volumes
     for placed in layout.placed:
-        volume = volumes[placed.index]
-        kind = BLOCK_KIND if volume.kind == "block" else volume.kind
-        _box(painter, placed, QColor(colors.fills.get(kind, colors.fills["other"])),
-             QColor(colors.borders.get(kind, colors.borders["other"])))
+        draw_box(painter, placed, volumes[placed.index], colors)
     edge = QColor(colors.edge)
     for before, placed in zip(layout.placed, layout.placed[1:]):
         volume = volumes[placed.index]
+        if volume.parts:  # the branches: the arrow forks into one per branch
+            start = QPointF(before.x + before.thickness + before.ox * 0.5 + 0.2 * px, placed.y + placed.height / 2)
+            if before.row != placed.row:
+                start = QPointF(placed.x - 1.6 * px, start.y())
+            _fork(painter, start, placed.x - 0.15 * px, placed.y + 0.18 * placed.height,
+                  placed.y + 0.82 * placed.height, len(volume.parts), edge, px)
+            continue
         if before.row != placed.row:
             _arrow(painter, QPointF(placed.x - 1.1 * px, placed.y + placed.height / 2),
                    QPointF(placed.x - 0.2 * px, placed.y + placed.height / 2), edge, px)  # from the row above
@@ -198,6 +285,9 @@ def _draw(painter: QPainter, layout: FigureLayout, colors) -> None:
             y = placed.y + placed.height / 2
             _arrow(painter, QPointF(before.x + before.thickness + before.ox * 0.5 + 0.2 * px, y),
                    QPointF(placed.x - 0.2 * px, y), edge, px)
+    for skip in layout.data.skips:
+        if skip.dst == skip.src + 1:
+            _residual_arc(painter, layout.placed[skip.src], layout.placed[skip.dst], QColor(colors.accent), px)
     for placed, (shape, name, title) in zip(layout.placed, layout.texts):
         y = placed.label_y
         for line, font, color in ((shape, layout.shape_font, text), (name, layout.small_font, muted),
@@ -212,7 +302,8 @@ def _draw(painter: QPainter, layout: FigureLayout, colors) -> None:
             y += height
 
 
-def _box(painter: QPainter, p: Placed, fill: QColor, border: QColor) -> None:
+def _box(painter: QPainter, p: Placed, fill: QColor, border: QColor, parts: tuple[int, ...] = ()) -> None:
+    """A volume; with ``parts``, split along its thickness (C) into the concatenated branches' channels."""
     x, y, t, h, ox, oy = p.x, p.y, p.thickness, p.height, p.ox, p.oy
     pen = QPen(border, 1.2)
     pen.setJoinStyle(Qt.RoundJoin)
@@ -226,6 +317,48 @@ def _box(painter: QPainter, p: Placed, fill: QColor, border: QColor) -> None:
     painter.drawPolygon(side)
     painter.setBrush(fill)
     painter.drawRect(QRectF(x, y, t, h))
+    total, done = sum(parts), 0
+    for part in parts[:-1]:
+        done += part
+        cut = x + t * done / total
+        painter.drawLine(QPointF(cut, y + h), QPointF(cut, y))
+        painter.drawLine(QPointF(cut, y), QPointF(cut + ox, y - oy))
+
+
+def _fork(painter: QPainter, start: QPointF, end_x: float, top: float, bottom: float, count: int, color: QColor,
+          px: float) -> None:
+    """One arrow that forks into ``count`` parallel ones (an Inception module's branches)."""
+    split = end_x - 0.9 * px
+    if split - start.x() > 0.2 * px:
+        painter.setPen(QPen(color, 1.3))
+        painter.drawLine(start, QPointF(split, start.y()))
+    painter.setPen(QPen(color, 1.3))
+    painter.drawLine(QPointF(split, top), QPointF(split, bottom))
+    for i in range(count):
+        y = top + (bottom - top) * i / max(count - 1, 1)
+        _arrow(painter, QPointF(split, y), QPointF(end_x, y), color, px, head=0.32)
+
+
+def _residual_arc(painter: QPainter, before: Placed, after: Placed, color: QColor, px: float) -> None:
+    """The residual connection: an arc from the volume before over the block to its output, where it is added."""
+    end = QPointF(after.x + 0.5 * after.thickness + 0.5 * after.ox, after.y - after.oy - 0.1 * px)
+    if before.row == after.row:
+        start = QPointF(before.x + 0.5 * before.thickness + 0.5 * before.ox, before.y - before.oy - 0.1 * px)
+    else:
+        start = QPointF(after.x - 1.6 * px, end.y())
+    top = min(start.y(), end.y()) - 1.4 * px
+    path = QPainterPath(start)
+    path.cubicTo(QPointF(start.x(), top), QPointF(end.x(), top), end)
+    painter.setPen(QPen(color, 1.6))
+    painter.setBrush(Qt.NoBrush)
+    painter.drawPath(path)
+    head = QPainterPath(end)
+    head.lineTo(end.x() - 0.26 * px, end.y() - 0.45 * px)
+    head.lineTo(end.x() + 0.26 * px, end.y() - 0.45 * px)
+    head.closeSubpath()
+    painter.setPen(Qt.NoPen)
+    painter.setBrush(color)
+    painter.drawPath(head)
 
 
 def _kernel(painter: QPainter, before: Placed, after: Placed | None, volume, colors, px: float) -> None:
@@ -254,15 +387,23 @@ def _kernel(painter: QPainter, before: Placed, after: Placed | None, volume, col
     painter.drawPolygon(QPolygonF(corners))
 
 
-def _arrow(painter: QPainter, start: QPointF, end: QPointF, color: QColor, px: float) -> None:
-    if end.x() - start.x() < 0.4 * px:
+def _arrow(painter: QPainter, start: QPointF, end: QPointF, color: QColor, px: float, head: float = 0.5,
+           dashed: bool = False, width: float = 1.3) -> None:
+    """A straight arrow, its head ``head`` text sizes long, pointing along it."""
+    dx, dy = end.x() - start.x(), end.y() - start.y()
+    length = math.hypot(dx, dy)
+    if dx < 0.4 * px or length < 1e-6:
         return
-    painter.setPen(QPen(color, 1.3))
+    painter.setPen(QPen(color, width, Qt.DashLine if dashed else Qt.SolidLine))
     painter.drawLine(start, end)
-    head = QPainterPath(end)
-    head.lineTo(end.x() - 0.5 * px, end.y() - 0.28 * px)
-    head.lineTo(end.x() - 0.5 * px, end.y() + 0.28 * px)
-    head.closeSubpath()
+    ux, uy = dx / length, dy / length
+    back = QPointF(end.x() - head * px * ux, end.y() - head * px * uy)
+    side = 0.56 * head * px
+    path = QPainterPath(end)
+    path.lineTo(back.x() - side * uy, back.y() + side * ux)
+    path.lineTo(back.x() + side * uy, back.y() - side * ux)
+    path.closeSubpath()
+    head = path
     painter.setPen(Qt.NoPen)
     painter.setBrush(color)
     painter.drawPath(head)
