@@ -26,13 +26,13 @@ def _map_height(view: GraphView, key: str) -> int:
     return view.graph_data().node_by_name(view.node_members(key)[-1]).shape[1]
 
 
-def assert_a_u(view: GraphView, *, words: str) -> list:
+def assert_a_u(view: GraphView, *, words: str, skips_at_least: int = 3) -> list:
     """The graph in ``view`` is drawn as a U; returns its skip routes."""
     scene = view._scene
     layout, graph = scene.layout, scene.graph
     assert layout.u_shape, "drawn as a U"
     skips = [route for route in layout.edges if route.label]
-    assert len(skips) >= 3, "the skips across are labelled"
+    assert len(skips) >= skips_at_least, "the skips across are labelled"
     keys = [node.key for node in graph.nodes]
     rects = {key: view.node_rect(key) for key in keys}
     y = {key: rects[key].center().y() for key in keys}
@@ -78,6 +78,31 @@ def test_an_encoder_decoder_is_a_u_on_a_projected_screen(projector, model, words
         assert not small, f"{model}: titles under {READABLE_PX} px at zoom {zoom:.2f}: {small}"
     if model == "unet":  # the paper's words and shapes: 512×64×64 cropped and concatenated one level up
         assert ("copy and crop", "512×64×64") in [route.label for route in skips]
+
+
+def test_fcn8s_fuses_pool4_and_pool3_scores_across_the_u(projector):
+    load(projector, "fcn8s_vgg16")
+    graph = projector.graph
+    skips = assert_a_u(graph, words="skip, crop and sum", skips_at_least=2)
+    scene = graph._scene
+    keys = [node.key for node in scene.graph.nodes]
+    # pool4's 512×44×44 and pool3's 256×88×88 (the paper's 500×500 input, padded 100), each scored, cropped
+    # and summed with the upsampled coarser scores one row lower: strides 16 and 8.
+    assert sorted(route.label[1] for route in skips) == ["256×88×88", "512×44×44"]
+    for route in skips:
+        row = scene.layout.layers[route.dst]
+        sums = [i for i, node in enumerate(scene.graph.nodes) if node.kind == "merge" and scene.layout.layers[i] == row]
+        assert len(sums) == 1, "the fusion is in the skip's row"
+        edges = scene.graph.edges
+        fed = {e.src for e in edges if e.dst == sums[0]}
+        assert len(fed) == 2, keys[sums[0]]
+        chain = {route.dst} | {e.dst for e in edges if e.src == route.dst}  # the scores and their crop
+        upsampled = fed - chain
+        assert len(fed & chain) == 1 and len(upsampled) == 1, [keys[i] for i in fed]
+        coarser = {e.src for e in edges if e.dst in upsampled}
+        assert all(scene.layout.layers[c] > row for c in coarser), "the upsampled scores come from below"
+    outside, _, _ = fitted_and_readable(projector)
+    assert not outside
 
 
 def test_a_chain_and_a_resnet_keep_their_rows(projector):

@@ -150,7 +150,7 @@ def blocks_to_open(data: GraphData, candidates: list[str]) -> set[str]:
 def _skip_words(data: GraphData, src: GraphNode, dst: GraphNode, carried) -> tuple[str, str]:
     """What a skip edge does, in the papers' words, and the shape it carries: "copy and crop" (U-Net: the
     encoder's map cropped to the decoder's and concatenated), "copy and concatenate", "pooling indices"
-    (SegNet: the pool's switches for the unpooling), "skip, summed" (FCN's fused scores)."""
+    (SegNet: the pool's switches for the unpooling), "skip, crop and sum" (FCN's fused scores)."""
     succs: dict[int, list[GraphNode]] = {}
     by_id = {node.id: node for node in data.nodes}
     for edge in data.edges:
@@ -172,8 +172,8 @@ def _skip_words(data: GraphData, src: GraphNode, dst: GraphNode, carried) -> tup
     title = node.title.lower()
     if node.kind == "merge" and ("cat" in title or "concat" in title):
         return ("copy and crop" if cropped else "copy and concatenate"), shape
-    if node.kind == "merge" and ("add" in title or "sum" in title):
-        return ("skip, cropped, summed" if cropped else "skip, summed"), shape
+    if node.kind == "merge" and ("add" in title or "sum" in title or title == "+"):
+        return ("skip, crop and sum" if cropped else "skip and sum"), shape
     return ("skip, cropped" if cropped else "skip"), shape
 
 
@@ -196,6 +196,25 @@ def _visible_shapes(graph: FoldedGraph, data: GraphData):
         outs = leaving.get(i) or [by_id[node.members[-1]].shape]
         shapes.append(outs[-1] if len({_height(o) for o in outs}) == 1 else None)
     return shapes, [raw_of.get((e.src, e.dst)) for e in graph.edges]
+
+
+def _chain_order(row: list[int], pairs: list[tuple[int, int]], skip_in: set[int],
+                 position: dict[int, int]) -> list[int]:
+    """A decoder row in an order where every edge goes right: first what a skip comes into, then each node's
+    successor as soon as all its inputs are placed (FCN: score_pool4, its crop, then the upsampled scores
+    beside the sum), so that most edges join neighbours."""
+    members = set(row)
+    preds = {v: {s for s, d in pairs if d == v and s in members} for v in row}
+    succs = {v: [d for s, d in pairs if s == v and d in members] for v in row}
+    placed: list[int] = []
+    done: set[int] = set()
+    while len(placed) < len(row):
+        ready = [v for v in row if v not in done and preds[v] <= done]
+        follow = [d for d in (succs[placed[-1]] if placed else []) if d in ready]
+        v = min(follow or ready, key=lambda v: (v not in skip_in, position[v]))
+        placed.append(v)
+        done.add(v)
+    return placed
 
 
 def layout_u(graph: FoldedGraph, data: GraphData, sizes: list[tuple[float, float]], *, hgap: float,
@@ -231,11 +250,9 @@ def layout_u(graph: FoldedGraph, data: GraphData, sizes: list[tuple[float, float
         rows: dict[tuple[str, int], list[int]] = {}
         for v in u.order:
             rows.setdefault((arm[v], band[v]), []).append(v)
-        for (side, b), row in rows.items():  # a decoder row starts with what the skip comes into
+        for (side, b), row in rows.items():
             if side == "dec":
-                members = set(row)
-                row.sort(key=lambda v: (0 if v in skip_in and not any(s in members and d == v for s, d in pairs)
-                                        else 1, position[v]))
+                rows[(side, b)] = _chain_order(row, pairs, skip_in, position)
         lifted: dict[int, int] = {}  # a node in the top row -> the node it stands over
         if lift:
             enc0, dec0 = rows.get(("enc", 0), []), rows.get(("dec", 0), [])
@@ -337,8 +354,8 @@ def layout_u(graph: FoldedGraph, data: GraphData, sizes: list[tuple[float, float
             row_s, row_d = rows[("enc", band[s])], rows[("dec", band[d])]
             if row_s[-1] == s and row_d[0] == d:  # straight across
                 points = [(r(s), ys_), (l(d), yd)]
-            else:  # over the rows
-                lane = above(band[s]) + vgap * 0.1
+            else:  # over the rows, below the lane that comes down into the row
+                lane = above(band[s]) + vgap * 0.3
                 points = [(xs, t(s)), (xs, lane), (xd, lane), (xd, t(d))]
             start = max(r(v) for v in row_s if v != d)
             end = min(l(v) for v in row_d)
