@@ -15,6 +15,7 @@ crop") and the shape.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable
 
@@ -40,7 +41,6 @@ def _topological(count: int, edges: list[tuple[int, int]]) -> list[int] | None:
     for s, d in edges:
         succs[s].append(d)
         preds_left[d] += 1
-    import heapq
     ready = [i for i in range(count) if preds_left[i] == 0]
     heapq.heapify(ready)
     order = []
@@ -87,21 +87,23 @@ def find_u(heights: list[int | None], edges: list[tuple[int, int]],
         out[v] = max(set(votes), key=lambda level: (votes.count(level), -level))
         into[v] = max(out[edges[i][0]] for i in preds[v])
     deepest = max(out)
-    bottom = max(order.index(v) for v in range(count) if out[v] == deepest)
+    bottom = max(k for k, v in enumerate(order) if out[v] == deepest)
     encoder = set(order[:bottom + 1])
     if deepest < MIN_LEVELS or len(encoder) == count:
         return None
-    sinks = [v for v in range(count) if all(s != v for s, _ in edges)]
+    sources = {s for s, _ in edges}
+    sinks = [v for v in range(count) if v not in sources]
     if max(out[v] for v in sinks) > deepest - MIN_LEVELS:
         return None
     place = list(out)
     skips: set[int] = set()
+    feeds_encoder = {s for s, d in edges if d in encoder}
     for i, (s, d) in enumerate(edges):
         if s not in encoder or d in encoder:
             continue
         if out[s] == out[d]:
             skips.add(i)
-        elif into[s] == out[d] != out[s] and any(s2 == s and d2 in encoder for s2, d2 in edges):
+        elif into[s] == out[d] != out[s] and s in feeds_encoder:
             # a pool handing its indices to the unpooling on the side, while its map goes on down: it is drawn
             # at the level of its input, where the unpooling puts them back
             place[s] = into[s]
