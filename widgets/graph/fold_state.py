@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from cnn_explorer.widgets.graph.data import GraphData
+from cnn_explorer.widgets.graph.layout_u import blocks_to_open
 from cnn_explorer.widgets.graph.layout import enclosing_blocks, foldable_paths, innermost_foldable, node_counts, outermost_foldable
 
 
@@ -43,8 +44,17 @@ class FoldState:
         return path in self._folded
 
     def default(self) -> set[str]:
-        """The folded set a graph opens with: every outermost foldable block."""
-        return set(outermost_foldable(self.data)) if self.data is not None else set()
+        """The folded set a graph opens with: every outermost foldable block, but an encoder–decoder's block
+        that holds its skips of several levels (SegNet's encoder), which opens by one level so that the U shows
+        its left arm (layout_u.blocks_to_open)."""
+        if self.data is None:
+            return set()
+        outermost = outermost_foldable(self.data)
+        folded = set(outermost)
+        for path in blocks_to_open(self.data, outermost):
+            folded.discard(path)
+            folded.update(self.next_level(path))
+        return folded
 
     def enclosing(self, key: str) -> tuple[str, ...]:
         """The module paths that hold the layer or block ``key``, outermost first (a block: itself last)."""

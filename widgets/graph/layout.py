@@ -29,7 +29,9 @@ from collections import Counter
 from cnn_explorer.widgets.graph.folding import (  # noqa: F401  (re-exported: layout is where they are imported from)
     BLOCK_KIND, FoldedGraph, VisibleEdge, VisibleNode, compact_chains, enclosing_blocks, fold_graph,
     foldable_paths, innermost_foldable, node_counts, outermost_foldable)
+from cnn_explorer.widgets.graph.data import GraphData
 from cnn_explorer.widgets.graph.layout_lr import layout_rows
+from cnn_explorer.widgets.graph.layout_u import layout_u
 from cnn_explorer.widgets.graph.routes import Bus, EdgeRoute, GraphLayout  # noqa: F401  (re-exported)
 
 
@@ -134,7 +136,8 @@ DIRECTIONS = ("tb", "lr")
 
 def layout_graph(graph: FoldedGraph, sizes: list[tuple[float, float]], *, hgap: float = 40.0,
                  vgap: float = 56.0, port_gap: float = 14.0, groups: list[str | None] | None = None,
-                 direction: str = "tb", aspect: float | None = None, reserve: float = 0.0) -> GraphLayout:
+                 direction: str = "tb", aspect: float | None = None, reserve: float = 0.0,
+                 data: GraphData | None = None, text_width=None, label_height: float = 0.0) -> GraphLayout:
     """Place the nodes of ``graph`` (of the given pixel ``sizes``) in layers, top to bottom, and route its
     edges. ``hgap`` is the space between neighbours in a layer, ``vgap`` between layers. ``groups``: the
     block each node is drawn in (a frame), to keep the nodes of a block together (see ``_layers``).
@@ -142,10 +145,18 @@ def layout_graph(graph: FoldedGraph, sizes: list[tuple[float, float]], *, hgap: 
     ``direction="lr"``: layers left to right, and (with ``aspect``, the width / height of the screen it is
     shown on) the layers wrapped into rows, as many as let the whole graph be shown largest on that screen
     (``reserve``: the height of what is drawn above it). Then ``hgap`` separates the nodes of a layer
-    (vertically) and ``vgap`` the layers (horizontally)."""
+    (vertically) and ``vgap`` the layers (horizontally).
+
+    With ``data`` (what ``graph`` was folded from) and ``text_width`` (a function that measures a label), an
+    encoder–decoder is drawn as a U in either direction (``layout_u.py``), its skips labelled."""
     count = len(graph.nodes)
     if count == 0:
         return GraphLayout([], [], [], [], direction=direction)
+    if data is not None and text_width is not None:
+        u = layout_u(graph, data, sizes, hgap=hgap, vgap=vgap, text_width=text_width, label_height=label_height,
+                     aspect=aspect, reserve=reserve, direction=direction)
+        if u is not None:
+            return u
     pairs = [(e.src, e.dst) for e in graph.edges]
     layer, reversed_edges = _layers(count, pairs, groups)
     bus_edges = _bus_edges(count, pairs, layer)

@@ -57,6 +57,7 @@ class GraphScene(SceneDrawing, QGraphicsScene):
         self._styles: dict[str, tuple] = {}  # role -> (pen, brush) in the current look
         self._summaries: list[tuple[QGraphicsItem, QRectF, float]] = []  # label, what it sums up, its area
         self._pad_y, self._line_gap = PAD_Y, LINE_GAP  # compact mode: tighter
+        self.skip_label_lines = None  # an encoder–decoder's skip labels (a TextLines), when drawn as a U
 
     # -- reading -----------------------------------------------------------------------------------------
     def node(self, key: str) -> VisibleNode | None:
@@ -291,11 +292,14 @@ class GraphScene(SceneDrawing, QGraphicsScene):
             across = direction == "lr"
             # Left to right, the shapes are in the nodes, not beside the edges: the gaps only hold arrows
             # and the frames of blocks.
+            label_metrics = QFontMetricsF(scene_font(DETAIL_PX * s))
             self.layout = layout_graph(self.graph, [(t.width, t.height) for t in self._texts],
                                        hgap=(max(28.0, vgap / s - 30) if across else 56) * s,
                                        vgap=(max(30.0, vgap / s - 26) if across else vgap / s) * s,
                                        port_gap=14 * s, groups=groups, direction=direction,
-                                       aspect=aspect, reserve=self._heading_height())
+                                       aspect=aspect, reserve=self._heading_height(), data=data,
+                                       text_width=label_metrics.horizontalAdvance,
+                                       label_height=label_metrics.height())
             self._layout_key = layout_key
         laying_out = time.perf_counter() - step_start
         yield
@@ -303,6 +307,7 @@ class GraphScene(SceneDrawing, QGraphicsScene):
         self._selection_items = []
         self._painted = []
         self._summaries = []
+        self.skip_label_lines = None
         self.clear()
         self._layers = {name: layer_item(self, z) for name, z in LAYERS}
         self._draw_frames()

@@ -87,8 +87,10 @@ class SceneDrawing:
         self._paint(QGraphicsPathItem(arrows, self._layers["edges"]), "arrow")
 
     def _draw_edges(self) -> None:
-        if self.layout.direction == "lr":  # each node shows its output shape: no labels on the edges
+        if self.layout.direction == "lr" or self.layout.u_shape:  # each node shows its output shape
             self._draw_edges_across()
+            if self.layout.u_shape:
+                self._draw_skip_labels()
             return
         colors, s, layout = self.colors, self.font_scale, self.layout
         edges_layer = self._layers["edges"]
@@ -129,6 +131,30 @@ class SceneDrawing:
         for path in arrows.values():
             self._paint(QGraphicsPathItem(path, edges_layer), "arrow")
         self._draw_edge_labels()
+
+    def _draw_skip_labels(self) -> None:
+        """An encoder–decoder's skips (layout_u.py): what each carries above its line ("copy and crop"), the
+        shape below it, on plates of the background's colour."""
+        s = self.font_scale
+        font = scene_font(DETAIL_PX * s)
+        metrics = QFontMetricsF(font)
+        labels = self._layers["details"]  # shown as long as the nodes' shapes are
+        lines = self._paint(TextLines(labels, font, self._text_colour), "lines")
+        plates = QPainterPath()
+        gap = 3 * s
+        for route in self.layout.edges:
+            if not route.label or route.label_at is None:
+                continue
+            x, y = route.label_at
+            for number, text in enumerate(route.label[:2]):
+                top = y - gap - metrics.height() if number == 0 else y + gap
+                width = metrics.horizontalAdvance(text)
+                lines.add(text, "text" if number == 0 else "muted", x, top)
+                plates.addRoundedRect(QRectF(x - width / 2 - 2 * s, top, width + 4 * s, metrics.height()),
+                                      3 * s, 3 * s)
+        plate_item = self._paint(QGraphicsPathItem(plates, labels), "plate")
+        plate_item.setZValue(-0.01)
+        self.skip_label_lines = lines
 
     def _draw_edge_labels(self) -> None:
         """The tensor shape once per source, just below it, beside its outgoing edges."""
@@ -286,7 +312,7 @@ class SceneDrawing:
         arrow_length = ARROW_LENGTH * self._arrow_scale()
         for route in self.layout.edges:
             if route.src == index or route.dst == index:
-                if self.layout.direction == "lr":
+                if self.layout.direction == "lr" or self.layout.u_shape:
                     route_path(edges, route, arrow_length, 10 * s)
                 elif route.bus is None:
                     edge_curve(edges, route.points, arrow_length)

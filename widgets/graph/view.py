@@ -28,6 +28,7 @@ from cnn_explorer.widgets.common.theme import THEMES, graph_colors
 MIN_ZOOM, MAX_ZOOM = 0.01, 6.0
 # A graph opens fitted to the view when that zoom is at least this (labels stay legible), else at the top.
 READABLE_FIT_SCALE = 0.75
+U_FIT_SCALE = 0.4  # an encoder–decoder's U opens whole down to this zoom: its shape is the lesson
 STEPPED_NODES = 300  # a change of text size redraws a graph of more visible nodes behind the one shown
 READABLE_PX = 14.0  # a node's title at least this high on the screen is legible from a lecture hall's back row
 
@@ -404,7 +405,9 @@ class GraphView(ViewSelection, ViewExport, QWidget):
         rect = self._scene.sceneRect()
         viewport = self._canvas.viewport().rect()
         fit_scale = min(viewport.width() / rect.width(), viewport.height() / rect.height())
-        if fit_scale >= READABLE_FIT_SCALE or self._direction == "lr":  # rows made to fit: all of it
+        # Rows made to fit: all of it; an encoder–decoder's U too, as long as it is more than a picture.
+        u_shape = self._scene.layout is not None and self._scene.layout.u_shape
+        if fit_scale >= READABLE_FIT_SCALE or self._direction == "lr" or (u_shape and fit_scale >= U_FIT_SCALE):
             self.fit()
             return
         scale = max(0.6, min(1.0, viewport.width() / rect.width()))
