@@ -8,7 +8,6 @@ import re
 from html import escape
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QTextOption
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
 from cnn_explorer.widgets.common import format as fmt
@@ -29,9 +28,6 @@ class Inspector(QWidget):
         self.view.setObjectName("inspector_text")
         self.view.setOpenLinks(False)
         self.view.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.TextSelectableByKeyboard)
-        # Lines break between words only: a narrow dock in presentation broke "31,030,658" after "65" and
-        # "segmentation" before its "n". Long numbers may break after a thousands comma (see ``_row``).
-        self.view.setWordWrapMode(QTextOption.WrapMode.WordWrap)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
