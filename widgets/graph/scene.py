@@ -63,6 +63,10 @@ class GraphScene(SceneDrawing, QGraphicsScene):
         index = self.index_of_key.get(key)
         return None if index is None else self.graph.nodes[index]
 
+    def graph_title(self) -> str:
+        """The title of the graph drawn (a file's title), "graph" when none is."""
+        return self._data.title if self._data is not None else "graph"
+
     def node_rect(self, key: str) -> QRectF | None:
         item = self.node_items.get(key)
         return item.sceneBoundingRect() if item else None
