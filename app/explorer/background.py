@@ -41,6 +41,7 @@ class BackgroundWriter(QObject):
         self._dialog: QProgressDialog | None = None
         self._scene = None
         self._written: list[Path] | None = None
+        self.last_step = ""  # the last step the job reported
 
     def is_busy(self) -> bool:
         return self._job is not None
@@ -71,6 +72,7 @@ class BackgroundWriter(QObject):
             return list(written)
 
         self._scene = scene
+        self.last_step = ""
         self._job = self.ctx.runner.submit(work, channel=CHANNEL, done=self._done, failed=self._failed,
                                            progress=self._progress)
         self._dialog = dialog = QProgressDialog(f"{what}…", "Cancel", 0, 0, self.ctx.parent)
@@ -96,6 +98,7 @@ class BackgroundWriter(QObject):
     def _progress(self, job_id: int, text: str, percent: int) -> None:
         if job_id != self._job or self._dialog is None:
             return
+        self.last_step = text
         self._dialog.setLabelText(f"{text}…")
         if percent < 0:
             self._dialog.setRange(0, 0)
