@@ -19,6 +19,11 @@ Why a worker thread may use it, by Qt's rules ("Threads and QObjects", "Painting
 
 The thread that builds the scene is the only one that touches it until it is done with it; the GUI thread
 then deletes it (``claim`` takes it back first).
+
+Why not ``QGraphicsScene.render``: PySide holds Python's GIL for the whole call, and one slide of DenseNet-201
+unfolded took 200-350 ms of it (every item is drawn, clipped, on every page): the GUI thread, which needs the
+GIL for any Python slot, stalled that long. ``paint_region`` draws the same items, in the same order, with the
+same transforms and painter states, one call per item, so that the GIL changes hands between them.
 """
 
 from __future__ import annotations
@@ -26,9 +31,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QRectF, QSizeF, QThread
-from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtWidgets import QGraphicsScene
+from PySide6.QtCore import QEvent, QRectF, QSizeF, Qt, QThread
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QTransform
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene, QStyle, QStyleOptionGraphicsItem
 
 from cnn_explorer.widgets.common.picture import write_png, write_svg
 from cnn_explorer.widgets.graph.scene import GraphScene
@@ -62,6 +67,102 @@ class OffscreenScene(GraphScene):
         if event.type() in _BROADCASTS:
             return True  # its look is fixed by set_look; the GUI thread must not touch it while it is drawn
         return super().event(event)
+
+
+BLEED_PX = 8.0  # items this close outside a region may still colour its edge pixels (antialiasing, glyphs)
+
+
+def paint_region(scene: QGraphicsScene, painter: QPainter, target: QRectF, source: QRectF) -> None:
+    """Draw ``source`` of ``scene`` into ``target`` of ``painter`` (the aspect ratio kept), as
+    ``QGraphicsScene.render`` does for a scene of plain items (no opacity, clipping, caching or widgets, which
+    the graph's scene has none of): the same clip, transforms and painter state per item, the items in their
+    stacking order. Unlike it, only the items in and near ``source`` are drawn, and an item that draws many
+    parts (``TextLines``) is told the area exposed: what lies outside the clip made no pixel anyway."""
+    if source.isEmpty() or target.isEmpty():
+        return
+    ratio = min(target.width() / source.width(), target.height() / source.height())
+    painter.save()
+    painter.setClipRect(target, Qt.ClipOperation.IntersectClip)
+    painter.setWorldTransform(QTransform().translate(target.left(), target.top()).scale(ratio, ratio)
+                              .translate(-source.left(), -source.top()), True)
+    view = painter.worldTransform()
+    if scene.backgroundBrush().style() != Qt.BrushStyle.NoBrush:
+        painter.fillRect(source, scene.backgroundBrush())
+    near = source.adjusted(-BLEED_PX, -BLEED_PX, BLEED_PX, BLEED_PX)
+    option = QStyleOptionGraphicsItem()
+    pieces = _path_pieces(scene)
+    for item in scene.items(near, Qt.ItemSelectionMode.IntersectsItemBoundingRect, Qt.SortOrder.AscendingOrder):
+        flags = item.flags()
+        if flags & QGraphicsItem.GraphicsItemFlag.ItemHasNoContents or not item.isVisible():
+            continue
+        bounds = item.boundingRect()
+        option.state = QStyle.StateFlag.State_None
+        if item.isEnabled():
+            option.state |= QStyle.StateFlag.State_Enabled
+        if item.isSelected():
+            option.state |= QStyle.StateFlag.State_Selected
+        option.rect = bounds.toRect()
+        option.exposedRect = bounds
+        if flags & QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption:
+            option.exposedRect = item.mapRectFromScene(near).intersected(bounds)
+        painter.save()
+        painter.setWorldTransform(item.sceneTransform() * view)
+        painter.setOpacity(item.effectiveOpacity())
+        parts = pieces.get(item) if isinstance(item, QGraphicsPathItem) else None
+        if parts is None or item.isSelected():
+            item.paint(painter, option, None)
+        else:  # QGraphicsPathItem.paint, with the parts of its path near the region only
+            grow = item.pen().widthF() / 2 + 1  # a stroke reaches this far beyond its control points
+            local = item.mapRectFromScene(near).adjusted(-grow, -grow, grow, grow)
+            path = QPainterPath()
+            path.setFillRule(item.path().fillRule())
+            for bounds, part in parts:
+                if bounds.intersects(local):
+                    path.addPath(part)
+            painter.setPen(item.pen())
+            painter.setBrush(item.brush())
+            painter.drawPath(path)
+        painter.restore()
+    painter.restore()
+
+
+SPLIT_ELEMENTS = 200  # a path of more elements is drawn a part at a time (a layer of edges, of arrows)
+
+
+def _path_pieces(scene) -> dict:
+    """For each large path item (the edges of a whole graph are one path), its subpaths and their control
+    points' bounds: drawn all on every page, clipped, one of them held the GIL for ~120 ms. Made once per build
+    of the scene (``GraphScene.export_cache``, emptied by each build)."""
+    cache = scene.export_cache
+    if "pieces" not in cache:
+        cache["pieces"] = {item: _subpaths(item.path()) for item in scene.items()
+                           if isinstance(item, QGraphicsPathItem) and item.path().elementCount() > SPLIT_ELEMENTS}
+    return cache["pieces"]
+
+
+def _subpaths(path: QPainterPath) -> list[tuple[QRectF, QPainterPath]]:
+    """The subpaths of ``path``, element for element (no curve flattened), with their control points' bounds."""
+    move, line, curve = (QPainterPath.ElementType.MoveToElement, QPainterPath.ElementType.LineToElement,
+                         QPainterPath.ElementType.CurveToElement)
+    parts: list[QPainterPath] = []
+    count, i = path.elementCount(), 0
+    while i < count:
+        element = path.elementAt(i)
+        if element.type == move or not parts:
+            parts.append(QPainterPath())
+            parts[-1].moveTo(element.x, element.y)
+            i += 1
+        elif element.type == line:
+            parts[-1].lineTo(element.x, element.y)
+            i += 1
+        elif element.type == curve:
+            c2, end = path.elementAt(i + 1), path.elementAt(i + 2)
+            parts[-1].cubicTo(element.x, element.y, c2.x, c2.y, end.x, end.y)
+            i += 3
+        else:  # curve data without its curve: not made by QPainterPath's own calls
+            raise ValueError("a path element out of place")
+    # Grown by a pixel: a straight edge's bounds are a line, which intersects nothing (QRectF.intersects).
+    return [(part.controlPointRect().adjusted(-1, -1, 1, 1), part) for part in parts]
 
 
 def export_region(scene: GraphScene) -> QRectF:

@@ -57,6 +57,7 @@ class GraphScene(SceneDrawing, QGraphicsScene):
         self._styles: dict[str, tuple] = {}  # role -> (pen, brush) in the current look
         self._summaries: list[tuple[QGraphicsItem, QRectF, float]] = []  # label, what it sums up, its area
         self._pad_y, self._line_gap = PAD_Y, LINE_GAP  # compact mode: tighter
+        self.export_cache: dict = {}  # what an export of this drawing computed (offscreen.py); emptied by a build
 
     # -- reading -----------------------------------------------------------------------------------------
     def node(self, key: str) -> VisibleNode | None:
@@ -173,9 +174,13 @@ class GraphScene(SceneDrawing, QGraphicsScene):
                 item.setVisible(True)
 
     def render_into(self, painter: QPainter, target: QRectF, source: QRectF) -> None:
+        """Draw ``source`` into ``target`` (for a file: ``offscreen.paint_region``, which a worker thread may use
+        without holding Python's GIL for a whole page, as ``QGraphicsScene.render`` would)."""
+        from cnn_explorer.widgets.graph.offscreen import paint_region
+
         painter.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         painter.fillRect(target, QColor(self.colors.background))
-        self.render(painter, target, source, Qt.AspectRatioMode.KeepAspectRatio)
+        paint_region(self, painter, target, source)
 
     def can_restyle(self, colors: GraphColors) -> bool:
         """Whether ``colors`` changes only colours: a theme with thicker edges also draws larger arrows."""
@@ -248,6 +253,7 @@ class GraphScene(SceneDrawing, QGraphicsScene):
         self._layout_key = self._folding = None
         self._painted = []
         self._selection_items, self._layers, self._summaries = [], {}, []
+        self.export_cache = {}
         self.clear()
         self.setSceneRect(QRectF())
         self.node_items, self.title_items, self.index_of_key = {}, {}, {}
@@ -307,6 +313,7 @@ class GraphScene(SceneDrawing, QGraphicsScene):
         self._selection_items = []
         self._painted = []
         self._summaries = []
+        self.export_cache = {}
         self.clear()
         self._layers = {name: layer_item(self, z) for name, z in LAYERS}
         self._draw_frames()
