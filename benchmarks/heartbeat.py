@@ -6,7 +6,8 @@ models (ResNet-152, DenseNet-201, Mask R-CNN); on DenseNet-201: the slides expor
 PNGs) and the figure export, unfolding every block, a theme change, Ctrl+plus and Ctrl+0, presentation on and
 off, the compact and direction toggles and back; each tab opened the first time (Figure, Charts, Lab, Live);
 the Charts' comparison of four models; the lab's tools (on ZFNet-shapes; the box maps and grid on shapes_yolo,
-Seg-Grad-CAM on shapes_unet); closing the window while Mask R-CNN loads. Each case is measured until its work
+Seg-Grad-CAM on shapes_unet); closing the window while Mask R-CNN loads. Doing nothing for 3 s, first and
+last, gives the machine's own noise (another process holding the CPU stalls the GUI thread too). Each case is measured until its work
 is over (the runner idle, the graph drawn). Prints each case as it ends, a table and a JSON line.
 
     uv run python benchmarks/heartbeat.py [--models resnet152 densenet201 maskrcnn_resnet50_fpn] [--skip lab …]
@@ -136,6 +137,7 @@ def main() -> int:
             settle(shown(name))
         settle()
 
+    case("nothing, 3 s (this machine's noise)", lambda: spin(3.0))
     case("start-up until alexnet is shown", start, shown("alexnet"))
     window = holder["window"]
     zoo_ready = time.monotonic() + TIMEOUT_S
@@ -200,6 +202,7 @@ def main() -> int:
         for model, tool in EXPLAINERS:
             tool_case(model, tool)
         window.tabs.setCurrentIndex(graph_tab)
+    case("nothing, 3 s, at the end (the noise again)", lambda: spin(3.0))
     if "close" in args.skip:
         window.close()
         report(rows, None)
