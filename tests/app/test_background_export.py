@@ -8,7 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QWidget
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import QApplication, QWidget
 
 from cnn_explorer.app.core.requests import RequestRunner
 from cnn_explorer.app.core.view_data import graph_data_from
@@ -56,6 +57,18 @@ def test_slides_drawn_on_the_runner_keep_the_window_answering_and_match_the_comm
         assert writer.is_busy()
         assert export_slides(ctx, tmp_path / "other.png", SLIDES["16:9"]) is None  # one export at a time
         assert any("under way" in note for note in ctx.messages["notes"])
+        # Meanwhile the teacher turns presentation on and off: the app's font and palette change, which Qt
+        # sends to every scene, the exported one too (it must not be touched from here while it is drawn).
+        qtbot.waitUntil(lambda: bool(writer.last_step), timeout=TIMEOUT_MS)
+        app = QApplication.instance()
+        font, palette = app.font(), app.palette()
+        bigger = QFont(font)
+        bigger.setPointSizeF(font.pointSizeF() * 1.5)
+        for _ in range(3):
+            app.setFont(bigger)
+            app.setPalette(QPalette(QColor("black")))
+            app.setFont(font)
+            app.setPalette(palette)
     timer.stop()
     # The GUI thread's timer kept running during the export (a thread drawing on the GUI thread would hold it
     # for the whole export: a tick or two at most).
