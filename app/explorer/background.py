@@ -52,13 +52,19 @@ class BackgroundWriter(QObject):
         stops it when the user cancels. ``scene``: an OffscreenScene the job uses, deleted here at its end.
         Returns the job's id, or None when the export was refused (one under way, a target not writable)."""
         path = Path(path)
-        if self._job is not None:
-            self.ctx.notify("An export is under way: wait for it, or cancel it.", 8000)
-            return None
-        try:
-            check_writable(path)
-        except OSError as error:
-            self.ctx.show_error(str(error))
+        refusal = "An export is under way: wait for it, or cancel it." if self._job is not None else None
+        if refusal is None:
+            try:
+                check_writable(path)
+            except OSError as error:
+                refusal = str(error)
+        if refusal is not None:
+            if scene is not None:  # not needed
+                scene.claim().deleteLater()
+            if self._job is not None:
+                self.ctx.notify(refusal, 8000)
+            else:
+                self.ctx.show_error(refusal)
             return None
         written: list[Path] = []
         self._written = written

@@ -106,3 +106,24 @@ def test_a_cancelled_slide_export_leaves_no_file_and_the_old_one_as_it_was(qtbot
     assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]  # no page, no staging folder
     assert any("cancelled" in note for note in ctx.messages["notes"]) and ctx.messages["errors"] == []
     assert not writer.is_busy()
+
+
+def test_the_graph_exported_on_the_runner_is_the_graph_exported_here(qtbot, ctx, tmp_path):
+    """File › Export graph as PNG/SVG draws the graph as shown (here DenseNet-121 unfolded, top to bottom) in a
+    scene of its own on the runner: the same file as the view's own export on the GUI thread."""
+    writer = writer_of(ctx)
+    for suffix in (".png", ".svg"):
+        scene, write = ctx.graph.export_elsewhere()
+        with qtbot.waitSignal(writer.finished, timeout=TIMEOUT_MS) as finished:
+            assert writer.start(tmp_path / f"runner{suffix}", "Exporting the graph",
+                                lambda job, target: write(target, job.progress), scene=scene) is not None
+        assert finished.args[0] == [tmp_path / f"runner{suffix}"]
+        here = ctx.graph.export_image(tmp_path / f"here{suffix}")
+        assert (tmp_path / f"runner{suffix}").read_bytes() == here.read_bytes()
+    # A target that cannot be written is refused at once, with the reason.
+    folder = tmp_path / "folder.png"
+    folder.mkdir()
+    scene, write = ctx.graph.export_elsewhere()
+    assert writer.start(folder, "Exporting the graph", lambda job, target: write(target, job.progress),
+                        scene=scene) is None
+    assert any("it is a folder" in error for error in ctx.messages["errors"]) and not writer.is_busy()

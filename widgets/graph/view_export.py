@@ -11,7 +11,8 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QPainter
 
 from cnn_explorer.widgets.common.files import check_writable
-from cnn_explorer.widgets.graph.offscreen import export_region, write_scene_image
+from cnn_explorer.widgets.graph.fold_state import FoldState
+from cnn_explorer.widgets.graph.offscreen import OffscreenScene, export_region, write_scene_image
 
 
 class ViewExport:
@@ -41,3 +42,25 @@ class ViewExport:
         if source.isEmpty():
             source = QRectF(0, 0, 100, 100)
         return write_scene_image(self._scene, path, source, self._data.title if self._data else "graph")
+
+    def export_elsewhere(self):
+        """The whole graph's export for another thread: (an ``OffscreenScene`` made here, ``write(path, progress)``
+        that builds in it the drawing shown (data, folding, look, arrangement) and writes it as ``export_image``
+        would, then empties it). None when no graph is shown."""
+        if self._data is None:
+            return None
+        scene = OffscreenScene()
+        data, folded, colors, scale = self._data, set(self._fold.folded), self._scene.colors, self._font_scale
+        arrangement = {"direction": self._direction, "compact": self._compact, "aspect": self._aspect}
+
+        def write(path: str | Path, progress=lambda text, percent: None) -> Path:
+            try:
+                scene.set_look(colors, scale)
+                for _ in scene.build_steps(data, FoldState(data, folded), **arrangement):
+                    progress(f"Drawing {len(scene.graph.nodes)} nodes", -1)
+                progress("Writing the picture", -1)
+                return write_scene_image(scene, path, export_region(scene), data.title)
+            finally:
+                scene.clear_graph()
+
+        return scene, write
