@@ -3,7 +3,7 @@ and the largest gap between two ticks is that thing's stall. The goal is < 100 m
 
 Cases: the window starting (torch imported by the worker) until its first model is shown; loading large
 models (ResNet-152, DenseNet-201, Mask R-CNN); on DenseNet-201: the slides export (folded, and unfolded on 16
-PNGs) and the figure export, unfolding every block, a theme change, Ctrl+plus and Ctrl+0, presentation on and
+PNGs), the figure export and the graph's PNG export, unfolding every block, a theme change, Ctrl+plus and Ctrl+0, presentation on and
 off, the compact and direction toggles and back; each tab opened the first time (Figure, Charts, Lab, Live);
 the Charts' comparison of four models; the lab's tools (on ZFNet-shapes; the box maps and grid on shapes_yolo,
 Seg-Grad-CAM on shapes_unet); closing the window while Mask R-CNN loads. Doing nothing for 3 s, first and
@@ -94,6 +94,18 @@ def export_figure(window, path):
     return lambda: controller.export_in_background(window.ctx, path), lambda: not writer_of(window.ctx).is_busy()
 
 
+def export_graph(window, path):
+    """File › Export graph as PNG/SVG without its dialog: (the action, its end)."""
+    from cnn_explorer.app.explorer.export import save_from_window
+
+    views = window.views
+    if not hasattr(views, "export_graph_in_background"):
+        return lambda: save_from_window(window.ctx, path, views.export_graph), lambda: True
+    from cnn_explorer.app.explorer.background import writer_of
+
+    return lambda: views.export_graph_in_background(window.ctx, path), lambda: not writer_of(window.ctx).is_busy()
+
+
 LAB_TOOLS = ("deconv", "guided", "gradcam", "scorecam", "occlusion", "optimize")  # on --lab-model
 EXPLAINERS = (("shapes_yolo", "boxcam"), ("shapes_yolo", "grid"), ("shapes_unet", "segcam"))
 
@@ -171,6 +183,7 @@ def main() -> int:
     if "export" not in args.skip:
         case("slides export (densenet201 unfolded, 16 png)",
              *export_slides(window, os.path.join(folder, "u.png"), (1920, 1080)))
+        case("graph export, png (densenet201 unfolded)", *export_graph(window, os.path.join(folder, "g.png")))
     if "tabs" not in args.skip:
         features = window.ctx.features
         for name in ("figure", "charts", "lab", "live"):
