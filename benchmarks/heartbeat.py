@@ -3,12 +3,13 @@ and the largest gap between two ticks is that thing's stall. The goal is < 100 m
 
 Cases: the window starting (torch imported by the worker) until its first model is shown; loading large
 models (ResNet-152, DenseNet-201, Mask R-CNN); on DenseNet-201: the slides export (folded, and unfolded on 16
-PNGs), the figure export and the graph's PNG export, unfolding every block, a theme change, Ctrl+plus and Ctrl+0, presentation on and
-off, the compact and direction toggles and back; each tab opened the first time (Figure, Charts, Lab, Live);
-the Charts' comparison of four models; the lab's tools (on ZFNet-shapes; the box maps and grid on shapes_yolo,
-Seg-Grad-CAM on shapes_unet); closing the window while Mask R-CNN loads. Doing nothing for 3 s, first and
-last, gives the machine's own noise (another process holding the CPU stalls the GUI thread too). Each case is measured until its work
-is over (the runner idle, the graph drawn). Prints each case as it ends, a table and a JSON line.
+PNGs), the figure export and the graph's PNG export, unfolding every block, a theme change, Ctrl+plus and
+Ctrl+0, presentation on and off, the compact and direction toggles and back; each tab opened the first time
+(Figure, Charts, Lab, Live); the Charts' comparison of four models; the lab's tools (on ZFNet-shapes; the box
+maps and grid on shapes_yolo, Seg-Grad-CAM on shapes_unet); closing the window while Mask R-CNN loads. Doing
+nothing for 3 s, first and last, gives the machine's own noise (another process holding the CPU stalls the
+GUI thread too). Each case is measured until its work is over (the runner idle, the graph drawn). Prints each
+case as it ends, a table and a JSON line.
 
     uv run python benchmarks/heartbeat.py [--models resnet152 densenet201 maskrcnn_resnet50_fpn] [--skip lab …]
 """
