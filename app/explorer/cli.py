@@ -285,17 +285,19 @@ def _write_graph_image(summary, path, *, unfold: bool = False, theme: str = "lig
         view.set_theme(theme)
         view.set_data(data, folded=folded)
         rect = view.scene_rect()
-        if max(rect.width() / rect.height(), rect.height() / rect.width()) > LONGEST_PICTURE:
-            # A strip too long to read as one picture (DenseNet unfolded): left to right in rows instead, as the
-            # slides arrange it, for one picture of a slide's proportions.
-            from cnn_explorer.app.explorer.export import slide_view
-
-            view.deleteLater()
-            view = slide_view(data, (1920, 1080), folded=folded, theme=theme, compact=False)  # every node
-        view.export_image(path)
-        return len(view.visible_nodes())
+        if max(rect.width() / rect.height(), rect.height() / rect.width()) <= LONGEST_PICTURE:
+            view.export_image(path)
+            return len(view.visible_nodes())
     finally:
         view.deleteLater()
+    # A strip too long to read as one picture (DenseNet unfolded): left to right in rows instead, as the slides
+    # arrange it, for one picture of a slide's proportions.
+    from cnn_explorer.app.explorer.export import slide_scene
+    from cnn_explorer.widgets.graph.offscreen import export_region, write_scene_image
+
+    scene = slide_scene(data, (1920, 1080), folded=folded, theme=theme, compact=False)  # every node
+    write_scene_image(scene, path, export_region(scene), data.title)
+    return len(scene.graph.nodes)
 
 
 HANDLERS = {"list": _cmd_list, "summary": _cmd_summary, "export": _cmd_export, "graph": _cmd_graph,

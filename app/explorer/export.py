@@ -160,18 +160,34 @@ def slide_files(path: Path, count: int) -> list[Path]:
     return [path.with_name(f"{path.stem}-{i}{path.suffix}") for i in range(1, count + 1)]
 
 
-def _min_scale(view, page: tuple[int, int]) -> float:
+def _min_scale(font_scale: float, page: tuple[int, int], across: bool = True) -> float:
+    """The least scale at which the smallest text of a graph drawn at ``font_scale`` is MIN_TEXT_FRACTION of
+    the page: the shapes in the nodes (left to right, ``across``), or beside the edges too (top to bottom)."""
     from cnn_explorer.widgets.graph.scene import DETAIL_PX, LABEL_PX
 
-    across = hasattr(view, "arrangement") and view.arrangement()[0] == "lr"
-    # The shapes: in the nodes (left to right), or beside the edges too (top to bottom).
-    smallest = (DETAIL_PX if across else min(DETAIL_PX, LABEL_PX)) * view.font_scale()
+    smallest = (DETAIL_PX if across else min(DETAIL_PX, LABEL_PX)) * font_scale
     return MIN_TEXT_FRACTION * page[1] / smallest
 
 
-def write_slides(view, path: str | Path, page: tuple[int, int]) -> tuple[list[Path], int]:
-    """Write the graph that ``view`` (a GraphView) holds on slides of ``page`` pixels: a PDF (one page per
-    slide) or PNGs. Returns the files written and the number of slides."""
+def _scene_min_scale(scene, page: tuple[int, int]) -> float:
+    return _min_scale(scene.font_scale, page, scene.layout is not None and scene.layout.direction == "lr")
+
+
+def _no_progress(text: str, percent: int) -> None:
+    pass
+
+
+def slide_nodes(scene) -> list[Rect]:
+    """The scene rectangles of the nodes drawn (where pages may not cut)."""
+    rects = [scene.node_rect(node.key) for node in scene.graph.nodes] if scene.graph else []
+    return [(r.x(), r.y(), r.width(), r.height()) for r in rects if r is not None]
+
+
+def write_slides(scene, path: str | Path, page: tuple[int, int], progress=_no_progress) -> tuple[list[Path], int]:
+    """Write the graph that ``scene`` (a built GraphScene) draws on slides of ``page`` pixels: a PDF (one page
+    per slide) or PNGs. ``progress(text, percent)`` is called before each page (a job's ``progress``, which
+    raises when the job is cancelled). Returns the files written and the number of slides. Any thread that may
+    use ``scene`` may call it (``widgets/graph/offscreen.py``): it paints on a QImage or a QPdfWriter."""
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QSizeF
     from PySide6.QtGui import QColor, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen
 
@@ -183,19 +199,18 @@ def write_slides(view, path: str | Path, page: tuple[int, int]) -> tuple[list[Pa
     if suffix not in (".png", ".pdf"):
         raise ValueError(f"cannot write {path.name}: slides are written as .png or .pdf")
     check_writable(path)
-    scene = view.scene_rect()
-    nodes = [view.node_rect(key) for key in view.visible_nodes()]
-    rect = (scene.x(), scene.y(), scene.width(), scene.height())
-    _, pages = plan_pages(rect, [(r.x(), r.y(), r.width(), r.height()) for r in nodes if r is not None], page,
-                          _min_scale(view, page))
-    background = QColor(view.colors().background)
-    rule = QColor(view.colors().muted)
+    rect = scene.sceneRect()
+    _, pages = plan_pages((rect.x(), rect.y(), rect.width(), rect.height()), slide_nodes(scene), page,
+                          _scene_min_scale(scene, page))
+    background = QColor(scene.colors.background)
+    rule = QColor(scene.colors.muted)
 
-    def paint(painter: QPainter, pieces: list[Piece]) -> None:
+    def paint(painter: QPainter, number: int, pieces: list[Piece]) -> None:
+        progress(f"Drawing slide {number + 1} of {len(pages)}", round(100 * number / len(pages)))
         painter.fillRect(QRectF(0, 0, *page), background)
         for i, piece in enumerate(pieces):
             target = QRectF(*piece.target)
-            view.render_region(painter, target, QRectF(*piece.source))
+            scene.render_into(painter, target, QRectF(*piece.source))
             if i and abs(piece.target[1] - MARGIN_FRACTION * page[1]) < 1e-6:  # a rule between columns
                 painter.setPen(QPen(rule, 1.5))
                 x = target.left() - MARGIN_FRACTION * page[1] / 2
@@ -203,36 +218,87 @@ def write_slides(view, path: str | Path, page: tuple[int, int]) -> tuple[list[Pa
                                  QRectF(x, target.top(), 0, target.height()).bottomLeft())
 
     files = slide_files(path, len(pages))
-    if suffix == ".pdf":
-        data = QByteArray()
-        buffer = QBuffer(data)
-        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-        writer = QPdfWriter(buffer)
-        writer.setResolution(round(72 / PDF_POINTS_PER_PIXEL))
-        size = QPageSize(QSizeF(page[0] * PDF_POINTS_PER_PIXEL, page[1] * PDF_POINTS_PER_PIXEL), QPageSize.Unit.Point,
-                         "slide", QPageSize.SizeMatchPolicy.ExactMatch)
-        writer.setPageLayout(QPageLayout(size, QPageLayout.Orientation.Portrait, QMarginsF(0, 0, 0, 0)))
-        writer.setTitle(view.graph_data().title if view.graph_data() else "graph")
-        painter = QPainter()
-        if not painter.begin(writer):
-            raise OSError(f"cannot write {path}")
-        for i, pieces in enumerate(pages):
-            if i:
-                writer.newPage()
-            paint(painter, pieces)
-        painter.end()
-        buffer.close()
-        write_bytes(path, bytes(data))
-    else:
-        for file, pieces in zip(files, pages):
-            image = QImage(*page, QImage.Format.Format_ARGB32_Premultiplied)
-            painter = QPainter(image)
-            painter.setRenderHint(QPainter.Antialiasing, True)
-            painter.setRenderHint(QPainter.TextAntialiasing, True)
-            paint(painter, pieces)
-            painter.end()
-            write_png(image, file)
+    with scene.exporting():
+        if suffix == ".pdf":
+            data = QByteArray()
+            buffer = QBuffer(data)
+            buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+            writer = QPdfWriter(buffer)
+            writer.setResolution(round(72 / PDF_POINTS_PER_PIXEL))
+            size = QPageSize(QSizeF(page[0] * PDF_POINTS_PER_PIXEL, page[1] * PDF_POINTS_PER_PIXEL),
+                             QPageSize.Unit.Point, "slide", QPageSize.SizeMatchPolicy.ExactMatch)
+            writer.setPageLayout(QPageLayout(size, QPageLayout.Orientation.Portrait, QMarginsF(0, 0, 0, 0)))
+            writer.setTitle(scene.graph_title())
+            painter = QPainter()
+            if not painter.begin(writer):
+                raise OSError(f"cannot write {path}")
+            try:
+                for i, pieces in enumerate(pages):
+                    if i:
+                        writer.newPage()
+                    paint(painter, i, pieces)
+            finally:
+                painter.end()
+            buffer.close()
+            progress("Writing the PDF", 100)
+            write_bytes(path, bytes(data))
+        else:
+            for i, (file, pieces) in enumerate(zip(files, pages)):
+                image = QImage(*page, QImage.Format.Format_ARGB32_Premultiplied)
+                painter = QPainter(image)
+                painter.setRenderHint(QPainter.Antialiasing, True)
+                painter.setRenderHint(QPainter.TextAntialiasing, True)
+                try:
+                    paint(painter, i, pieces)
+                finally:
+                    painter.end()
+                write_png(image, file)
     return files, len(pages)
+
+
+def slide_scene(data, page: tuple[int, int], folded=None, theme: str = "light", font_scale: float = 1.0,
+                compact: bool = True, progress=_no_progress, scene=None):
+    """``scene`` (a new ``OffscreenScene`` when None) built to draw ``data`` for pages of ``page`` pixels: left
+    to right, compact unless ``compact`` is False, in rows made for the page's shape, and narrower rows while
+    they are wider than a page at the smallest readable scale (``_narrow_rows``). ``progress`` is called between
+    the steps of each build. Plain data in, no view: the runner's thread may call it
+    (``widgets/graph/offscreen.py`` says which of Qt's rules that relies on)."""
+    from cnn_explorer.widgets.common.theme import graph_colors
+    from cnn_explorer.widgets.graph.fold_state import FoldState
+    from cnn_explorer.widgets.graph.offscreen import OffscreenScene, rounded_aspect
+
+    if scene is None:
+        scene = OffscreenScene()
+    scene.set_look(graph_colors(theme), max(0.5, min(4.0, float(font_scale))))  # the view's bounds
+    fold = FoldState(data, folded)
+
+    def build(aspect: float) -> None:
+        for _ in scene.build_steps(data, fold, direction="lr", compact=compact, aspect=aspect):
+            progress(f"Laying out {len(scene.graph.nodes)} nodes", -1)
+
+    build(rounded_aspect(*page))
+    _narrow_rows(scene, page, lambda width: build(rounded_aspect(width, page[1])))
+    return scene
+
+
+def _narrow_rows(scene, page: tuple[int, int], build) -> None:
+    """Rows no wider than a page at the smallest readable scale, so that pages are cut only between rows: the
+    rows are laid out again for a narrower shape (``build(width)``, the page's height kept) until they are.
+    (The steps are those of a view of the page made narrower; a shape within 10 % of the last one is the
+    same layout.)"""
+    width_available = page[0] - 2 * MARGIN_FRACTION * page[1]
+    height_available = page[1] - 2 * MARGIN_FRACTION * page[1]
+    scale = _scene_min_scale(scene, page)
+    width = float(page[0])
+    for _ in range(8):
+        rect = scene.sceneRect()
+        if min(width_available / rect.width(), height_available / rect.height()) >= scale:
+            return  # one page
+        too_wide = rect.width() * scale / width_available
+        if too_wide <= 1.0:
+            return
+        width = max(width / min(too_wide, 1.6) * 0.96, page[1] * 0.15)
+        build(round(width))
 
 
 def quiet_size_hints(kind, context, message: str) -> None:
@@ -241,55 +307,6 @@ def quiet_size_hints(kind, context, message: str) -> None:
         import sys
 
         print(message, file=sys.stderr)
-
-
-def slide_view(data, page: tuple[int, int], folded=None, theme: str = "light", font_scale: float = 1.0,
-               compact: bool = True):
-    """A GraphView, not on screen, holding ``data`` arranged for a page of ``page`` pixels (left to right, and
-    compact unless ``compact`` is False, when the view offers it)."""
-    from PySide6.QtCore import Qt, qInstallMessageHandler
-    from PySide6.QtWidgets import QApplication
-
-    from cnn_explorer.widgets.graph.view import GraphView
-
-    view = GraphView()
-    view.setAttribute(Qt.WA_DontShowOnScreen, True)
-    view.resize(*page)  # the left-to-right rows are made for the view's shape
-    previous = qInstallMessageHandler(quiet_size_hints)  # the offscreen platform's warning on show
-    try:
-        view.show()
-        QApplication.processEvents()
-    finally:
-        qInstallMessageHandler(previous)
-    view.set_theme(theme)
-    view.set_font_scale(font_scale)
-    if hasattr(view, "set_arrangement"):
-        view.set_arrangement("lr", compact)
-    view.set_data(data, folded=folded)
-    if hasattr(view, "set_arrangement"):
-        _narrow_rows(view, page)
-    return view
-
-
-def _narrow_rows(view, page: tuple[int, int]) -> None:
-    """Rows no wider than a page at the smallest readable scale, so that pages are cut only between rows:
-    the view is made narrower (its rows follow its shape) until they are."""
-    from PySide6.QtWidgets import QApplication
-
-    width_available = page[0] - 2 * MARGIN_FRACTION * page[1]
-    height_available = page[1] - 2 * MARGIN_FRACTION * page[1]
-    scale = _min_scale(view, page)
-    width = float(page[0])
-    for _ in range(8):
-        rect = view.scene_rect()
-        if min(width_available / rect.width(), height_available / rect.height()) >= scale:
-            return  # one page
-        too_wide = rect.width() * scale / width_available
-        if too_wide <= 1.0:
-            return
-        width = max(width / min(too_wide, 1.6) * 0.96, page[1] * 0.15)
-        view.resize(round(width), page[1])
-        QApplication.processEvents()
 
 
 def write_graph_slides(summary, path: str | Path, page: tuple[int, int], *, unfold: bool = False,
@@ -301,28 +318,35 @@ def write_graph_slides(summary, path: str | Path, page: tuple[int, int], *, unfo
 
     from cnn_explorer.app.core.view_data import graph_data_from
 
-    app = QApplication.instance() or QApplication([])  # noqa: F841 (the view needs it alive)
-    view = slide_view(graph_data_from(summary), page, folded=() if unfold else None, theme=theme)
-    try:
-        files, pages = write_slides(view, path, page)
-        return files, pages, len(view.visible_nodes())
-    finally:
-        view.close()
-        view.deleteLater()
+    app = QApplication.instance() or QApplication([])  # noqa: F841 (the scene needs it alive)
+    scene = slide_scene(graph_data_from(summary), page, folded=() if unfold else None, theme=theme)
+    files, pages = write_slides(scene, path, page)
+    return files, pages, len(scene.graph.nodes)
 
 
 # -- the window -----------------------------------------------------------------------------------------------
 
-def export_slides(ctx, path: str | Path, page: tuple[int, int]) -> list[Path]:
-    """The window's graph, with its folding, theme and text scale, on slides."""
+def export_slides(ctx, path: str | Path, page: tuple[int, int]) -> int | None:
+    """The window's graph, with its folding, theme and text scale, on slides: laid out and drawn on the runner's
+    thread (``background.py``: progress, Cancel, all or nothing). The job's id, or None when it was refused."""
+    from cnn_explorer.app.explorer.background import writer_of
+    from cnn_explorer.widgets.graph.offscreen import OffscreenScene
+
     graph = ctx.graph
-    view = slide_view(graph.graph_data(), page, folded=graph.folded_blocks(), theme=graph.theme(),
-                      font_scale=graph.font_scale())
-    try:
-        return write_slides(view, path, page)[0]
-    finally:
-        view.close()
-        view.deleteLater()
+    data, folded, theme, font_scale = graph.graph_data(), graph.folded_blocks(), graph.theme(), graph.font_scale()
+    if data is None:
+        return None
+    scene = OffscreenScene()  # made here, with the other scenes; built and painted by the job
+
+    def write(job, target: Path) -> list[Path]:
+        try:
+            slide_scene(data, page, folded=folded, theme=theme, font_scale=font_scale, progress=job.progress,
+                        scene=scene)
+            return write_slides(scene, target, page, progress=job.progress)[0]
+        finally:
+            scene.clear_graph()  # its items go on this thread: the GUI thread deletes an empty scene
+
+    return writer_of(ctx).start(path, "Exporting the graph for slides", write, scene=scene)
 
 
 def export_slides_dialog(ctx) -> None:
@@ -344,7 +368,7 @@ def export_slides_dialog(ctx) -> None:
         return
     if Path(path).suffix.lower() not in (".pdf", ".png"):
         path += ".png" if "PNG" in chosen else ".pdf"
-    save_from_window(ctx, path, lambda target: export_slides(ctx, target, page))
+    export_slides(ctx, path, page)
 
 
 def save_from_window(ctx, path: str | Path, write) -> list[Path] | None:

@@ -102,7 +102,25 @@ class ExplorerViews:
                    "md": "Markdown table (*.md)"}
         path, _ = QFileDialog.getSaveFileName(self.parent, f"Export {what}", str(Path.cwd() / f"{current.name}.{kind}"),
                                               filters[kind])
-        if path:
-            from cnn_explorer.app.explorer.export import save_from_window
+        if not path:
+            return
+        if what == "graph":  # drawn on the runner's thread: seconds for DenseNet-201 unfolded
+            self.export_graph_in_background(ctx, path)
+            return
+        from cnn_explorer.app.explorer.export import save_from_window
 
-            save_from_window(ctx, path, self.export_graph if what == "graph" else self.export_summary)
+        save_from_window(ctx, path, self.export_summary)
+
+    def export_graph_in_background(self, ctx, path: str | os.PathLike) -> int | None:
+        """The graph as shown, written on the runner's thread (``background.py``): the job's id, or None."""
+        from cnn_explorer.app.explorer.background import writer_of
+
+        if Path(path).suffix.lower() not in (".png", ".svg"):
+            ctx.show_error(f"cannot write {Path(path).name}: the image must be .png or .svg")
+            return None
+        export = self.graph.export_elsewhere()
+        if export is None:
+            return None
+        scene, write = export
+        return writer_of(ctx).start(path, "Exporting the graph", lambda job, target: write(target, job.progress),
+                                    scene=scene)

@@ -36,7 +36,8 @@ class FigureController(QuietController):
 
 
 def export_dialog(ctx) -> None:
-    """File › Export figure…: PNG (1920×1080) or SVG; the figure is built if its tab never was."""
+    """File › Export figure…: PNG (1920×1080) or SVG, drawn on the runner's thread from plain data (as the tab
+    draws it: the current model, theme and text scale) by ``app/explorer/background.py``."""
     data = figure_from_result(ctx.session.current)
     if not data.ok:
         ctx.show_error(f"{data.message}: there is no volume figure to export; File › Export graph draws every model.")
@@ -48,6 +49,16 @@ def export_dialog(ctx) -> None:
         return
     if Path(path).suffix.lower() not in (".png", ".svg"):
         path += ".svg" if "SVG" in chosen else ".png"
-    from cnn_explorer.app.explorer.export import save_from_window
+    export_in_background(ctx, path, data)
 
-    save_from_window(ctx, path, ctx.features.controller("figure").export)
+
+def export_in_background(ctx, path: str | Path, data=None) -> int | None:
+    """Write the figure of the current model (or ``data``) to ``path`` on the runner's thread: the job's id, or
+    None when it was refused."""
+    from cnn_explorer.app.explorer.background import writer_of
+    from cnn_explorer.widgets.figure.volume import export_figure
+
+    data = data if data is not None else figure_from_result(ctx.session.current)
+    theme, font_scale = ctx.classroom.theme(), ctx.classroom.effective_font_scale()
+    return writer_of(ctx).start(path, "Exporting the figure",
+                                lambda job, target: export_figure(data, target, FIGURE_SIZE, theme, font_scale))

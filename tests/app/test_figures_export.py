@@ -289,16 +289,13 @@ def test_bad_slide_is_one_line_and_exit_2(tmp_path, capsys, args):
 
 
 def test_slides_text_is_at_least_a_sixtieth_of_the_page(qapp):
-    from cnn_explorer.app.explorer.export import _min_scale, slide_view
+    from cnn_explorer.app.explorer.export import _scene_min_scale, slide_scene
     from cnn_explorer.app.core.view_data import graph_data_from
     from cnn_explorer.widgets.graph.scene import DETAIL_PX
 
-    view = slide_view(graph_data_from(summary_of("alexnet_2012")), (1920, 1080))
-    try:
-        assert DETAIL_PX * _min_scale(view, (1920, 1080)) >= MIN_TEXT_FRACTION * 1080 - 1e-9
-    finally:
-        view.close()
-        view.deleteLater()
+    scene = slide_scene(graph_data_from(summary_of("alexnet_2012")), (1920, 1080))
+    assert scene.layout.direction == "lr"
+    assert DETAIL_PX * _scene_min_scale(scene, (1920, 1080)) >= MIN_TEXT_FRACTION * 1080 - 1e-9
 
 
 # -- the tab -------------------------------------------------------------------------------------------------
@@ -337,11 +334,19 @@ def test_figure_tab_is_built_when_opened_and_follows_model_and_theme(qtbot, tmp_
                     timeout=TIMEOUT_MS)
     with qtbot.waitSignal(window.model_shown, timeout=TIMEOUT_MS):
         window.open_model("resnet18")
-    # File › Export graph for slides: the window's graph, its folding kept, on 4:3 slides.
+    # File › Export graph for slides: the window's graph, its folding kept, on 4:3 slides (on the runner).
+    from cnn_explorer.app.explorer.background import writer_of
     from cnn_explorer.app.explorer.export import SLIDES, export_slides
+    from cnn_explorer.app.figure.controller import export_in_background
 
-    files = export_slides(window.ctx, tmp_path / "slides.png", SLIDES["4:3"])
+    with qtbot.waitSignal(writer_of(window.ctx).finished, timeout=TIMEOUT_MS) as finished:
+        export_slides(window.ctx, tmp_path / "slides.png", SLIDES["4:3"])
+    files = finished.args[0]
     assert files and all(image_size(f) == (1440, 1080) for f in files)
+    # File › Export figure…, on the runner too: the picture the tab exports.
+    with qtbot.waitSignal(writer_of(window.ctx).finished, timeout=TIMEOUT_MS) as finished:
+        export_in_background(window.ctx, tmp_path / "background.svg")
+    assert finished.args[0] == [tmp_path / "background.svg"] and "resnet18" in (tmp_path / "background.svg").read_text()
     assert window.action_map["export_figure"] in window.menus["File"].actions()
     assert window.action_map["export_slides"] in window.menus["File"].actions()
     window.close()

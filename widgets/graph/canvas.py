@@ -209,32 +209,24 @@ class Minimap(QWidget):
         right, bottom = viewport.right() - self.width() - margin, viewport.bottom() - self.height() - margin
         corners = [QPoint(right, bottom), QPoint(left, bottom), QPoint(right, top), QPoint(left, top)]
         scene = self.canvas.scene()
-        nodes = {*getattr(scene, "node_items", {}).values(), getattr(scene, "heading_item", None)} - {None} \
-            if scene is not None else set()
-        free = next((c for c in corners if not self._hides_a_node(c - viewport.topLeft(), nodes)), None) \
-            if self._wanted and self.has_graph() else None
+        free = None
+        if self._wanted and self.has_graph():
+            items = [*getattr(scene, "node_items", {}).values(), getattr(scene, "heading_item", None)] \
+                if scene is not None else []
+            nodes = [item.sceneBoundingRect() for item in items if item is not None]
+            free = next((c for c in corners if not self._hides_a_node(c - viewport.topLeft(), nodes)), None)
         if free is not None:
             self.move(free)
             self.raise_()
         self.setVisible(free is not None)
 
-    def _hides_a_node(self, corner: QPoint, nodes: set) -> bool:
-        """Whether the overview at ``corner`` (viewport coordinates) would cover part of a node."""
-        scene = self.canvas.scene()
-        if not nodes or scene is None:
-            return False
+    def _hides_a_node(self, corner: QPoint, nodes: list[QRectF]) -> bool:
+        """Whether the overview at ``corner`` (viewport coordinates) would cover part of a node (``nodes``: their
+        scene rectangles). Rectangles, not ``scene.items``: that asks every item under the corner for its shape,
+        and the shape of a layer's edges (one path) is its whole outline, stroked anew each time: 88 calls took
+        2.3 s of a presentation toggle on DenseNet-201 unfolded."""
         covered = self.canvas.mapToScene(QRect(corner, self.size())).boundingRect()
-        return any(item in nodes for item in scene.items(covered))
-
-    def _hidden_area(self, corner: QPoint, nodes: set) -> float:
-        """How much of the nodes the overview would hide at ``corner`` (viewport coordinates), in scene units."""
-        covered = self.canvas.mapToScene(QRect(corner, self.size())).boundingRect()
-        area = 0.0
-        for item in self.canvas.scene().items(covered):
-            if item in nodes:
-                overlap = item.sceneBoundingRect().intersected(covered)
-                area += overlap.width() * overlap.height()
-        return area
+        return any(rect.intersects(covered) for rect in nodes)
 
     def paintEvent(self, event):
         pixmap = self._pixmap

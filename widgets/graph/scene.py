@@ -58,11 +58,16 @@ class GraphScene(SceneDrawing, QGraphicsScene):
         self._summaries: list[tuple[QGraphicsItem, QRectF, float]] = []  # label, what it sums up, its area
         self._pad_y, self._line_gap = PAD_Y, LINE_GAP  # compact mode: tighter
         self.skip_label_lines = None  # an encoder–decoder's skip labels (a TextLines), when drawn as a U
+        self.export_cache: dict = {}  # what an export of this drawing computed (offscreen.py); emptied by a build
 
     # -- reading -----------------------------------------------------------------------------------------
     def node(self, key: str) -> VisibleNode | None:
         index = self.index_of_key.get(key)
         return None if index is None else self.graph.nodes[index]
+
+    def graph_title(self) -> str:
+        """The title of the graph drawn (a file's title), "graph" when none is."""
+        return self._data.title if self._data is not None else "graph"
 
     def node_rect(self, key: str) -> QRectF | None:
         item = self.node_items.get(key)
@@ -170,9 +175,13 @@ class GraphScene(SceneDrawing, QGraphicsScene):
                 item.setVisible(True)
 
     def render_into(self, painter: QPainter, target: QRectF, source: QRectF) -> None:
+        """Draw ``source`` into ``target`` (for a file: ``offscreen.paint_region``, which a worker thread may use
+        without holding Python's GIL for a whole page, as ``QGraphicsScene.render`` would)."""
+        from cnn_explorer.widgets.graph.offscreen import paint_region
+
         painter.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         painter.fillRect(target, QColor(self.colors.background))
-        self.render(painter, target, source, Qt.AspectRatioMode.KeepAspectRatio)
+        paint_region(self, painter, target, source)
 
     def can_restyle(self, colors: GraphColors) -> bool:
         """Whether ``colors`` changes only colours: a theme with thicker edges also draws larger arrows."""
@@ -245,6 +254,7 @@ class GraphScene(SceneDrawing, QGraphicsScene):
         self._layout_key = self._folding = None
         self._painted = []
         self._selection_items, self._layers, self._summaries = [], {}, []
+        self.export_cache = {}
         self.clear()
         self.setSceneRect(QRectF())
         self.node_items, self.title_items, self.index_of_key = {}, {}, {}
@@ -308,6 +318,7 @@ class GraphScene(SceneDrawing, QGraphicsScene):
         self._painted = []
         self._summaries = []
         self.skip_label_lines = None
+        self.export_cache = {}
         self.clear()
         self._layers = {name: layer_item(self, z) for name, z in LAYERS}
         self._draw_frames()

@@ -10,8 +10,6 @@ This module holds the data, arrangement, folding, look and zoom; selection, sear
 
 from __future__ import annotations
 
-import math
-
 from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsSimpleTextItem, QGraphicsView, QStyle, QVBoxLayout, QWidget
@@ -20,6 +18,7 @@ from cnn_explorer.widgets.graph.fold_state import FoldState
 from cnn_explorer.widgets.graph.canvas import GRAPH_KEYS, GraphCanvas, Minimap  # noqa: F401 (GRAPH_KEYS: API)
 from cnn_explorer.widgets.graph.data import GraphData
 from cnn_explorer.widgets.graph.layout import DIRECTIONS
+from cnn_explorer.widgets.graph.offscreen import rounded_aspect
 from cnn_explorer.widgets.graph.scene import FRAME_ROLE, KEY_ROLE, TITLE_PX, GraphScene  # noqa: F401 (KEY_ROLE, FRAME_ROLE: API)
 from cnn_explorer.widgets.graph.view_export import ViewExport
 from cnn_explorer.widgets.graph.view_selection import ViewSelection
@@ -156,8 +155,7 @@ class GraphView(ViewSelection, ViewExport, QWidget):
         size = self._canvas.viewport().size()
         if size.width() < 50 or size.height() < 50 or not self.isVisible():
             return self._aspect or 4 / 3
-        step = math.log(1.1)
-        return round(math.exp(round(math.log(size.width() / size.height()) / step) * step), 3)
+        return rounded_aspect(size.width(), size.height())
 
     # -- the view, kept over a change of mode ------------------------------------------------------------
     def view_state(self) -> dict:

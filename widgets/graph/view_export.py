@@ -1,16 +1,18 @@
 """``ViewExport``, the export half of ``GraphView`` (view.py): the drawing's extent and colours, a region of it
-drawn into a painter (for slides), and the graph written as .png or .svg. A mixin: it draws the view's scene.
+drawn into a painter, and the graph written as .png or .svg (``offscreen.write_scene_image``). A mixin: it draws
+the view's scene.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QRectF, QSizeF
-from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QPainter
 
 from cnn_explorer.widgets.common.files import check_writable
-from cnn_explorer.widgets.common.picture import write_png, write_svg
+from cnn_explorer.widgets.graph.fold_state import FoldState
+from cnn_explorer.widgets.graph.offscreen import OffscreenScene, export_region, write_scene_image
 
 
 class ViewExport:
@@ -33,28 +35,32 @@ class ViewExport:
     def export_image(self, path: str | Path, whole: bool = True) -> Path:
         """Write the graph as .png or .svg: the whole graph, or (``whole=False``) what the view shows."""
         path = Path(path)
-        suffix = path.suffix.lower()
-        if suffix not in (".png", ".svg"):
+        if path.suffix.lower() not in (".png", ".svg"):
             raise ValueError(f"cannot write {path.name}: the image must be .png or .svg")
         check_writable(path)
-        source = self._scene.sceneRect() if whole else self._visible_rect()
+        source = export_region(self._scene) if whole else self._visible_rect()
         if source.isEmpty():
             source = QRectF(0, 0, 100, 100)
-        with self._scene.exporting():
-            if suffix == ".svg":
-                target = QRectF(0, 0, source.width(), source.height())
-                write_svg(path, source.size().toSize(), target, self._data.title if self._data else "graph",
-                          "Layer graph drawn by CNN Explorer",
-                          lambda painter: self._scene.render_into(painter, target, source))
-            else:
-                # 2× for sharp text, but at most ~64 megapixels and 16384 pixels a side.
-                scale = min(2.0, 16384 / max(source.width(), source.height()),
-                            (64e6 / max(source.width() * source.height(), 1)) ** 0.5)
-                image = QImage(QSizeF(source.width() * scale, source.height() * scale).toSize(),
-                               QImage.Format.Format_ARGB32_Premultiplied)
-                image.fill(QColor(self._scene.colors.background))
-                painter = QPainter(image)
-                self._scene.render_into(painter, QRectF(image.rect()), source)
-                painter.end()
-                write_png(image, path)
-        return path
+        return write_scene_image(self._scene, path, source, self._data.title if self._data else "graph")
+
+    def export_elsewhere(self):
+        """The whole graph's export for another thread: (an ``OffscreenScene`` made here, ``write(path, progress)``
+        that builds in it the drawing shown (data, folding, look, arrangement) and writes it as ``export_image``
+        would, then empties it). None when no graph is shown."""
+        if self._data is None:
+            return None
+        scene = OffscreenScene()
+        data, folded, colors, scale = self._data, set(self._fold.folded), self._scene.colors, self._font_scale
+        arrangement = {"direction": self._direction, "compact": self._compact, "aspect": self._aspect}
+
+        def write(path: str | Path, progress=lambda text, percent: None) -> Path:
+            try:
+                scene.set_look(colors, scale)
+                for _ in scene.build_steps(data, FoldState(data, folded), **arrangement):
+                    progress(f"Drawing {len(scene.graph.nodes)} nodes", -1)
+                progress("Writing the picture", -1)
+                return write_scene_image(scene, path, export_region(scene), data.title)
+            finally:
+                scene.clear_graph()
+
+        return scene, write
