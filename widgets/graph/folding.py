@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cnn_explorer.widgets.common import format
 from cnn_explorer.widgets.graph.data import GraphData
@@ -108,6 +108,7 @@ MAIN_KINDS = ("conv", "linear", "pool")
 FOLLOWER_KINDS = {"conv": ("norm", "activation", "pool"), "linear": ("norm", "activation", "dropout"),
                   "pool": ("reshape",)}
 ENDING_KINDS = ("pool", "dropout", "reshape")
+SHORT_NAMES = {"BatchNorm": "BN"}  # a merged layer's name in a stage's box (``merge_runs``), as block titles say it
 
 
 def compact_chains(data: GraphData) -> dict[int, int]:
@@ -242,7 +243,8 @@ def merge_runs(graph: FoldedGraph, data: GraphData, runs: list[list[int]]) -> Fo
         output = units[-1].output
         plain = format.shape(last.shape)
         shape = format.shape_change(first.shape, last.shape)
-        if output != plain:  # several outputs (a pool's indices): said after the change of shape
+        if output != plain and not (last.kind == "pool" and last.extra_outputs):  # several outputs: said after
+            # the change of shape (a max pool's indices are said by the arrow that hands them to the unpooling)
             shape = shape + output[len(plain):] if output.startswith(plain) else output
         merged = tuple(dict.fromkeys(t for u in units for t in (u.merged if u.kind == "conv" else (u.title,))))
         nodes.append(VisibleNode(key=units[0].key, title=title, subtitle="", shape=shape, output=output,
@@ -258,4 +260,7 @@ def merge_runs(graph: FoldedGraph, data: GraphData, runs: list[list[int]]) -> Fo
         seen.add((src, dst))
         edges.append(VisibleEdge(src, dst, edge.shape))
     index_of_id = {node_id: new_index[i] for node_id, i in graph.index_of_id.items()}
+    # Tight as a stage's box is, its norm goes by the lectures' short name, and so in its neighbours: "+ BN + ReLU".
+    nodes = [replace(node, merged=tuple(SHORT_NAMES.get(t, t) for t in node.merged)) if node.merged else node
+             for node in nodes]
     return FoldedGraph(nodes=nodes, edges=edges, index_of_id=index_of_id)

@@ -110,6 +110,14 @@ def find_u(heights: list[int | None], edges: list[tuple[int, int]],
             skips.add(i)
     if len({place[edges[i][0]] for i in skips} - {deepest}) < 2:  # skips at two levels at least: not one
         return None  # branch that comes back (DeepLab's image pooling beside its atrous convs)
+    # The bottom of the U (the encoder below the decoder's lowest row) moves up into that row when nothing of
+    # the encoder is there (SegNet's last pool, which hands its map and indices straight to the unpooling;
+    # DeconvNet's fc6 and fc7 beside its first deconvolution): a row the less, and the U's bottom flat.
+    lowest = max(place[v] for v in range(count) if v not in encoder)
+    below = [v for v in encoder if place[v] > lowest]
+    if below and not any(place[v] == lowest for v in encoder):
+        for v in below:
+            place[v] = lowest
     for s, d in edges:  # down the encoder, up the decoder
         if s in encoder and d in encoder and place[d] < place[s]:
             return None
@@ -315,6 +323,7 @@ def layout_u(graph: FoldedGraph, data: GraphData, sizes: list[tuple[float, float
     u, _, raw = found
     pairs = [(e.src, e.dst) for e in graph.edges]
     count = len(graph.nodes)
+    vgap *= 0.5  # the rows need room for arrows only: the skips' labels run beside them
     arm, skips = u.arm, u.skips
     position = {v: k for k, v in enumerate(u.order)}
     width = [w for w, _ in sizes]
@@ -360,7 +369,7 @@ def layout_u(graph: FoldedGraph, data: GraphData, sizes: list[tuple[float, float
         gap_needed = [2 * hgap] * bands
         for i in skips:
             b = band[pairs[i][0]]
-            gap_needed[b] = max(gap_needed[b], max(text_width(t) for t in labels[i]) + hgap)
+            gap_needed[b] = max(gap_needed[b], max(text_width(t) for t in labels[i]) + gap_in_row)
         tall = [max((sizes[v][1] for v in range(count) if band[v] == b), default=0.0) for b in range(bands)]
         ys, y = [], 0.0
         for b in range(bands):
@@ -377,8 +386,11 @@ def layout_u(graph: FoldedGraph, data: GraphData, sizes: list[tuple[float, float
             if ("dec", b) in rows or any(band[pairs[i][0]] == b for i in skips):
                 gap = max(gap, gap_needed[b] + 2 * slant * b)
         dec_start = {b: enc_end[0] + gap - slant * b for b in range(bands)}
-        if turning:  # as far right as it can go: under the gap, its last node just left of the decoder
-            enc_end[bottom] = max(enc_end[bottom - 1] + slant, dec_start[bottom - 1] - hgap)
+        if turning:  # as far right as it can go: under the gap, its last node just left of the decoder, and
+            # a row wider than the encoder and the gap goes on under the decoder (FCN's pool5, fc6–7 and scores)
+            lefts = [enc_end[b] - row_width("enc", b) for b in upper]
+            enc_end[bottom] = max(enc_end[bottom - 1] + slant, dec_start[bottom - 1] - hgap,
+                                  min(lefts) + row_width("enc", bottom))
         centers: list[tuple[float, float]] = [(0.0, 0.0)] * count
         column_of = [0] * count
         for (side, b), row in rows.items():
