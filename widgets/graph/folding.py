@@ -2,6 +2,8 @@
 blocks can fold) and ``fold_graph``, which collapses the nodes of every folded block into one node for the
 block (and in compact mode a conv with the norm, activation and pool after it into one node); edges are
 re-routed to it and duplicates merged. The result, a ``FoldedGraph``, is what ``layout.layout_graph`` places.
+``merge_runs`` draws runs of compact conv nodes as one node (an encoder–decoder's stages: ``layout_u.fold_stages``
+says which).
 """
 
 from __future__ import annotations

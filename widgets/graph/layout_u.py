@@ -10,7 +10,13 @@ levels, with edges (concatenations, sums, pooling indices handed over) joining n
 to nodes after it at the same level, at two levels at least (FCN-8s: pool4 and pool3). Each level is one
 row: the encoder's nodes of that level on the left (rows right-aligned), the decoder's on the right (rows
 left-aligned), the skip edges across the gap between them with a label that says what they carry ("copy and
-crop") and the shape.
+crop") and the shape. The bottom of the U moves up into the decoder's lowest row when the encoder has nothing
+there (SegNet's last pool beside its first unpooling), so that the U is no taller than its levels.
+
+In compact mode (``fold_stages``) each stage of a level is one node, as the papers draw them: SegNet's three
+Conv 3×3 + BN + ReLU and their pool are "3× Conv 3×3", so that VGG-16 and its mirror fit a projected screen
+legibly; what the skips join (the pools that hand their indices over, FCN's score convs, crops and sums, the
+unpoolings) stays a node of its own.
 """
 
 from __future__ import annotations
