@@ -15,6 +15,7 @@ from cnn_explorer.app.core.view_data import graph_data_from
 from cnn_explorer.models.zoo.loader import load_model, summarize
 from cnn_explorer.widgets.common import format as fmt
 from cnn_explorer.widgets.graph.fold_state import FoldState
+from cnn_explorer.widgets.graph.layout import fold_graph, fold_stages
 from cnn_explorer.widgets.graph.layout_u import find_u_in_data
 from cnn_explorer.widgets.graph.view import GraphView
 
@@ -67,17 +68,19 @@ def assert_a_u(view: GraphView, *, words: str, skips_at_least: int = 3) -> list:
 
 
 @pytest.mark.parametrize(("model", "words"), [("unet", "copy and crop"), ("shapes_unet", "copy and concatenate"),
-                                              ("segnet", "pooling indices")])
+                                              ("segnet", "pooling indices"), ("deconvnet", "pooling indices")])
 def test_an_encoder_decoder_is_a_u_on_a_projected_screen(projector, model, words):
     load(projector, model)
     graph = projector.graph
     skips = assert_a_u(graph, words=words)
     outside, small, zoom = fitted_and_readable(projector)
     assert not outside, f"{model}: out of sight after Fit: {outside}"
-    if model != "segnet":  # SegNet's 32 layers of VGG-16 and its mirror: a U, but smaller than 14 px here
-        assert not small, f"{model}: titles under {READABLE_PX} px at zoom {zoom:.2f}: {small}"
+    # SegNet's and DeconvNet's 26 convolutions of VGG-16 and its mirror too: a stage a node, as their papers draw them
+    assert not small, f"{model}: titles under {READABLE_PX} px at zoom {zoom:.2f}: {small}"
     if model == "unet":  # the paper's words and shapes: 512×64×64 cropped and concatenated one level up
         assert ("copy and crop", "512×64×64") in [route.label for route in skips]
+    if model in ("segnet", "deconvnet"):  # the indices of all five pools handed across (the deepest's by the
+        assert len(skips) >= 4  # arrow at the bottom, with the map)
 
 
 def test_fcn8s_fuses_pool4_and_pool3_scores_across_the_u(projector):
@@ -116,7 +119,52 @@ def test_a_chain_and_a_resnet_keep_their_rows(projector):
 @pytest.fixture(scope="module")
 def nets():
     return {name: graph_data_from(summarize(load_model(name, weights="random")))
-            for name in ("unet", "segnet", "alexnet", "resnet18", "fcn_resnet50")}
+            for name in ("unet", "segnet", "alexnet", "resnet18", "fcn_resnet50", "fcn8s_vgg16", "vgg16")}
+
+
+def _compact(data):
+    return fold_stages(fold_graph(data, FoldState(data).folded, compact=True), data)
+
+
+def test_a_compact_u_draws_a_stage_a_node_and_keeps_what_the_skips_join(nets):
+    data = nets["segnet"]
+    graph = _compact(data)
+    by_id = {node.id: node for node in data.nodes}
+    # Every layer is drawn in exactly one node.
+    drawn = [i for node in graph.nodes for i in node.members]
+    assert sorted(drawn) == sorted(node.id for node in data.nodes)
+    titles = [node.title for node in graph.nodes]
+    # VGG-16's five stages (2, 2, 3, 3, 3 convs with BN and ReLU, then the pool), each one node ...
+    assert [t for t, node in zip(titles, graph.nodes) if "encoder" in node.blocks] == \
+        ["2× Conv 3×3", "2× Conv 3×3", "3× Conv 3×3", "3× Conv 3×3", "3× Conv 3×3"]
+    # ... the decoder's unpoolings (where the indices go) nodes of their own, the classifier too.
+    assert titles.count("MaxUnpool2d") == 5 and titles[-1] == "Conv 3×3"
+    for node in graph.nodes:
+        kinds = [by_id[i].kind for i in node.members]
+        if len(node.members) > 1:  # a stage: its first conv's output (as the inspector says it) to its own output
+            first, last = by_id[node.members[0]], by_id[node.members[-1]]
+            assert kinds[0] == "conv" and "unpool" not in node.key
+            assert node.shape.startswith(fmt.shape(first.shape)), node.shape
+            assert node.shape.endswith(f"{last.shape[1]}×{last.shape[2]}"), node.shape
+    stage = graph.nodes[graph.index_of_key("encoder.blocks.2.0")]
+    assert [by_id[i].name for i in stage.members][:4] == ["encoder.blocks.2.0", "encoder.blocks.2.1",
+                                                         "encoder.blocks.2.2", "encoder.blocks.2.3"]
+    assert stage.merged == ("BN", "ReLU", "MaxPool 2×2 /2") and stage.shape == "256×90×120 → 45×60"
+    # FCN-8s: conv3_1..conv3_3 one node, but pool4's scores, the crops and the sums stay nodes.
+    fcn = _compact(nets["fcn8s_vgg16"])
+    keys = [node.key for node in fcn.nodes]
+    assert "stage3.conv3_1" in keys and "stage3.conv3_2" not in keys and "stage3.conv3_3" not in keys
+    assert fcn.nodes[keys.index("stage3.conv3_1")].title == "3× Conv 3×3"
+    assert {"score_pool4", "score_pool3", "score_pool4c.pad", "fuse_pool4.add", "fuse_pool3.add"} <= set(keys)
+
+
+def test_outside_a_u_every_conv_stays_a_node(nets):
+    vgg = nets["vgg16"]
+    graph = fold_graph(vgg, FoldState(vgg).folded, compact=True)
+    assert fold_stages(graph, vgg) is graph  # a chain: conv3_1, conv3_2, conv3_3 apart, as before
+    resnet = nets["resnet18"]
+    graph = fold_graph(resnet, FoldState(resnet).folded, compact=True)
+    assert fold_stages(graph, resnet) is graph
 
 
 def test_the_u_is_read_from_the_shapes_not_the_name(nets):
@@ -155,3 +203,30 @@ def test_top_to_bottom_unet_is_a_u_too_and_unfolding_keeps_it(view, nets):
     view.unfold_all()
     QApplication.processEvents()
     assert_a_u(view, words="copy and crop")
+
+
+def test_a_stage_node_is_selected_and_stepped_as_one(view, nets):
+    view.set_arrangement("lr", True)
+    view.set_data(nets["segnet"])
+    assert view._scene.layout.u_shape
+    # A layer drawn inside a stage is shown by the stage's node, which stands for all its layers.
+    assert view.select_node("encoder.blocks.2.5") and view.selected_node() == "encoder.blocks.2.0"
+    members = view.node_members("encoder.blocks.2.0")
+    assert members[0] == "encoder.blocks.2.0" and "encoder.blocks.2.3" in members and "encoder.blocks.2.6" in members
+    assert "encoder.blocks.2.3" not in view.visible_nodes() and "encoder.blocks.2.0" in view.visible_nodes()
+    # Folded by the user, SegNet's encoder is one block: no U, and the decoder's convs are nodes again.
+    view.fold("encoder")
+    QApplication.processEvents()
+    assert not view._scene.layout.u_shape
+    assert "decoder.0.3" in view.visible_nodes()
+
+
+def test_next_steps_from_stage_to_stage(projector):
+    load(projector, "segnet")
+    graph = projector.graph
+    assert projector.select_layer("encoder.blocks.0.3")  # the second conv of the first stage
+    assert graph.selected_node() == "encoder.blocks.0.0"
+    projector.action_map["next_layer"].trigger()
+    assert projector.selected_layer() == "encoder.blocks.1.0" == graph.selected_node()  # the next stage
+    projector.action_map["prev_layer"].trigger()
+    assert projector.selected_layer() == "encoder.blocks.0.0"

@@ -2,13 +2,15 @@
 blocks can fold) and ``fold_graph``, which collapses the nodes of every folded block into one node for the
 block (and in compact mode a conv with the norm, activation and pool after it into one node); edges are
 re-routed to it and duplicates merged. The result, a ``FoldedGraph``, is what ``layout.layout_graph`` places.
+``merge_runs`` draws runs of compact conv nodes as one node (an encoder–decoder's stages: ``layout_u.fold_stages``
+says which).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cnn_explorer.widgets.common import format
 from cnn_explorer.widgets.graph.data import GraphData
@@ -108,6 +110,7 @@ MAIN_KINDS = ("conv", "linear", "pool")
 FOLLOWER_KINDS = {"conv": ("norm", "activation", "pool"), "linear": ("norm", "activation", "dropout"),
                   "pool": ("reshape",)}
 ENDING_KINDS = ("pool", "dropout", "reshape")
+SHORT_NAMES = {"BatchNorm": "BN"}  # a merged layer's name in a stage's box (``merge_runs``), as block titles say it
 
 
 def compact_chains(data: GraphData) -> dict[int, int]:
@@ -209,4 +212,57 @@ def fold_graph(data: GraphData, folded: set[str] | frozenset[str], compact: bool
         seen.add((src, dst))
         edges.append(VisibleEdge(src, dst, format.shape(edge.shape)))
     index_of_id = {node_id: index_of_key[key] for node_id, key in rep_of.items()}
+    return FoldedGraph(nodes=nodes, edges=edges, index_of_id=index_of_id)
+
+
+def merge_runs(graph: FoldedGraph, data: GraphData, runs: list[list[int]]) -> FoldedGraph:
+    """``graph`` with each run of its compact conv nodes (indices into ``graph.nodes``, a chain in order, a
+    conv first; dropouts between them count too) drawn as one node, keyed and selected by the run's first conv, titled as the papers name a stage ("3× Conv
+    3×3"), its shape the first conv's output and what leaves the last ("256×175×175 → 88×88", as a compact
+    node says it). Edges are re-routed to it and duplicates merged."""
+    by_id = {node.id: node for node in data.nodes}
+    run_of = {v: k for k, run in enumerate(runs) for v in run}
+    nodes: list[VisibleNode] = []
+    new_index: dict[int, int] = {}
+    for i, node in enumerate(graph.nodes):
+        k = run_of.get(i)
+        if k is None:
+            new_index[i] = len(nodes)
+            nodes.append(node)
+            continue
+        run = runs[k]
+        if i != run[0]:
+            new_index[i] = new_index[run[0]]
+            continue
+        new_index[i] = len(nodes)
+        units = [graph.nodes[v] for v in run]
+        convs = [by_id[u.members[0]] for u in units if u.kind == "conv"]
+        first, last = convs[0], by_id[units[-1].members[-1]]
+        counts = Counter(c.title for c in convs)  # "3× Conv 3×3", "Conv 7×7 + Conv 1×1"
+        title = " + ".join(f"{n}× {t}" if n > 1 else t for t, n in counts.items())
+        if all(c.label for c in convs):  # the lecture's names: "conv3_1–conv3_3 · 3× Conv 3×3"
+            title = f"{convs[0].label}–{convs[-1].label} · {title}"
+        output = units[-1].output
+        plain = format.shape(last.shape)
+        shape = format.shape_change(first.shape, last.shape)
+        if output != plain and not (last.kind == "pool" and last.extra_outputs):  # several outputs: said after
+            # the change of shape (a max pool's indices are said by the arrow that hands them to the unpooling)
+            shape = shape + output[len(plain):] if output.startswith(plain) else output
+        merged = tuple(dict.fromkeys(t for u in units for t in (u.merged if u.kind == "conv" else (u.title,))))
+        nodes.append(VisibleNode(key=units[0].key, title=title, subtitle="", shape=shape, output=output,
+                                 params=sum(u.params for u in units), kind=units[0].kind, scope=units[0].scope,
+                                 members=[m for u in units for m in u.members], blocks=units[0].blocks,
+                                 merged=merged))
+    edges: list[VisibleEdge] = []
+    seen: set[tuple[int, int]] = set()
+    for edge in graph.edges:
+        src, dst = new_index[edge.src], new_index[edge.dst]
+        if src == dst or (src, dst) in seen:
+            continue
+        seen.add((src, dst))
+        edges.append(VisibleEdge(src, dst, edge.shape))
+    index_of_id = {node_id: new_index[i] for node_id, i in graph.index_of_id.items()}
+    # Tight as a stage's box is, its norm goes by the lectures' short name, and so in its neighbours: "+ BN + ReLU".
+    nodes = [replace(node, merged=tuple(SHORT_NAMES.get(t, t) for t in node.merged)) if node.merged else node
+             for node in nodes]
     return FoldedGraph(nodes=nodes, edges=edges, index_of_id=index_of_id)

@@ -4,7 +4,8 @@ Two steps, both free of Qt:
 
 1. ``fold_graph(data, folded, compact)`` (in ``folding.py``) collapses the nodes of every folded block into
    one node for the block (and in compact mode a conv with the norm, activation and pool after it into one
-   node); edges are re-routed to it and duplicates merged.
+   node); edges are re-routed to it and duplicates merged. In compact mode an encoder–decoder then takes each
+   stage of its U as one node (``fold_stages``, in ``layout_u.py``).
 2. ``layout_graph(graph, sizes)`` places the nodes in layers with igraph's ``layout_sugiyama`` (C code) and
    routes the edges: short edges are smooth curves through the dummy vertices that Sugiyama adds on long
    edges; the many long edges of a tensor that is reused again and again (DenseNet's concatenations) are
@@ -31,7 +32,7 @@ from cnn_explorer.widgets.graph.folding import (  # noqa: F401  (re-exported: la
     foldable_paths, innermost_foldable, node_counts, outermost_foldable)
 from cnn_explorer.widgets.graph.data import GraphData
 from cnn_explorer.widgets.graph.layout_lr import layout_rows
-from cnn_explorer.widgets.graph.layout_u import layout_u
+from cnn_explorer.widgets.graph.layout_u import fold_stages, layout_u  # noqa: F401  (fold_stages re-exported)
 from cnn_explorer.widgets.graph.routes import Bus, EdgeRoute, GraphLayout  # noqa: F401  (re-exported)
 
 

@@ -10,7 +10,13 @@ levels, with edges (concatenations, sums, pooling indices handed over) joining n
 to nodes after it at the same level, at two levels at least (FCN-8s: pool4 and pool3). Each level is one
 row: the encoder's nodes of that level on the left (rows right-aligned), the decoder's on the right (rows
 left-aligned), the skip edges across the gap between them with a label that says what they carry ("copy and
-crop") and the shape.
+crop") and the shape. The bottom of the U moves up into the decoder's lowest row when the encoder has nothing
+there (SegNet's last pool beside its first unpooling), so that the U is no taller than its levels.
+
+In compact mode (``fold_stages``) each stage of a level is one node, as the papers draw them: SegNet's three
+Conv 3×3 + BN + ReLU and their pool are "3× Conv 3×3", so that VGG-16 and its mirror fit a projected screen
+legibly; what the skips join (the pools that hand their indices over, FCN's score convs, crops and sums, the
+unpoolings) stays a node of its own.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from collections.abc import Callable
 
 from cnn_explorer.widgets.common import format
 from cnn_explorer.widgets.graph.data import GraphData, GraphNode
-from cnn_explorer.widgets.graph.folding import FoldedGraph
+from cnn_explorer.widgets.graph.folding import FoldedGraph, foldable_paths, merge_runs
 from cnn_explorer.widgets.graph.routes import EdgeRoute, GraphLayout
 
 MIN_LEVELS = 2  # the deepest point at least this many halvings below the input, the output as far back up
@@ -110,6 +116,14 @@ def find_u(heights: list[int | None], edges: list[tuple[int, int]],
             skips.add(i)
     if len({place[edges[i][0]] for i in skips} - {deepest}) < 2:  # skips at two levels at least: not one
         return None  # branch that comes back (DeepLab's image pooling beside its atrous convs)
+    # The bottom of the U (the encoder below the decoder's lowest row) moves up into that row when nothing of
+    # the encoder is there (SegNet's last pool, which hands its map and indices straight to the unpooling;
+    # DeconvNet's fc6 and fc7 beside its first deconvolution): a row the less, and the U's bottom flat.
+    lowest = max(place[v] for v in range(count) if v not in encoder)
+    below = [v for v in encoder if place[v] > lowest]
+    if below and not any(place[v] == lowest for v in encoder):
+        for v in below:
+            place[v] = lowest
     for s, d in edges:  # down the encoder, up the decoder
         if s in encoder and d in encoder and place[d] < place[s]:
             return None
@@ -219,6 +233,89 @@ def _chain_order(row: list[int], pairs: list[tuple[int, int]], skip_in: set[int]
     return placed
 
 
+def _u_of(graph: FoldedGraph, data: GraphData):
+    """``find_u`` on the visible nodes of ``graph`` (folded from ``data``), with their shapes and the raw edge
+    of each visible edge; None when it is no encoder–decoder."""
+    shapes, raw = _visible_shapes(graph, data)
+    if any(r is None for r in raw):
+        return None
+    u = find_u([_height(s) for s in shapes], [(e.src, e.dst) for e in graph.edges], [_height(r.shape) for r in raw])
+    return None if u is None else (u, shapes, raw)
+
+
+def _same_level(a: int | None, b: int | None) -> bool:
+    """Two map heights at one level: no halving between them (U-Net's unpadded 3×3 takes 570 to 568)."""
+    return a is not None and b is not None and abs(math.log2(a / b)) < 0.5
+
+
+def stage_runs(graph: FoldedGraph, data: GraphData) -> list[list[int]]:
+    """The stages of a compact encoder–decoder that its paper draws as one box each: runs of consecutive compact
+    conv nodes at one level with the same norm and activation after each (SegNet's three Conv 3×3 + BN + ReLU,
+    FCN's conv3_1..conv3_3, its fc6 and fc7 with their dropouts), each the only successor of the one before,
+    and nothing drawn around a part of it. A run ends at a node that feeds something else too (a skip's
+    source: SegNet's pool that hands its indices over, FCN's conv4_3 that pool4's scores come from) and at the
+    pool that takes the map a level down; [] when ``graph`` is no U. Everything else stays a node of its own
+    (unpoolings, up-convolutions that change the level, crops, sums, a classifier without an activation)."""
+    if _u_of(graph, data) is None:
+        return []
+    by_id = {node.id: node for node in data.nodes}
+    foldable = foldable_paths(data)
+    succs: dict[int, list[int]] = {}
+    preds: dict[int, list[int]] = {}
+    for e in graph.edges:
+        succs.setdefault(e.src, []).append(e.dst)
+        preds.setdefault(e.dst, []).append(e.src)
+
+    def frames(v: int) -> tuple[str, ...]:
+        return tuple(p for p in graph.nodes[v].blocks if p in foldable)
+
+    def unit(v: int):
+        """A compact conv node: what must be alike in a run (the norm and activation after its conv), the
+        heights of its conv's output and of its own output; None for anything else."""
+        node = graph.nodes[v]
+        conv = by_id[node.members[0]]
+        if node.is_block or conv.kind != "conv":
+            return None
+        followers = tuple(by_id[i].title for i in node.members[1:] if by_id[i].kind != "pool")
+        return followers, _height(conv.shape), _height(by_id[node.members[-1]].shape)
+
+    def dropout(v: int) -> bool:
+        node = graph.nodes[v]
+        return not node.is_block and len(node.members) == 1 and node.kind == "dropout"
+
+    runs: list[list[int]] = []
+    done: set[int] = set()
+    for v in range(len(graph.nodes)):
+        if v in done or (first := unit(v)) is None:
+            continue
+        run, last_unit = [v], first
+        while len(succs.get(run[-1], ())) == 1 and _same_level(last_unit[1], last_unit[2]):
+            nxt = succs[run[-1]][0]
+            if len(preds.get(nxt, ())) != 1 or frames(nxt) != frames(v) or nxt in done:
+                break
+            if not dropout(nxt):
+                following = unit(nxt)
+                if following is None or following[0] != first[0] or not _same_level(following[1], first[1]):
+                    break
+                last_unit = following
+            run.append(nxt)
+        done.update(run)
+        if len(run) > 1:
+            runs.append(run)
+    return runs
+
+
+def fold_stages(graph: FoldedGraph, data: GraphData) -> FoldedGraph:
+    """Compact mode's encoder–decoder drawn a stage a node (``stage_runs``), as SegNet's, DeconvNet's and FCN's
+    papers draw them, so that a U of VGG-16 and its mirror fits a projected screen legibly; ``graph`` itself
+    when it is no U or has no such stage (a chain, a ResNet: every conv stays a node)."""
+    runs = stage_runs(graph, data)
+    if not runs:
+        return graph
+    merged = merge_runs(graph, data, runs)
+    return merged if _u_of(merged, data) is not None else graph
+
+
 def layout_u(graph: FoldedGraph, data: GraphData, sizes: list[tuple[float, float]], *, hgap: float,
              vgap: float, text_width: Callable[[str], float], label_height: float, aspect: float | None,
              reserve: float, direction: str) -> GraphLayout | None:
@@ -226,14 +323,13 @@ def layout_u(graph: FoldedGraph, data: GraphData, sizes: list[tuple[float, float
     between the nodes of a row; ``vgap``: between rows; ``text_width`` measures a skip's label (drawn
     ``label_height`` high above and below its line); ``aspect`` (width / height of the screen, else 16:10)
     and ``reserve`` (what is drawn above) choose how far the arms slant."""
-    shapes, raw = _visible_shapes(graph, data)
+    found = _u_of(graph, data)
+    if found is None:
+        return None
+    u, _, raw = found
     pairs = [(e.src, e.dst) for e in graph.edges]
-    if any(r is None for r in raw):
-        return None
-    u = find_u([_height(s) for s in shapes], pairs, [_height(r.shape) for r in raw])
-    if u is None:
-        return None
     count = len(graph.nodes)
+    vgap *= 0.5  # the rows need room for arrows only: the skips' labels run beside them
     arm, skips = u.arm, u.skips
     position = {v: k for k, v in enumerate(u.order)}
     width = [w for w, _ in sizes]
@@ -279,7 +375,7 @@ def layout_u(graph: FoldedGraph, data: GraphData, sizes: list[tuple[float, float
         gap_needed = [2 * hgap] * bands
         for i in skips:
             b = band[pairs[i][0]]
-            gap_needed[b] = max(gap_needed[b], max(text_width(t) for t in labels[i]) + hgap)
+            gap_needed[b] = max(gap_needed[b], max(text_width(t) for t in labels[i]) + gap_in_row)
         tall = [max((sizes[v][1] for v in range(count) if band[v] == b), default=0.0) for b in range(bands)]
         ys, y = [], 0.0
         for b in range(bands):
@@ -296,8 +392,11 @@ def layout_u(graph: FoldedGraph, data: GraphData, sizes: list[tuple[float, float
             if ("dec", b) in rows or any(band[pairs[i][0]] == b for i in skips):
                 gap = max(gap, gap_needed[b] + 2 * slant * b)
         dec_start = {b: enc_end[0] + gap - slant * b for b in range(bands)}
-        if turning:  # as far right as it can go: under the gap, its last node just left of the decoder
-            enc_end[bottom] = max(enc_end[bottom - 1] + slant, dec_start[bottom - 1] - hgap)
+        if turning:  # as far right as it can go: under the gap, its last node just left of the decoder, and
+            # a row wider than the encoder and the gap goes on under the decoder (FCN's pool5, fc6–7 and scores)
+            lefts = [enc_end[b] - row_width("enc", b) for b in upper]
+            enc_end[bottom] = max(enc_end[bottom - 1] + slant, dec_start[bottom - 1] - hgap,
+                                  min(lefts) + row_width("enc", bottom))
         centers: list[tuple[float, float]] = [(0.0, 0.0)] * count
         column_of = [0] * count
         for (side, b), row in rows.items():

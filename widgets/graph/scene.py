@@ -21,7 +21,8 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene, 
 from cnn_explorer.widgets.common import format
 from cnn_explorer.widgets.graph.fold_state import FoldState
 from cnn_explorer.widgets.graph.data import GraphData
-from cnn_explorer.widgets.graph.layout import BLOCK_KIND, FoldedGraph, GraphLayout, VisibleNode, fold_graph, layout_graph
+from cnn_explorer.widgets.graph.layout import (BLOCK_KIND, FoldedGraph, GraphLayout, VisibleNode, fold_graph, fold_stages,
+                                               layout_graph)
 from cnn_explorer.widgets.graph.scene_drawing import SceneDrawing
 from cnn_explorer.widgets.graph.scene_parts import (
     DETAIL_PX, FRAME_ROLE, HEADING_PX, KEY_ROLE, LABEL_PX, LAYERS, LINE_GAP, MAX_NODE_WIDTH, MIN_NODE_WIDTH,
@@ -290,6 +291,8 @@ class GraphScene(SceneDrawing, QGraphicsScene):
             if folding != self._folding or self.graph is None:
                 self._folding = folding
                 self.graph = fold_graph(data, fold.folded, compact=compact)
+                if compact:  # an encoder–decoder a stage a node, as its paper draws it
+                    self.graph = fold_stages(self.graph, data)
                 self.index_of_key = {node.key: i for i, node in enumerate(self.graph.nodes)}
             self._texts = self._measure(compact)
             foldable = fold.foldable
