@@ -90,6 +90,8 @@ def node_title(node: Node) -> str:
         return f"Linear {s['out_features']}"
     if op in ("Dropout", "Dropout2d") and "p" in s:
         return f"Dropout {s['p']:g}"
+    if op == "pad" and (pads := s.get("pad")) and all(isinstance(v, int) and v <= 0 for v in pads):
+        return "Crop"  # a negative padding (U-Net's and FCN's crops are written so)
     if op in ("Upsample", "interpolate"):
         scale = s.get("scale_factor")
         if isinstance(scale, (tuple, list)):
