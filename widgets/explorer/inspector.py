@@ -4,7 +4,6 @@ It receives plain ``LayerDetails`` / ``ModelOverview`` objects and renders them 
 
 from __future__ import annotations
 
-import re
 from html import escape
 
 from PySide6.QtCore import Qt
@@ -13,11 +12,6 @@ from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 from cnn_explorer.widgets.common import format as fmt
 from cnn_explorer.widgets.explorer.layer_info import LayerDetails, ModelOverview, task_label
 from cnn_explorer.widgets.common.theme import colors
-
-# A comma between digit groups: a zero-width space after it lets a long count wrap there and nowhere else.
-_BREAKABLE_COMMA = re.compile(r"(?<=\d),(?=\d{3})")
-# The space in a short count ("150.4 G", "31.0 M"): never a line break.
-_SHORT_COUNT = re.compile(r"(?<=\d) (?=[kMGT]\))")
 
 
 class Inspector(QWidget):
@@ -90,8 +84,6 @@ class Inspector(QWidget):
     @staticmethod
     def _row(label: str, value: str, css: str = "") -> str:
         cls = f" class='{css}'" if css else ""
-        value = _BREAKABLE_COMMA.sub(",\u200b", value)  # 150,428,​424,448: a line may end after a group
-        value = _SHORT_COUNT.sub("\u00a0", value)  # "(150.4 G)" stays on one line
         return f"<tr><td class='muted'>{escape(label)}</td><td{cls}>{value}</td></tr>"
 
     def _details_html(self, d: LayerDetails) -> str:
