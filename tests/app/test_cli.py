@@ -77,6 +77,7 @@ def test_bad_input_sizes(size, fragment):
     assert_clean_error(cli("summary", "vgg16", "--input-size", *size), fragment)
 
 
+@pytest.mark.slow
 def test_weights_files(tmp_path):
     model = get_entry("lenet5").build()
     torch.save(model.state_dict(), tmp_path / "lenet.pt")
@@ -119,6 +120,7 @@ def test_export_onnx_writes_a_checked_file(tmp_path):
     assert [d.dim_value for d in graph.output[0].type.tensor_type.shape.dim] == [1, 10]
 
 
+@pytest.mark.slow
 def test_export_a_detector(tmp_path):
     # torch.export cannot capture a detector's data-dependent forward; the TorchScript exporter can.
     out = tmp_path / "ssdlite.onnx"

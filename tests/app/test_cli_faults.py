@@ -200,6 +200,7 @@ print('ok')
 """
 
 
+@pytest.mark.slow
 def test_an_analysis_imports_no_compiler_and_counts_the_same(env):
     """A first summary no longer imports torch._dynamo and sympy (0.9 s of 2.7 s); the numbers do not change and
     torch.compile still works after it."""
@@ -279,6 +280,7 @@ def test_window_sizes_and_blank_names_are_checked_up_front(env, tmp_path):
 
 # -- weights files ------------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_weights_files_that_are_not_files(env, tmp_path):
     one_line_error(cli_torch_free(env, "summary", "lenet5", "--weights", ""), "--weights")
     one_line_error(cli(env, "summary", "lenet5", "--weights", str(tmp_path)), "is a folder")
@@ -288,6 +290,7 @@ def test_weights_files_that_are_not_files(env, tmp_path):
     one_line_error(cli(env, "summary", "lenet5", "--weights", str(fifo)), "not a regular file")
 
 
+@pytest.mark.slow
 def test_weights_of_other_types_are_converted_or_refused_and_dataparallel_keys_load(env, tmp_path):
     state = get_entry("lenet5").build().state_dict()
     torch.save({f"module.{k}": v for k, v in state.items()}, tmp_path / "parallel.pt")

@@ -94,6 +94,7 @@ def no_thread_left_behind():
 
 # -- detect --out: never over a file ------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_detect_out_writes_over_neither_the_inputs_nor_files_already_there(tmp_path):
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -163,6 +164,7 @@ class _Payload:
         return (os.system, (f"touch {self.marker}",))
 
 
+@pytest.mark.slow
 def test_bench_live_refuses_bad_weights_sizes_and_timeouts_in_one_line(tmp_path):
     from safetensors.torch import save_file
 
@@ -207,6 +209,7 @@ def test_bench_live_ends_at_its_timeout_without_threads_left_running():
 
 # -- a FIFO is not a file; damaged files say one line --------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_fifo_is_not_a_regular_file_and_is_never_opened(tmp_path):
     fifo = tmp_path / "pipe.png"
     os.mkfifo(fifo)
@@ -246,7 +249,8 @@ def damaged(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("name", ["cut.jpg", "corrupt.png", "nan.tif"])
+@pytest.mark.parametrize("name", ["cut.jpg", pytest.param("corrupt.png", marks=pytest.mark.slow),
+                                  pytest.param("nan.tif", marks=pytest.mark.slow)])
 def test_a_damaged_image_is_one_line(damaged, name):
     assert_one_line(cli("predict", "lenet5_digits", "--image", damaged / name), name)
     assert_one_line(cli("detect", SEGMENTER, "--image", damaged / name, "--weights", "random", *SMALL), name)

@@ -57,6 +57,7 @@ def activate(qtbot, window: MainWindow) -> None:
 
 # -- the zoo browser ---------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_choosing_a_model_in_the_browser_shows_its_graph(qtbot, make_explorer):
     window = make_explorer("alexnet")
     wait_for_zoo(qtbot, window)
@@ -429,6 +430,7 @@ def test_a_blank_model_name_opens_the_last_model(qtbot, make_explorer):
     assert window.open_model("  \t ") is None and not window.is_loading()
 
 
+@pytest.mark.slow
 def test_a_damaged_parameter_cache_is_repaired(qtbot, explorer_settings, tmp_path):
     cache = tmp_path / "counts"
     cache.mkdir()
@@ -443,6 +445,7 @@ def test_a_damaged_parameter_cache_is_repaired(qtbot, explorer_settings, tmp_pat
     window.close()
 
 
+@pytest.mark.slow
 def test_parameters_are_counted_in_a_process_of_their_own(qtbot, tmp_path):
     """Building a hundred models is Python work: in a thread of the app it took turns at the GIL with the GUI
     thread. In a child process, the app's counting thread only waits on a pipe."""

@@ -69,6 +69,7 @@ def leftovers(folder: Path) -> list[str]:
 
 # -- a full disk ---------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_full_disk_fails_every_command_cleanly_and_keeps_the_old_file(env, tmp_path, digit):
     with mounted_tmpfs(tmp_path / "tiny", "size=64k") as tiny:
         (tiny / "filler").write_bytes(bytes(52 * 1024))  # 12 KiB left: less than any of these outputs
@@ -164,6 +165,7 @@ def test_a_failure_is_its_one_line_without_a_note_about_random_weights(env, tmp_
     assert done.returncode == 0 and "random initialization" in done.stderr  # said once the work succeeded
 
 
+@pytest.mark.slow
 def test_a_detector_takes_the_layer_given(env, tmp_path, digit):
     """A detector has no default map layer (its output is boxes): the layer given is used, none looked up."""
     base = ("visualize", "fasterrcnn_mobilenet_v3_large_320_fpn", "--weights", "random", "--image", digit,

@@ -28,6 +28,7 @@ def distinct_colours(image: QImage, step: int = 7) -> int:
     return len({image.pixel(x, y) for x in range(0, image.width(), step) for y in range(0, image.height(), step)})
 
 
+@pytest.mark.slow
 def test_screenshot_of_the_graph_and_of_the_table(gui_env, tmp_path):
     graph_png, table_png = tmp_path / "graph.png", tmp_path / "table.png"
     result = explorer(gui_env, "squeezenet1_0", "--weights", "random", "--size", "1024x768",
@@ -56,6 +57,7 @@ def test_screenshot_of_an_unknown_model_is_a_one_line_error(gui_env, tmp_path):
     assert result.returncode == 2 and "does not exist" in result.stderr
 
 
+@pytest.mark.slow
 def test_select_in_a_screenshot_shows_a_block_under_unfold_all_and_refuses_an_unknown_layer(gui_env, tmp_path):
     # The README's example: a block selected while every block is unfolded (drawn as a frame) is in sight.
     shot = tmp_path / "shot.png"

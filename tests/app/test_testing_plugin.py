@@ -4,6 +4,8 @@ explorer's threads behind."""
 
 from __future__ import annotations
 
+import pytest
+
 pytest_plugins = ["pytester"]
 
 USER_TESTS = '''
@@ -26,6 +28,7 @@ def test_leaves_a_thread_running(make_explorer):
 '''
 
 
+@pytest.mark.slow
 def test_the_fixture_opens_windows_and_fails_tests_that_leave_things_behind(pytester):
     pytester.makepyfile(test_user=USER_TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")

@@ -76,6 +76,7 @@ def plant_zero_resnet18(torch_home) -> str:
     return str(path)
 
 
+@pytest.mark.slow
 def test_a_zero_filled_hub_file_is_refused_by_summary_and_predict(env, tmp_path):
     from PIL import Image
 
@@ -163,6 +164,7 @@ def test_a_cached_summary_is_stale_once_the_hub_file_is_replaced(tmp_path):
 
 # -- 6: a cache folder that is a file, an entry that is a folder ---------------------------------------------
 
+@pytest.mark.slow
 def test_a_cache_dir_that_is_a_file_is_one_warning(env, tmp_path):
     plain = tmp_path / "not-a-folder"
     plain.write_text("a file")
@@ -263,7 +265,10 @@ CORRUPTIONS = {
 }
 
 
-@pytest.mark.parametrize("corruption", list(CORRUPTIONS))
+# Two corruptions through the command line in the quick suite (the rest with -m slow); the entry check finds
+# every one of them in the next test, in-process.
+@pytest.mark.parametrize("corruption", [c if i < 2 else pytest.param(c, marks=pytest.mark.slow)
+                                        for i, c in enumerate(CORRUPTIONS)])
 def test_a_malformed_entry_is_dropped_and_recounted(corruption, env, tmp_path):
     # Recorded here, not once for all: the key holds a fingerprint of the analysis code, which changes whenever
     # a file of models/ is edited.
@@ -285,6 +290,22 @@ def test_a_malformed_entry_is_dropped_and_recounted(corruption, env, tmp_path):
     assert cache.valid_entry(rewritten) is None and rewritten["summary"] == printed
     table = cli(env, "summary", "lenet5")  # from the rewritten entry
     assert table.returncode == 0 and "total params 61,706" in table.stdout, table.stderr
+
+
+def test_the_entry_check_finds_every_corruption():
+    """Each corruption above, on an entry made as the cache makes it (in-process: the command line's way of
+    dropping and recounting an entry is checked through a process in the test above)."""
+    import copy
+
+    from cnn_explorer.models.zoo.loader import cache_entry, load_model, summarize
+
+    loaded = load_model("lenet5", weights="random")
+    entry = json.loads(json.dumps(cache_entry(summarize(loaded), loaded.weights)))
+    assert cache.valid_entry(entry) is None
+    for name, corrupt in CORRUPTIONS.items():
+        broken = copy.deepcopy(entry)
+        corrupt(broken)
+        assert cache.valid_entry(broken) is not None, name
 
 
 @pytest.mark.parametrize("corruption", [_set(("graph", "nodes", 2, "inputs"), [999]),

@@ -10,6 +10,7 @@ from cnn_explorer.models.analysis import cache
 from cnn_explorer.models.analysis.summary import analyze
 from cnn_explorer.models.zoo.loader import build_on_meta, load_model, summarize
 from cnn_explorer.models.zoo.registry import list_entries
+from sampling import one_per_family
 
 CLASSIFIERS = [e for e in list_entries("classification") if e.source == "torchvision"]
 
@@ -19,8 +20,10 @@ def _on_meta(entry):
     return build_on_meta(entry) or entry.build()
 
 
-@pytest.mark.parametrize("entry", CLASSIFIERS, ids=lambda e: e.name)
-def test_params_and_macs_match_torchvision_meta(entry):
+# One classifier of each family in the quick suite, every one with -m slow.
+@pytest.mark.parametrize("name", one_per_family(CLASSIFIERS, prefer=("alexnet", "vgg16", "resnet50", "googlenet")))
+def test_params_and_macs_match_torchvision_meta(name):
+    entry = next(e for e in CLASSIFIERS if e.name == name)
     meta = get_model_weights(entry.name).DEFAULT.meta
     model = _on_meta(entry)
     summary = analyze(model, entry.input_shape(), name=entry.name)

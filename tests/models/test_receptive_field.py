@@ -89,7 +89,7 @@ PROBED = [
     ("densenet121", "features.transition2"),
     ("mobilenet_v2", "features.10"),
     ("alexnet_2012", "features.14"),
-    ("unet", "down4"),
+    pytest.param("unet", "down4", marks=pytest.mark.slow),  # the 572×572 U-Net measured by gradients: a minute
 ]
 
 

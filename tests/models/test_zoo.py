@@ -12,6 +12,8 @@ from cnn_explorer.models.analysis.graph import is_leaf_module, record_graph
 from cnn_explorer.models.zoo.registry import TASKS, UnknownModelError, get_entry, list_entries
 from torch.utils._pytree import tree_flatten
 
+from sampling import one_per_family
+
 ALL_NAMES = [e.name for e in list_entries()]
 
 # The architectures the seed lectures name (REFERENCE.md), by the name the zoo gives them.
@@ -65,7 +67,8 @@ def _plain_forward_shapes(model, x):
     return shapes, out
 
 
-@pytest.mark.parametrize("name", ALL_NAMES)
+# One model of each family in the quick suite (a lecture's model where the family has one); all of them with -m slow.
+@pytest.mark.parametrize("name", one_per_family(list_entries(), prefer=LECTURE_ARCHITECTURES))
 def test_recorded_graph_matches_a_plain_forward_pass(name):
     torch.manual_seed(0)
     entry = get_entry(name)
