@@ -257,9 +257,9 @@ class GraphScene(SceneDrawing, QGraphicsScene):
         self._selection_items, self._layers, self._summaries = [], {}, []
         self.export_cache = {}
         self.clear()
-        self.setSceneRect(QRectF())
-        self.node_items, self.title_items, self.index_of_key = {}, {}, {}
+        self.node_items, self.title_items, self.index_of_key = {}, {}, {}  # before the scene rect's signals
         self.heading_item = None
+        self.setSceneRect(QRectF())
 
     def build(self, data: GraphData, fold: FoldState, *, direction: str = "tb", compact: bool = False,
               aspect: float | None = None) -> None:
@@ -323,6 +323,9 @@ class GraphScene(SceneDrawing, QGraphicsScene):
         self.skip_label_lines = None
         self.export_cache = {}
         self.clear()
+        # The items just deleted are forgotten at once: the event loop runs between the steps of a build, and the
+        # overview's placing (canvas.py) reads the nodes' rectangles meanwhile.
+        self.node_items, self.title_items, self.heading_item = {}, {}, None
         self._layers = {name: layer_item(self, z) for name, z in LAYERS}
         self._draw_frames()
         drawing = time.perf_counter() - step_start
