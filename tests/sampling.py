@@ -13,10 +13,11 @@ slow = pytest.mark.slow
 
 
 def one_per_family(entries, prefer=()) -> list:
-    """``pytest.param`` of each zoo entry's name: the first of each (source, task, family) in the quick suite
-    (an entry named in ``prefer`` first), the others marked ``slow``."""
+    """``pytest.param`` of each zoo entry's name: one of each (source, task, family) in the quick suite (the
+    first of ``prefer`` in its order, else the first by name), the others marked ``slow``."""
+    prefer = list(prefer)
     chosen: dict[tuple, str] = {}
-    for entry in sorted(entries, key=lambda e: (e.name not in prefer, e.name)):
+    for entry in sorted(entries, key=lambda e: (prefer.index(e.name) if e.name in prefer else len(prefer), e.name)):
         chosen.setdefault((entry.source, entry.task, entry.family), entry.name)
     quick = set(chosen.values())
     return [pytest.param(e.name, marks=() if e.name in quick else slow, id=e.name) for e in entries]

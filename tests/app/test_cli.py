@@ -108,6 +108,7 @@ def test_a_checkpoint_holding_code_is_refused_not_run(tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_export_onnx_writes_a_checked_file(tmp_path):
     import onnx
 

@@ -154,6 +154,7 @@ print('ok', sorted(out[0]))
 """
 
 
+@pytest.mark.slow
 def test_torchvision_is_imported_without_torch_dynamo_which_stays_usable(env):
     """torch._dynamo costs more than torch to import; torchvision needs it for one rarely called function."""
     probe = subprocess.run([sys.executable, "-c", TORCHVISION_PROBE], capture_output=True, text=True, env=env,

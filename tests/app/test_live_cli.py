@@ -129,6 +129,7 @@ def test_detect_out_writes_over_neither_the_inputs_nor_files_already_there(tmp_p
 
 # -- detect: everything checked before anything is made -----------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_detect_to_a_new_folder_on_a_missing_device_makes_nothing(tmp_path):
     image = tmp_path / "a.png"
@@ -142,6 +143,7 @@ def test_detect_to_a_new_folder_on_a_missing_device_makes_nothing(tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_detect_out_in_a_read_only_folder_is_one_line(tmp_path, read_only_folder):
     image = tmp_path / "a.png"
     cv2.imwrite(str(image), frame())

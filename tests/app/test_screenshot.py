@@ -79,6 +79,7 @@ def test_select_in_a_screenshot_shows_a_block_under_unfold_all_and_refuses_an_un
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_a_screenshot_leaves_the_users_settings_alone(gui_env, tmp_path):
     config = tmp_path / "config" / "CNN Explorer"
     config.mkdir(parents=True)
@@ -95,6 +96,7 @@ def test_a_screenshot_leaves_the_users_settings_alone(gui_env, tmp_path):
     assert not [p.name for p in temp.iterdir() if p.name.startswith("cnn-explorer-settings-")]  # its scratch settings
 
 
+@pytest.mark.slow
 def test_ctrl_c_closes_the_window_and_exits_130(gui_env, tmp_path):
     ended = interrupt_window(gui_env, "alexnet", "--weights", "random")
     err = ended.stderr

@@ -177,6 +177,7 @@ def test_a_cache_dir_that_is_a_file_is_one_warning(env, tmp_path):
     assert plain.read_text() == "a file"
 
 
+@pytest.mark.slow
 def test_a_cache_entry_that_is_a_folder_is_one_warning(env, tmp_path):
     first = cli(env, "summary", "lenet5", "--json")
     assert first.returncode == 0, first.stderr
@@ -265,9 +266,9 @@ CORRUPTIONS = {
 }
 
 
-# Two corruptions through the command line in the quick suite (the rest with -m slow); the entry check finds
+# One corruption through the command line in the quick suite (the rest with -m slow); the entry check finds
 # every one of them in the next test, in-process.
-@pytest.mark.parametrize("corruption", [c if i < 2 else pytest.param(c, marks=pytest.mark.slow)
+@pytest.mark.parametrize("corruption", [c if i < 1 else pytest.param(c, marks=pytest.mark.slow)
                                         for i, c in enumerate(CORRUPTIONS)])
 def test_a_malformed_entry_is_dropped_and_recounted(corruption, env, tmp_path):
     # Recorded here, not once for all: the key holds a fingerprint of the analysis code, which changes whenever
@@ -309,7 +310,8 @@ def test_the_entry_check_finds_every_corruption():
 
 
 @pytest.mark.parametrize("corruption", [_set(("graph", "nodes", 2, "inputs"), [999]),
-                                        _set(("graph", "nodes", 1, "output_shapes"), [[1, "x"]])])
+                                        pytest.param(_set(("graph", "nodes", 1, "output_shapes"), [[1, "x"]]),
+                                                     marks=pytest.mark.slow)])
 def test_a_malformed_graph_is_never_drawn(corruption, env, tmp_path):
     # graph asks for random weights: an entry of its own, read back as a recorded graph.
     first = cli(env, "graph", "lenet5", "--out", tmp_path / "first.svg")

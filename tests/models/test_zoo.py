@@ -67,8 +67,17 @@ def _plain_forward_shapes(model, x):
     return shapes, out
 
 
-# One model of each family in the quick suite (a lecture's model where the family has one); all of them with -m slow.
-@pytest.mark.parametrize("name", one_per_family(list_entries(), prefer=LECTURE_ARCHITECTURES))
+# One model of each family in the quick suite (a lecture's model where the family has one), and of the
+# torchvision detectors only Faster R-CNN and SSD (their recording is one code path); all of them with -m slow.
+QUICK_DETECTORS = ("fasterrcnn_resnet50_fpn", "ssd300_vgg16")
+ZOO_CASES = [p if not (get_entry(p.values[0]).source == "torchvision" and get_entry(p.values[0]).task in
+                       ("detection", "instance_segmentation", "keypoints") and p.values[0] not in QUICK_DETECTORS)
+             else pytest.param(*p.values, marks=pytest.mark.slow, id=p.id)
+             for p in one_per_family(list_entries(), prefer=[*LECTURE_ARCHITECTURES, "regnet_x_400mf",
+                                                              "convnext_tiny"])]
+
+
+@pytest.mark.parametrize("name", ZOO_CASES)
 def test_recorded_graph_matches_a_plain_forward_pass(name):
     torch.manual_seed(0)
     entry = get_entry(name)
@@ -100,7 +109,8 @@ def test_recorded_graph_matches_a_plain_forward_pass(name):
     assert len({n.name for n in graph.nodes}) == len(graph.nodes), "layer names are not unique"
 
 
-@pytest.mark.parametrize("name", ["googlenet", "maskrcnn_resnet50_fpn", "fcn_resnet50"])
+@pytest.mark.parametrize("name", ["googlenet", "maskrcnn_resnet50_fpn",
+                                  pytest.param("fcn_resnet50", marks=pytest.mark.slow)])
 def test_record_graph_returns_the_models_own_output(name):
     torch.manual_seed(0)
     entry = get_entry(name)
