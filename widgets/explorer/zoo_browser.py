@@ -89,7 +89,9 @@ class ZooBrowser(QWidget):
         self.tree.setIndentation(10)
         self.tree.setWordWrap(True)  # whole names in a narrow dock: wrapped at "_", never cut
         self.tree.setTextElideMode(Qt.ElideNone)
-        self.tree.setItemDelegate(_WrappedNames(self.tree))
+        # Only the names wrap: the year and the count keep Qt's own delegate (no Python call per cell, and
+        # Qt asks for every cell's size at each change of font or width).
+        self.tree.setItemDelegateForColumn(_COL_NAME, _WrappedNames(self.tree))
         self.tree.installEventFilter(self)  # its own font changes: see eventFilter
         header = self.tree.header()
         header.setStretchLastSection(False)
