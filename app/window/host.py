@@ -19,12 +19,16 @@ WARM_CHANNEL = "warm-up"  # the runner's channel of the window's imports ahead o
 
 
 def _import_plotting(job) -> None:
-    """On the runner's thread: import pyqtgraph, unless the window is closing."""
+    """On the runner's thread: import pyqtgraph, and matplotlib's colour maps (the lab's mosaics take their
+    tables from it: ~0.9 s of the Lab tab's first opening; no plotting backend is imported), unless the window
+    is closing."""
     from cnn_explorer.app.core import collector
 
     job.check()
     with collector.importing():  # the collector does not walk the objects being imported meanwhile
         import pyqtgraph  # noqa: F401
+        job.check()
+        from matplotlib import colormaps  # noqa: F401
 
 
 class DockPolicy:
@@ -94,8 +98,9 @@ class FeatureHost(QObject):
         return [(f.tab.title if f.tab else f.name, what, keys) for f in self.features.values() for what, keys in f.keys]
 
     def warm_imports(self) -> None:
-        """Import the tabs' plotting library (pyqtgraph: ~0.9 s of the Charts and Lab tabs' first opening) on
-        the runner's thread, once, so the first opening of those tabs does not import it on the GUI thread.
+        """Import the tabs' plotting libraries (pyqtgraph: ~0.9 s of the Charts and Lab tabs' first opening,
+        matplotlib's colour maps for the Lab) on the runner's thread, once, so the first opening of those tabs
+        does not import them on the GUI thread.
         The window calls it once its first model is shown. Importing defines classes and makes no Qt object
         (a thread may import Qt-based modules; only widgets and pixmaps belong to the GUI thread)."""
         if self._warmed:
