@@ -18,16 +18,16 @@ from cnn_explorer.widgets.common.panels import message_page
 WARM_CHANNEL = "warm-up"  # the runner's channel of the window's imports ahead of need (declared by the window)
 
 
-def _import_plotting(job) -> None:
-    """On the runner's thread: import pyqtgraph, and matplotlib's colour maps (the lab's mosaics take their
-    tables from it: ~0.9 s of the Lab tab's first opening; no plotting backend is imported), unless the window
-    is closing."""
+def _import_colour_maps(job) -> None:
+    """On the runner's thread: import matplotlib's colour maps (the lab's mosaics take their tables from it:
+    ~0.9 s of the Lab tab's first opening; no plotting backend, no Qt), unless the window is closing.
+    pyqtgraph (~0.9 s of the Charts tab's first opening) is not imported here: it loads PySide6 modules
+    (QtOpenGL, QtTest), and with it imported on this thread two runs in seven of benchmarks/heartbeat.py
+    crashed (a segmentation fault on the GUI thread as the Lab tab first opened)."""
     from cnn_explorer.app.core import collector
 
     job.check()
     with collector.importing():  # the collector does not walk the objects being imported meanwhile
-        import pyqtgraph  # noqa: F401
-        job.check()
         from matplotlib import colormaps  # noqa: F401
 
 
@@ -98,15 +98,13 @@ class FeatureHost(QObject):
         return [(f.tab.title if f.tab else f.name, what, keys) for f in self.features.values() for what, keys in f.keys]
 
     def warm_imports(self) -> None:
-        """Import the tabs' plotting libraries (pyqtgraph: ~0.9 s of the Charts and Lab tabs' first opening,
-        matplotlib's colour maps for the Lab) on the runner's thread, once, so the first opening of those tabs
-        does not import them on the GUI thread.
-        The window calls it once its first model is shown. Importing defines classes and makes no Qt object
-        (a thread may import Qt-based modules; only widgets and pixmaps belong to the GUI thread)."""
+        """Import what the tabs need and Qt does not (matplotlib's colour maps) on the runner's thread, once,
+        so the Lab tab's first opening does not import it on the GUI thread. The window calls it once its
+        first model is shown."""
         if self._warmed:
             return
         self._warmed = True
-        self.ctx.runner.submit(_import_plotting, channel=WARM_CHANNEL, supersede=False)
+        self.ctx.runner.submit(_import_colour_maps, channel=WARM_CHANNEL, supersede=False)
 
     def start(self) -> None:
         """Make the features without a tab, and open the tab the window was asked to start on."""

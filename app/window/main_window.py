@@ -40,7 +40,7 @@ from cnn_explorer.widgets.explorer.zoo_browser import ZooBrowser
 from cnn_explorer.widgets.graph.view import GRAPH_KEYS
 
 WARM_UP_WAIT_S = 0.5  # how long importing torch waits for the window's first paint
-WARM_IMPORTS_AFTER_MS = 1500  # after the first model is shown: pyqtgraph is imported on the runner (FeatureHost)
+WARM_IMPORTS_AFTER_MS = 1500  # after the first model is shown: the lab's colour maps imported on the runner
 
 
 class MainWindow(QMainWindow):
@@ -323,7 +323,7 @@ class MainWindow(QMainWindow):
         self.views.show_result(result)
         self.status.show_result(result, previous)
         QTimer.singleShot(0, lambda name=result.name: self.model_shown.emit(name))
-        # The tabs' plotting library, imported on the runner's thread once a model is shown and drawn (a window
+        # What the tabs import, imported on the runner's thread once a model is shown and drawn (a window
         # closed at once, as in the tests, waits for no import).
         QTimer.singleShot(WARM_IMPORTS_AFTER_MS, self, lambda: None if self._closing else self.host.warm_imports())
 
