@@ -15,6 +15,22 @@ from cnn_explorer.app.core.features import ActionSpec, Feature
 from cnn_explorer.widgets.common.panels import message_page
 
 
+WARM_CHANNEL = "warm-up"  # the runner's channel of the window's imports ahead of need (declared by the window)
+
+
+def _import_colour_maps(job) -> None:
+    """On the runner's thread: import matplotlib's colour maps (the lab's mosaics take their tables from it:
+    ~0.9 s of the Lab tab's first opening; no plotting backend, no Qt), unless the window is closing.
+    pyqtgraph (~0.9 s of the Charts tab's first opening) is not imported here: it loads PySide6 modules
+    (QtOpenGL, QtTest), and with it imported on this thread two runs in seven of benchmarks/heartbeat.py
+    crashed (a segmentation fault on the GUI thread as the Lab tab first opened)."""
+    from cnn_explorer.app.core import collector
+
+    job.check()
+    with collector.importing():  # the collector does not walk the objects being imported meanwhile
+        from matplotlib import colormaps  # noqa: F401
+
+
 class DockPolicy:
     """The one owner of what is hidden for a reason ("presentation", "wide", "own model"): a widget hidden for
     one reason or more comes back, as the user had it, when the last reason goes."""
@@ -57,6 +73,7 @@ class FeatureHost(QObject):
         self._pages: dict[str, object] = {}  # name -> its tab's widget (the placeholder, then the panel)
         self._building: set[str] = set()
         self._inside = ""  # the feature whose tab is current
+        self._warmed = False  # warm_imports was called
         ctx.features = self
         for feature in features:
             if feature.tab is not None:
@@ -79,6 +96,15 @@ class FeatureHost(QObject):
     def key_rows(self) -> list[tuple[str, str, str]]:
         """(tab, what, keys) of the keys the features' panels handle themselves, for F1."""
         return [(f.tab.title if f.tab else f.name, what, keys) for f in self.features.values() for what, keys in f.keys]
+
+    def warm_imports(self) -> None:
+        """Import what the tabs need and Qt does not (matplotlib's colour maps) on the runner's thread, once,
+        so the Lab tab's first opening does not import it on the GUI thread. The window calls it once its
+        first model is shown."""
+        if self._warmed:
+            return
+        self._warmed = True
+        self.ctx.runner.submit(_import_colour_maps, channel=WARM_CHANNEL, supersede=False)
 
     def start(self) -> None:
         """Make the features without a tab, and open the tab the window was asked to start on."""

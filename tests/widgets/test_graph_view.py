@@ -394,3 +394,28 @@ def test_a_new_text_size_of_a_large_graph_is_drawn_behind_the_one_shown(qtbot, d
     view.fold_all()  # a rebuild of its own replaces the one on the way
     assert not view.is_rebuilding()
     assert view.title_item(view.visible_nodes()[1]).font().pixelSize() == size
+
+
+def test_a_new_arrangement_of_a_large_graph_is_drawn_behind_for_the_last_view_shape(qtbot, densenet121):
+    """Presentation changes the arrangement and the window's shape at once: DenseNet unfolded is drawn again
+    behind the one shown, once, in the last shape asked for, and is then all in sight as it was before."""
+    from cnn_explorer.widgets.graph.offscreen import rounded_aspect
+
+    view = GraphView()
+    qtbot.addWidget(view)
+    view.resize(1000, 700)
+    view.show()
+    view.set_data(densenet121, folded=set())
+    view.fit()
+    shown = view._scene
+    view.set_arrangement("lr", True)
+    assert view.is_rebuilding() and view._scene is shown  # the old drawing, until the new one is ready
+    assert view.arrangement() == ("lr", True)
+    view.resize(1300, 650)  # a wider view on the way
+    qtbot.waitUntil(lambda: not view.is_rebuilding() and view._scene is not shown, timeout=60_000)
+    layout, viewport = view._scene.layout, view._canvas.viewport()
+    assert layout.direction == "lr" and max(layout.bands) >= 1
+    assert view._aspect == rounded_aspect(viewport.width(), viewport.height())  # rows for the wider view
+    assert "features.norm0" not in view.visible_nodes() and "features.conv0" in view.visible_nodes()  # compact
+    seen = view._canvas.mapToScene(viewport.rect()).boundingRect()
+    assert all(seen.contains(view.node_rect(key)) for key in view.visible_nodes())  # whole, as before

@@ -89,7 +89,9 @@ class ZooBrowser(QWidget):
         self.tree.setIndentation(10)
         self.tree.setWordWrap(True)  # whole names in a narrow dock: wrapped at "_", never cut
         self.tree.setTextElideMode(Qt.ElideNone)
-        self.tree.setItemDelegate(_WrappedNames(self.tree))
+        # Only the names wrap: the year and the count keep Qt's own delegate (no Python call per cell, and
+        # Qt asks for every cell's size at each change of font or width).
+        self.tree.setItemDelegateForColumn(_COL_NAME, _WrappedNames(self.tree))
         self.tree.installEventFilter(self)  # its own font changes: see eventFilter
         header = self.tree.header()
         header.setStretchLastSection(False)
@@ -115,6 +117,7 @@ class ZooBrowser(QWidget):
         self._entries: dict[str, ZooItem] = {}
         self._params: dict[str, int | None] = {}
         self._current = ""
+        self._fonts_from = ""  # the key of the tree's font the items' fonts were derived from
 
     # -- content ----------------------------------------------------------------------------------
     def set_entries(self, entries: list[ZooItem]) -> None:
@@ -157,7 +160,7 @@ class ZooBrowser(QWidget):
                     self._show_params(entry.name)
         self.tree.expandAll()
         self._apply_filter(self.filter.text())
-        self._refresh_fonts()
+        self._refresh_fonts(again=True)
         if self._current:
             self.set_current(self._current)
 
@@ -211,10 +214,15 @@ class ZooBrowser(QWidget):
         if not item.isHidden():
             self.tree.scrollToItem(item)
 
-    def _refresh_fonts(self) -> None:
+    def _refresh_fonts(self, again: bool = False) -> None:
         """Bold tasks and the model shown, italic eras, all derived from the widget's font now (so the
-        classroom font scale reaches them)."""
+        classroom font scale reaches them). Nothing to do when the tree's font is the one they were given
+        (the widget and its tree tell each change, and a style sheet's polish tells one more), unless
+        ``again`` (new items)."""
         base = self.tree.font()
+        if base.key() == self._fonts_from and not again:
+            return  # setting the ~700 items' fonts costs ~0.1 s
+        self._fonts_from = base.key()
         bold, italic = QFont(base), QFont(base)
         bold.setBold(True)
         italic.setItalic(True)

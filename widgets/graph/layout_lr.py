@@ -5,6 +5,8 @@ rows between blocks. ``layout.layout_graph(..., direction="lr")`` calls ``layout
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 from cnn_explorer.widgets.graph.folding import FoldedGraph
 from cnn_explorer.widgets.graph.routes import EdgeRoute, GraphLayout
 
@@ -16,59 +18,65 @@ def _bands(widths: list[float], gap: float, heights, band_gap: float, aspect: fl
            reserve: float, clean: list[bool] | None = None) -> list[int]:
     """The row of each layer: consecutive layers, as many rows as make the whole largest on a screen of
     ``aspect`` (one row without it). ``heights(first, last)``: the height of a row of those layers;
-    ``clean[i]``: whether a row may end after layer i without cutting a block in two (preferred)."""
+    ``clean[i]``: whether a row may end after layer i without cutting a block in two (preferred).
+
+    Each row count is tried with a bisection over the row width (16 packings), so a packing costs a search
+    per row, not a walk over every layer: DenseNet-201 unfolded (~450 layers) took 0.2 s a layout walking."""
     count = len(widths)
     if aspect is None or count < 2:
         return [0] * count
     clean = clean or [True] * count
-    prefix = [0.0]
-    for w in widths:
-        prefix.append(prefix[-1] + w)
+    # reach[i]: the width of layers 0..i-1 with the gaps between them and one more gap, so the width of the
+    # layers start..end-1 is reach[end] - reach[start] - gap; it only grows, so a row's end is a bisection.
+    reach = [0.0]
+    for i, w in enumerate(widths):
+        reach.append(reach[-1] + w + gap)
+    last_clean, seen = [-1] * count, -1  # last_clean[i]: the last layer ≤ i after which a row may end
+    for i in range(count):
+        seen = i if clean[i] else seen
+        last_clean[i] = seen
 
     def pack(limit: float) -> list[int]:
-        """Rows filled from the left up to ``limit`` wide (a layer wider than that gets a row of its own),
-        ended after the last layer that cuts no block when that leaves the row at least a third full."""
+        """The first layer of each row: rows filled from the left up to ``limit`` wide (a layer wider than
+        that gets a row of its own), ended after the last layer that cuts no block when that leaves the row
+        at least a third full."""
         starts, start = [], 0
         while start < count:
-            used, end = widths[start], start + 1
-            while end < count and used + gap + widths[end] <= limit:
-                used += gap + widths[end]
-                end += 1
-            if end < count and not clean[end - 1]:
-                better = next((k + 1 for k in range(end - 2, start - 1, -1)
-                               if clean[k] and prefix[k + 1] - prefix[start] + gap * (k - start) >= limit / 3),
-                              None)
-                end = better or end
+            end = max(start + 1, min(bisect_right(reach, limit + gap + reach[start]) - 1, count))
+            if end < count and not clean[end - 1] and end - 2 >= start:
+                k = last_clean[end - 2]
+                if k >= start and reach[k + 1] - reach[start] - gap >= limit / 3:
+                    end = k + 1
             starts.append(start)
             start = end
+        return starts
+
+    def assign(starts: list[int]) -> list[int]:
         assignment = []
         for band, first in enumerate(starts):
-            last = starts[band + 1] if band + 1 < len(starts) else count
-            assignment += [band] * (last - first)
+            assignment += [band] * ((starts[band + 1] if band + 1 < len(starts) else count) - first)
         return assignment
 
-    def score(assignment: list[int]) -> float:
-        rows, height, widest, first = assignment[-1] + 1, reserve, 0.0, 0
-        height += band_gap * (rows - 1)
-        for index in range(1, count + 1):
-            if index == count or assignment[index] != assignment[first]:
-                widest = max(widest, sum(widths[first:index]) + gap * (index - 1 - first))
-                height += heights(first, index - 1)
-                first = index
+    def score(starts: list[int]) -> float:
+        height, widest = reserve + band_gap * (len(starts) - 1), 0.0
+        for band, first in enumerate(starts):
+            end = starts[band + 1] if band + 1 < len(starts) else count
+            widest = max(widest, reach[end] - reach[first] - gap)
+            height += heights(first, end - 1)
         return min(aspect / widest, 1.0 / height)
 
-    total = sum(widths) + gap * (count - 1)
-    best, best_scale = [0] * count, score([0] * count)
+    total = reach[count] - gap
+    best, best_scale = [0], score([0])
     for rows in range(2, min(count, MAX_ROWS) + 1):
         low, high = max(widths), total  # the narrowest limit that packs into ``rows`` rows
         for _ in range(16):
             middle = (low + high) / 2
-            low, high = (low, middle) if pack(middle)[-1] + 1 <= rows else (middle, high)
-        assignment = pack(high)
-        scale = score(assignment)
+            low, high = (low, middle) if len(pack(middle)) <= rows else (middle, high)
+        starts = pack(high)
+        scale = score(starts)
         if scale > best_scale * 1.0001:
-            best, best_scale = assignment, scale
-    return best
+            best, best_scale = starts, scale
+    return assign(best)
 
 
 def layout_rows(graph: FoldedGraph, sizes, layer, coords, routing, kept, reversed_edges, *, layer_gap: float,
@@ -88,12 +96,15 @@ def layout_rows(graph: FoldedGraph, sizes, layer, coords, routing, kept, reverse
     for points in routing:
         for x, y in points:
             positions[round(y)].append(x)
-    tallest = [max((sizes[i][1] for i in range(count) if layer[i] == row), default=0.0)
-               for row in range(layer_count)]
+    tallest = [0.0] * layer_count
+    for i in range(count):
+        tallest[layer[i]] = max(tallest[layer[i]], sizes[i][1])
+
+    lowest = [min(p, default=float("inf")) for p in positions]
+    highest = [max(p, default=float("-inf")) for p in positions]
 
     def row_height(first: int, last: int) -> float:
-        values = [p for row in range(first, last + 1) for p in positions[row]]
-        return (max(values) - min(values)) * unit + max(tallest[first:last + 1])
+        return (max(highest[first:last + 1]) - min(lowest[first:last + 1])) * unit + max(tallest[first:last + 1])
 
     band_gap = layer_gap * 0.85
     # A row may end after a layer when no block (``groups``) has nodes on both sides.

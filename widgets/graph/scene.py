@@ -276,10 +276,11 @@ class GraphScene(SceneDrawing, QGraphicsScene):
 
     def build_steps(self, data: GraphData, fold: FoldState, *, direction: str = "tb", compact: bool = False,
                     aspect: float | None = None) -> Iterator[None]:
-        """``build`` as a generator that yields between its steps (the layout, the frames, the edges, the
-        nodes: 10-20 ms each for DenseNet-201 unfolded), for a scene that is built while another is shown and
-        replaces it when the generator ends (``GraphView``: a new text size)."""
-        step_start = time.perf_counter()
+        """``build`` as a generator that yields between its steps (the folding and measuring, the layout, the
+        frames, the edges, the nodes NODES_PER_STEP at a time: 20-120 ms each for DenseNet-201 unfolded on a
+        busy 2-core machine), for a scene that is built while another is shown and replaces it when the
+        generator ends (``GraphView``: a new text size, arrangement or view shape)."""
+        step_start, laying_out = time.perf_counter(), 0.0
         s = self.font_scale
         # The same graph, folding, text size and arrangement (a theme change, a selection redrawn): the layout
         # stands.
@@ -295,6 +296,9 @@ class GraphScene(SceneDrawing, QGraphicsScene):
                     self.graph = fold_stages(self.graph, data)
                 self.index_of_key = {node.key: i for i, node in enumerate(self.graph.nodes)}
             self._texts = self._measure(compact)
+            laying_out += time.perf_counter() - step_start
+            yield  # the folding and the measuring, then the layout: two steps
+            step_start = time.perf_counter()
             foldable = fold.foldable
             # Room between layers for the frames of nested blocks that end above and begin below.
             depth = max((sum(1 for p in n.blocks if p in foldable and p != n.key) for n in self.graph.nodes),
@@ -314,7 +318,7 @@ class GraphScene(SceneDrawing, QGraphicsScene):
                                        text_width=label_metrics.horizontalAdvance,
                                        label_height=label_metrics.height())
             self._layout_key = layout_key
-        laying_out = time.perf_counter() - step_start
+        laying_out += time.perf_counter() - step_start
         yield
         step_start = time.perf_counter()
         self._selection_items = []
@@ -335,7 +339,10 @@ class GraphScene(SceneDrawing, QGraphicsScene):
         drawing += time.perf_counter() - step_start
         yield
         step_start = time.perf_counter()
-        self._draw_nodes(self._texts)
+        for _ in self._draw_nodes(self._texts):  # a step per NODES_PER_STEP nodes
+            drawing += time.perf_counter() - step_start
+            yield
+            step_start = time.perf_counter()
         self._draw_heading()
         self._summaries.sort(key=lambda entry: -entry[2])
         margin = (12 if self.layout.direction == "lr" else 40) * s  # left to right: made to fill the screen

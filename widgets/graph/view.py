@@ -28,7 +28,8 @@ MIN_ZOOM, MAX_ZOOM = 0.01, 6.0
 # A graph opens fitted to the view when that zoom is at least this (labels stay legible), else at the top.
 READABLE_FIT_SCALE = 0.75
 U_FIT_SCALE = 0.4  # an encoder–decoder's U opens whole down to this zoom: its shape is the lesson
-STEPPED_NODES = 300  # a change of text size redraws a graph of more visible nodes behind the one shown
+STEPPED_NODES = 300  # a change of text size, arrangement or view shape redraws a graph of more visible nodes
+# behind the one shown
 READABLE_PX = 14.0  # a node's title at least this high on the screen is legible from a lecture hall's back row
 
 
@@ -65,7 +66,8 @@ class GraphView(ViewSelection, ViewExport, QWidget):
         self._needs_initial_view = False
         self._direction, self._compact = "tb", False
         self._aspect: float | None = None  # the screen shape the left-to-right rows were made for
-        self._behind: tuple | None = None  # (scene, aspect, its build steps) being built for a new text size
+        self._behind: tuple | None = None  # (scene, aspect, its build steps) being built behind the one shown
+        self._view_after: dict | None = None  # the view to give the scene built behind (restore_view_state)
         self._behind_timer = QTimer(self)
         self._behind_timer.setSingleShot(True)
         self._behind_timer.setInterval(0)
@@ -140,10 +142,7 @@ class GraphView(ViewSelection, ViewExport, QWidget):
             return
         self._direction, self._compact = direction, bool(compact)
         if self._data is not None:
-            whole = self._shows_whole()
-            self._rebuild_keeping_view()
-            if whole:
-                self.fit()
+            self._redraw(whole=self._shows_whole())
 
     def arrangement(self) -> tuple[str, bool]:
         return self._direction, self._compact
@@ -168,6 +167,9 @@ class GraphView(ViewSelection, ViewExport, QWidget):
         graph again if it was, else the same zoom around the same node; the selection is kept. ``{"initial":
         True, "selected": …}``: the view a graph opens with, around the selection."""
         if self._data is None or not state:
+            return
+        if self._behind is not None:  # given to the scene being built when it replaces the one shown
+            self._view_after = dict(state)
             return
         selected = state.get("selected")
         if state.get("initial"):
@@ -292,18 +294,37 @@ class GraphView(ViewSelection, ViewExport, QWidget):
         if scale == self._font_scale:
             return
         self._font_scale = scale
-        if self._data is not None and len(self.visible_nodes()) > STEPPED_NODES:
+        if self._data is not None and self._is_large():
             self._rebuild_behind()
             return
         self._scene.set_look(self._scene.colors, scale)
         if self._data is not None:
             self._rebuild_keeping_view()
 
+    def _is_large(self) -> bool:
+        return len(self.visible_nodes()) > STEPPED_NODES
+
+    def _redraw(self, whole: bool) -> None:
+        """Draw the graph again after a change of arrangement or view shape, keeping the node at the centre
+        (``whole``: the whole graph in sight). A large graph is drawn behind the one shown, a step per turn:
+        presentation changes the text size, the arrangement and the window's shape at once, and these then
+        make one drawing (each change restarts it), not three in a row holding the window for seconds."""
+        if self._is_large():
+            self._rebuild_behind()
+            if whole and not self._view_after:  # (a view asked for already is the one wanted)
+                self._view_after = {"whole": True, "selected": self._selected}
+            return
+        self._rebuild_keeping_view()
+        if whole:
+            self.fit()
+
     def is_rebuilding(self) -> bool:
-        """A scene for a new text size is being built behind the one shown."""
+        """A scene for a new text size, arrangement or view shape is being built behind the one shown."""
         return self._behind is not None
 
     def _rebuild_behind(self) -> None:
+        """Start drawing the graph in the current look, arrangement and view shape behind the one shown
+        (what was on the way is dropped: it is out of date)."""
         self._cancel_behind()
         fresh = GraphScene(self)
         fresh.set_look(self._scene.colors, self._font_scale)
@@ -330,6 +351,9 @@ class GraphView(ViewSelection, ViewExport, QWidget):
         self._apply_detail_level()
         if anchor in fresh.node_items:
             self._canvas.centerOn(fresh.node_items[anchor])
+        view, self._view_after = self._view_after, None
+        if view:
+            self.restore_view_state(view)
         old.deleteLater()  # its items are deleted in a turn of their own
 
     def _cancel_behind(self) -> None:
@@ -425,11 +449,9 @@ class GraphView(ViewSelection, ViewExport, QWidget):
             self._minimap.rebuild(self._scene)  # its size follows the view's
         self._minimap.place()
         self._initial_view()
-        if self._data is not None and self._direction == "lr" and self._view_aspect() != self._aspect:
-            whole = self._shows_whole()
-            self._rebuild_keeping_view()  # rows that fit the new shape
-            if whole:
-                self.fit()
+        made_for = self._behind[1] if self._behind is not None else self._aspect
+        if self._data is not None and self._direction == "lr" and self._view_aspect() != made_for:
+            self._redraw(whole=self._shows_whole())  # rows that fit the new shape
         self._apply_detail_level()
 
     def _apply_detail_level(self) -> None:
@@ -446,6 +468,7 @@ class GraphView(ViewSelection, ViewExport, QWidget):
     def _rebuild(self) -> None:
         """Fold, lay out and draw the graph, with the selection, the detail level and the minimap."""
         self._cancel_behind()  # what is drawn now has the latest text size
+        self._view_after = None
         if self._scene.font_scale != self._font_scale:
             self._scene.set_look(self._scene.colors, self._font_scale)
         self._aspect = self._view_aspect()
