@@ -40,7 +40,6 @@ from cnn_explorer.widgets.explorer.zoo_browser import ZooBrowser
 from cnn_explorer.widgets.graph.view import GRAPH_KEYS
 
 WARM_UP_WAIT_S = 0.5  # how long importing torch waits for the window's first paint
-WARM_IMPORTS_AFTER_MS = 1500  # after the first model is shown: the lab's colour maps imported on the runner
 
 
 class MainWindow(QMainWindow):
@@ -323,9 +322,8 @@ class MainWindow(QMainWindow):
         self.views.show_result(result)
         self.status.show_result(result, previous)
         QTimer.singleShot(0, lambda name=result.name: self.model_shown.emit(name))
-        # What the tabs import, imported on the runner's thread once a model is shown and drawn (a window
-        # closed at once, as in the tests, waits for no import).
-        QTimer.singleShot(WARM_IMPORTS_AFTER_MS, self, lambda: None if self._closing else self.host.warm_imports())
+        # The tabs' imports, on the runner once a model is shown and drawn (a window closed at once waits for none).
+        QTimer.singleShot(1500, self, lambda: None if self._closing else self.host.warm_imports())
 
     def show_error(self, message: str) -> None:
         """A clear message, never a traceback: in the status bar and in a (non-blocking) message box."""

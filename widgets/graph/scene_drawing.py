@@ -100,7 +100,7 @@ class SceneDrawing:
             if self.layout.u_shape:
                 self._draw_skip_labels()
             return
-        colors, s, layout = self.colors, self.font_scale, self.layout
+        s, layout = self.font_scale, self.layout
         edges_layer = self._layers["edges"]
         arrow_scale = self._arrow_scale()
         length = ARROW_LENGTH * arrow_scale
@@ -166,7 +166,7 @@ class SceneDrawing:
 
     def _draw_edge_labels(self) -> None:
         """The tensor shape once per source, just below it, beside its outgoing edges."""
-        colors, s, layout = self.colors, self.font_scale, self.layout
+        s, layout = self.font_scale, self.layout
         font = scene_font(LABEL_PX * s)
         metrics = QFontMetricsF(font)
         labels = self._layers["labels"]
@@ -197,7 +197,7 @@ class SceneDrawing:
 
     def _draw_frames(self) -> None:
         """A frame around every unfolded foldable block, with its type and name on the top border."""
-        data, fold, layout, colors, s = self._data, self._fold, self.layout, self.colors, self.font_scale
+        data, fold, layout, s = self._data, self._fold, self.layout, self.font_scale
         unfolded = fold.foldable - fold.folded
         boxes: dict[str, QRectF] = {}  # by path; left to right, a block over two rows has a frame in each
         pieces: dict[str, str] = {}  # key in boxes -> the block's path
@@ -250,7 +250,7 @@ class SceneDrawing:
 
     def _draw_heading(self) -> None:
         """The model's name and size, and a legend of the kinds of layers it has, centred above the graph."""
-        data, colors, s, layout = self._data, self.colors, self.font_scale, self.layout
+        data, s, layout = self._data, self.font_scale, self.layout
         layers = len([n for n in data.nodes if n.kind != "input"])
         params = sum(n.params for n in data.nodes)
         # E1 (vocabulary): the paper's depth and, apart, the number of operations.
