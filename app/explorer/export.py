@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,6 +159,15 @@ def slide_files(path: Path, count: int) -> list[Path]:
     if count == 1 or path.suffix.lower() == ".pdf":
         return [path]
     return [path.with_name(f"{path.stem}-{i}{path.suffix}") for i in range(1, count + 1)]
+
+
+def pages_in_the_way(path: Path) -> list[Path]:
+    """The files that slides written as several PNGs at ``path`` could replace (x-1.png, x-2.png …): the save
+    dialog confirms only ``path`` itself, and how many pages there will be is known only once laid out."""
+    if path.suffix.lower() == ".pdf" or not path.parent.is_dir():
+        return []
+    pattern = re.compile(rf"{re.escape(path.stem)}-\d+{re.escape(path.suffix)}")
+    return sorted(p for p in path.parent.iterdir() if pattern.fullmatch(p.name))
 
 
 def _min_scale(font_scale: float, page: tuple[int, int], across: bool = True) -> float:
@@ -368,6 +378,16 @@ def export_slides_dialog(ctx) -> None:
         return
     if Path(path).suffix.lower() not in (".pdf", ".png"):
         path += ".png" if "PNG" in chosen else ".pdf"
+    in_the_way = pages_in_the_way(Path(path))
+    if in_the_way:
+        from PySide6.QtWidgets import QMessageBox
+
+        names = ", ".join(p.name for p in in_the_way[:3]) + (" …" if len(in_the_way) > 3 else "")
+        answer = QMessageBox.question(ctx.parent, "Export graph for slides",
+                                      f"{len(in_the_way)} page file(s) are already there ({names}). "
+                                      "Slides of several pages replace them. Replace?")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
     export_slides(ctx, path, page)
 
 

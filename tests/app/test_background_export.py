@@ -127,3 +127,34 @@ def test_the_graph_exported_on_the_runner_is_the_graph_exported_here(qtbot, ctx,
     assert writer.start(folder, "Exporting the graph", lambda job, target: write(target, job.progress),
                         scene=scene) is None
     assert any("it is a folder" in error for error in ctx.messages["errors"]) and not writer.is_busy()
+
+
+def test_slides_as_pngs_ask_before_replacing_page_files_already_there(qtbot, ctx, tmp_path, monkeypatch):
+    """The save dialog confirms talk.png only; the pages are talk-1.png, talk-2.png …: those already there are
+    replaced only when the user says so."""
+    from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+
+    from cnn_explorer.app.explorer.export import export_slides_dialog
+
+    ctx.session = SimpleNamespace(current=SimpleNamespace(name="densenet121", graph=ctx.graph.graph_data()))
+    (tmp_path / "talk-1.png").write_bytes(OLD)
+    asked = []
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *args: ("16:9 (1920×1080)", True))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args: (str(tmp_path / "talk.png"), "PNG images"))
+
+    def answer(reply):
+        def question(parent, title, text, *rest):
+            asked.append(text)
+            return reply
+        monkeypatch.setattr(QMessageBox, "question", question)
+
+    answer(QMessageBox.StandardButton.No)
+    export_slides_dialog(ctx)
+    assert asked and "talk-1.png" in asked[0] and not writer_of(ctx).is_busy()
+    assert (tmp_path / "talk-1.png").read_bytes() == OLD and not (tmp_path / "talk-2.png").exists()
+
+    answer(QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(writer_of(ctx).finished, timeout=TIMEOUT_MS) as finished:
+        export_slides_dialog(ctx)
+    assert tmp_path / "talk-1.png" in finished.args[0] and len(finished.args[0]) > 1
+    assert (tmp_path / "talk-1.png").read_bytes() != OLD
