@@ -68,7 +68,7 @@ class Skip:
 
     src: int
     dst: int
-    label: str  # "residual +", "copy and crop", "copy", "pool indices", "skip"
+    label: str  # "residual +" (ResNet), or a U's words (widgets/graph/layout_u.skip_words): "copy and crop" …
 
 
 @dataclass

@@ -18,6 +18,7 @@ from collections import Counter
 
 from cnn_explorer.app.core.figure_data import VOLUME_KINDS, FigureData, Skip, _common_block, _relevant, _sized
 from cnn_explorer.widgets.graph.data import GraphData, GraphNode
+from cnn_explorer.widgets.graph.layout_u import skip_words
 
 LEVEL_RATIO = 1.5  # a side this much smaller (larger) is a level down (up); 570 → 568 (an unpadded 3×3) is not
 
@@ -72,19 +73,6 @@ def _title(members: list[GraphNode]) -> str:
     """What a stage's layers are: "2× Conv 3×3", "Conv 3×3 + Conv 1×1"."""
     counts = Counter(n.title for n in members)
     return " + ".join(f"{count}× {title}" if count > 1 else title for title, count in counts.items())
-
-
-def _skip_label(src: GraphNode, dst: GraphNode, via: list[GraphNode]) -> str:
-    if src.kind == "pool" and src.extra_outputs > 0 and dst.kind == "pool":
-        return "pool indices"  # a pooling that also gave its argmax positions, to an unpooling that uses them
-    if dst.kind == "merge" and dst.title in ("cat", "concat"):
-        return "copy and crop" if any(n.kind == "reshape" for n in via) else "copy"
-    if dst.kind == "merge" and dst.title == "+":
-        convs = [n for n in via if n.kind == "conv"]
-        if convs:  # FCN's fusion: a finer pool scored by a 1×1 conv, added to the upsampled coarse scores
-            return f"+ {convs[0].label or convs[0].name} ({convs[0].title})"
-        return "residual +"
-    return "skip"
 
 
 def u_figure(data: GraphData) -> FigureData | None:
@@ -187,5 +175,5 @@ def _skips(data: GraphData, path: list[int], nodes: dict, stages: list[dict], st
                 and stages[src - 1]["level"] == stages[dst]["level"] != stage["level"]:
             src -= 1  # the map that left at the change of resolution: the stage it left (SegNet's indices)
         if dst - src > 1:
-            found.setdefault((src, dst), _skip_label(nodes[e.src], nodes[current], via))
+            found.setdefault((src, dst), skip_words(data, nodes[e.src], nodes[e.dst], nodes[e.src].shape)[0])
     return [Skip(src, dst, label) for (src, dst), label in sorted(found.items())]

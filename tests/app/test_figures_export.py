@@ -122,8 +122,8 @@ def test_vgg16_volumes_carry_the_papers_layer_names(qapp, tmp_path):
     assert all(name in text for name in convs + ["pool5", "fc8"])  # written on the slide, not only in the data
 
 
-U_NETS = [("unet", 4, "copy and crop"), ("shapes_unet", 4, "copy"), ("segnet", 4, "pool indices"),
-          ("deconvnet", 5, "pool indices")]
+U_NETS = [("unet", 4, "copy and crop"), ("shapes_unet", 4, "copy and concatenate"),
+          ("segnet", 4, "pooling indices"), ("deconvnet", 5, "pooling indices")]  # the layer graph's words
 
 
 @pytest.mark.parametrize("name,skips,label", U_NETS)
@@ -147,10 +147,11 @@ def test_encoder_decoders_are_a_u_with_skips_across_equal_resolutions(name, skip
     assert [s.dst for s in nested] == sorted((s.dst for s in nested), reverse=True)
 
 
-def test_fcn8s_figure_shows_its_two_fusions_by_the_convs_that_score_pool3_and_pool4():
+def test_fcn8s_figure_shows_its_two_fusions_from_pool3_and_pool4():
     figure = figure_from_summary(summary_of("fcn8s_vgg16"))
     assert figure.ok and figure.kind == "u", figure.message
-    assert sorted(s.label for s in figure.skips) == ["+ score_pool3 (Conv 1×1)", "+ score_pool4 (Conv 1×1)"]
+    assert [s.label for s in figure.skips] == ["skip, crop and sum"] * 2  # the layer graph's words
+    assert sorted(figure.volumes[s.src].level for s in figure.skips) == [3, 4]  # from pool3 and pool4 (strides 8, 16)
     levels = [v.level for v in figure.volumes]
     # Fused at strides 8 and 16 (levels 3 and 4), coarser first: the stride-32 scores, pool4's, then pool3's.
     fused = [levels[s.dst] for s in sorted(figure.skips, key=lambda s: s.dst)]
@@ -216,7 +217,7 @@ def test_figure_command(qapp, tmp_path, capsys):
     assert image_size(u) == (1600, 900) and "11 volumes" in capsys.readouterr().out  # input, 10 stages
     svg = tmp_path / "segnet.svg"
     assert cli.main(["figure", "segnet", "--out", str(svg)]) == 0
-    assert svg.read_text().count(">pool indices<") >= 4
+    assert svg.read_text().count(">pooling indices<") >= 4
     capsys.readouterr()
     assert cli.main(["figure", "lraspp_mobilenet_v3_large", "--out", str(tmp_path / "l.png")]) == cli.EXIT_BAD_INPUT
     err = capsys.readouterr().err.strip()

@@ -163,8 +163,9 @@ def blocks_to_open(data: GraphData, candidates: list[str]) -> set[str]:
 
 # -- what a skip carries --------------------------------------------------------------------------------------
 
-def _skip_words(data: GraphData, src: GraphNode, dst: GraphNode, carried) -> tuple[str, str]:
-    """What a skip edge does, in the papers' words, and the shape it carries: "copy and crop" (U-Net: the
+def skip_words(data: GraphData, src: GraphNode, dst: GraphNode, carried) -> tuple[str, str]:
+    """What a skip edge ``src`` → ``dst`` does, in the papers' words, and the shape it carries (the one home of
+    these words: the layer graph's U and the Figure tab's U both say them): "copy and crop" (U-Net: the
     encoder's map cropped to the decoder's and concatenated), "copy and concatenate", "pooling indices"
     (SegNet: the pool's switches for the unpooling), "skip, crop and sum" (FCN's fused scores)."""
     succs: dict[int, list[GraphNode]] = {}
@@ -336,7 +337,7 @@ def layout_u(graph: FoldedGraph, data: GraphData, sizes: list[tuple[float, float
     gap_in_row = hgap * 0.6
     skip_in = {pairs[i][1] for i in skips}
     by_id = {node.id: node for node in data.nodes}
-    labels = {i: _skip_words(data, by_id[raw[i].src], by_id[raw[i].dst], raw[i].shape) for i in skips}
+    labels = {i: skip_words(data, by_id[raw[i].src], by_id[raw[i].dst], raw[i].shape) for i in skips}
     column = sorted(width)[len(width) // 2] + gap_in_row
 
     def arrange(lift: bool, slant: float):
