@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,7 +157,11 @@ def slide_files(path: Path, count: int) -> list[Path]:
     """Where the pages go: ``path`` itself for one page or a PDF; x-1.png, x-2.png … for several PNGs."""
     if count == 1 or path.suffix.lower() == ".pdf":
         return [path]
-    return [path.with_name(f"{path.stem}-{i}{path.suffix}") for i in range(1, count + 1)]
+    return [_page_file(path, i) for i in range(1, count + 1)]
+
+
+def _page_file(path: Path, number: int) -> Path:
+    return path.with_name(f"{path.stem}-{number}{path.suffix}")
 
 
 def pages_in_the_way(path: Path) -> list[Path]:
@@ -166,8 +169,9 @@ def pages_in_the_way(path: Path) -> list[Path]:
     dialog confirms only ``path`` itself, and how many pages there will be is known only once laid out."""
     if path.suffix.lower() == ".pdf" or not path.parent.is_dir():
         return []
-    pattern = re.compile(rf"{re.escape(path.stem)}-\d+{re.escape(path.suffix)}")
-    return sorted(p for p in path.parent.iterdir() if pattern.fullmatch(p.name))
+    head = f"{path.stem}-"
+    numbers = (p.name[len(head):].removesuffix(path.suffix) for p in path.parent.iterdir() if p.name.startswith(head))
+    return sorted({page for n in numbers if n.isdigit() and (page := _page_file(path, int(n))).exists()})
 
 
 def _min_scale(font_scale: float, page: tuple[int, int], across: bool = True) -> float:
