@@ -77,7 +77,8 @@ def test_a_toy_feature_gets_a_tab_an_action_and_a_command(toy, make_explorer, qt
     assert window.statusBar().currentMessage() == "hello from the toy"
     assert ("Help", "Say hello", "Ctrl+Shift+9") in window.shortcut_list()
 
-    with qtbot.waitSignal(window.model_shown, timeout=60_000):  # it follows the app through its context
+    # It follows the app through its context.
+    with qtbot.waitSignal(window.model_shown, timeout=60_000, check_params_cb=lambda n: n == "alexnet"):
         window.open_model("alexnet")
     qtbot.waitUntil(lambda: "model alexnet" in controller.events, timeout=5_000)
     window.close()

@@ -322,18 +322,18 @@ def test_figure_tab_is_built_when_opened_and_follows_model_and_theme(qtbot, tmp_
     out = tmp_path / "tab.svg"
     window.feature("figure").export(out)
     assert "55×55×96" in out.read_text()
-    with qtbot.waitSignal(window.model_shown, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(window.model_shown, timeout=TIMEOUT_MS, check_params_cb=lambda n: n == "resnet18"):
         window.open_model("resnet18")
     assert view.figure_data().model == "resnet18" and view.figure_data().kind == "stages"
     qtbot.waitUntil(lambda: view.last_layout is not None and len(view.last_layout.placed) == 13, timeout=TIMEOUT_MS)
     # The trained small U-Net: the tab draws its U, the skips across it and their labels.
-    with qtbot.waitSignal(window.model_shown, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(window.model_shown, timeout=TIMEOUT_MS, check_params_cb=lambda n: n == "shapes_unet"):
         window.open_model("shapes_unet")
     assert view.figure_data().kind == "u" and len(view.figure_data().skips) == 4
     window.tabs.setCurrentWidget(view)
     qtbot.waitUntil(lambda: hasattr(view.last_layout, "skip_y") and len(view.last_layout.placed) == 11,
                     timeout=TIMEOUT_MS)
-    with qtbot.waitSignal(window.model_shown, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(window.model_shown, timeout=TIMEOUT_MS, check_params_cb=lambda n: n == "resnet18"):
         window.open_model("resnet18")
     # File › Export graph for slides: the window's graph, its folding kept, on 4:3 slides (on the runner).
     from cnn_explorer.app.explorer.background import writer_of

@@ -305,7 +305,7 @@ def test_random_weights_are_said_in_a_banner_and_under_every_map(qtbot, make_exp
     with qtbot.waitSignal(lab.tool_done, timeout=TIMEOUT_MS):
         lab.run_tool("gradcam")
     assert "learned weights" in panel.result_note.text()
-    with qtbot.waitSignal(window.model_shown, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(window.model_shown, timeout=TIMEOUT_MS, check_params_cb=lambda n: n == "lenet5_digits"):
         window.open_model("lenet5_digits", weights="pretrained")  # trained weights shipped in assets/
     qtbot.waitUntil(lambda: not panel.weights_banner.isVisible(), timeout=TIMEOUT_MS)
 

@@ -126,7 +126,7 @@ def test_the_live_view_offers_the_opened_model_when_it_can_run_it(qtbot, make_ex
     combo = live.panel.model_combo
     names = [combo.itemData(i) for i in range(combo.count()) if combo.itemData(i)]
     assert names[0] == spec  # a classifier the live view can run: offered first
-    with qtbot.waitSignal(window.model_shown, timeout=LOAD_TIMEOUT_MS):
+    with qtbot.waitSignal(window.model_shown, timeout=LOAD_TIMEOUT_MS, check_params_cb=lambda n: n == "lenet5"):
         window.open_model("lenet5")
     names = [combo.itemData(i) for i in range(combo.count()) if combo.itemData(i)]
     assert spec not in names  # it follows the explorer's model
