@@ -14,6 +14,13 @@ os.environ.setdefault("CNN_EXPLORER_CACHE_DIR", tempfile.mkdtemp(prefix="cnn-exp
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+# Side by side (pytest-xdist: pyproject's addopts run the suite on up to four workers), each worker's torch, and
+# each command a test starts, take their share of the cores: two workers on two cores that each started two
+# threads would make every forward pass wait on the other's.
+_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _workers > 1:
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // _workers)))
+
 # As the command line and the window do: the import tricks that make a first model faster (models/runtime/torch_import.py).
 from cnn_explorer.models.runtime.torch_import import install  # noqa: E402
 

@@ -79,16 +79,17 @@ def test_global_after_global_pooling_and_squeeze_excitation():
 
 # (model, layer) pairs measured on a linear, positive copy of the network: chains, residual additions,
 # Inception concatenations, dense concatenations and depthwise convolutions.
+# One of each kind in the quick suite; the second of a kind (a larger network, more gradients) with -m slow.
 PROBED = [
     ("alexnet", "features.12"),
-    ("vgg16", "features.23"),
+    pytest.param("vgg16", "features.23", marks=pytest.mark.slow),  # a chain as AlexNet's: 20 s of gradients
     ("resnet18", "layer3"),
-    ("resnet50", "layer2"),
+    pytest.param("resnet50", "layer2", marks=pytest.mark.slow),
     ("googlenet", "inception4a"),
-    ("inception_v3", "Mixed_5d"),
+    pytest.param("inception_v3", "Mixed_5d", marks=pytest.mark.slow),
     ("densenet121", "features.transition2"),
     ("mobilenet_v2", "features.10"),
-    ("alexnet_2012", "features.14"),
+    pytest.param("alexnet_2012", "features.14", marks=pytest.mark.slow),
     pytest.param("unet", "down4", marks=pytest.mark.slow),  # the 572×572 U-Net measured by gradients: a minute
 ]
 

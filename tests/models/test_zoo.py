@@ -68,13 +68,16 @@ def _plain_forward_shapes(model, x):
 
 
 # One model of each family in the quick suite (a lecture's model where the family has one), and of the
-# torchvision detectors only Faster R-CNN and SSD (their recording is one code path); all of them with -m slow.
-QUICK_DETECTORS = ("fasterrcnn_resnet50_fpn", "ssd300_vgg16")
+# torchvision detectors only SSD (their recording is one code path; Mask R-CNN's is checked below); all of them
+# with -m slow. The heaviest paper segmenters too: their crops and unpoolings are U-Net's and SegNet's.
+QUICK_DETECTORS = ("ssd300_vgg16",)
+HEAVY = ("fcn8s_vgg16", "deconvnet")
 ZOO_CASES = [p if not (get_entry(p.values[0]).source == "torchvision" and get_entry(p.values[0]).task in
-                       ("detection", "instance_segmentation", "keypoints") and p.values[0] not in QUICK_DETECTORS)
+                       ("detection", "instance_segmentation", "keypoints") and p.values[0] not in QUICK_DETECTORS
+                       or p.values[0] in HEAVY)
              else pytest.param(*p.values, marks=pytest.mark.slow, id=p.id)
              for p in one_per_family(list_entries(), prefer=[*LECTURE_ARCHITECTURES, "regnet_x_400mf",
-                                                              "convnext_tiny"])]
+                                                              "convnext_tiny", "deeplabv3_mobilenet_v3_large"])]
 
 
 @pytest.mark.parametrize("name", ZOO_CASES)
