@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import signal
 import subprocess
 import sys
@@ -21,3 +23,18 @@ def interrupt_window(env: dict, *args: str, timeout: float = 600) -> subprocess.
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=timeout)
     return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def cli_here(*args: str) -> subprocess.CompletedProcess:
+    """``cnn-explorer ARGS`` run in this process (``app.cli.main``, as ``python -m`` runs it, without the exit):
+    its exit status and what it wrote, for the checks of what a command answers. Checks that need a process of
+    their own (what is imported, signals, closed pipes, a full disk) start one."""
+    from cnn_explorer.app import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main(list(args))
+        except SystemExit as exit:  # argparse's --help and its errors
+            code = exit.code if isinstance(exit.code, int) else 1
+    return subprocess.CompletedProcess(["cnn-explorer", *args], code, out.getvalue(), err.getvalue())

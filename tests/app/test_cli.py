@@ -1,22 +1,22 @@
-"""The scripting interface: `cnn-explorer list | summary | export`, run as a user runs it."""
+"""The scripting interface: `cnn-explorer list | summary | export`, what each command answers (run in this process;
+tests/app/test_cli_faults.py starts commands as a user does)."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 import torch
 
 from cnn_explorer.models.zoo.registry import get_entry
+from processes import cli_here
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CNN_EXPLORER_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "cnn_explorer.app.cli", *args], capture_output=True, text=True,
-                          env=env, timeout=300)
+    """In this process: what a command answers. tests/app/test_cli_faults.py runs commands as processes."""
+    return cli_here(*args)
 
 
 def assert_clean_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
