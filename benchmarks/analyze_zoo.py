@@ -2,9 +2,10 @@
 
 Ours records the graph, parameters, MACs (FlopCounterMode), activation memory and receptive fields;
 torchinfo gives shapes, parameters and MACs. Both get the same built model and the same input size.
-Each time is the median of --repeat runs after one warm-up run, taken at torch's default number of threads
-and again at one thread (ours does no arithmetic, torchinfo's real pass does: the one-thread comparison is
-the one a busy machine disturbs least).
+Each time is the best of --repeat runs after one warm-up run (as timeit advises: on a shared machine the
+other processes only ever add time, so the least is the one nearest the code's own cost, for both sides),
+taken at torch's default number of threads and again at one thread (ours does no arithmetic, torchinfo's
+real pass does: the one-thread comparison is the one a busy machine disturbs least).
 
 Goals (issue 22): no model above 1.0× torchinfo, and ≤ 0.25× in total, at both thread settings.
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 import warnings
 
@@ -29,14 +29,14 @@ from cnn_explorer.models.runtime.torch_import import install
 install()  # as the command line and the window run
 
 
-def _median_seconds(fn, repeat: int) -> float:
+def _best_seconds(fn, repeat: int) -> float:
     fn()  # warm-up: first-call allocations and kernel selection
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return min(times)
 
 
 def main() -> None:
@@ -67,8 +67,8 @@ def main() -> None:
         row = {"model": entry.name, "input": shape[-1], "threads": {}}
         for threads in settings:
             torch.set_num_threads(threads)
-            ours = _median_seconds(lambda: analyze(model, shape), args.repeat)
-            theirs = _median_seconds(lambda: torchinfo.summary(model, input_size=shape, verbose=0), args.repeat)
+            ours = _best_seconds(lambda: analyze(model, shape), args.repeat)
+            theirs = _best_seconds(lambda: torchinfo.summary(model, input_size=shape, verbose=0), args.repeat)
             row["threads"][threads] = {"ours_s": ours, "torchinfo_s": theirs, "ratio": ours / theirs}
         torch.set_num_threads(default_threads)
         rows.append(row)
