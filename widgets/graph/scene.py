@@ -10,6 +10,7 @@ The layout is in ``layout.py``, the colours in ``theme.py``, every number as tex
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -337,18 +338,13 @@ class GraphScene(SceneDrawing, QGraphicsScene):
         # overview's placing (canvas.py) reads the nodes' rectangles meanwhile.
         self.node_items, self.title_items, self.heading_item = {}, {}, None
         self._layers = {name: layer_item(self, z) for name, z in LAYERS}
-        self._draw_frames()
-        drawing = time.perf_counter() - step_start
-        yield
-        step_start = time.perf_counter()
-        self._draw_edges()
-        drawing += time.perf_counter() - step_start
-        yield
-        step_start = time.perf_counter()
-        for _ in self._draw_nodes(self._texts):  # a step per NODES_PER_STEP nodes
-            drawing += time.perf_counter() - step_start
-            yield
-            step_start = time.perf_counter()
+        drawing = 0.0
+        # The frames, the edges and the nodes, a step per FRAMES_PER_STEP, EDGES_PER_STEP and NODES_PER_STEP.
+        for part in (self._draw_frames(), self._draw_edges(), self._draw_nodes(self._texts)):
+            for _ in itertools.chain(part, [None]):
+                drawing += time.perf_counter() - step_start
+                yield
+                step_start = time.perf_counter()
         self._draw_heading()
         self._summaries.sort(key=lambda entry: -entry[2])
         margin = (12 if self.layout.direction == "lr" else 40) * s  # left to right: made to fill the screen
