@@ -69,3 +69,20 @@ def test_a_theme_change_recolours_the_styled_widgets(qtbot, make_explorer):
             assert window.zoo.filter.palette().text().color().name() == QColor(c.text).name()
     finally:
         classroom.apply_theme("light")
+
+
+def test_every_rule_the_style_sheet_colours_is_polished_again_on_a_theme_change():
+    """A light/dark change re-polishes only the widgets of theme._COLOURED (and _COLOURED_NAMES): a new rule
+    with a palette colour for another widget would keep the old theme's colours."""
+    import re
+
+    from cnn_explorer.widgets.common import theme
+
+    for name in theme.THEMES:
+        for selector, body in re.findall(r"([^{}]+)\{([^}]*)\}", theme.stylesheet(name)):
+            if "palette(" not in body:
+                continue
+            subject = selector.split()[-1]  # "QStatusBar QLabel" styles the QLabel
+            widget = re.split(r"::|:", subject)[0]
+            assert widget.lstrip("#") in theme._COLOURED_NAMES if widget.startswith("#") \
+                else widget in theme._COLOURED or widget == "QToolTip", selector
