@@ -37,8 +37,10 @@ class Screenshot:
 
     def _wait_for_zoo_counts(self, deadline: float) -> None:
         # The picture shows the zoo's parameter counts too: they are counted in the background (once; then
-        # cached), so wait for them, but not forever.
-        if self.window.param_counter.is_busy() and time.monotonic() < deadline:
+        # cached), so wait for them, but not forever; and a large graph's new drawing (a text size, an
+        # arrangement, an unfold all) is made over several turns.
+        busy = self.window.param_counter.is_busy() or self.window.graph.is_rebuilding()
+        if busy and time.monotonic() < deadline:
             QTimer.singleShot(200, lambda: self._wait_for_zoo_counts(deadline))
         else:
             QTimer.singleShot(600, self._take)

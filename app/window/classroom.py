@@ -114,16 +114,14 @@ class Classroom(QObject):
         self._font_scale = max(FONT_SCALES[0], min(float(scale), FONT_SCALES[-1]))
         font = _base_font()
         font.setPointSizeF(font.pointSizeF() * self.effective_font_scale())
-        app = QApplication.instance()
-        app.setFont(font)
-        # A style sheet stops font propagation (Qt fixes the fonts of styled widgets at polish time), and the
-        # application font reaches widgets only while the event loop runs: set the font on the window too and
-        # polish again, so the window, its docks and its dialogs change at once.
-        app.setStyleSheet(app.styleSheet())
+        # Fonts propagate through the style sheet (theme.apply_theme), so no widget needs polishing again. The
+        # application font reaches the widgets while the event loop runs (and the dialogs and floating docks
+        # opened later); the window's own font reaches the window and its docks at once.
+        QApplication.instance().setFont(font)
         self.window.setFont(font)
         self.settings.setValue("font_scale", self._font_scale)
-        # The panels follow in a later turn of the event loop: the style's re-polish (~50 ms) and the graph's
-        # rebuild (~90 ms for DenseNet-201 unfolded) are two pauses of the GUI thread, not one twice as long.
+        # The panels follow in a later turn of the event loop: the widgets' new fonts and the graph's rebuild
+        # are two pauses of the GUI thread, not one twice as long.
         # Presses in quick succession are told once, with the last scale. (A 0 ms single shot is a posted
         # event, run in the same turn as the events posted by the re-polish: 1 ms makes it a timer, after them.)
         if not self._telling:

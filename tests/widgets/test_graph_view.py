@@ -419,3 +419,42 @@ def test_a_new_arrangement_of_a_large_graph_is_drawn_behind_for_the_last_view_sh
     assert "features.norm0" not in view.visible_nodes() and "features.conv0" in view.visible_nodes()  # compact
     seen = view._canvas.mapToScene(viewport.rect()).boundingRect()
     assert all(seen.contains(view.node_rect(key)) for key in view.visible_nodes())  # whole, as before
+
+
+def test_unfolding_all_of_a_large_graph_is_known_at_once_and_drawn_behind(qtbot, densenet121):
+    """Unfold all on DenseNet (~30 nodes folded, ~430 unfolded): the new nodes are known at once, the old drawing
+    stays on screen until the new one is complete, which then is the one a direct drawing gives, with the
+    selection kept. A selection by name right after draws it at once; folding all again
+    (a small graph) is drawn at once."""
+    from cnn_explorer.widgets.graph.view import STEPPED_NODES
+
+    view = GraphView()
+    qtbot.addWidget(view)
+    view.resize(1000, 700)
+    view.show()
+    view.set_data(densenet121)  # folded
+    assert view.select_node("features.conv0")
+    shown = view._scene
+    unfolded = [n.key for n in fold_graph(densenet121, set()).nodes]
+    assert len(unfolded) > STEPPED_NODES
+
+    view.unfold_all()
+    assert view.visible_nodes() == unfolded and view.folded_blocks() == set()
+    assert view.node_kind("features.denseblock2.denselayer1.conv1") == "conv"
+    assert view.is_rebuilding() and view._scene is shown  # the old drawing, until the new one is ready
+    qtbot.waitUntil(lambda: not view.is_rebuilding(), timeout=60_000)
+    assert set(view._scene.node_items) == set(unfolded)
+    assert view.selected_node() == "features.conv0"
+    direct = GraphView()
+    qtbot.addWidget(direct)
+    direct.resize(1000, 700)
+    direct.set_data(densenet121, folded=set())
+    assert {k: view.node_rect(k) for k in unfolded} == {k: direct.node_rect(k) for k in unfolded}
+
+    view.fold_all()
+    assert not view.is_rebuilding() and "features.denseblock2" in view._scene.node_items
+    view.unfold_all()
+    assert view.is_rebuilding()
+    assert view.select_node("features.denseblock4.denselayer16.conv2")  # its node drawn at once
+    assert not view.is_rebuilding() and view.selected_node() == "features.denseblock4.denselayer16.conv2"
+    assert view.node_rect("features.denseblock4.denselayer16.conv2") is not None

@@ -2,16 +2,18 @@
 stylesheet and the colours of the layer graph (``graph_colors``); no torch.
 
 Colours are applied with a ``QPalette`` on the Fusion style, which follows the palette everywhere; the
-stylesheet only adds what a palette cannot say (dock titles, spacing, focus frames). It sets no font sizes,
-so the classroom font scale (``QApplication.setFont``) reaches every widget.
+stylesheet only adds what a palette cannot say (dock titles, spacing, focus frames), in the palette's colours.
+It sets no font sizes, and fonts propagate through it (``apply_theme``), so the classroom font scale
+(``QApplication.setFont``, the window's ``setFont``) reaches every widget.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from cnn_explorer.widgets.graph.layout import BLOCK_KIND
 
@@ -150,33 +152,67 @@ def palette(theme: str) -> QPalette:
 
 
 def stylesheet(theme: str) -> str:
-    c = colors(theme)
+    """The style sheet of ``theme``. Its colours are the palette's roles (``palette(button)``): the light and
+    dark themes share one text, so that a change between them is a palette change and a re-polish of the few
+    widgets these rules style (``apply_theme``), not of every widget. (Border colour: Mid; the selected tab's
+    text: Link, which is each theme's accent.)"""
+    if theme not in _COLORS:
+        raise ValueError(f"unknown theme {theme!r}; themes are {', '.join(THEMES)}")
     width = 2 if theme == "high_contrast" else 1
     return f"""
-QDockWidget::title {{ background: {c.button}; padding: 4px 6px; border-bottom: {width}px solid {c.border}; }}
-#dock_title {{ background: {c.button}; border-bottom: {width}px solid {c.border}; }}
-QTabBar::tab {{ padding: 5px 14px; border: {width}px solid {c.border}; border-bottom: none;
-               background: {c.button}; color: {c.text}; }}
-QTabBar::tab:selected {{ background: {c.base}; color: {c.accent}; font-weight: bold; }}
-QTabWidget::pane {{ border: {width}px solid {c.border}; }}
-QLineEdit {{ padding: 3px 5px; border: {width}px solid {c.border}; border-radius: 3px;
-             background: {c.base}; color: {c.text}; }}
-QLineEdit:focus {{ border: 2px solid {c.highlight}; }}
-QHeaderView::section {{ background: {c.button}; color: {c.text}; padding: 3px 6px;
-                       border: none; border-right: 1px solid {c.border}; border-bottom: {width}px solid {c.border}; }}
+QDockWidget::title {{ background: palette(button); padding: 4px 6px; border-bottom: {width}px solid palette(mid); }}
+#dock_title {{ background: palette(button); border-bottom: {width}px solid palette(mid); }}
+QTabBar::tab {{ padding: 5px 14px; border: {width}px solid palette(mid); border-bottom: none;
+               background: palette(button); color: palette(text); }}
+QTabBar::tab:selected {{ background: palette(base); color: palette(link); font-weight: bold; }}
+QTabWidget::pane {{ border: {width}px solid palette(mid); }}
+QLineEdit {{ padding: 3px 5px; border: {width}px solid palette(mid); border-radius: 3px;
+             background: palette(base); color: palette(text); }}
+QLineEdit:focus {{ border: 2px solid palette(highlight); }}
+QHeaderView::section {{ background: palette(button); color: palette(text); padding: 3px 6px;
+                       border: none; border-right: 1px solid palette(mid); border-bottom: {width}px solid palette(mid); }}
 QTreeView::item {{ padding: 2px 4px; }}
 QStatusBar QLabel {{ padding: 0 6px; }}
 QStatusBar::item {{ border: none; }}
-QToolTip {{ background: {c.tooltip_base}; color: {c.tooltip_text}; border: 1px solid {c.border}; padding: 4px; }}
+QToolTip {{ background: palette(tooltip-base); color: palette(tooltip-text); border: 1px solid palette(mid);
+           padding: 4px; }}
 """
 
 
+# The widgets the style sheet's rules colour (a widget takes the palette's colours when it is polished): a theme
+# change re-polishes only these. (QTipLabel is QToolTip's label, its class name in the style sheet.)
+_COLOURED = ("QDockWidget", "QTabBar", "QTabWidget", "QLineEdit", "QHeaderView", "QTipLabel")
+_COLOURED_NAMES = ("dock_title",)
+
+
+def _coloured(widget: QWidget) -> bool:
+    return widget.objectName() in _COLOURED_NAMES or any(widget.inherits(name) for name in _COLOURED)
+
+
 def apply_theme(app: QApplication, theme: str) -> None:
-    """Give the whole application the palette and stylesheet of ``theme``."""
+    """Give the whole application the palette and style sheet of ``theme``.
+
+    Setting an application style sheet polishes every widget again (0.15-0.4 s with the explorer's window on a
+    busy machine): it is set only when its text changes (to or from high contrast, whose borders are thicker);
+    otherwise the new palette reaches every widget as a palette does, and only the widgets that the sheet's
+    rules colour are polished again, for their rules to take the new palette's colours."""
     # Fusion once: setting a style again polishes every widget again (~60 ms of a theme change with a large
     # window). (Under a style sheet ``app.style()`` is the sheet's own style, nameless: hence the mark.)
     if app.property("cnn_explorer_fusion") is not True:
+        # Fonts and palettes propagate to styled widgets as to others (by default a style sheet fixes a
+        # widget's font when it is polished): the classroom's text size then reaches every widget by
+        # setting a font, with no style sheet polish (app/window/classroom.py). Set before any sheet.
+        QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_UseStyleSheetPropagationInWidgetStyles, True)
         app.setStyle("Fusion")
         app.setProperty("cnn_explorer_fusion", True)
+    sheet = stylesheet(theme)
     app.setPalette(palette(theme))
-    app.setStyleSheet(stylesheet(theme))
+    if app.styleSheet() != sheet:
+        app.setStyleSheet(sheet)
+        return
+    for widget in app.allWidgets():
+        if widget.testAttribute(Qt.WidgetAttribute.WA_WState_Polished) and _coloured(widget):
+            style = widget.style()
+            style.unpolish(widget)
+            style.polish(widget)
+            widget.update()

@@ -233,6 +233,10 @@ class ZooBrowser(QWidget):
         for c in range(header.count()):
             if modes[c] == QHeaderView.ResizeToContents:
                 header.setSectionResizeMode(c, QHeaderView.Interactive)
+        # Each item's font change would also measure its row again at once (the delegate, in Python, ~3 times
+        # an item): with a layout of the whole tree pending, the view leaves that to the layout, once a row, in
+        # a later turn of the event loop.
+        self.tree.scheduleDelayedItemsLayout()
         try:
             self._set_fonts(base, bold, italic)
         finally:

@@ -130,6 +130,7 @@ class Minimap(QWidget):
         self.scale = 1.0
         self.origin = QPointF()
         self._wanted = False  # part of the graph is out of sight (``set_wanted``)
+        self._rects: tuple = (None, None, [])  # (node items, heading, their scene rectangles), for ``place``
         self._background, self._frame, self._accent = QColor("white"), QColor("gray"), QColor("orange")
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Overview: click or drag to move the view")
@@ -211,14 +212,24 @@ class Minimap(QWidget):
         scene = self.canvas.scene()
         free = None
         if self._wanted and self.has_graph():
-            items = [*getattr(scene, "node_items", {}).values(), getattr(scene, "heading_item", None)] \
-                if scene is not None else []
-            nodes = [item.sceneBoundingRect() for item in items if item is not None]
+            nodes = self._node_rects(scene)
             free = next((c for c in corners if not self._hides_a_node(c - viewport.topLeft(), nodes)), None)
         if free is not None:
             self.move(free)
             self.raise_()
         self.setVisible(free is not None)
+
+    def _node_rects(self, scene) -> list[QRectF]:
+        """The scene rectangles of the nodes and the heading, asked once per drawing: the overview is placed
+        several times per change of the window (a presentation toggle: ~9 times, 700 nodes each time)."""
+        node_items, heading = getattr(scene, "node_items", {}), getattr(scene, "heading_item", None)
+        held_items, held_heading, rects = self._rects
+        # The same dict (a build makes a new one) with as many nodes (drawn), and the same heading (drawn last).
+        if node_items is not held_items or heading is not held_heading or len(rects) != len(node_items) + 1:
+            items = [*node_items.values(), heading]
+            rects = [item.sceneBoundingRect() for item in items if item is not None]
+            self._rects = (node_items, heading, rects if heading is not None else [])
+        return rects
 
     def _hides_a_node(self, corner: QPoint, nodes: list[QRectF]) -> bool:
         """Whether the overview at ``corner`` (viewport coordinates) would cover part of a node (``nodes``: their

@@ -10,6 +10,7 @@ The layout is in ``layout.py``, the colours in ``theme.py``, every number as tex
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -274,6 +275,18 @@ class GraphScene(SceneDrawing, QGraphicsScene):
         self._data, self._fold, self._folding = other._data, other._fold, other._folding
         self.graph, self.index_of_key = other.graph, other.index_of_key
 
+    def refold(self, data: GraphData, fold: FoldState, compact: bool) -> None:
+        """Fold ``data`` as ``fold`` says (``graph``, ``index_of_key``), unless it already is (the folding
+        depends on neither the text size nor the screen's shape). ``build`` does it first; a view that draws a
+        scene over several turns does it at once, so that the nodes a fold change shows are known at once."""
+        folding = (id(data), frozenset(fold.folded), compact)
+        if folding != self._folding or self.graph is None:
+            self._folding = folding
+            self.graph = fold_graph(data, fold.folded, compact=compact)
+            if compact:  # an encoder–decoder a stage a node, as its paper draws it
+                self.graph = fold_stages(self.graph, data)
+            self.index_of_key = {node.key: i for i, node in enumerate(self.graph.nodes)}
+
     def build_steps(self, data: GraphData, fold: FoldState, *, direction: str = "tb", compact: bool = False,
                     aspect: float | None = None) -> Iterator[None]:
         """``build`` as a generator that yields between its steps (the folding and measuring, the layout, the
@@ -288,13 +301,7 @@ class GraphScene(SceneDrawing, QGraphicsScene):
         if layout_key != self._layout_key or self.layout is None:
             self._data, self._fold = data, fold
             self._pad_y, self._line_gap = (PAD_Y * 0.6, 0.0) if compact else (PAD_Y, LINE_GAP)
-            folding = (id(data), frozenset(fold.folded), compact)  # not the text size, nor the screen's shape
-            if folding != self._folding or self.graph is None:
-                self._folding = folding
-                self.graph = fold_graph(data, fold.folded, compact=compact)
-                if compact:  # an encoder–decoder a stage a node, as its paper draws it
-                    self.graph = fold_stages(self.graph, data)
-                self.index_of_key = {node.key: i for i, node in enumerate(self.graph.nodes)}
+            self.refold(data, fold, compact)
             self._texts = self._measure(compact)
             laying_out += time.perf_counter() - step_start
             yield  # the folding and the measuring, then the layout: two steps
@@ -331,18 +338,13 @@ class GraphScene(SceneDrawing, QGraphicsScene):
         # overview's placing (canvas.py) reads the nodes' rectangles meanwhile.
         self.node_items, self.title_items, self.heading_item = {}, {}, None
         self._layers = {name: layer_item(self, z) for name, z in LAYERS}
-        self._draw_frames()
-        drawing = time.perf_counter() - step_start
-        yield
-        step_start = time.perf_counter()
-        self._draw_edges()
-        drawing += time.perf_counter() - step_start
-        yield
-        step_start = time.perf_counter()
-        for _ in self._draw_nodes(self._texts):  # a step per NODES_PER_STEP nodes
-            drawing += time.perf_counter() - step_start
-            yield
-            step_start = time.perf_counter()
+        drawing = 0.0
+        # The frames, the edges and the nodes, a step per FRAMES_PER_STEP, EDGES_PER_STEP and NODES_PER_STEP.
+        for part in (self._draw_frames(), self._draw_edges(), self._draw_nodes(self._texts)):
+            for _ in itertools.chain(part, [None]):
+                drawing += time.perf_counter() - step_start
+                yield
+                step_start = time.perf_counter()
         self._draw_heading()
         self._summaries.sort(key=lambda entry: -entry[2])
         margin = (12 if self.layout.direction == "lr" else 40) * s  # left to right: made to fill the screen

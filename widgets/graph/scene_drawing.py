@@ -20,6 +20,8 @@ from cnn_explorer.widgets.graph.scene_parts import (
     TextLines, arrow_head, bus_route, edge_curve, frame_padding, rounded_path, route_path, scene_font)
 
 NODES_PER_STEP = 150  # nodes drawn in one step of a scene built behind the one shown
+FRAMES_PER_STEP = 40  # frames of unfolded blocks (with their labels) drawn in one step
+EDGES_PER_STEP = 400  # edges drawn in one step
 
 
 class SceneDrawing:
@@ -82,21 +84,24 @@ class SceneDrawing:
     def _arrow_scale(self) -> float:
         return max(1.0, self.font_scale ** 0.5) * (1.2 if self.colors.edge_width > 2 else 1.0)
 
-    def _draw_edges_across(self) -> None:
+    def _draw_edges_across(self) -> Iterator[None]:
         """Left to right: smooth curves within a row, straight runs to the next row."""
         s, layout = self.font_scale, self.layout
         arrow_scale = self._arrow_scale()
         length = ARROW_LENGTH * arrow_scale
         curves, arrows = QPainterPath(), QPainterPath()
-        for route in layout.edges:
+        for index, route in enumerate(layout.edges):
+            if index and index % EDGES_PER_STEP == 0:
+                yield
             dx, dy = route_path(curves, route, length, 10 * s)
             arrow_head(arrows, route.points[-1], dx, dy, arrow_scale)
         self._paint(QGraphicsPathItem(curves, self._layers["edges"]), "edge")
         self._paint(QGraphicsPathItem(arrows, self._layers["edges"]), "arrow")
 
-    def _draw_edges(self) -> None:
+    def _draw_edges(self) -> Iterator[None]:
+        """Draw the edges, yielding after each EDGES_PER_STEP of them (see ``_draw_nodes``)."""
         if self.layout.direction == "lr" or self.layout.u_shape:  # each node shows its output shape
-            self._draw_edges_across()
+            yield from self._draw_edges_across()
             if self.layout.u_shape:
                 self._draw_skip_labels()
             return
@@ -108,7 +113,9 @@ class SceneDrawing:
         curves: dict[int, QPainterPath] = {}  # by the layer of the source: one item per layer
         arrows: dict[int, QPainterPath] = {}
         stubs_done: set[tuple[int, int, str]] = set()
-        for route in layout.edges:
+        for index, route in enumerate(layout.edges):
+            if index and index % EDGES_PER_STEP == 0:
+                yield
             row = layout.layers[route.src]
             curve = curves.setdefault(row, QPainterPath())
             arrow = arrows.setdefault(layout.layers[route.dst], QPainterPath())
@@ -195,8 +202,9 @@ class SceneDrawing:
         plate_item = self._paint(QGraphicsPathItem(plates, labels), "plate")
         plate_item.setZValue(-0.01)
 
-    def _draw_frames(self) -> None:
-        """A frame around every unfolded foldable block, with its type and name on the top border."""
+    def _draw_frames(self) -> Iterator[None]:
+        """A frame around every unfolded foldable block, with its type and name on the top border; yields after
+        each FRAMES_PER_STEP of them (see ``_draw_nodes``)."""
         data, fold, layout, s = self._data, self._fold, self.layout, self.font_scale
         unfolded = fold.foldable - fold.folded
         boxes: dict[str, QRectF] = {}  # by path; left to right, a block over two rows has a frame in each
@@ -224,7 +232,9 @@ class SceneDrawing:
         output_of: dict[str, str] = {}  # the shape that leaves each block: that of its last node
         for node in self.graph.nodes:
             output_of.update(dict.fromkeys(node.blocks, node.output or node.shape))
-        for piece, box in boxes.items():
+        for number, (piece, box) in enumerate(boxes.items()):
+            if number and number % FRAMES_PER_STEP == 0:
+                yield
             path = pieces[piece]
             pad = frame_padding(depth[piece]) * s
             rect = box.adjusted(-pad, -pad, pad, pad)

@@ -101,9 +101,15 @@ class GraphView(ViewSelection, ViewExport, QWidget):
         return self._data
 
     def visible_nodes(self) -> list[str]:
-        """Keys of the nodes shown, in recording order: layer names, and block paths of folded blocks."""
-        graph = self._scene.graph
+        """Keys of the nodes shown, in recording order: layer names, and block paths of folded blocks. (A fold
+        change of a large graph is drawn over several turns: its nodes are these at once.)"""
+        graph = self._folded().graph
         return [node.key for node in graph.nodes] if graph else []
+
+    def _folded(self) -> GraphScene:
+        """The scene of the current folding: the one being drawn behind the one shown, if any (it is folded
+        as soon as it is started, ``_rebuild_behind``), else the one shown."""
+        return self._behind[0] if self._behind is not None else self._scene
 
     def node_rect(self, key: str) -> QRectF | None:
         """Scene rectangle of the visible node ``key``."""
@@ -111,12 +117,12 @@ class GraphView(ViewSelection, ViewExport, QWidget):
 
     def node_shape(self, key: str) -> str:
         """The shape written on the visible node ``key`` ("96×55×55 → 27×27" for a compact conv), "" if none."""
-        node = self._scene.node(key)
+        node = self._folded().node(key)
         return node.shape if node is not None else ""
 
     def node_kind(self, key: str) -> str | None:
         """The kind of the visible node ``key`` (data.KINDS, or folding.BLOCK_KIND); None when none is shown."""
-        node = self._scene.node(key)
+        node = self._folded().node(key)
         return node.kind if node is not None else None
 
     def title_item(self, key: str) -> QGraphicsSimpleTextItem | None:
@@ -125,7 +131,7 @@ class GraphView(ViewSelection, ViewExport, QWidget):
     def node_members(self, key: str) -> list[str]:
         """The layer names a visible node stands for: itself, the layers of a folded block, or in compact
         mode a conv and the norm, activation and pool drawn inside it."""
-        node, data = self._scene.node(key), self._data
+        node, data = self._folded().node(key), self._data
         if node is None or data is None:
             return []
         names = {n.id: n.name for n in data.nodes}
@@ -203,6 +209,7 @@ class GraphView(ViewSelection, ViewExport, QWidget):
 
     def fold(self, path: str) -> bool:
         """Fold the block at ``path`` into one node. False when it is no foldable block or already folded."""
+        self._finish_refolding()
         anchor = self._scene.first_visible_in(path) if self.is_foldable(path) else None
         if not self._fold.fold(path):
             return False
@@ -212,6 +219,7 @@ class GraphView(ViewSelection, ViewExport, QWidget):
     def unfold(self, path: str) -> bool:
         """Unfold the block at ``path`` (and the folded blocks around it) by one level: the foldable blocks
         directly inside it come folded. False when nothing changed."""
+        self._finish_refolding()
         anchor = self._fold.visible_key(path) or self._scene.first_visible_in(path)
         if not self._fold.unfold(path):
             return False
@@ -221,19 +229,35 @@ class GraphView(ViewSelection, ViewExport, QWidget):
     def fold_all(self) -> None:
         """Fold every outermost foldable block."""
         if self._data is not None and self._fold.fold_all():
-            self._changed_folding()
+            self._changed_folding(stepped=True)
 
     def unfold_all(self) -> None:
+        """Unfold every block. ``visible_nodes()`` says the new nodes at once; a graph of more than
+        STEPPED_NODES nodes is drawn behind the one shown, a step per turn (DenseNet-201 held the window
+        0.2-0.4 s in one turn)."""
         if self._fold.unfold_all():
-            self._changed_folding()
+            self._changed_folding(stepped=True)
 
-    def _changed_folding(self, anchor: str | None = None, new_anchor: str | None = None) -> None:
+    def _changed_folding(self, anchor: str | None = None, new_anchor: str | None = None,
+                         stepped: bool = False) -> None:
         """Rebuild after a folding change, keeping ``new_anchor`` where ``anchor`` was on the screen.
-        (``new_anchor`` may be a function of the new scene: it is looked up after the rebuild.)"""
+        (``new_anchor`` may be a function of the new scene: it is looked up after the rebuild.) ``stepped``:
+        a new folding of more than STEPPED_NODES nodes is drawn behind the one shown (``_step_behind`` keeps
+        the node at the centre, or the one showing it, in sight)."""
         canvas, scene = self._canvas, self._scene
         old_rect = scene.node_rect(anchor) if anchor else None
         old_point = canvas.mapFromScene(old_rect.center()) if old_rect is not None else None
         whole = self._shows_whole()
+        if stepped and self._data is not None:
+            self._rebuild_behind()  # folded at once
+            if len(self.visible_nodes()) > STEPPED_NODES:
+                if whole and self._direction == "lr" and not self._view_after:  # as below: all in sight
+                    self._view_after = {"whole": True, "selected": None}
+                self.folding_changed.emit()
+                return
+            fresh = self._behind[0]
+            scene.adopt_folding(fresh)  # a small graph is drawn now, in this folding
+            self._cancel_behind()
         self._rebuild()
         if self._selected is not None and self._selected not in scene.node_items:
             self._selected = self._key_showing(self._selected)
@@ -328,7 +352,8 @@ class GraphView(ViewSelection, ViewExport, QWidget):
         self._cancel_behind()
         fresh = GraphScene(self)
         fresh.set_look(self._scene.colors, self._font_scale)
-        fresh.adopt_folding(self._scene)  # only the text size changes
+        fresh.adopt_folding(self._scene)  # the text size, the arrangement or the screen's shape changes,
+        fresh.refold(self._data, self._fold, self._compact)  # or the folding: folded now (visible_nodes)
         aspect = self._view_aspect()
         self._behind = (fresh, aspect, fresh.build_steps(self._data, self._fold, direction=self._direction,
                                                          compact=self._compact, aspect=aspect))
@@ -345,16 +370,29 @@ class GraphView(ViewSelection, ViewExport, QWidget):
         anchor = self._selected or self._scene.node_nearest(self._visible_rect().center())
         old, self._scene, self._aspect = self._scene, fresh, aspect
         self._canvas.setScene(fresh)
+        if self._selected is not None and self._selected not in fresh.node_items:  # a new folding: the node
+            self._selected = self._key_showing(self._selected)  # that shows it now
         fresh.draw_selection(self._selected)
         self._minimap.rebuild(fresh)
         self._minimap.place()
         self._apply_detail_level()
+        if anchor is not None and anchor not in fresh.node_items:  # a block unfolded, or a layer folded away
+            anchor = self._key_showing(anchor) or fresh.first_visible_in(anchor)
         if anchor in fresh.node_items:
             self._canvas.centerOn(fresh.node_items[anchor])
         view, self._view_after = self._view_after, None
         if view:
             self.restore_view_state(view)
         old.deleteLater()  # its items are deleted in a turn of their own
+
+    def _finish_refolding(self) -> None:
+        """Draw at once the scene being drawn behind when it has a new folding: what follows (a fold, a
+        selection by name) finds its nodes in the scene shown."""
+        if self._behind is not None and self._behind[0].graph is not self._scene.graph:
+            for _ in self._behind[2]:
+                pass
+            self._behind_timer.stop()
+            self._step_behind()  # its steps are over: it takes the place of the one shown
 
     def _cancel_behind(self) -> None:
         if self._behind is not None:

@@ -52,6 +52,7 @@ class ViewSelection:
             return False
         if self._data.node_by_name(name) is None and not self.is_foldable(name):
             return False
+        self._finish_refolding()  # (a fold change drawn over several turns: its nodes are needed now)
         if name not in self._scene.index_of_key and self._fold.reveal(name):
             self._changed_folding()
         key = self._key_showing(name)
