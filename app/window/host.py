@@ -62,7 +62,7 @@ class FeatureHost(QObject):
         self._building: set[str] = set()
         self._inside = ""  # the feature whose tab is current
         self._warm_up = None  # the warm-up's QtTypes once warm_imports was called
-        self._plotting_imported = False  # pyqtgraph, on the runner (warm_up.py)
+        self._tab_modules_imported = False  # pyqtgraph and the tabs' modules, on the runner (warm_up.py)
         ctx.features = self
         for feature in features:
             if feature.tab is not None:
@@ -87,25 +87,24 @@ class FeatureHost(QObject):
         return [(f.tab.title if f.tab else f.name, what, keys) for f in self.features.values() for what, keys in f.keys]
 
     def warm_imports(self) -> None:
-        """Import what the tabs need and Qt does not (matplotlib's colour maps, pyqtgraph) on the runner's thread,
-        once, so the Charts and Lab tabs' first opening does not import them on the GUI thread; pyqtgraph once the
-        Qt types it reads are made here (``warm_up.py`` says why). The window calls it once its first model is
-        shown."""
+        """Import what the tabs need (matplotlib's colour maps, pyqtgraph, the tabs' modules) on the runner's
+        thread, once, so a tab's first opening does not import them on the GUI thread; pyqtgraph once the Qt types
+        it reads are made here (``warm_up.py`` says why). The window calls it once its first model is shown."""
         if self._warm_up is not None:
             return
         runner = self.ctx.runner
         runner.submit(warm_up.import_colour_maps, channel=WARM_CHANNEL, supersede=False)
 
-        def import_plotting():
+        def import_tab_modules():
             if not self.ctx.is_closing():
-                runner.submit(warm_up.import_plotting, channel=WARM_CHANNEL, supersede=False,
-                              done=lambda _id, _result: setattr(self, "_plotting_imported", True))
+                runner.submit(warm_up.import_tab_modules, channel=WARM_CHANNEL, supersede=False,
+                              done=lambda _id, _result: setattr(self, "_tab_modules_imported", True))
 
-        self._warm_up = warm_up.QtTypes(self, import_plotting)
+        self._warm_up = warm_up.QtTypes(self, import_tab_modules)
 
     def warmed_up(self) -> bool:
         """The warm-up's imports are done (for the benchmarks and tests)."""
-        return self._plotting_imported
+        return self._tab_modules_imported
 
     def start(self) -> None:
         """Make the features without a tab, and open the tab the window was asked to start on."""

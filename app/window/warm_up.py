@@ -13,8 +13,9 @@ two runs of benchmarks/heartbeat.py in seven crashed (on the GUI thread, as the 
 threads reading the same modules' names crash six times in six (tests/app/test_warm_up.py holds both).
 
 So ``QtTypes`` makes the types of the modules pyqtgraph reads, a few per turn of the GUI thread's event loop (a
-type takes 0.1-10 ms; 600-odd of them, 0.2-0.6 s in all), and only then is pyqtgraph imported on the runner,
-where it reads attributes that exist (tests/app/test_warm_up.py checks that it makes no Qt type there).
+type takes 0.1-10 ms; 600-odd of them, 0.2-0.6 s in all), and only then are pyqtgraph and the tabs' modules
+imported on the runner, where they read attributes that exist (tests/app/test_warm_up.py checks that no Qt type
+is made there).
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ from PySide6.QtCore import QObject, QTimer
 # The PySide6 modules that importing pyqtgraph reads or imports (pyqtgraph/Qt/__init__.py, OpenGLHelpers.py).
 QT_MODULES = ("QtCore", "QtGui", "QtWidgets", "QtOpenGL", "QtOpenGLWidgets", "QtSvg", "QtTest")
 SLICE_S = 0.008  # the GUI thread's time per turn of the event loop
+# What the tabs' first opening imports, imported on the runner once the Qt types are made: pyqtgraph, then the
+# tabs' own modules (their widgets' classes; no Qt object is made at import). Without bytecode (this machine
+# sets PYTHONDONTWRITEBYTECODE) compiling them took 50-300 ms of a tab's first opening.
+TAB_MODULES = ("pyqtgraph", "cnn_explorer.widgets.charts.panel", "cnn_explorer.app.charts.controller",
+               "cnn_explorer.models.charts", "cnn_explorer.widgets.lab.panel", "cnn_explorer.app.lab.controller",
+               "cnn_explorer.app.figure.controller", "cnn_explorer.app.live.controller")
 
 
 def import_colour_maps(job) -> None:
@@ -39,13 +46,14 @@ def import_colour_maps(job) -> None:
         from matplotlib import colormaps  # noqa: F401
 
 
-def import_plotting(job) -> None:
-    """On the runner's thread, once ``QtTypes`` is done: pyqtgraph."""
+def import_tab_modules(job) -> None:
+    """On the runner's thread, once ``QtTypes`` is done: ``TAB_MODULES``, unless the window is closing."""
     from cnn_explorer.app.core import collector
 
-    job.check()
     with collector.importing():
-        import pyqtgraph  # noqa: F401
+        for name in TAB_MODULES:
+            job.check()
+            importlib.import_module(name)
 
 
 def _type_steps(modules):

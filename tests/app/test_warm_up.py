@@ -14,7 +14,7 @@ import pytest
 TIMEOUT_MS = 120_000
 
 # In a fresh process (pyqtgraph not imported yet): optionally the warm-up's QtTypes on the GUI thread, then
-# warm_up.import_plotting on another thread; prints the names that import added to PySide6's modules.
+# warm_up.import_tab_modules on another thread; prints the names that import added to PySide6's modules.
 PROBE = r"""
 import json, sys, threading, types
 from PySide6.QtCore import QEventLoop
@@ -32,12 +32,12 @@ if sys.argv[1] == "types first":
     made = warm_up.QtTypes(None, loop.quit)
     loop.exec()
     assert made.finished
-assert "pyqtgraph" not in sys.modules
+assert not any(m in sys.modules for m in warm_up.TAB_MODULES)
 before = names()
-thread = threading.Thread(target=warm_up.import_plotting, args=(types.SimpleNamespace(check=lambda: None),))
+thread = threading.Thread(target=warm_up.import_tab_modules, args=(types.SimpleNamespace(check=lambda: None),))
 thread.start()
 thread.join()
-assert "pyqtgraph" in sys.modules
+assert all(m in sys.modules for m in warm_up.TAB_MODULES)
 after = names()
 print(json.dumps({m: sorted(after[m] - before.get(m, set())) for m in after if after[m] - before.get(m, set())}))
 """
@@ -51,9 +51,9 @@ def _added_by_background_import(mode: str) -> dict[str, list[str]]:
 
 
 def test_pyqtgraph_imported_after_the_warm_up_makes_no_qt_type_on_its_thread():
-    """Once QtTypes is done, importing pyqtgraph on another thread adds no type to any PySide6 module (it only
-    reads ones that exist), and imports no PySide6 module of its own; without it, that thread makes the types of
-    QtWidgets itself (hundreds), which the GUI thread may be making at the same moment."""
+    """Once QtTypes is done, importing pyqtgraph and the tabs' modules on another thread adds no type to any
+    PySide6 module (it only reads ones that exist) and imports no PySide6 module of its own; without QtTypes,
+    that thread makes the types of QtWidgets itself (hundreds), which the GUI thread may be making meanwhile."""
     assert _added_by_background_import("types first") == {}
     cold = _added_by_background_import("cold")
     assert "QSplitter" in cold.get("PySide6.QtWidgets", []) and sum(map(len, cold.values())) > 100
