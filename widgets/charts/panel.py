@@ -10,7 +10,6 @@ convolution.py, arithmetic.py, separable.py and fields.py; this module holds the
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QTabWidget, QWidget
 
 from cnn_explorer.widgets.charts.arithmetic import ArithmeticView
@@ -19,6 +18,7 @@ from cnn_explorer.widgets.charts.fields import FieldsView
 from cnn_explorer.widgets.charts.separable import SeparableView
 from cnn_explorer.widgets.charts.convolution import ConvExplainView, ImageWithBox, NumberGrid  # noqa: F401
 from cnn_explorer.widgets.charts.plots import PALETTE, AccuracyChart, TimelineChart  # noqa: F401 (re-exported)
+from cnn_explorer.widgets.common.later_pages import LaterPages
 from cnn_explorer.widgets.common.theme import colors
 
 # (name, tab title, page class), in the tabs' order
@@ -33,10 +33,10 @@ def _page(name: str):
 
 
 class ChartsPanel(QTabWidget):
-    """The charts as pages. Only the first page is made with the panel, and the others one per turn of the event
-    loop after (a page takes 10-60 ms, all seven 0.2-0.5 s on the 2-core machine, which the tab's first
-    opening need not wait for); a page asked for before (``page(name)``, the attributes) is made then.
-    ``when_made(name, fn)`` wires a page: at once if it is made, else when it is."""
+    """The charts as pages. Only the first page is made with the panel, and the others after (``LaterPages``: one
+    per turn of the event loop; all seven take 0.1-0.5 s, which the tab's first opening need not wait for); a page
+    asked for before (``page(name)``, the attributes) is made then. ``when_made(name, fn)`` wires a page: at once
+    if it is made, else when it is."""
 
     PAGES = tuple(name for name, _, _ in PAGE_KINDS)
 
@@ -47,11 +47,11 @@ class ChartsPanel(QTabWidget):
         self._made: dict[str, QWidget] = {}
         self._wiring: dict[str, list] = {}
         self._colors = None
-        for _, title, _ in PAGE_KINDS:
-            self.addTab(QWidget(self), title)  # a blank page until its own is made
-        self.page(self.PAGES[0])
-        self.currentChanged.connect(lambda index: self.page(self.PAGES[index]))  # before any other slot
-        QTimer.singleShot(0, self, self._make_next)
+        (name, title, kind), *later = PAGE_KINDS
+        self._made[name] = kind(self)
+        self.addTab(self._made[name], title)
+        self._later = LaterPages(self, {name: (title, lambda kind=kind: kind(self)) for name, title, kind in later},
+                                 self._page_made, first=1)
 
     timeline, accuracy, compare, convolution = _page("timeline"), _page("accuracy"), _page("compare"), \
         _page("convolution")
@@ -59,26 +59,8 @@ class ChartsPanel(QTabWidget):
 
     def page(self, name: str) -> QWidget:
         """The page ``name``, made (in its tab's place, styled and wired) if it was not yet."""
-        made = self._made.get(name)
-        if made is not None:
-            return made
-        index = self.PAGES.index(name)
-        _, title, kind = PAGE_KINDS[index]
-        made = self._made[name] = kind(self)
-        blank, current = self.widget(index), self.currentIndex()
-        self.blockSignals(True)  # the swap is not the user changing pages
-        try:
-            self.removeTab(index)
-            self.insertTab(index, made, title)
-            self.setCurrentIndex(current)
-        finally:
-            self.blockSignals(False)
-        blank.deleteLater()
-        if self._colors is not None:
-            made.restyle(self._colors)
-        for wire in self._wiring.pop(name, []):
-            wire(made)
-        return made
+        self._later.make(name)
+        return self._made[name]
 
     def is_made(self, name: str) -> bool:
         return name in self._made
@@ -90,11 +72,12 @@ class ChartsPanel(QTabWidget):
         else:
             self._wiring.setdefault(name, []).append(wire)
 
-    def _make_next(self) -> None:
-        waiting = [name for name in self.PAGES if name not in self._made]
-        if waiting:
-            self.page(waiting[0])
-            QTimer.singleShot(0, self, self._make_next)
+    def _page_made(self, name: str, page: QWidget) -> None:
+        self._made[name] = page
+        if self._colors is not None:
+            page.restyle(self._colors)
+        for wire in self._wiring.pop(name, []):
+            wire(page)
 
     def set_theme(self, theme: str) -> None:
         self._colors = colors(theme)
