@@ -176,8 +176,21 @@ class LabPanel(QWidget):
     def _page_made(self, name: str, _page: QWidget) -> None:
         if name == "tools":
             self.set_busy(False)
-        if self._colors is not None:
-            self.set_colors(*self._colors)
+        if self._colors is not None:  # the page in the colours of the others
+            background, foreground, _ = self._colors
+            panes, plots = self._themed(name)
+            for pane in panes:
+                pane.set_background(background)
+            for plot in plots:
+                plot.set_colors(background, foreground)
+
+    def _themed(self, page: str) -> tuple[list, list]:
+        """The image panes and the plots of ``page`` (maps: with the left column) that take the theme's colours."""
+        if page == "kernels":
+            return [self.kernel_pane], [self.weight_histogram]
+        if page == "tools":
+            return list(self.result_panes), []
+        return [self.input_pane, self.erf_pane, self.channel.pane], [self.channel.histogram]
 
     # -- the pages' widgets ----------------------------------------------------------------------------
     def _maps_page(self) -> QWidget:
@@ -703,17 +716,13 @@ class LabPanel(QWidget):
     def set_colors(self, background: str, foreground: str, error: str) -> None:
         """The theme's colours, on the pages made and on those made later."""
         self._colors = (background, foreground, error)
-        panes, plots = [self.input_pane, self.erf_pane, self.channel.pane], [self.channel.histogram]
-        if not self._later.waiting("kernels"):
-            panes.append(self.kernel_pane)
-            plots.append(self.weight_histogram)
-        if not self._later.waiting("tools"):
-            panes.extend(self.result_panes)
-        for pane in panes:
-            pane.set_background(background)
+        for page in [p for p in ("maps", "kernels", "tools") if not self._later.waiting(p)]:
+            panes, plots = self._themed(page)
+            for pane in panes:
+                pane.set_background(background)
+            for plot in plots:
+                plot.set_colors(background, foreground)
         self.mosaic.set_background(background)
-        for plot in plots:
-            plot.set_colors(background, foreground)
         self.message.setStyleSheet(f"QLabel#lab_message {{ color: {error}; font-weight: bold; padding: 3px; }}")
         self.weights_banner.setStyleSheet(f"QLabel#weights_banner {{ color: {error}; border: 2px solid {error}; "
                                           "padding: 4px; }")
