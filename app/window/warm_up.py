@@ -23,7 +23,9 @@ from __future__ import annotations
 import importlib
 import time
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject
+
+from cnn_explorer.widgets.common.steps import later
 
 # The PySide6 modules that importing pyqtgraph reads or imports (pyqtgraph/Qt/__init__.py, OpenGLHelpers.py).
 QT_MODULES = ("QtCore", "QtGui", "QtWidgets", "QtOpenGL", "QtOpenGLWidgets", "QtSvg", "QtTest")
@@ -72,28 +74,27 @@ def _type_steps(modules):
 
 
 class QtTypes(QObject):
-    """Makes the Python classes of ``modules``' Qt types on the GUI thread, ``SLICE_S`` per event-loop turn, then
-    calls ``done()`` (unless destroyed first, with its parent)."""
+    """Makes the Python classes of ``modules``' Qt types on the GUI thread, ``SLICE_S`` per event-loop turn
+    (``steps.later``), then calls ``done()`` (unless stopped, or destroyed with its parent, first)."""
 
     def __init__(self, parent, done, modules=QT_MODULES):
         super().__init__(parent)
         self._steps = _type_steps(modules)
         self._done = done
-        self.finished = False
-        self._timer = QTimer(self)
-        self._timer.setInterval(0)  # each turn, after the events waiting
-        self._timer.timeout.connect(self._step)
-        self._timer.start()
+        self.finished = self._stopped = False
+        later(self._step, self)
 
     def stop(self) -> None:
         """No more steps, and no ``done()`` (the window is closing)."""
-        self._timer.stop()
+        self._stopped = True
 
     def _step(self) -> None:
+        if self._stopped:
+            return
         end = time.perf_counter() + SLICE_S
         for _ in self._steps:
             if time.perf_counter() >= end:
+                later(self._step, self)
                 return
-        self._timer.stop()
         self.finished = True
         self._done()

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from cnn_explorer.widgets.common import format as fmt
+from cnn_explorer.widgets.common.steps import later
 from cnn_explorer.widgets.explorer.layer_info import Field
 from cnn_explorer.widgets.charts.plots import PALETTE, Plot, point_size
 
@@ -59,7 +60,7 @@ class CompareView(QWidget):
         self.table.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
         self.bars_row = QGridLayout()
         self.bars: dict[str, Plot] = {}  # made one per event-loop turn after the view (a plot: 10-40 ms), or all
-        QTimer.singleShot(0, self, self._make_next_bar)  # at once when bars are drawn
+        later(self._make_next_bar, self)  # at once when bars are drawn
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
         layout.addWidget(self.progress)
@@ -89,7 +90,7 @@ class CompareView(QWidget):
         waiting = [key for key, _, _ in MEASURES if key not in self.bars]
         if waiting:
             self._make_bar(waiting[0])
-            QTimer.singleShot(0, self, self._make_next_bar)
+            later(self._make_next_bar, self)
 
     def set_models(self, names: list[str], chosen: list[str]) -> None:
         for i, combo in enumerate(self.combos):

@@ -1,12 +1,14 @@
 """Pages of a ``QTabWidget`` made after it, so that a panel's first opening does not wait for pages it does not
-show: each of them waits as a blank page in its tab, and is made one per turn of the event loop after, or at
-once when its tab is chosen or the page is asked for (``make``). The Charts tab's pages and the lab's Kernels and
+show: each of them waits as a blank page in its tab, and is made one per turn of the event loop after
+(``steps.later``), or at once when its tab is chosen or the page is asked for (``make``). The Charts tab's pages and the lab's Kernels and
 Tools pages are made so (a pyqtgraph plot takes 10-20 ms to make, 30-80 ms on the busy 2-core machine)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QTabWidget, QWidget
+
+from cnn_explorer.widgets.common.steps import later
 
 
 class LaterPages(QObject):
@@ -21,7 +23,7 @@ class LaterPages(QObject):
         for _, title, _ in self._waiting.values():
             tabs.addTab(QWidget(tabs), title)
         tabs.currentChanged.connect(self._tab_chosen)  # before any slot connected later
-        QTimer.singleShot(0, self, self._make_next)
+        later(self._make_next, self)
 
     def waiting(self, name: str | None = None) -> bool:
         """Whether page ``name`` (any page when None) is not made yet."""
@@ -56,4 +58,4 @@ class LaterPages(QObject):
     def _make_next(self) -> None:
         if self._waiting:
             self.make(next(iter(self._waiting)))
-            QTimer.singleShot(0, self, self._make_next)
+            later(self._make_next, self)
