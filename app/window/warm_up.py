@@ -9,8 +9,8 @@ code (its enums, ``enum.py``), where the GIL can pass to another thread; if that
 meanwhile, it removes the table's entry, and the first thread's removal then frees it again: a corrupt heap, and
 a segmentation fault later. Importing pyqtgraph makes every type of QtCore, QtGui and QtWidgets
 (``pyqtgraph.Qt`` copies each module's names into its own) and some of QtOpenGL's: done on the runner's thread,
-two runs of benchmarks/heartbeat.py in seven crashed (on the GUI thread, as the Lab tab first opened); two
-threads reading the same modules' names crash six times in six (tests/app/test_warm_up.py holds both).
+two runs of benchmarks/heartbeat.py in seven crashed (on the GUI thread, as the Lab tab first opened), and a
+script whose two threads read the names of those three modules at once crashed in six runs of six (PySide6 6.11).
 
 So ``QtTypes`` makes the types of the modules pyqtgraph reads, a few per turn of the GUI thread's event loop (a
 type takes 0.1-10 ms; 600-odd of them, 0.2-0.6 s in all), and only then are pyqtgraph and the tabs' modules
