@@ -18,7 +18,6 @@ class ChartsController:
     """Fills the panel's pages on demand through the window's runner."""
 
     def __init__(self, ctx):
-        from cnn_explorer.app.explorer.zoo import zoo_items
         from cnn_explorer.models.charts import TRAINED_NETS, human_top5_error, timeline
         from cnn_explorer.widgets.charts.panel import ChartsPanel
 
@@ -30,15 +29,8 @@ class ChartsController:
         self.panel.timeline.set_points(timeline(), human_top5_error())
         self.loaded: set[str] = set()
         self.panel.currentChanged.connect(self._page_changed)
-        names = [item.name for item in zoo_items() if item.task == "classification"]
-        self.panel.compare.set_models(names, list(DEFAULT_COMPARE))
-        self.panel.compare.compare_requested.connect(self.compare)
-        conv = self.panel.convolution
-        conv.set_models(list(TRAINED_NETS), next(iter(TRAINED_NETS)))
-        conv.model_chosen.connect(self.load_conv)
-        conv.step_requested.connect(self.step)
-        conv.channel_chosen.connect(self._channel)
-        conv.play.toggled.connect(self._play)
+        self.panel.when_made("compare", self._wire_compare)  # the pages after the first are made later
+        self.panel.when_made("convolution", lambda conv: self._wire_convolution(conv, list(TRAINED_NETS)))
         self.timer = QTimer(self.panel)
         self.timer.setInterval(PLAY_INTERVAL_MS)
         self.timer.timeout.connect(lambda: self.step(1))
@@ -47,6 +39,20 @@ class ChartsController:
         self.panel.set_theme(ctx.classroom.theme())
         self.results: dict[str, object] = {}
         self.errors: dict[str, str] = {}
+
+    def _wire_compare(self, compare) -> None:
+        from cnn_explorer.app.explorer.zoo import zoo_items
+
+        names = [item.name for item in zoo_items() if item.task == "classification"]
+        compare.set_models(names, list(DEFAULT_COMPARE))
+        compare.compare_requested.connect(self.compare)
+
+    def _wire_convolution(self, conv, nets: list[str]) -> None:
+        conv.set_models(nets, nets[0])
+        conv.model_chosen.connect(self.load_conv)
+        conv.step_requested.connect(self.step)
+        conv.channel_chosen.connect(self._channel)
+        conv.play.toggled.connect(self._play)
 
     # -- the runner ---------------------------------------------------------------------------------------
     def _submit(self, channel: str, fn, done, progress=None) -> int:

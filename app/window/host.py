@@ -12,23 +12,11 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 
 from cnn_explorer.app.core.features import ActionSpec, Feature
+from cnn_explorer.app.window import warm_up
 from cnn_explorer.widgets.common.panels import message_page
 
 
 WARM_CHANNEL = "warm-up"  # the runner's channel of the window's imports ahead of need (declared by the window)
-
-
-def _import_colour_maps(job) -> None:
-    """On the runner's thread: import matplotlib's colour maps (the lab's mosaics take their tables from it:
-    ~0.9 s of the Lab tab's first opening; no plotting backend, no Qt), unless the window is closing.
-    pyqtgraph (~0.9 s of the Charts tab's first opening) is not imported here: it loads PySide6 modules
-    (QtOpenGL, QtTest), and with it imported on this thread two runs in seven of benchmarks/heartbeat.py
-    crashed (a segmentation fault on the GUI thread as the Lab tab first opened)."""
-    from cnn_explorer.app.core import collector
-
-    job.check()
-    with collector.importing():  # the collector does not walk the objects being imported meanwhile
-        from matplotlib import colormaps  # noqa: F401
 
 
 class DockPolicy:
@@ -73,7 +61,8 @@ class FeatureHost(QObject):
         self._pages: dict[str, object] = {}  # name -> its tab's widget (the placeholder, then the panel)
         self._building: set[str] = set()
         self._inside = ""  # the feature whose tab is current
-        self._warmed = False  # warm_imports was called
+        self._warm_up = None  # the warm-up's QtTypes once warm_imports was called
+        self._tab_modules_imported = False  # pyqtgraph and the tabs' modules, on the runner (warm_up.py)
         ctx.features = self
         for feature in features:
             if feature.tab is not None:
@@ -98,13 +87,24 @@ class FeatureHost(QObject):
         return [(f.tab.title if f.tab else f.name, what, keys) for f in self.features.values() for what, keys in f.keys]
 
     def warm_imports(self) -> None:
-        """Import what the tabs need and Qt does not (matplotlib's colour maps) on the runner's thread, once,
-        so the Lab tab's first opening does not import it on the GUI thread. The window calls it once its
-        first model is shown."""
-        if self._warmed:
+        """Import what the tabs need (matplotlib's colour maps, pyqtgraph, the tabs' modules) on the runner's
+        thread, once, so a tab's first opening does not import them on the GUI thread; pyqtgraph once the Qt types
+        it reads are made here (``warm_up.py`` says why). The window calls it once its first model is shown."""
+        if self._warm_up is not None:
             return
-        self._warmed = True
-        self.ctx.runner.submit(_import_colour_maps, channel=WARM_CHANNEL, supersede=False)
+        runner = self.ctx.runner
+        runner.submit(warm_up.import_colour_maps, channel=WARM_CHANNEL, supersede=False)
+
+        def import_tab_modules():
+            if not self.ctx.is_closing():
+                runner.submit(warm_up.import_tab_modules, channel=WARM_CHANNEL, supersede=False,
+                              done=lambda _id, _result: setattr(self, "_tab_modules_imported", True))
+
+        self._warm_up = warm_up.QtTypes(self, import_tab_modules)
+
+    def warmed_up(self) -> bool:
+        """The warm-up's imports are done (for the benchmarks and tests)."""
+        return self._tab_modules_imported
 
     def start(self) -> None:
         """Make the features without a tab, and open the tab the window was asked to start on."""
@@ -183,5 +183,7 @@ class FeatureHost(QObject):
             self.ctx.notify("", 0)
 
     def shutdown(self) -> None:
+        if self._warm_up is not None:
+            self._warm_up.stop()
         for controller in self._built.values():
             controller.shutdown()

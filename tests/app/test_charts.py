@@ -334,3 +334,26 @@ def test_separable_and_fields_pages_fill_in_the_window(qtbot, tmp_path, monkeypa
                     timeout=TIMEOUT_MS)
     assert controller.panel.fields.picture.stage.span == 7
     window.close()
+
+
+def test_the_pages_after_the_first_are_made_later_styled_and_wired_as_the_first(qtbot):
+    """Only the timeline is made with the panel; a page whose tab is chosen before it is made is made and shown
+    at once; the others follow by themselves, in the theme set before they were made, each wired once."""
+    from cnn_explorer.widgets.charts.panel import MEASURES, ChartsPanel
+    from cnn_explorer.widgets.common.theme import colors
+
+    panel = ChartsPanel()
+    qtbot.addWidget(panel)
+    panel.set_theme("dark")
+    assert panel.is_made("timeline") and not panel.is_made("fields") and panel.count() == len(panel.PAGES)
+    wired = []
+    panel.when_made("compare", wired.append)
+    panel.setCurrentIndex(panel.PAGES.index("fields"))  # chosen before it is made
+    assert panel.currentWidget() is panel.fields and panel.tabText(panel.currentIndex()) == "Receptive fields"
+    qtbot.waitUntil(lambda: all(panel.is_made(name) for name in panel.PAGES), timeout=TIMEOUT_MS)
+    assert wired == [panel.compare]
+    qtbot.waitUntil(lambda: len(panel.compare.bars) == len(MEASURES), timeout=TIMEOUT_MS)  # one per turn too
+    assert [panel.widget(i) for i in range(panel.count())] == [panel.page(name) for name in panel.PAGES]
+    dark = colors("dark").base
+    assert panel.compare.bars["params"].backgroundBrush().color().name() == dark
+    assert panel.accuracy.backgroundBrush().color().name() == dark

@@ -403,3 +403,28 @@ def test_optimize_a_channel_a_class_and_cancel_with_escape(qtbot, make_window):
     assert not panel.cancel_button.isVisible() and panel.result_note.text() == "Cancelled."
     assert panel.tool.tool == "optimize" and not panel.tool.complete
     assert panel.tool.images[0][1].shape == (64, 64, 3)
+
+
+def test_the_kernels_and_tools_pages_are_made_after_the_panel_and_when_asked_for(qtbot):
+    """The lab's first opening makes its left column and feature maps; the Kernels and Tools pages come after, by
+    themselves, or at once when their tab is chosen or one of their widgets is asked for, in the colours set
+    before, the progress bar hidden."""
+    from cnn_explorer.widgets.lab.panel import LabPanel
+
+    panel = LabPanel()
+    qtbot.addWidget(panel)
+    panel.set_colors("#102030", "#f0f0f0", "#ff0000")
+    assert not panel.pages_made() and panel.tabs.count() == 3
+    panel.tabs.setCurrentIndex(1)  # chosen before it is made
+    assert panel.tabs.currentWidget() is panel.kernel_pane.parent() and panel.tabs.tabText(1) == "Kernels"
+    assert panel.kernel_pane.view.backgroundBrush().color().name() == "#102030"
+    other = LabPanel()
+    qtbot.addWidget(other)
+    assert not other.pages_made()
+    assert other.occlusion_settings() == (32, 8)  # a widget of the Tools page: made on the spot
+    assert other.pages_made() and other.tabs.widget(2) is other.cancel_button.parent()
+    assert not other.progress.isVisibleTo(other) and not other.cancel_button.isVisibleTo(other)
+    qtbot.waitUntil(panel.pages_made, timeout=TIMEOUT_MS)
+    assert panel.result_panes[0].view.backgroundBrush().color().name() == "#102030"
+    with pytest.raises(AttributeError):
+        panel.no_such_widget  # noqa: B018

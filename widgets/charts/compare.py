@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPro
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from cnn_explorer.widgets.common import format as fmt
+from cnn_explorer.widgets.common.steps import later
 from cnn_explorer.widgets.explorer.layer_info import Field
 from cnn_explorer.widgets.charts.plots import PALETTE, Plot, point_size
 
@@ -58,18 +59,8 @@ class CompareView(QWidget):
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
         self.bars_row = QGridLayout()
-        self.bars: dict[str, Plot] = {}
-        for i, (key, title, _) in enumerate(MEASURES):
-            plot = Plot(self)
-            plot.setMinimumHeight(150)
-            plot.setMinimumWidth(60)
-            plot.text_scale = 0.8
-            plot.getPlotItem().setTitle(title)
-            plot.getPlotItem().hideAxis("left")
-            plot.getPlotItem().hideAxis("bottom")
-            plot.showGrid(x=False, y=False)
-            self.bars[key] = plot
-            self.bars_row.addWidget(plot, 0, i)
+        self.bars: dict[str, Plot] = {}  # made one per event-loop turn after the view (a plot: 10-40 ms), or all
+        later(self._make_next_bar, self)  # at once when bars are drawn
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
         layout.addWidget(self.progress)
@@ -78,6 +69,28 @@ class CompareView(QWidget):
         layout.addLayout(self.bars_row, 1)
         self.rows = []
         self._colors = None
+
+    def _make_bar(self, key: str) -> Plot:
+        index = [k for k, _, _ in MEASURES].index(key)
+        plot = Plot(self)
+        plot.setMinimumHeight(150)
+        plot.setMinimumWidth(60)
+        plot.text_scale = 0.8
+        plot.getPlotItem().setTitle(MEASURES[index][1])
+        plot.getPlotItem().hideAxis("left")
+        plot.getPlotItem().hideAxis("bottom")
+        plot.showGrid(x=False, y=False)
+        self.bars[key] = plot
+        self.bars_row.addWidget(plot, 0, index)
+        if self._colors is not None:  # in the theme of the bars made before it
+            self._restyle_bar(plot)
+        return plot
+
+    def _make_next_bar(self) -> None:
+        waiting = [key for key, _, _ in MEASURES if key not in self.bars]
+        if waiting:
+            self._make_bar(waiting[0])
+            later(self._make_next_bar, self)
 
     def set_models(self, names: list[str], chosen: list[str]) -> None:
         for i, combo in enumerate(self.combos):
@@ -132,7 +145,7 @@ class CompareView(QWidget):
 
     def _draw_bars(self) -> None:
         for key, _title, text_of in MEASURES:
-            plot = self.bars[key]
+            plot = self.bars.get(key) or self._make_bar(key)
             plot.clear_all()
             values = []
             for r in self.rows:
@@ -157,7 +170,10 @@ class CompareView(QWidget):
     def restyle(self, theme_colors=None) -> None:
         self._colors = theme_colors or self._colors
         for plot in self.bars.values():
-            plot.restyle(self._colors)
-            if self._colors is not None:
-                plot.getPlotItem().titleLabel.setText(plot.getPlotItem().titleLabel.text, color=self._colors.text,
-                                                      size=f"{point_size():.0f}pt")
+            self._restyle_bar(plot)
+
+    def _restyle_bar(self, plot: Plot) -> None:
+        plot.restyle(self._colors)
+        if self._colors is not None:
+            plot.getPlotItem().titleLabel.setText(plot.getPlotItem().titleLabel.text, color=self._colors.text,
+                                                  size=f"{point_size():.0f}pt")

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSpinBox, QSplitter, QTabWidget,
                                QVBoxLayout, QWidget)
 
+from cnn_explorer.widgets.common.later_pages import LaterPages
 from cnn_explorer.widgets.lab.data import FieldData, InputData, KernelData, LabView, MosaicData, ToolResult
 from cnn_explorer.widgets.lab.views import ChannelView, HistogramPlot, ImagePane, _label
 from cnn_explorer.widgets.lab.mosaic import NORMALIZE, SORT, MosaicView, ScaleBar, colormap_lut
@@ -76,6 +77,7 @@ class LabPanel(QWidget):
         self.unit: tuple[int, int, int] | None = None
         self._chosen: dict[str, tuple[int, int, int]] = {}  # the unit the user clicked last, by layer
         self._erf_lut = colormap_lut("inferno")
+        self._colors: tuple[str, str, str] | None = None  # set_colors' (background, foreground, error)
 
         # -- the source of the image ------------------------------------------------------------------
         self.samples = QComboBox(self)
@@ -138,8 +140,9 @@ class LabPanel(QWidget):
         self.tabs.setObjectName("lab_tabs")
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self._maps_page(), "Feature maps")
-        self.tabs.addTab(self._kernels_page(), "Kernels")
-        self.tabs.addTab(self._tools_page(), "Tools")
+        # The Kernels and Tools pages are made after the panel (LaterPages; see __getattr__).
+        self._later = LaterPages(self.tabs, {"kernels": ("Kernels", self._kernels_page),
+                                             "tools": ("Tools", self._tools_page)}, self._page_made, first=1)
 
         self.splitter = QSplitter(Qt.Horizontal, self)
         self.splitter.setObjectName("lab_splitter")
@@ -155,9 +158,41 @@ class LabPanel(QWidget):
         layout.addWidget(self.weights_banner)
         layout.addWidget(self.message)
         layout.addWidget(self.splitter, 1)
-        self.set_busy(False)
 
-    # -- pages ------------------------------------------------------------------------------------------
+    # -- pages made later ------------------------------------------------------------------------------
+    def __getattr__(self, name: str):
+        """Only for an attribute not found: one of a page not made yet (the kernels' or the tools' widgets). The
+        pages are made then, and it is read. The panel's first opening makes its left column and the feature
+        maps; the two other pages (40-60 % of the panel's 60-230 ms) come in the turns after."""
+        later = self.__dict__.get("_later")
+        if later is None or not later.waiting() or name.startswith("__"):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        later.make_all()
+        return getattr(self, name)
+
+    def pages_made(self) -> bool:
+        return not self._later.waiting()
+
+    def _page_made(self, name: str, _page: QWidget) -> None:
+        if name == "tools":
+            self.set_busy(False)
+        if self._colors is not None:  # the page in the colours of the others
+            background, foreground, _ = self._colors
+            panes, plots = self._themed(name)
+            for pane in panes:
+                pane.set_background(background)
+            for plot in plots:
+                plot.set_colors(background, foreground)
+
+    def _themed(self, page: str) -> tuple[list, list]:
+        """The image panes and the plots of ``page`` (maps: with the left column) that take the theme's colours."""
+        if page == "kernels":
+            return [self.kernel_pane], [self.weight_histogram]
+        if page == "tools":
+            return list(self.result_panes), []
+        return [self.input_pane, self.erf_pane, self.channel.pane], [self.channel.histogram]
+
+    # -- the pages' widgets ----------------------------------------------------------------------------
     def _maps_page(self) -> QWidget:
         page = QWidget(self)
         self.normalize = _combo({k: f"Normalize {v}" for k, v in NORMALIZE.items()}, page, "normalize_combo")
@@ -679,11 +714,15 @@ class LabPanel(QWidget):
         self.progress.setValue(max(0, percent))
 
     def set_colors(self, background: str, foreground: str, error: str) -> None:
-        for pane in (self.input_pane, self.erf_pane, self.kernel_pane, self.channel.pane, *self.result_panes):
-            pane.set_background(background)
+        """The theme's colours, on the pages made and on those made later."""
+        self._colors = (background, foreground, error)
+        for page in [p for p in ("maps", "kernels", "tools") if not self._later.waiting(p)]:
+            panes, plots = self._themed(page)
+            for pane in panes:
+                pane.set_background(background)
+            for plot in plots:
+                plot.set_colors(background, foreground)
         self.mosaic.set_background(background)
-        for plot in (self.weight_histogram, self.channel.histogram):
-            plot.set_colors(background, foreground)
         self.message.setStyleSheet(f"QLabel#lab_message {{ color: {error}; font-weight: bold; padding: 3px; }}")
         self.weights_banner.setStyleSheet(f"QLabel#weights_banner {{ color: {error}; border: 2px solid {error}; "
                                           "padding: 4px; }")

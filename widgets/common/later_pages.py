@@ -1,0 +1,61 @@
+"""Pages of a ``QTabWidget`` made after it, so that a panel's first opening does not wait for pages it does not
+show: each of them waits as a blank page in its tab, and is made one per turn of the event loop after
+(``steps.later``), or at once when its tab is chosen or the page is asked for (``make``). The Charts tab's pages and the lab's Kernels and
+Tools pages are made so (a pyqtgraph plot takes 10-20 ms to make, 30-80 ms on the busy 2-core machine)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QTabWidget, QWidget
+
+from cnn_explorer.widgets.common.steps import later
+
+
+class LaterPages(QObject):
+    """``pages``: {name: (title, make)} in ``tabs``' order from tab ``first``, ``make()`` returning the page;
+    ``made(name, page)`` is called once each page is in its tab."""
+
+    def __init__(self, tabs: QTabWidget, pages: dict, made, first: int = 0):
+        super().__init__(tabs)
+        self.tabs = tabs
+        self._waiting = {name: (first + i, title, make) for i, (name, (title, make)) in enumerate(pages.items())}
+        self._made = made
+        for _, title, _ in self._waiting.values():
+            tabs.addTab(QWidget(tabs), title)
+        tabs.currentChanged.connect(self._tab_chosen)  # before any slot connected later
+        later(self._make_next, self)
+
+    def waiting(self, name: str | None = None) -> bool:
+        """Whether page ``name`` (any page when None) is not made yet."""
+        return bool(self._waiting) if name is None else name in self._waiting
+
+    def make(self, name: str) -> None:
+        """Make page ``name`` now, in its tab's place (nothing if it is made)."""
+        if name not in self._waiting:
+            return
+        index, title, make = self._waiting.pop(name)
+        page = make()
+        blank, current = self.tabs.widget(index), self.tabs.currentIndex()
+        self.tabs.blockSignals(True)  # the swap is not the user changing pages
+        try:
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, page, title)
+            self.tabs.setCurrentIndex(current)
+        finally:
+            self.tabs.blockSignals(False)
+        blank.deleteLater()
+        self._made(name, page)
+
+    def make_all(self) -> None:
+        for name in list(self._waiting):
+            self.make(name)
+
+    def _tab_chosen(self, index: int) -> None:
+        name = next((n for n, (i, _, _) in self._waiting.items() if i == index), None)
+        if name is not None:
+            self.make(name)
+
+    def _make_next(self) -> None:
+        if self._waiting:
+            self.make(next(iter(self._waiting)))
+            later(self._make_next, self)
