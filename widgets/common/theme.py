@@ -9,6 +9,8 @@ It sets no font sizes, and fonts propagate through it (``apply_theme``), so the 
 
 from __future__ import annotations
 
+import gc
+
 from dataclasses import dataclass
 
 from PySide6.QtCore import QCoreApplication, Qt
@@ -210,9 +212,18 @@ def apply_theme(app: QApplication, theme: str) -> None:
     if app.styleSheet() != sheet:
         app.setStyleSheet(sheet)
         return
-    for widget in app.allWidgets():
-        if widget.testAttribute(Qt.WidgetAttribute.WA_WState_Polished) and _coloured(widget):
-            style = widget.style()
-            style.unpolish(widget)
-            style.polish(widget)
-            widget.update()
+    # With the collector paused: ``allWidgets()`` is a list of pointers taken at once, and each Python wrapper made
+    # for it may set off a collection that frees a widget held only by cyclic garbage (a closed window's), and
+    # with it its children further down the list (a segmentation fault, found by the suite).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for widget in app.allWidgets():
+            if widget.testAttribute(Qt.WidgetAttribute.WA_WState_Polished) and _coloured(widget):
+                style = widget.style()
+                style.unpolish(widget)
+                style.polish(widget)
+                widget.update()
+    finally:
+        if collecting:
+            gc.enable()
