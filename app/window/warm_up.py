@@ -38,24 +38,26 @@ TAB_MODULES = ("pyqtgraph", "cnn_explorer.widgets.charts.panel", "cnn_explorer.a
                "cnn_explorer.app.figure.controller", "cnn_explorer.app.live.controller")
 
 
-def import_colour_maps(job) -> None:
-    """On the runner's thread: matplotlib's colour maps (the lab's mosaics take their tables from it: ~0.9 s of
-    the Lab tab's first opening; no plotting backend, no Qt)."""
-    from cnn_explorer.app.core import collector
-
-    job.check()
-    with collector.importing():  # the collector does not walk the objects being imported meanwhile
-        from matplotlib import colormaps  # noqa: F401
-
-
-def import_tab_modules(job) -> None:
-    """On the runner's thread, once ``QtTypes`` is done: ``TAB_MODULES``, unless the window is closing."""
+def _import(job, names) -> None:
+    """On the runner's thread: import ``names``, unless the window is closing (``job.check``), the collector
+    kept from walking the objects being imported meanwhile (``collector.importing``)."""
     from cnn_explorer.app.core import collector
 
     with collector.importing():
-        for name in TAB_MODULES:
+        for name in names:
             job.check()
             importlib.import_module(name)
+
+
+def import_colour_maps(job) -> None:
+    """matplotlib's colour maps (the lab's mosaics take their tables from it: ~0.9 s of the Lab tab's first
+    opening; no plotting backend, no Qt)."""
+    _import(job, ("matplotlib.cm",))  # where matplotlib.colormaps lives
+
+
+def import_tab_modules(job) -> None:
+    """Once ``QtTypes`` is done: ``TAB_MODULES``."""
+    _import(job, TAB_MODULES)
 
 
 def _type_steps(modules):

@@ -250,7 +250,7 @@ class GraphView(ViewSelection, ViewExport, QWidget):
         whole = self._shows_whole()
         if stepped and self._data is not None:
             self._rebuild_behind()  # folded at once
-            if len(self.visible_nodes()) > STEPPED_NODES:
+            if self._is_large():
                 if whole and self._direction == "lr" and not self._view_after:  # as below: all in sight
                     self._view_after = {"whole": True, "selected": None}
                 self.folding_changed.emit()
