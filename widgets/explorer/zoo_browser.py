@@ -98,8 +98,11 @@ class ZooBrowser(QWidget):
         header.setSectionResizeMode(_COL_NAME, QHeaderView.Stretch)
         header.setSectionResizeMode(_COL_YEAR, QHeaderView.ResizeToContents)
         header.setSectionResizeMode(_COL_PARAMS, QHeaderView.ResizeToContents)
-        # Rows are as high as their wrapped names: measure them again when the name column changes width.
-        header.sectionResized.connect(lambda *_: self.tree.scheduleDelayedItemsLayout())
+        # Rows are as high as their wrapped names: measure them again when the name column changes width, in
+        # the next turn of the event loop, never from inside the header's resize: the header also resizes when
+        # asked a section's size in the middle of the tree's own work, and QTreeView::drawTree keeps a
+        # reference into its rows across calls that run a pending layout (which replaces them).
+        header.sectionResized.connect(self._column_resized, Qt.QueuedConnection)
         self.tree.itemClicked.connect(self._item_chosen)
         self.tree.itemActivated.connect(self._item_chosen)
 
@@ -255,6 +258,10 @@ class ZooBrowser(QWidget):
                     current = item.data(_COL_NAME, NAME_ROLE) == self._current
                     for col in range(3):
                         item.setFont(col, bold if current else base)
+
+    def _column_resized(self, column: int, _old: int, _new: int) -> None:
+        if column == _COL_NAME:
+            self.tree.scheduleDelayedItemsLayout()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
