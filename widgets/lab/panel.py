@@ -78,6 +78,8 @@ class LabPanel(QWidget):
         self._chosen: dict[str, tuple[int, int, int]] = {}  # the unit the user clicked last, by layer
         self._erf_lut = colormap_lut("inferno")
         self._colors: tuple[str, str, str] | None = None  # set_colors' (background, foreground, error)
+        self._classes: tuple[str, ...] = ()  # the model's classes (the class box's, on the Tools page)
+        self._pending: dict[str, dict] = {}  # page -> {what: fn}: to show on a page once it is made (_when_made)
 
         # -- the source of the image ------------------------------------------------------------------
         self.samples = QComboBox(self)
@@ -173,9 +175,19 @@ class LabPanel(QWidget):
     def pages_made(self) -> bool:
         return not self._later.waiting()
 
+    def _when_made(self, page: str, what: str, fn) -> None:
+        """Show something on ``page``: ``fn()`` now if the page is made, else once it is (the last ``fn`` of each
+        ``what``). The view that comes in (its classes, kernels, unit) then does not make the pages in its turn."""
+        if self._later.waiting(page):
+            self._pending.setdefault(page, {})[what] = fn
+        else:
+            fn()
+
     def _page_made(self, name: str, _page: QWidget) -> None:
         if name == "tools":
             self.set_busy(False)
+        for fn in self._pending.pop(name, {}).values():
+            fn()
         if self._colors is not None:  # the page in the colours of the others
             background, foreground, _ = self._colors
             panes, plots = self._themed(name)
@@ -365,7 +377,6 @@ class LabPanel(QWidget):
         self.class_combo.addItem(TOP1, None)
         self.class_combo.activated.connect(lambda _i: self._class_chosen())
         self.class_combo.lineEdit().editingFinished.connect(self._class_typed)
-        self._classes: tuple[str, ...] = ()
         row = QHBoxLayout()
         row.addWidget(QLabel("Map:", page))
         row.addWidget(self.map_combo, 1)
@@ -379,6 +390,9 @@ class LabPanel(QWidget):
         if classes == self._classes:
             return
         self._classes = classes
+        self._when_made("tools", "classes", lambda: self._fill_classes(classes))
+
+    def _fill_classes(self, classes: tuple[str, ...]) -> None:
         blocked = self.class_combo.blockSignals(True)
         self.class_combo.clear()
         self.class_combo.addItem(TOP1, None)
@@ -483,6 +497,9 @@ class LabPanel(QWidget):
     def set_task(self, task: str) -> None:
         """Only the settings that apply: a detector's box threshold, or a classifier's occlusion square (the row
         stays legible at 1024 pixels)."""
+        self._when_made("tools", "task", lambda: self._show_task(task))
+
+    def _show_task(self, task: str) -> None:
         detector = task in ("detection", "instance_segmentation", "keypoints")
         self.threshold.setVisible(detector)
         self.occluder.setVisible(not detector)
@@ -493,6 +510,13 @@ class LabPanel(QWidget):
 
     def occlusion_settings(self) -> tuple[int, int]:
         return self.occluder.value(), self.stride.value()
+
+    def set_occlusion(self, size: int, stride: int) -> None:
+        """The occluding square's size and stride (the user may change them)."""
+        def show():
+            self.occluder.setValue(size)
+            self.stride.setValue(stride)
+        self._when_made("tools", "occlusion", show)
 
     def choose_image(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open image", str(Path.home()), IMAGE_FILTER)
@@ -515,7 +539,8 @@ class LabPanel(QWidget):
         self.unit = (c, y, x)
         self.mosaic.mark(c, y, x)
         self.channel.set_channel(self.mosaic_data.values[c], c, self.mosaic_data.layer, (y, x))
-        self.tool_unit.setText(f"Tools project unit ({c}, {y}, {x}) of {self.mosaic_data.layer}.")
+        text = f"Tools project unit ({c}, {y}, {x}) of {self.mosaic_data.layer}."
+        self._when_made("tools", "unit", lambda: self.tool_unit.setText(text))
         self.unit_chosen.emit(c, y, x)
 
     def _tool(self, key: str) -> None:
@@ -648,6 +673,9 @@ class LabPanel(QWidget):
 
     def set_kernels(self, data: KernelData) -> None:
         self.kernels = data
+        self._when_made("kernels", "kernels", lambda: self._show_kernels(data))
+
+    def _show_kernels(self, data: KernelData) -> None:
         self.kernel_title.setText(f"<b>{data.title}</b>" + (f"<br>{data.note}" if data.note else ""))
         self.kernel_pane.set_image(data.image)
         (r, c), (rows, cols) = data.page, data.pages
@@ -707,6 +735,9 @@ class LabPanel(QWidget):
 
     def set_busy(self, busy: bool, text: str = "", percent: int = -1) -> None:
         """Progress of a long tool (occlusion, top-9 …) with its Cancel button."""
+        self._when_made("tools", "busy", lambda: self._show_busy(busy, text, percent))
+
+    def _show_busy(self, busy: bool, text: str, percent: int) -> None:
         self.progress.setVisible(busy)
         self.cancel_button.setVisible(busy)
         self.progress_label.setText(text)
