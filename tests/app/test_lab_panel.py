@@ -406,7 +406,7 @@ def test_optimize_a_channel_a_class_and_cancel_with_escape(qtbot, make_window):
 
 
 def test_the_kernels_and_tools_pages_are_made_after_the_panel_and_when_asked_for(qtbot):
-    """The lab's first opening makes its left column and feature maps; the Kernels and Tools pages come after, by
+    """The lab's first opening makes its left column; the Feature maps, Kernels and Tools pages come after, by
     themselves, or at once when their tab is chosen or one of their widgets is asked for, in the colours set
     before, the progress bar hidden."""
     from cnn_explorer.widgets.lab.panel import LabPanel
@@ -426,6 +426,7 @@ def test_the_kernels_and_tools_pages_are_made_after_the_panel_and_when_asked_for
     assert not other.progress.isVisibleTo(other) and not other.cancel_button.isVisibleTo(other)
     qtbot.waitUntil(panel.pages_made, timeout=TIMEOUT_MS)
     assert panel.result_panes[0].view.backgroundBrush().color().name() == "#102030"
+    assert panel.channel.pane.view.backgroundBrush().color().name() == "#102030"  # the feature maps' page too
     with pytest.raises(AttributeError):
         panel.no_such_widget  # noqa: B018
 

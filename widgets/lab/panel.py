@@ -141,10 +141,10 @@ class LabPanel(QWidget):
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("lab_tabs")
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self._maps_page(), "Feature maps")
-        # The Kernels and Tools pages are made after the panel (LaterPages; see __getattr__).
-        self._later = LaterPages(self.tabs, {"kernels": ("Kernels", self._kernels_page),
-                                             "tools": ("Tools", self._tools_page)}, self._page_made, first=1)
+        # The pages are made after the panel, one per turn (LaterPages; see __getattr__): the feature maps first.
+        self._later = LaterPages(self.tabs, {"maps": ("Feature maps", self._maps_page),
+                                             "kernels": ("Kernels", self._kernels_page),
+                                             "tools": ("Tools", self._tools_page)}, self._page_made)
 
         self.splitter = QSplitter(Qt.Horizontal, self)
         self.splitter.setObjectName("lab_splitter")
@@ -163,13 +163,14 @@ class LabPanel(QWidget):
 
     # -- pages made later ------------------------------------------------------------------------------
     def __getattr__(self, name: str):
-        """Only for an attribute not found: one of a page not made yet (the kernels' or the tools' widgets). The
-        pages are made then, and it is read. The panel's first opening makes its left column and the feature
-        maps; the two other pages (40-60 % of the panel's 60-230 ms) come in the turns after."""
+        """Only for an attribute not found: one of a page not made yet (the maps', the kernels' or the tools'
+        widgets). The pages are made then, and it is read. The panel's first opening makes its left column; the
+        pages (70-80 % of the panel's 60-230 ms) come in the turns after, the feature maps first: they show
+        nothing before the first view comes from the runner anyway."""
         later = self.__dict__.get("_later")
         if later is None or not later.waiting() or name.startswith("__"):
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        later.make_all()
+        later.make_until(lambda: name in self.__dict__)  # the pages before it too, not those after
         return getattr(self, name)
 
     def pages_made(self) -> bool:
@@ -197,12 +198,15 @@ class LabPanel(QWidget):
                 plot.set_colors(background, foreground)
 
     def _themed(self, page: str) -> tuple[list, list]:
-        """The image panes and the plots of ``page`` (maps: with the left column) that take the theme's colours."""
+        """The image panes (and the mosaic) and the plots of ``page`` ("left": the left column) that take the
+        theme's colours."""
         if page == "kernels":
             return [self.kernel_pane], [self.weight_histogram]
         if page == "tools":
             return list(self.result_panes), []
-        return [self.input_pane, self.erf_pane, self.channel.pane], [self.channel.histogram]
+        if page == "maps":
+            return [self.channel.pane, self.mosaic], [self.channel.histogram]
+        return [self.input_pane, self.erf_pane], []
 
     # -- the pages' widgets ----------------------------------------------------------------------------
     def _maps_page(self) -> QWidget:
@@ -485,14 +489,15 @@ class LabPanel(QWidget):
             left = int(max(200, min(340, 0.28 * self.width())))
             self.splitter.setSizes([left, self.width() - left])
             right = self.width() - left
-            self.maps_split.setSizes([int(0.62 * right), right - int(0.62 * right)])
+            sizes = [int(0.62 * right), right - int(0.62 * right)]
+            self._when_made("maps", "sizes", lambda: self.maps_split.setSizes(sizes))
 
     # -- what the user asks for ----------------------------------------------------------------------------
     def normalize_mode(self) -> str:
-        return self.normalize.currentData()
+        return next(iter(NORMALIZE)) if self._later.waiting("maps") else self.normalize.currentData()
 
     def sort_mode(self) -> str:
-        return self.sort.currentData()
+        return next(iter(SORT)) if self._later.waiting("maps") else self.sort.currentData()
 
     def set_task(self, task: str) -> None:
         """Only the settings that apply: a detector's box threshold, or a classifier's occlusion square (the row
@@ -747,13 +752,12 @@ class LabPanel(QWidget):
     def set_colors(self, background: str, foreground: str, error: str) -> None:
         """The theme's colours, on the pages made and on those made later."""
         self._colors = (background, foreground, error)
-        for page in [p for p in ("maps", "kernels", "tools") if not self._later.waiting(p)]:
+        for page in [p for p in ("left", "maps", "kernels", "tools") if not self._later.waiting(p)]:
             panes, plots = self._themed(page)
             for pane in panes:
                 pane.set_background(background)
             for plot in plots:
                 plot.set_colors(background, foreground)
-        self.mosaic.set_background(background)
         self.message.setStyleSheet(f"QLabel#lab_message {{ color: {error}; font-weight: bold; padding: 3px; }}")
         self.weights_banner.setStyleSheet(f"QLabel#weights_banner {{ color: {error}; border: 2px solid {error}; "
                                           "padding: 4px; }")
