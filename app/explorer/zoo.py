@@ -30,10 +30,11 @@ def zoo_items() -> list[ZooItem]:
 
 
 def prepare_torch(job=None, after: threading.Event | None = None, wait_s: float = 0.0) -> None:
-    """Import torch and torchvision on the runner's thread before the first model needs them, and igraph
-    before the first graph is laid out; first wait (``wait_s`` at most) for ``after`` (the window drawn).
+    """Import torch and torchvision on the runner's thread before the first model needs them (its torch threads:
+    every core but one), and igraph before the first graph is laid out; first wait (``wait_s`` at most) for ``after`` (the window drawn).
     The GUI thread goes on meanwhile: torch's libraries are loaded with the GIL released, and the collector
     does not walk the ~400,000 objects being imported (``collector``)."""
+    from cnn_explorer.models.runtime.threads import spare_core_threads
     from cnn_explorer.models.runtime.torch_import import load_libraries
     from cnn_explorer.widgets.graph.layout import igraph_graph
 
@@ -43,8 +44,10 @@ def prepare_torch(job=None, after: threading.Event | None = None, wait_s: float 
     with collector.importing():
         load_libraries()
         igraph_graph()
-        import torch  # noqa: F401
+        import torch
         import torchvision.models  # noqa: F401
+    # The runner's models run on every core but one: the other is the window's (models/runtime/threads.py).
+    torch.set_num_threads(spare_core_threads())
 
 
 class ParamCounter(QObject):

@@ -171,8 +171,7 @@ class LabController(QObject):
         if self._sized_for != side:  # the occluder's defaults suit the input: 32/8 at 224, 8/2 at 32
             self._sized_for = side
             size = max(2, min(32, side // 4))
-            self.panel.occluder.setValue(size)
-            self.panel.stride.setValue(max(1, size // 4))
+            self.panel.set_occlusion(size, max(1, size // 4))
         self.source = None  # the worker holds the image now: later refreshes keep it
         if not self._samples_set:
             self.panel.set_samples(samples)

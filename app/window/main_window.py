@@ -29,7 +29,7 @@ from cnn_explorer.app.window.actions import build_actions, build_menus, shortcut
 from cnn_explorer.app.window.chrome import FittingTabs, StatusBar, Toolbar, add_dock
 from cnn_explorer.app.window.classroom import Classroom
 from cnn_explorer.app.window.context import AppContext
-from cnn_explorer.app.window.gui_thread import gui_post
+from cnn_explorer.app.window.gui_thread import gui_post, share_the_gil
 from cnn_explorer.app.window.host import DockPolicy, FeatureHost
 from cnn_explorer.app.window.navigation import LayerNavigator
 from cnn_explorer.app.window.selection import Selection
@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or app_settings()
         self.session = Session(weights)
         self.selection = Selection(self)
+        share_the_gil()  # the runner's Python work shares the GIL with the window at a finer grain
         self.runner = RequestRunner(gui_post(), strict=True)
         self.runner.declare("warm-up")
         self.docks = DockPolicy()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import collections
 import ctypes
 import logging
-import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -28,6 +27,7 @@ import numpy as np
 import torch
 
 from cnn_explorer.models.live.capture import CaptureThread, OwnThread
+from cnn_explorer.models.runtime.threads import spare_core_threads
 from cnn_explorer.models.live.errors import LiveError, one_line
 from cnn_explorer.models.live.predictor import LiveResult, Predictor
 from cnn_explorer.models.live.quality import QualityMeter
@@ -68,11 +68,8 @@ class LiveStats:
 
 def live_cpu_threads() -> int:
     """The torch threads the inference thread runs a CPU model on: every core but one, which is left to the
-    capture thread and the window. On this project's 2-core machine that is one thread, and it is the robust
-    choice: with two, OpenMP's barriers wait for whichever worker the other threads (or any other process)
-    preempted, and a frame of SSDlite took 0.3–3 s instead of 25 ms whenever the machine was busy (measured
-    with ``bench-live``; quiet, two threads are about 20 % faster)."""
-    return max(1, (os.cpu_count() or 1) - 1)
+    capture thread and the window (``models/runtime/threads.py`` says why)."""
+    return spare_core_threads()
 
 
 # glibc's malloc returns a freed block over 128 KiB (its default) to the system at once, and maps it anew when

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QPoint
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QApplication, QLabel, QTabBar, QTableWidget
+from PySide6.QtWidgets import QApplication, QInputDialog, QLabel, QLineEdit, QTabBar, QTableWidget
 
 from cnn_explorer.widgets.common.theme import colors
 
@@ -86,3 +86,36 @@ def test_every_rule_the_style_sheet_colours_is_polished_again_on_a_theme_change(
             widget = re.split(r"::|:", subject)[0]
             assert widget.lstrip("#") in theme._COLOURED_NAMES if widget.startswith("#") \
                 else widget in theme._COLOURED or widget == "QToolTip", selector
+
+
+def _border_rows(widget, colour: str) -> int:
+    """How many rows at the bottom of ``widget`` (right of its text) are in ``colour``."""
+    image = widget.grab().toImage()
+    x, rows = image.width() - 60, 0
+    while rows < image.height() and image.pixelColor(x, image.height() - 1 - rows).name() == QColor(colour).name():
+        rows += 1
+    return rows
+
+
+def test_high_contrast_thickens_the_borders_and_the_other_themes_thin_them_again(qtbot, make_explorer):
+    """High contrast draws 2 px borders (a projector's), the other themes 1 px: the dock titles' lines, and
+    the dialogs opened afterwards (their line edits)."""
+    window = make_explorer("alexnet")
+    classroom = window.classroom
+    title = window.inspector_dock.titleBarWidget()
+    try:
+        for theme, width in (("dark", 1), ("high_contrast", 2), ("light", 1), ("high_contrast", 2), ("dark", 1)):
+            classroom.apply_theme(theme)
+            border = colors(theme).border
+            qtbot.waitUntil(lambda: _border_rows(title, border) == width, timeout=10000)
+            dialog = QInputDialog(window)
+            dialog.setTextValue("x")
+            dialog.show()
+            edit = dialog.findChild(QLineEdit)
+            edit.clearFocus()
+            qtbot.waitUntil(lambda: _pixel(edit, QPoint(width, edit.height() // 2)) != QColor(border).name()
+                            and _pixel(edit, QPoint(width - 1, edit.height() // 2)) == QColor(border).name(),
+                            timeout=10000)
+            dialog.close()
+    finally:
+        classroom.apply_theme("light")

@@ -406,7 +406,7 @@ def test_optimize_a_channel_a_class_and_cancel_with_escape(qtbot, make_window):
 
 
 def test_the_kernels_and_tools_pages_are_made_after_the_panel_and_when_asked_for(qtbot):
-    """The lab's first opening makes its left column and feature maps; the Kernels and Tools pages come after, by
+    """The lab's first opening makes its left column; the Feature maps, Kernels and Tools pages come after, by
     themselves, or at once when their tab is chosen or one of their widgets is asked for, in the colours set
     before, the progress bar hidden."""
     from cnn_explorer.widgets.lab.panel import LabPanel
@@ -426,5 +426,36 @@ def test_the_kernels_and_tools_pages_are_made_after_the_panel_and_when_asked_for
     assert not other.progress.isVisibleTo(other) and not other.cancel_button.isVisibleTo(other)
     qtbot.waitUntil(panel.pages_made, timeout=TIMEOUT_MS)
     assert panel.result_panes[0].view.backgroundBrush().color().name() == "#102030"
+    assert panel.channel.pane.view.backgroundBrush().color().name() == "#102030"  # the feature maps' page too
     with pytest.raises(AttributeError):
         panel.no_such_widget  # noqa: B018
+
+
+def test_what_comes_in_before_the_later_pages_are_made_is_shown_on_them(qtbot):
+    """A view that comes in before the Kernels and Tools pages are made (a small model's, at once) does not make
+    them in its turn: its kernels, classes, occluder size, task and progress are shown on them once they are."""
+    from cnn_explorer.widgets.lab.data import Histogram, KernelData
+    from cnn_explorer.widgets.lab.panel import LabPanel
+
+    panel = LabPanel()
+    qtbot.addWidget(panel)
+    image = np.zeros((20, 30, 3), np.uint8)
+    image[:, 10:] = 200
+    histogram = Histogram(np.array([1.0, 4.0, 2.0]), np.array([-1.0, 0.0, 1.0, 2.0]), "n = 7")
+    panel.set_kernels(KernelData("features.0", "conv1 kernels", image, "a note", (0, 1), (2, 3), histogram))
+    panel.set_classes(("circle", "square"))
+    panel.set_occlusion(8, 2)
+    panel.set_task("detection")
+    panel.set_busy(True, "Occlusion…", 40)
+    assert not panel.pages_made()  # none of these made a page
+    assert panel.choose_class("square") and panel.target_class() == 1  # the class box is asked for: made
+    qtbot.waitUntil(panel.pages_made, timeout=TIMEOUT_MS)
+    assert "conv1 kernels" in panel.kernel_title.text() and "a note" in panel.kernel_title.text()
+    assert panel.kernel_pane.image is image and panel.weight_stats.text() == "n = 7"
+    assert panel.page_label.text() == "page 1/2 of outputs, 2/3 of inputs"
+    assert panel.page_buttons["down"].isEnabled() and not panel.page_buttons["up"].isEnabled()
+    assert [panel.class_combo.itemText(i) for i in range(panel.class_combo.count())] == ["top-1", "circle", "square"]
+    assert panel.occlusion_settings() == (8, 2)
+    assert not panel.threshold.isHidden() and panel.occluder.isHidden()  # (the page itself is not the tab shown)
+    assert not panel.progress.isHidden() and not panel.cancel_button.isHidden() and panel.progress.value() == 40
+    assert panel.progress_label.text() == "Occlusion…"

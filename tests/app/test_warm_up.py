@@ -81,3 +81,19 @@ def test_a_tab_opened_while_the_warm_up_runs_opens_as_before(make_explorer, qtbo
         qtbot.waitUntil(lambda: "charts.accuracy" in controller.results, timeout=TIMEOUT_MS)
     qtbot.waitUntil(host.warmed_up, timeout=TIMEOUT_MS)
     assert "pyqtgraph" in sys.modules
+
+
+def test_the_runners_models_leave_a_core_to_the_window(make_explorer, qtbot):
+    """The runner's torch runs on every core but one (models/runtime/threads.py): on the 2-core machine, one, so
+    that a model's pass in the lab neither starves the GUI thread of a core nor waits at OpenMP's barriers."""
+    window = make_explorer("lenet5_digits", weights="pretrained")
+    threads = []
+
+    def count(_job):
+        import torch
+
+        return torch.get_num_threads()
+
+    window.runner.submit(count, channel="warm-up", supersede=False, done=lambda _id, n: threads.append(n))
+    qtbot.waitUntil(lambda: bool(threads), timeout=TIMEOUT_MS)
+    assert threads == [max(1, (os.cpu_count() or 1) - 1)]

@@ -396,6 +396,28 @@ def test_a_new_text_size_of_a_large_graph_is_drawn_behind_the_one_shown(qtbot, d
     assert view.title_item(view.visible_nodes()[1]).font().pixelSize() == size
 
 
+def test_high_contrast_on_a_large_graph_is_drawn_behind_and_ends_as_a_fresh_drawing(qtbot, densenet121, tmp_path):
+    """High contrast draws thicker edges with larger arrows: DenseNet unfolded is drawn again behind the one
+    shown, which takes the new colours at once; the picture then is the graph drawn in high contrast from the
+    start."""
+    switched, fresh = GraphView(), GraphView()
+    for widget in (switched, fresh):
+        qtbot.addWidget(widget)
+        widget.resize(1000, 700)
+        widget.show()
+    switched.set_data(densenet121, folded=set())
+    fresh.set_theme("high_contrast")
+    fresh.set_data(densenet121, folded=set())
+    shown = switched.title_item("features.conv0")
+    switched.set_theme("high_contrast")
+    assert switched.is_rebuilding() and switched.title_item("features.conv0") is shown
+    assert shown.brush().color().name() == graph_colors("high_contrast").text.lower()
+    qtbot.waitUntil(lambda: not switched.is_rebuilding(), timeout=60_000)
+    a = QImage(str(switched.export_image(tmp_path / "switched.png")))
+    b = QImage(str(fresh.export_image(tmp_path / "fresh.png")))
+    assert a.size() == b.size() and a == b
+
+
 def test_a_new_arrangement_of_a_large_graph_is_drawn_behind_for_the_last_view_shape(qtbot, densenet121):
     """Presentation changes the arrangement and the window's shape at once: DenseNet unfolded is drawn again
     behind the one shown, once, in the last shape asked for, and is then all in sight as it was before."""

@@ -50,6 +50,11 @@ class LaterPages(QObject):
         for name in list(self._waiting):
             self.make(name)
 
+    def make_until(self, found) -> None:
+        """Make the pages waiting, in order, until ``found()`` is true (all of them if it never is)."""
+        while self._waiting and not found():
+            self.make(next(iter(self._waiting)))
+
     def _tab_chosen(self, index: int) -> None:
         name = next((n for n, (i, _, _) in self._waiting.items() if i == index), None)
         if name is not None:

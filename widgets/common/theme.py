@@ -153,32 +153,46 @@ def palette(theme: str) -> QPalette:
     return pal
 
 
+#: The dynamic property that marks the windows in the high-contrast theme: the style sheet's thicker borders
+#: are rules for the widgets inside a window so marked (``stylesheet``).
+CONTRAST = "cnn_explorer_contrast"
+
+
+def _bordered(width: int, inside: str = "") -> str:
+    """The rules whose borders are thicker in high contrast (``inside``: a selector of the marked window)."""
+    return f"""
+{inside}QDockWidget::title {{ border-bottom: {width}px solid palette(mid); }}
+{inside}#dock_title {{ border-bottom: {width}px solid palette(mid); }}
+{inside}QTabBar::tab {{ border: {width}px solid palette(mid); border-bottom: none; }}
+{inside}QTabWidget::pane {{ border: {width}px solid palette(mid); }}
+{inside}QLineEdit {{ border: {width}px solid palette(mid); }}
+{inside}QLineEdit:focus {{ border: 2px solid palette(highlight); }}
+{inside}QHeaderView::section {{ border-bottom: {width}px solid palette(mid); }}
+"""
+
+
 def stylesheet(theme: str) -> str:
-    """The style sheet of ``theme``. Its colours are the palette's roles (``palette(button)``): the light and
-    dark themes share one text, so that a change between them is a palette change and a re-polish of the few
-    widgets these rules style (``apply_theme``), not of every widget. (Border colour: Mid; the selected tab's
-    text: Link, which is each theme's accent.)"""
+    """The style sheet, one text for the three themes: its colours are the palette's roles (``palette(button)``),
+    and high contrast's thicker borders (2 px, not 1) are rules for the widgets inside a window marked with the
+    ``CONTRAST`` property. A theme change is then a palette change, a mark, and a re-polish of the few widgets
+    these rules style (``apply_theme``): setting another sheet would polish every widget again (0.15-0.4 s).
+    (Border colour: Mid; the selected tab's text: Link, which is each theme's accent.)"""
     if theme not in _COLORS:
         raise ValueError(f"unknown theme {theme!r}; themes are {', '.join(THEMES)}")
-    width = 2 if theme == "high_contrast" else 1
-    return f"""
-QDockWidget::title {{ background: palette(button); padding: 4px 6px; border-bottom: {width}px solid palette(mid); }}
-#dock_title {{ background: palette(button); border-bottom: {width}px solid palette(mid); }}
-QTabBar::tab {{ padding: 5px 14px; border: {width}px solid palette(mid); border-bottom: none;
-               background: palette(button); color: palette(text); }}
-QTabBar::tab:selected {{ background: palette(base); color: palette(link); font-weight: bold; }}
-QTabWidget::pane {{ border: {width}px solid palette(mid); }}
-QLineEdit {{ padding: 3px 5px; border: {width}px solid palette(mid); border-radius: 3px;
-             background: palette(base); color: palette(text); }}
-QLineEdit:focus {{ border: 2px solid palette(highlight); }}
-QHeaderView::section {{ background: palette(button); color: palette(text); padding: 3px 6px;
-                       border: none; border-right: 1px solid palette(mid); border-bottom: {width}px solid palette(mid); }}
-QTreeView::item {{ padding: 2px 4px; }}
-QStatusBar QLabel {{ padding: 0 6px; }}
-QStatusBar::item {{ border: none; }}
-QToolTip {{ background: palette(tooltip-base); color: palette(tooltip-text); border: 1px solid palette(mid);
-           padding: 4px; }}
-"""
+    return """
+QDockWidget::title { background: palette(button); padding: 4px 6px; }
+#dock_title { background: palette(button); }
+QTabBar::tab { padding: 5px 14px; background: palette(button); color: palette(text); }
+QTabBar::tab:selected { background: palette(base); color: palette(link); font-weight: bold; }
+QLineEdit { padding: 3px 5px; border-radius: 3px; background: palette(base); color: palette(text); }
+QHeaderView::section { background: palette(button); color: palette(text); padding: 3px 6px;
+                       border: none; border-right: 1px solid palette(mid); }
+QTreeView::item { padding: 2px 4px; }
+QStatusBar QLabel { padding: 0 6px; }
+QStatusBar::item { border: none; }
+QToolTip { background: palette(tooltip-base); color: palette(tooltip-text); border: 1px solid palette(mid);
+           padding: 4px; }
+""" + _bordered(1) + _bordered(2, f'QWidget[{CONTRAST}="true"] ')
 
 
 # The widgets the style sheet's rules colour (a widget takes the palette's colours when it is polished): a theme
@@ -194,10 +208,12 @@ def _coloured(widget: QWidget) -> bool:
 def apply_theme(app: QApplication, theme: str) -> None:
     """Give the whole application the palette and style sheet of ``theme``.
 
-    Setting an application style sheet polishes every widget again (0.15-0.4 s with the explorer's window on a
-    busy machine): it is set only when its text changes (to or from high contrast, whose borders are thicker);
-    otherwise the new palette reaches every widget as a palette does, and only the widgets that the sheet's
-    rules colour are polished again, for their rules to take the new palette's colours."""
+    The sheet is set once (``stylesheet``: one text for the three themes): setting an application style sheet
+    polishes every widget again (0.15-0.4 s with the explorer's window on a busy machine). A theme change sets
+    the palette, which reaches every widget as a palette does, marks the windows for high contrast's borders, and
+    polishes again only the widgets the sheet's rules style, for their rules to take the new palette's colours
+    and the windows' mark. (A window made later with no parent is marked at the next theme change; the dialogs
+    have the main window as their parent, which the main window's own ``apply_theme`` marks.)"""
     # Fusion once: setting a style again polishes every widget again (~60 ms of a theme change with a large
     # window). (Under a style sheet ``app.style()`` is the sheet's own style, nameless: hence the mark.)
     if app.property("cnn_explorer_fusion") is not True:
@@ -209,15 +225,19 @@ def apply_theme(app: QApplication, theme: str) -> None:
         app.setProperty("cnn_explorer_fusion", True)
     sheet = stylesheet(theme)
     app.setPalette(palette(theme))
-    if app.styleSheet() != sheet:
-        app.setStyleSheet(sheet)
-        return
+    contrast = theme == "high_contrast"
     # With the collector paused: ``allWidgets()`` is a list of pointers taken at once, and each Python wrapper made
     # for it may set off a collection that frees a widget held only by cyclic garbage (a closed window's), and
     # with it its children further down the list (a segmentation fault, found by the suite).
     collecting = gc.isenabled()
     gc.disable()
     try:
+        for window in app.topLevelWidgets():
+            if window.property(CONTRAST) is not contrast:
+                window.setProperty(CONTRAST, contrast)
+        if app.styleSheet() != sheet:
+            app.setStyleSheet(sheet)
+            return
         for widget in app.allWidgets():
             if widget.testAttribute(Qt.WidgetAttribute.WA_WState_Polished) and _coloured(widget):
                 style = widget.style()

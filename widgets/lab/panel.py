@@ -78,6 +78,8 @@ class LabPanel(QWidget):
         self._chosen: dict[str, tuple[int, int, int]] = {}  # the unit the user clicked last, by layer
         self._erf_lut = colormap_lut("inferno")
         self._colors: tuple[str, str, str] | None = None  # set_colors' (background, foreground, error)
+        self._classes: tuple[str, ...] = ()  # the model's classes (the class box's, on the Tools page)
+        self._pending: dict[str, dict] = {}  # page -> {what: fn}: to show on a page once it is made (_when_made)
 
         # -- the source of the image ------------------------------------------------------------------
         self.samples = QComboBox(self)
@@ -139,10 +141,10 @@ class LabPanel(QWidget):
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("lab_tabs")
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self._maps_page(), "Feature maps")
-        # The Kernels and Tools pages are made after the panel (LaterPages; see __getattr__).
-        self._later = LaterPages(self.tabs, {"kernels": ("Kernels", self._kernels_page),
-                                             "tools": ("Tools", self._tools_page)}, self._page_made, first=1)
+        # The pages are made after the panel, one per turn (LaterPages; see __getattr__): the feature maps first.
+        self._later = LaterPages(self.tabs, {"maps": ("Feature maps", self._maps_page),
+                                             "kernels": ("Kernels", self._kernels_page),
+                                             "tools": ("Tools", self._tools_page)}, self._page_made)
 
         self.splitter = QSplitter(Qt.Horizontal, self)
         self.splitter.setObjectName("lab_splitter")
@@ -161,21 +163,32 @@ class LabPanel(QWidget):
 
     # -- pages made later ------------------------------------------------------------------------------
     def __getattr__(self, name: str):
-        """Only for an attribute not found: one of a page not made yet (the kernels' or the tools' widgets). The
-        pages are made then, and it is read. The panel's first opening makes its left column and the feature
-        maps; the two other pages (40-60 % of the panel's 60-230 ms) come in the turns after."""
+        """Only for an attribute not found: one of a page not made yet (the maps', the kernels' or the tools'
+        widgets). The pages up to its own are made then, and it is read. The first opening makes the left column; the
+        pages (about three quarters of the panel's making, 20-35 ms of CPU each here) come in the turns after,
+        the feature maps first: they show nothing before the first view comes from the runner anyway."""
         later = self.__dict__.get("_later")
         if later is None or not later.waiting() or name.startswith("__"):
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        later.make_all()
+        later.make_until(lambda: name in self.__dict__)  # the pages before it too, not those after
         return getattr(self, name)
 
     def pages_made(self) -> bool:
         return not self._later.waiting()
 
+    def _when_made(self, page: str, what: str, fn) -> None:
+        """Show something on ``page``: ``fn()`` now if the page is made, else once it is (the last ``fn`` of each
+        ``what``). The view that comes in (its classes, kernels, unit) then does not make the pages in its turn."""
+        if self._later.waiting(page):
+            self._pending.setdefault(page, {})[what] = fn
+        else:
+            fn()
+
     def _page_made(self, name: str, _page: QWidget) -> None:
         if name == "tools":
             self.set_busy(False)
+        for fn in self._pending.pop(name, {}).values():
+            fn()
         if self._colors is not None:  # the page in the colours of the others
             background, foreground, _ = self._colors
             panes, plots = self._themed(name)
@@ -185,12 +198,15 @@ class LabPanel(QWidget):
                 plot.set_colors(background, foreground)
 
     def _themed(self, page: str) -> tuple[list, list]:
-        """The image panes and the plots of ``page`` (maps: with the left column) that take the theme's colours."""
+        """The image panes (and the mosaic) and the plots of ``page`` ("left": the left column) that take the
+        theme's colours."""
         if page == "kernels":
             return [self.kernel_pane], [self.weight_histogram]
         if page == "tools":
             return list(self.result_panes), []
-        return [self.input_pane, self.erf_pane, self.channel.pane], [self.channel.histogram]
+        if page == "maps":
+            return [self.channel.pane, self.mosaic], [self.channel.histogram]
+        return [self.input_pane, self.erf_pane], []
 
     # -- the pages' widgets ----------------------------------------------------------------------------
     def _maps_page(self) -> QWidget:
@@ -365,7 +381,6 @@ class LabPanel(QWidget):
         self.class_combo.addItem(TOP1, None)
         self.class_combo.activated.connect(lambda _i: self._class_chosen())
         self.class_combo.lineEdit().editingFinished.connect(self._class_typed)
-        self._classes: tuple[str, ...] = ()
         row = QHBoxLayout()
         row.addWidget(QLabel("Map:", page))
         row.addWidget(self.map_combo, 1)
@@ -379,6 +394,9 @@ class LabPanel(QWidget):
         if classes == self._classes:
             return
         self._classes = classes
+        self._when_made("tools", "classes", lambda: self._fill_classes(classes))
+
+    def _fill_classes(self, classes: tuple[str, ...]) -> None:
         blocked = self.class_combo.blockSignals(True)
         self.class_combo.clear()
         self.class_combo.addItem(TOP1, None)
@@ -471,18 +489,22 @@ class LabPanel(QWidget):
             left = int(max(200, min(340, 0.28 * self.width())))
             self.splitter.setSizes([left, self.width() - left])
             right = self.width() - left
-            self.maps_split.setSizes([int(0.62 * right), right - int(0.62 * right)])
+            sizes = [int(0.62 * right), right - int(0.62 * right)]
+            self._when_made("maps", "sizes", lambda: self.maps_split.setSizes(sizes))
 
     # -- what the user asks for ----------------------------------------------------------------------------
     def normalize_mode(self) -> str:
-        return self.normalize.currentData()
+        return next(iter(NORMALIZE)) if self._later.waiting("maps") else self.normalize.currentData()
 
     def sort_mode(self) -> str:
-        return self.sort.currentData()
+        return next(iter(SORT)) if self._later.waiting("maps") else self.sort.currentData()
 
     def set_task(self, task: str) -> None:
         """Only the settings that apply: a detector's box threshold, or a classifier's occlusion square (the row
         stays legible at 1024 pixels)."""
+        self._when_made("tools", "task", lambda: self._show_task(task))
+
+    def _show_task(self, task: str) -> None:
         detector = task in ("detection", "instance_segmentation", "keypoints")
         self.threshold.setVisible(detector)
         self.occluder.setVisible(not detector)
@@ -493,6 +515,13 @@ class LabPanel(QWidget):
 
     def occlusion_settings(self) -> tuple[int, int]:
         return self.occluder.value(), self.stride.value()
+
+    def set_occlusion(self, size: int, stride: int) -> None:
+        """The occluding square's size and stride (the user may change them)."""
+        def show():
+            self.occluder.setValue(size)
+            self.stride.setValue(stride)
+        self._when_made("tools", "occlusion", show)
 
     def choose_image(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open image", str(Path.home()), IMAGE_FILTER)
@@ -515,7 +544,8 @@ class LabPanel(QWidget):
         self.unit = (c, y, x)
         self.mosaic.mark(c, y, x)
         self.channel.set_channel(self.mosaic_data.values[c], c, self.mosaic_data.layer, (y, x))
-        self.tool_unit.setText(f"Tools project unit ({c}, {y}, {x}) of {self.mosaic_data.layer}.")
+        text = f"Tools project unit ({c}, {y}, {x}) of {self.mosaic_data.layer}."
+        self._when_made("tools", "unit", lambda: self.tool_unit.setText(text))
         self.unit_chosen.emit(c, y, x)
 
     def _tool(self, key: str) -> None:
@@ -648,6 +678,9 @@ class LabPanel(QWidget):
 
     def set_kernels(self, data: KernelData) -> None:
         self.kernels = data
+        self._when_made("kernels", "kernels", lambda: self._show_kernels(data))
+
+    def _show_kernels(self, data: KernelData) -> None:
         self.kernel_title.setText(f"<b>{data.title}</b>" + (f"<br>{data.note}" if data.note else ""))
         self.kernel_pane.set_image(data.image)
         (r, c), (rows, cols) = data.page, data.pages
@@ -707,6 +740,9 @@ class LabPanel(QWidget):
 
     def set_busy(self, busy: bool, text: str = "", percent: int = -1) -> None:
         """Progress of a long tool (occlusion, top-9 …) with its Cancel button."""
+        self._when_made("tools", "busy", lambda: self._show_busy(busy, text, percent))
+
+    def _show_busy(self, busy: bool, text: str, percent: int) -> None:
         self.progress.setVisible(busy)
         self.cancel_button.setVisible(busy)
         self.progress_label.setText(text)
@@ -716,13 +752,12 @@ class LabPanel(QWidget):
     def set_colors(self, background: str, foreground: str, error: str) -> None:
         """The theme's colours, on the pages made and on those made later."""
         self._colors = (background, foreground, error)
-        for page in [p for p in ("maps", "kernels", "tools") if not self._later.waiting(p)]:
+        for page in [p for p in ("left", "maps", "kernels", "tools") if not self._later.waiting(p)]:
             panes, plots = self._themed(page)
             for pane in panes:
                 pane.set_background(background)
             for plot in plots:
                 plot.set_colors(background, foreground)
-        self.mosaic.set_background(background)
         self.message.setStyleSheet(f"QLabel#lab_message {{ color: {error}; font-weight: bold; padding: 3px; }}")
         self.weights_banner.setStyleSheet(f"QLabel#weights_banner {{ color: {error}; border: 2px solid {error}; "
                                           "padding: 4px; }")
