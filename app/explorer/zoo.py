@@ -31,7 +31,8 @@ def zoo_items() -> list[ZooItem]:
 
 def prepare_torch(job=None, after: threading.Event | None = None, wait_s: float = 0.0) -> None:
     """Import torch and torchvision on the runner's thread before the first model needs them (its torch threads:
-    every core but one), and igraph before the first graph is laid out; first wait (``wait_s`` at most) for ``after`` (the window drawn).
+    every core but one), and igraph before the first graph is laid out; first wait (``wait_s`` at most) for
+    ``after`` (the window drawn).
     The GUI thread goes on meanwhile: torch's libraries are loaded with the GIL released, and the collector
     does not walk the ~400,000 objects being imported (``collector``)."""
     from cnn_explorer.models.runtime.threads import spare_core_threads
