@@ -262,18 +262,22 @@ def test_graph_slides(qapp, tmp_path, capsys):
     assert cli.main(["graph", "alexnet", "--out", str(tmp_path / "whole.png")]) == 0
     assert image_size(tmp_path / "whole.png") != (1920, 1080)
 
-    pdf = tmp_path / "densenet.pdf"
-    assert cli.main(["graph", "densenet121", "--unfold", "--slide", "16:9", "--out", str(pdf)]) == 0
+
+# An unfolded ResNet-18 already takes two slides and wraps into rows; DenseNet-121's 13 slides with -m slow.
+@pytest.mark.parametrize("model", ["resnet18", pytest.param("densenet121", marks=pytest.mark.slow)])
+def test_graph_slides_of_a_long_graph(qapp, tmp_path, capsys, model):
+    pdf = tmp_path / f"{model}.pdf"
+    assert cli.main(["graph", model, "--unfold", "--slide", "16:9", "--out", str(pdf)]) == 0
     pages = pdf_pages(pdf)
     assert pages > 1 and f"{pages} pages" in capsys.readouterr().out
-    assert cli.main(["graph", "densenet121", "--unfold", "--slide", "16:9", "--out", str(tmp_path / "d.png")]) == 0
+    assert cli.main(["graph", model, "--unfold", "--slide", "16:9", "--out", str(tmp_path / "d.png")]) == 0
     pngs = sorted(tmp_path.glob("d-*.png"), key=lambda p: int(p.stem.split("-")[1]))
     assert [p.name for p in pngs] == [f"d-{i}.png" for i in range(1, pages + 1)]
     assert all(image_size(p) == (1920, 1080) for p in pngs)
     assert not (tmp_path / "d.png").exists()
     capsys.readouterr()
     # Without --slide, a graph too long for one readable strip is drawn left to right in rows instead.
-    assert cli.main(["graph", "densenet121", "--unfold", "--out", str(tmp_path / "strip.png")]) == 0
+    assert cli.main(["graph", model, "--unfold", "--out", str(tmp_path / "strip.png")]) == 0
     w, h = image_size(tmp_path / "strip.png")
     assert max(w / h, h / w) <= 4 and min(w, h) >= 1000
 
