@@ -429,6 +429,8 @@ def test_onnx_resnet18_both_exporters(tmp_path, dynamo):
     torch.manual_seed(0)
     reference = resnet18().eval()
     path = export_onnx(reference, tmp_path / "r18.onnx", dynamo=dynamo)
+    if dynamo:  # torch 2.15's exporter keeps the weights beside the file, whatever their size
+        assert (tmp_path / "r18.onnx.data").is_file()
     opened = check_round_trip(reference, path, image())
     convs = [n for n, m in opened.model.named_modules() if isinstance(m, nn.Conv2d)]
     assert len(convs) == 20  # BatchNorm folded into them by the exporter: noted
@@ -443,6 +445,7 @@ def test_onnx_resnet18_both_exporters(tmp_path, dynamo):
     assert analyze(opened.model, (1, 3, 224, 224)).total_macs == analyze(reference, (1, 3, 224, 224)).total_macs
 
 
+@pytest.mark.slow  # the weights beside the file: ResNet-18's dynamo export in the quick suite (244 MB here)
 def test_onnx_alexnet_dynamo_with_external_data(tmp_path):
     from torchvision.models import alexnet
 
