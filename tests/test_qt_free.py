@@ -17,7 +17,8 @@ def test_qt_free_units_pass_with_qt_blocked():
     # In one process (-n 0): this test's worker already shares the cores with the others; two workers more
     # would each import torch again.
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:pytest-qt",
-                             "-p", "no:cacheprovider", str(HERE / "qt_free")], capture_output=True, text=True, env=env, timeout=900)
+                             "-p", "no:cacheprovider", str(HERE / "qt_free")],
+                            capture_output=True, text=True, env=env, timeout=900)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     passed = re.search(r"(\d+) passed", result.stdout)
     assert passed and int(passed.group(1)) >= 15, result.stdout[-2000:]
