@@ -7,6 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer
 
 from cnn_explorer.app.charts import jobs
+from cnn_explorer.widgets.common.steps import later
 
 DEFAULT_COMPARE = ("resnet18", "vgg16", "googlenet", "mobilenet_v2")
 PLAY_INTERVAL_MS = 700
@@ -26,7 +27,8 @@ class ChartsController:
         for channel in CHANNELS:
             self.runner.declare(channel)
         self.panel = ChartsPanel(ctx.parent)
-        self.panel.timeline.set_points(timeline(), human_top5_error())
+        # The timeline's points and labels (35 ms) in a turn of their own: the tab's first turn is the panel's.
+        later(lambda: self.panel.timeline.set_points(timeline(), human_top5_error()), self.panel)
         self.loaded: set[str] = set()
         self.panel.currentChanged.connect(self._page_changed)
         self.panel.when_made("compare", self._wire_compare)  # the pages after the first are made later

@@ -139,7 +139,7 @@ def test_charts_tab_builds_on_first_open(qtbot, tmp_path, monkeypatch):
     controller = window.feature("charts")
     panel = controller.panel
     assert window.tabs.currentWidget() is panel
-    assert len(panel.timeline.points) == len(charts.timeline())
+    qtbot.waitUntil(lambda: len(panel.timeline.points) == len(charts.timeline()), timeout=TIMEOUT_MS)
     controller.show("convolution")
     qtbot.waitUntil(lambda: panel.convolution.step is not None, timeout=TIMEOUT_MS)
     first = panel.convolution.step

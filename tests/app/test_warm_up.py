@@ -76,7 +76,7 @@ def test_a_tab_opened_while_the_warm_up_runs_opens_as_before(make_explorer, qtbo
     else:
         from cnn_explorer.models.charts import timeline
 
-        assert len(controller.panel.timeline.points) == len(timeline())
+        qtbot.waitUntil(lambda: len(controller.panel.timeline.points) == len(timeline()), timeout=TIMEOUT_MS)
         controller.show("accuracy")
         qtbot.waitUntil(lambda: "charts.accuracy" in controller.results, timeout=TIMEOUT_MS)
     qtbot.waitUntil(host.warmed_up, timeout=TIMEOUT_MS)

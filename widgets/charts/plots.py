@@ -32,6 +32,7 @@ class Plot(pg.PlotWidget):
         self.hideButtons()
         self.setMouseEnabled(False, False)
         self.texts: list[pg.TextItem] = []
+        self.points: list = []  # what is plotted (the app's data), empty until set_points
         self.text_scale = 1.0  # the labels' size against the chart font
         self._titles: dict[str, str] = {}
         self._fg = "#1b1e20"
@@ -127,7 +128,6 @@ class AccuracyChart(Plot):
         super().__init__(parent)
         self.setLogMode(x=True, y=False)
         self.scatter = None
-        self.points = []
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - the labels are placed for the plot's size
         super().resizeEvent(event)
