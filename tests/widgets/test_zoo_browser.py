@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QFontMetrics
 
+from cnn_explorer.widgets.common import format as fmt
 from cnn_explorer.widgets.explorer.layer_info import ZooItem
 from cnn_explorer.widgets.explorer.zoo_browser import NAME_ROLE, ZooBrowser
 
@@ -45,3 +46,15 @@ def test_narrowing_the_name_column_wraps_a_long_name_onto_more_lines(qtbot):
         return needed.height() >= 2 * one_line and rect.height() >= needed.height()
 
     qtbot.waitUntil(fits, timeout=10_000)  # narrow: two lines or more, and the row is as high as they are
+
+
+def test_counts_that_come_together_are_all_shown(qtbot):
+    zoo = _browser(qtbot, 20, 400)
+    counts = {"net_0": 61_100_000, "net_1": None, "net_2": -1, LONG: 5_123}
+    for name, count in counts.items():
+        zoo.set_param_count(name, count)
+    expected = {"net_0": fmt.compact(61_100_000), "net_1": "…", "net_2": "?", LONG: fmt.compact(5_123)}
+    qtbot.waitUntil(lambda: {name: zoo.param_text(name) for name in counts} == expected, timeout=10_000)
+    assert zoo._items["net_0"].toolTip(2) == "61,100,000 parameters"
+    params = zoo.tree.header()
+    assert params.sectionResizeMode(2) == params.ResizeMode.ResizeToContents  # the column sizes to them again

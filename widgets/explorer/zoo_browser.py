@@ -4,8 +4,9 @@ filter box. Plain data in (``ZooItem``), model names out (signals); no torch."""
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
-from PySide6.QtCore import QEvent, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QLineEdit, QStyle, QStyledItemDelegate,
                                QStyleOptionViewItem, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
@@ -119,6 +120,11 @@ class ZooBrowser(QWidget):
         self._items: dict[str, QTreeWidgetItem] = {}
         self._entries: dict[str, ZooItem] = {}
         self._params: dict[str, int | None] = {}
+        self._unshown: set[str] = set()  # counts set but not shown yet
+        self._show_later = QTimer(self)
+        self._show_later.setSingleShot(True)
+        self._show_later.setInterval(0)
+        self._show_later.timeout.connect(self._show_unshown)
         self._current = ""
         self._fonts_from = ""  # the key of the tree's font the items' fonts were derived from
 
@@ -174,7 +180,17 @@ class ZooBrowser(QWidget):
         """Show the parameter count of ``name``: None while unknown ("…"), a negative number when it
         could not be counted ("?")."""
         self._params[name] = count
-        self._show_params(name)
+        if name in self._items:  # shown in the next turn, with the others that came meanwhile
+            self._unshown.add(name)
+            self._show_later.start()
+
+    def _show_unshown(self) -> None:
+        """The counts that came since the last turn, at once: the counter's answers queue up while the window is
+        busy and arrive together, and each one alone had the header size its column again (1-2 ms a count)."""
+        names, self._unshown = self._unshown, set()
+        with self._columns_held():
+            for name in names:
+                self._show_params(name)
 
     def _show_params(self, name: str) -> None:
         item = self._items.get(name)
@@ -229,19 +245,25 @@ class ZooBrowser(QWidget):
         bold, italic = QFont(base), QFont(base)
         bold.setBold(True)
         italic.setItalic(True)
-        # Each font change would make the header size its "to contents" columns again, asking every row for
-        # its size (quadratic: ~0.1 s a change). Hold the columns while the fonts change, then size them once.
+        # Each item's font change would also measure its row again at once (the delegate, in Python, ~3 times
+        # an item): with a layout of the whole tree pending, the view leaves that to the layout, once a row, in
+        # a later turn of the event loop.
+        self.tree.scheduleDelayedItemsLayout()
+        with self._columns_held():
+            self._set_fonts(base, bold, italic)
+
+    @contextmanager
+    def _columns_held(self):
+        """Each change of an item's text or font makes the header size its "to contents" columns again, asking
+        every row for its size (~0.1 s for the fonts of every item): hold the columns meanwhile, then size them
+        once."""
         header = self.tree.header()
         modes = [header.sectionResizeMode(c) for c in range(header.count())]
         for c in range(header.count()):
             if modes[c] == QHeaderView.ResizeToContents:
                 header.setSectionResizeMode(c, QHeaderView.Interactive)
-        # Each item's font change would also measure its row again at once (the delegate, in Python, ~3 times
-        # an item): with a layout of the whole tree pending, the view leaves that to the layout, once a row, in
-        # a later turn of the event loop.
-        self.tree.scheduleDelayedItemsLayout()
         try:
-            self._set_fonts(base, bold, italic)
+            yield
         finally:
             for c, mode in enumerate(modes):
                 header.setSectionResizeMode(c, mode)
