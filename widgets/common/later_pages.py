@@ -5,6 +5,8 @@ Tools pages are made so (a pyqtgraph plot takes 10-20 ms to make, 30-80 ms on th
 
 from __future__ import annotations
 
+from collections.abc import Generator
+
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QTabWidget, QWidget
 
@@ -12,14 +14,17 @@ from cnn_explorer.widgets.common.steps import later
 
 
 class LaterPages(QObject):
-    """``pages``: {name: (title, make)} in ``tabs``' order from tab ``first``, ``make()`` returning the page;
-    ``made(name, page)`` is called once each page is in its tab."""
+    """``pages``: {name: (title, make)} in ``tabs``' order from tab ``first``, ``make()`` returning the page, or a
+    generator that returns it: made in the background, such a page takes a turn for each of its ``yield``s (a page
+    of several plots, a plot a turn), and asked for, it is finished at once. ``made(name, page)`` is called once
+    each page is in its tab."""
 
     def __init__(self, tabs: QTabWidget, pages: dict, made, first: int = 0):
         super().__init__(tabs)
         self.tabs = tabs
         self._waiting = {name: (first + i, title, make) for i, (name, (title, make)) in enumerate(pages.items())}
         self._made = made
+        self._begun: dict = {}  # name -> the generator of a page made a step a turn, begun
         for _, title, _ in self._waiting.values():
             tabs.addTab(QWidget(tabs), title)
         tabs.currentChanged.connect(self._tab_chosen)  # before any slot connected later
@@ -34,7 +39,11 @@ class LaterPages(QObject):
         if name not in self._waiting:
             return
         index, title, make = self._waiting.pop(name)
-        page = make()
+        steps = self._begun.pop(name, None) or make()
+        page = _finished(steps)
+        self._insert(name, index, title, page)
+
+    def _insert(self, name: str, index: int, title: str, page: QWidget) -> None:
         blank, current = self.tabs.widget(index), self.tabs.currentIndex()
         self.tabs.blockSignals(True)  # the swap is not the user changing pages
         try:
@@ -61,6 +70,35 @@ class LaterPages(QObject):
             self.make(name)
 
     def _make_next(self) -> None:
-        if self._waiting:
-            self.make(next(iter(self._waiting)))
-            later(self._make_next, self)
+        """A page, or a step of the one being made, in this turn."""
+        if not self._waiting:
+            return
+        name = next(iter(self._waiting))
+        index, title, make = self._waiting[name]
+        steps = self._begun.pop(name, None)
+        if steps is None:
+            steps = make()
+            if not isinstance(steps, Generator):
+                del self._waiting[name]
+                self._insert(name, index, title, steps)
+                later(self._make_next, self)
+                return
+        try:
+            next(steps)
+        except StopIteration as end:
+            del self._waiting[name]
+            self._insert(name, index, title, end.value)
+        else:
+            self._begun[name] = steps
+        later(self._make_next, self)
+
+
+def _finished(steps) -> QWidget:
+    """The page of ``make()``: itself, or what its generator returns once run to its end."""
+    if not isinstance(steps, Generator):
+        return steps
+    while True:
+        try:
+            next(steps)
+        except StopIteration as end:
+            return end.value

@@ -11,6 +11,7 @@ list).
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
 
 import numpy as np
@@ -209,7 +210,9 @@ class LabPanel(QWidget):
         return [self.input_pane, self.erf_pane], []
 
     # -- the pages' widgets ----------------------------------------------------------------------------
-    def _maps_page(self) -> QWidget:
+    # Each page is made over a few turns (LaterPages runs a generator a step a turn): a pyqtgraph view takes
+    # 30-40 ms to make, and a page of three took one turn of 50-65 ms, then its first paint.
+    def _maps_page(self) -> Generator[None, None, QWidget]:
         page = QWidget(self)
         self.normalize = _combo({k: f"Normalize {v}" for k, v in NORMALIZE.items()}, page, "normalize_combo")
         self.sort = _combo({k: f"Sort {v}" for k, v in SORT.items()}, page, "sort_combo")
@@ -226,6 +229,7 @@ class LabPanel(QWidget):
         self.maps_message = _label("", page, "maps_message")
         self.maps_message.setAlignment(Qt.AlignCenter)
         self.maps_message.hide()
+        yield
         self.channel = ChannelView(page)
         split = QSplitter(Qt.Horizontal, page)
         split.setChildrenCollapsible(False)
@@ -241,7 +245,7 @@ class LabPanel(QWidget):
         layout.addWidget(split, 1)
         return page
 
-    def _kernels_page(self) -> QWidget:
+    def _kernels_page(self) -> Generator[None, None, QWidget]:
         page = QWidget(self)
         self.kernel_title = _label("", page, "kernel_title")
         self.kernel_pane = ImagePane("", page, "kernel_pane")
@@ -258,6 +262,7 @@ class LabPanel(QWidget):
             self.page_buttons[key] = button
             row.addWidget(button)
         row.addWidget(self.page_label, 1)
+        yield
         self.weight_histogram = HistogramPlot(page)
         self.weight_stats = _label("", page, "weight_stats")
         layout = QVBoxLayout(page)
@@ -270,7 +275,7 @@ class LabPanel(QWidget):
         layout.addWidget(self.weight_stats)
         return page
 
-    def _tools_page(self) -> QWidget:
+    def _tools_page(self) -> Generator[None, None, QWidget]:
         page = QWidget(self)
         self.tool_buttons = {}
         grid = QGridLayout()
@@ -336,6 +341,7 @@ class LabPanel(QWidget):
         for widget in (self.choice_label, self.choice):
             widget.hide()
         self.result_title = _label("", page, "result_title")
+        yield
         self.result_panes = [ImagePane("", page, f"result_pane_{i}") for i in range(2)]
         self.result_scales = [ScaleBar(page) for _ in self.result_panes]  # each pane's colour bar, when it has one
         panes = QHBoxLayout()
