@@ -38,12 +38,13 @@ class LaterPages(QObject):
         """Make page ``name`` now, in its tab's place (nothing if it is made)."""
         if name not in self._waiting:
             return
-        index, title, make = self._waiting.pop(name)
-        steps = self._begun.pop(name, None) or make()
-        page = _finished(steps)
-        self._insert(name, index, title, page)
+        steps = self._begun.pop(name, None) or self._waiting[name][2]()
+        while (page := _step(steps)) is None:
+            pass
+        self._insert(name, page)
 
-    def _insert(self, name: str, index: int, title: str, page: QWidget) -> None:
+    def _insert(self, name: str, page: QWidget) -> None:
+        index, title, _ = self._waiting.pop(name)
         blank, current = self.tabs.widget(index), self.tabs.currentIndex()
         self.tabs.blockSignals(True)  # the swap is not the user changing pages
         try:
@@ -74,31 +75,21 @@ class LaterPages(QObject):
         if not self._waiting:
             return
         name = next(iter(self._waiting))
-        index, title, make = self._waiting[name]
-        steps = self._begun.pop(name, None)
-        if steps is None:
-            steps = make()
-            if not isinstance(steps, Generator):
-                del self._waiting[name]
-                self._insert(name, index, title, steps)
-                later(self._make_next, self)
-                return
-        try:
-            next(steps)
-        except StopIteration as end:
-            del self._waiting[name]
-            self._insert(name, index, title, end.value)
-        else:
+        steps = self._begun.pop(name, None) or self._waiting[name][2]()
+        page = _step(steps)
+        if page is None:
             self._begun[name] = steps
+        else:
+            self._insert(name, page)
         later(self._make_next, self)
 
 
-def _finished(steps) -> QWidget:
-    """The page of ``make()``: itself, or what its generator returns once run to its end."""
+def _step(steps) -> QWidget | None:
+    """The page ``make()`` gave, or the next step of its generator: None while steps remain, then the page."""
     if not isinstance(steps, Generator):
         return steps
-    while True:
-        try:
-            next(steps)
-        except StopIteration as end:
-            return end.value
+    try:
+        next(steps)
+    except StopIteration as end:
+        return end.value
+    return None
