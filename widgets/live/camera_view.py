@@ -211,7 +211,6 @@ def paint_overlays(painter: QPainter, frame: LiveFrame, rect: QRectF, font: QFon
     boxes were drawn."""
     h, w = frame.image.shape[:2]
     sx, sy = rect.width() / w, rect.height() / h
-    painter.setRenderHint(QPainter.Antialiasing, True)
     label_font = QFont(font)
     label_font.setBold(True)
     if screen:
@@ -226,7 +225,11 @@ def paint_overlays(painter: QPainter, frame: LiveFrame, rect: QRectF, font: QFon
         color = QColor(*det.color)
         painter.setPen(QPen(color, line))
         painter.setBrush(Qt.NoBrush)
+        # A box's sides are straight: drawn without antialiasing, 300 boxes (a random-weight detector at
+        # threshold 0) take 10 ms of the GUI thread instead of 120.
+        painter.setRenderHint(QPainter.Antialiasing, False)
         painter.drawRect(box)
+        painter.setRenderHint(QPainter.Antialiasing, True)
         if det.keypoints is not None:
             points = det.keypoints
             painter.setPen(QPen(color, line, Qt.SolidLine, Qt.RoundCap))
