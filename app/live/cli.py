@@ -267,9 +267,9 @@ def _write_picture(image, result, threshold: float, wanted, taken: set):
     from cnn_explorer.models.live.draw import draw_result
     from cnn_explorer.models.live.errors import LiveError
     from cnn_explorer.widgets.common.files import free_name, staged_output, write_bytes
-    from cnn_explorer.widgets.common.placement import place_label
+    from cnn_explorer.widgets.common.placement import LabelPlacer
 
-    picture = draw_result(image, result, score_threshold=threshold, place=place_label)
+    picture = draw_result(image, result, score_threshold=threshold, placer=LabelPlacer)
     ok, data = cv2.imencode(".png", cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
     if not ok:
         raise LiveError(f"cannot encode the picture for {wanted.name}")

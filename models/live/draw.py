@@ -45,9 +45,9 @@ def _text(image, text: str, x: int, y: int, colour, scale: float = 0.5) -> None:
                 (0, 0, 0) if lum > 140 else (255, 255, 255), 1, cv2.LINE_AA)
 
 
-def draw_result(image: np.ndarray, result, *, score_threshold: float | None = None, place=None) -> np.ndarray:
+def draw_result(image: np.ndarray, result, *, score_threshold: float | None = None, placer=None) -> np.ndarray:
     """``result`` drawn over ``image`` (H×W×3 uint8 RGB; ``result.overlay`` is used when it has one). A new
-    array; ``image`` is not changed. ``place(box, size, placed, bounds)`` (x, y, w, h tuples) says where a box's
+    array; ``image`` is not changed. ``placer(bounds).place(box, size)`` (x, y, w, h tuples) says where a box's
     label goes so that labels never cover each other (the live view's ``widgets/common/placement``); without
     it a label sits above its box."""
     import cv2
@@ -57,19 +57,17 @@ def draw_result(image: np.ndarray, result, *, score_threshold: float | None = No
     scale = max(0.4, min(canvas.shape[:2]) / 900)
     thick = max(1, round(min(canvas.shape[:2]) / 300))
     keep = np.ones(len(result.scores), bool) if score_threshold is None else result.scores >= score_threshold
-    placed: list[tuple] = []
+    labels = placer((0, 0, canvas.shape[1], canvas.shape[0])) if placer is not None else None
     for i in np.flatnonzero(keep):
         x1, y1, x2, y2 = (int(round(v)) for v in result.boxes[i])
         colour = tuple(int(c) for c in colours[int(result.labels[i]) % 256])
         cv2.rectangle(canvas, (x1, y1), (max(x1, x2 - 1), max(y1, y2 - 1)), colour, thick)
         text = f"{result.names[i]} {result.scores[i]:.2f}"
-        if place is None:
+        if labels is None:
             _text(canvas, text, x1, y1, colour, scale)
         else:
             w, h, base = _text_size(text, scale)
-            spot = place((x1, y1, x2 - x1, y2 - y1), (w + 4, h + base + 2), placed,
-                         (0, 0, canvas.shape[1], canvas.shape[0]))
-            placed.append(spot)
+            spot = labels.place((x1, y1, x2 - x1, y2 - y1), (w + 4, h + base + 2))
             _text(canvas, text, int(spot[0]), int(spot[1] + spot[3]), colour, scale)
         if result.keypoints is not None and i < len(result.keypoints):
             points = result.keypoints[i]

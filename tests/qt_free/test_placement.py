@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import itertools
 
-from cnn_explorer.widgets.common.placement import _overlap, place_label
+from cnn_explorer.widgets.common.placement import LabelPlacer, _overlap
 
 BOUNDS = (0.0, 0.0, 640.0, 480.0)
 
 
 def place_all(boxes, size=(90.0, 18.0)):
-    placed = []
-    for box in boxes:
-        placed.append(place_label(box, size, placed, BOUNDS))
-    return placed
+    labels = LabelPlacer(BOUNDS)
+    return [labels.place(box, size) for box in boxes]
 
 
 def test_labels_of_boxes_that_share_a_top_do_not_overlap():
@@ -49,11 +47,11 @@ def test_a_crowded_frame_places_each_label_where_the_plain_rule_does():
 
     chance = random.Random(11)
     for _ in range(8):
-        fast, plain = [], []
+        labels, fast, plain = LabelPlacer(BOUNDS), [], []
         for _ in range(chance.choice([5, 40, 150])):
             x, y = chance.uniform(-20, 620), chance.uniform(-20, 460)
             box = (x, y, chance.uniform(1, 300), chance.uniform(1, 300))
             size = (chance.choice([40.0, 90.5]), 18.0)
-            fast.append(place_label(box, size, fast, BOUNDS))
+            fast.append(labels.place(box, size))
             plain.append(_place_plainly(box, size, plain, BOUNDS))
         assert fast == plain

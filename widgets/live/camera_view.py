@@ -13,7 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from cnn_explorer.widgets.common.placement import place_label
+from cnn_explorer.widgets.common.placement import LabelPlacer
 
 #: COCO's person skeleton (pairs of keypoint indices), as models/live/draw.py has it.
 SKELETON = ((15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7), (6, 8),
@@ -218,7 +218,7 @@ def paint_overlays(painter: QPainter, frame: LiveFrame, rect: QRectF, font: QFon
     metrics = QFontMetricsF(label_font)
     painter.setFont(label_font)
     line = max(2.0, min(rect.width(), rect.height()) / 220)
-    placed: list[tuple] = []  # the labels drawn so far: a label never covers another
+    labels = LabelPlacer((rect.left(), rect.top(), rect.width(), rect.height()))  # none covers another
     for det in frame.detections:
         x1, y1, x2, y2 = det.box
         box = QRectF(rect.left() + x1 * sx, rect.top() + y1 * sy, (x2 - x1) * sx, (y2 - y1) * sy)
@@ -244,9 +244,7 @@ def paint_overlays(painter: QPainter, frame: LiveFrame, rect: QRectF, font: QFon
                     painter.drawEllipse(QPointF(rect.left() + x * sx, rect.top() + y * sy), line * 1.5, line * 1.5)
         if det.text:
             size = (metrics.horizontalAdvance(det.text) + 8, metrics.height() + 2)
-            spot = place_label((box.left() - line / 2, box.top(), box.width(), box.height()), size, placed,
-                               (rect.left(), rect.top(), rect.width(), rect.height()))
-            placed.append(spot)
+            spot = labels.place((box.left() - line / 2, box.top(), box.width(), box.height()), size)
             label = QRectF(*spot)
             painter.fillRect(label, color)
             painter.setPen(_text_color(det.color))
