@@ -40,6 +40,21 @@ def cli(env, *args: str, **kwargs) -> subprocess.CompletedProcess:
                           env=env, timeout=TIMEOUT_S, **kwargs)
 
 
+@pytest.fixture
+def here(capsys, monkeypatch):
+    """``cnn-explorer ARGS`` in this process (torch already imported), with ``CNN_EXPLORER_CACHE_DIR`` set:
+    the reference that the separate, torch-free processes must equal."""
+    def run(env, *args: str) -> subprocess.CompletedProcess:
+        from cnn_explorer.app import cli as app_cli
+
+        monkeypatch.setenv("CNN_EXPLORER_CACHE_DIR", env["CNN_EXPLORER_CACHE_DIR"])
+        capsys.readouterr()
+        code = app_cli.main(list(args))
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out, err)
+    return run
+
+
 def cli_torch_free(env, *args: str) -> subprocess.CompletedProcess:
     """Run ``cnn-explorer ARGS`` and report on stderr's last line whether torch was imported."""
     return subprocess.run([sys.executable, "-c", NO_TORCH.format(args=list(args))], capture_output=True, text=True,
@@ -80,8 +95,8 @@ def test_help_lists_the_commands_and_a_typo_gets_a_suggestion(env):
 
 # -- the analysis cache --------------------------------------------------------------------------------------
 
-def test_a_second_summary_comes_from_the_cache_without_torch(env, tmp_path):
-    first = cli(env, "summary", "lenet5", "--json")
+def test_a_second_summary_comes_from_the_cache_without_torch(env, here, tmp_path):
+    first = here(env, "summary", "lenet5", "--json")
     assert first.returncode == 0, first.stderr
     again = cli_torch_free(env, "summary", "lenet5", "--json")
     assert again.returncode == 0 and again.stderr.split()[-1] == "NO-TORCH"
@@ -93,7 +108,7 @@ def test_a_second_summary_comes_from_the_cache_without_torch(env, tmp_path):
     entries = list((tmp_path / "cache" / "analysis").glob("*.json"))
     assert len(entries) == 1
     entries[0].write_text('{"summary": [1, 2')
-    repaired = cli(env, "summary", "lenet5", "--json")
+    repaired = here(env, "summary", "lenet5", "--json")
     assert repaired.returncode == 0 and json.loads(repaired.stdout) == json.loads(first.stdout)
     assert json.loads(entries[0].read_text())["summary"]["total_params"] == 61_706
 
@@ -112,15 +127,15 @@ def cli_torch_blocked(env, *args: str) -> subprocess.CompletedProcess:
                           text=True, env=env, timeout=TIMEOUT_S)
 
 
-def test_graph_and_figure_of_a_cached_model_draw_without_torch(env, tmp_path):
+def test_graph_and_figure_of_a_cached_model_draw_without_torch(env, here, tmp_path):
     """``graph`` and ``figure`` of a model analyzed before draw the graph the analysis cache holds: the same files
     as a first run, with torch blocked from import. A ``summary`` (its default weights) serves them too."""
     fresh = {**env, "CNN_EXPLORER_CACHE_DIR": str(tmp_path / "fresh")}
-    first_graph = cli(fresh, "graph", "lenet5", "--out", str(tmp_path / "first.svg"))
-    first_figure = cli({**env, "CNN_EXPLORER_CACHE_DIR": str(tmp_path / "other")}, "figure", "lenet5", "--out",
-                       str(tmp_path / "first.png"))
+    first_graph = here(fresh, "graph", "lenet5", "--out", str(tmp_path / "first.svg"))
+    first_figure = here({**env, "CNN_EXPLORER_CACHE_DIR": str(tmp_path / "other")}, "figure", "lenet5", "--out",
+                        str(tmp_path / "first.png"))
     assert first_graph.returncode == 0 and first_figure.returncode == 0, first_graph.stderr + first_figure.stderr
-    summary = cli(env, "summary", "lenet5")
+    summary = here(env, "summary", "lenet5")
     assert summary.returncode == 0, summary.stderr
 
     graph = cli_torch_blocked(env, "graph", "lenet5", "--out", str(tmp_path / "again.svg"))
