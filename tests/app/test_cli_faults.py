@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from processes import cli_here
 
 from cnn_explorer.models.zoo.registry import get_entry
 
@@ -41,17 +42,12 @@ def cli(env, *args: str, **kwargs) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def here(capsys, monkeypatch):
-    """``cnn-explorer ARGS`` in this process (torch already imported), with ``CNN_EXPLORER_CACHE_DIR`` set:
-    the reference that the separate, torch-free processes must equal."""
+def here(monkeypatch):
+    """``cnn-explorer ARGS`` in this process (torch already imported) with ``env``'s cache folder: the reference
+    that the separate, torch-free processes must equal."""
     def run(env, *args: str) -> subprocess.CompletedProcess:
-        from cnn_explorer.app import cli as app_cli
-
         monkeypatch.setenv("CNN_EXPLORER_CACHE_DIR", env["CNN_EXPLORER_CACHE_DIR"])
-        capsys.readouterr()
-        code = app_cli.main(list(args))
-        out, err = capsys.readouterr()
-        return subprocess.CompletedProcess(args, code, out, err)
+        return cli_here(*args)
     return run
 
 

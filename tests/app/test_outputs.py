@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from processes import cli_here
+
 from cnn_explorer.app.explorer.export import check_page, plan_pages
 from cnn_explorer.widgets.common.files import OutputError, check_writable, staged_output
 
@@ -148,20 +150,21 @@ def test_visualize_checks_its_target_before_any_work(env, tmp_path, digit):
             check_writable(read_only / "x.png")
 
 
-def test_npy_in_capitals_is_written_under_its_own_name(env, tmp_path, digit):
+def test_npy_in_capitals_is_written_under_its_own_name(tmp_path, digit):
     out = tmp_path / "x.NPY"
-    result = cli(env, "visualize", "lenet5_digits", "--image", digit, "--method", "featuremaps", "--out", out)
+    result = cli_here("visualize", "lenet5_digits", "--image", str(digit), "--method", "featuremaps", "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert out.is_file() and not (tmp_path / "x.NPY.npy").exists()
     assert np.load(out).ndim == 3
 
 
-def test_a_failure_is_its_one_line_without_a_note_about_random_weights(env, tmp_path, digit):
-    result = cli(env, "visualize", "lenet5", "--weights", "random", "--image", digit, "--method", "featuremaps",
-                 "--layer", "no_such_layer", "--out", tmp_path / "x.png")
+def test_a_failure_is_its_one_line_without_a_note_about_random_weights(tmp_path, digit):
+    """What the command answers (its own process is not needed: tests/processes.py ``cli_here``)."""
+    result = cli_here("visualize", "lenet5", "--weights", "random", "--image", str(digit), "--method", "featuremaps",
+                      "--layer", "no_such_layer", "--out", str(tmp_path / "x.png"))
     one_line_error(result, "no_such_layer")
-    done = cli(env, "visualize", "lenet5", "--weights", "random", "--image", digit, "--method", "featuremaps",
-               "--out", tmp_path / "x.png")
+    done = cli_here("visualize", "lenet5", "--weights", "random", "--image", str(digit), "--method", "featuremaps",
+                    "--out", str(tmp_path / "x.png"))
     assert done.returncode == 0 and "random initialization" in done.stderr  # said once the work succeeded
 
 
