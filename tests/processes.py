@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import signal
 import subprocess
 import sys
@@ -25,16 +26,27 @@ def interrupt_window(env: dict, *args: str, timeout: float = 600) -> subprocess.
     return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
 
-def cli_here(*args: str) -> subprocess.CompletedProcess:
+def cli_here(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """``cnn-explorer ARGS`` run in this process (``app.cli.main``, as ``python -m`` runs it, without the exit):
-    its exit status and what it wrote, for the checks of what a command answers. Checks that need a process of
-    their own (what is imported, signals, closed pipes, a full disk) start one."""
+    its exit status and what it wrote, for the checks of what a command answers, and for the reference runs
+    that a separate process must equal. ``env``: the environment for the call (os.environ again after it).
+    Checks that need a process of their own (what is imported, signals, closed pipes, a full disk, a library's
+    lines on the real standard error) start one."""
     from cnn_explorer.app import cli
 
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = cli.main(list(args))
-        except SystemExit as exit:  # argparse's --help and its errors
-            code = exit.code if isinstance(exit.code, int) else 1
-    return subprocess.CompletedProcess(["cnn-explorer", *args], code, out.getvalue(), err.getvalue())
+    saved = dict(os.environ)
+    if env is not None:
+        os.environ.clear()
+        os.environ.update(env)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli.main([str(a) for a in args])
+            except SystemExit as exit:  # argparse's --help and its errors
+                code = exit.code if isinstance(exit.code, int) else 1
+    finally:
+        if env is not None:
+            os.environ.clear()
+            os.environ.update(saved)
+    return subprocess.CompletedProcess(["cnn-explorer", *map(str, args)], code, out.getvalue(), err.getvalue())

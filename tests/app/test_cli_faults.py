@@ -41,16 +41,6 @@ def cli(env, *args: str, **kwargs) -> subprocess.CompletedProcess:
                           env=env, timeout=TIMEOUT_S, **kwargs)
 
 
-@pytest.fixture
-def here(monkeypatch):
-    """``cnn-explorer ARGS`` in this process (torch already imported) with ``env``'s cache folder: the reference
-    that the separate, torch-free processes must equal."""
-    def run(env, *args: str) -> subprocess.CompletedProcess:
-        monkeypatch.setenv("CNN_EXPLORER_CACHE_DIR", env["CNN_EXPLORER_CACHE_DIR"])
-        return cli_here(*args)
-    return run
-
-
 def cli_torch_free(env, *args: str) -> subprocess.CompletedProcess:
     """Run ``cnn-explorer ARGS`` and report on stderr's last line whether torch was imported."""
     return subprocess.run([sys.executable, "-c", NO_TORCH.format(args=list(args))], capture_output=True, text=True,
@@ -91,8 +81,8 @@ def test_help_lists_the_commands_and_a_typo_gets_a_suggestion(env):
 
 # -- the analysis cache --------------------------------------------------------------------------------------
 
-def test_a_second_summary_comes_from_the_cache_without_torch(env, here, tmp_path):
-    first = here(env, "summary", "lenet5", "--json")
+def test_a_second_summary_comes_from_the_cache_without_torch(env, tmp_path):
+    first = cli_here("summary", "lenet5", "--json", env=env)
     assert first.returncode == 0, first.stderr
     again = cli_torch_free(env, "summary", "lenet5", "--json")
     assert again.returncode == 0 and again.stderr.split()[-1] == "NO-TORCH"
@@ -104,7 +94,7 @@ def test_a_second_summary_comes_from_the_cache_without_torch(env, here, tmp_path
     entries = list((tmp_path / "cache" / "analysis").glob("*.json"))
     assert len(entries) == 1
     entries[0].write_text('{"summary": [1, 2')
-    repaired = here(env, "summary", "lenet5", "--json")
+    repaired = cli_here("summary", "lenet5", "--json", env=env)
     assert repaired.returncode == 0 and json.loads(repaired.stdout) == json.loads(first.stdout)
     assert json.loads(entries[0].read_text())["summary"]["total_params"] == 61_706
 
@@ -123,15 +113,15 @@ def cli_torch_blocked(env, *args: str) -> subprocess.CompletedProcess:
                           text=True, env=env, timeout=TIMEOUT_S)
 
 
-def test_graph_and_figure_of_a_cached_model_draw_without_torch(env, here, tmp_path):
+def test_graph_and_figure_of_a_cached_model_draw_without_torch(env, tmp_path):
     """``graph`` and ``figure`` of a model analyzed before draw the graph the analysis cache holds: the same files
     as a first run, with torch blocked from import. A ``summary`` (its default weights) serves them too."""
     fresh = {**env, "CNN_EXPLORER_CACHE_DIR": str(tmp_path / "fresh")}
-    first_graph = here(fresh, "graph", "lenet5", "--out", str(tmp_path / "first.svg"))
-    first_figure = here({**env, "CNN_EXPLORER_CACHE_DIR": str(tmp_path / "other")}, "figure", "lenet5", "--out",
-                        str(tmp_path / "first.png"))
+    first_graph = cli_here("graph", "lenet5", "--out", tmp_path / "first.svg", env=fresh)
+    first_figure = cli_here("figure", "lenet5", "--out", tmp_path / "first.png",
+                            env={**env, "CNN_EXPLORER_CACHE_DIR": str(tmp_path / "other")})
     assert first_graph.returncode == 0 and first_figure.returncode == 0, first_graph.stderr + first_figure.stderr
-    summary = here(env, "summary", "lenet5")
+    summary = cli_here("summary", "lenet5", env=env)
     assert summary.returncode == 0, summary.stderr
 
     graph = cli_torch_blocked(env, "graph", "lenet5", "--out", str(tmp_path / "again.svg"))

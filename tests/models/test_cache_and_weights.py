@@ -19,6 +19,7 @@ import time
 import numpy as np
 import pytest
 import torch
+from processes import cli_here
 
 from cnn_explorer.models.analysis import cache
 
@@ -273,7 +274,7 @@ CORRUPTIONS = {
 def test_a_malformed_entry_is_dropped_and_recounted(corruption, env, tmp_path):
     # Recorded here, not once for all: the key holds a fingerprint of the analysis code, which changes whenever
     # a file of models/ is edited.
-    first = cli(env, "summary", "lenet5", "--json")
+    first = cli_here("summary", "lenet5", "--json", env=env)  # the reference: in this process
     assert first.returncode == 0, first.stderr
     printed = json.loads(first.stdout)
     [path] = (tmp_path / "cache" / "analysis").glob("*.json")
@@ -314,7 +315,7 @@ def test_the_entry_check_finds_every_corruption():
                                                      marks=pytest.mark.slow)])
 def test_a_malformed_graph_is_never_drawn(corruption, env, tmp_path):
     # graph asks for random weights: an entry of its own, read back as a recorded graph.
-    first = cli(env, "graph", "lenet5", "--out", tmp_path / "first.svg")
+    first = cli_here("graph", "lenet5", "--out", tmp_path / "first.svg", env=env)  # the reference: in this process
     assert first.returncode == 0, first.stderr
     [path] = (tmp_path / "cache" / "analysis").glob("*.json")
     entry = json.loads(path.read_text())
