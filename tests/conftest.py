@@ -50,3 +50,21 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def shapes_onnx(tmp_path_factory):
+    """The trained shapes net (zfnet_shapes) as an ONNX file that takes one image a pass (its batch is fixed),
+    made once per worker by torch's legacy exporter (6 s quicker than dynamo's; both fix the batch)."""
+    import warnings
+
+    import torch
+
+    from cnn_explorer.models.zoo.loader import load_model
+
+    source = load_model("zfnet_shapes")
+    path = tmp_path_factory.mktemp("shapes-onnx") / "shapes.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(source.model, torch.zeros(1, *source.entry.input_shape()[1:]), str(path), dynamo=False)
+    return path

@@ -191,15 +191,14 @@ def test_occlusion_maps_span_their_data_with_colour_bars(digits, tmp_path):
         assert (np.abs(strip.astype(int) - end).sum(1) < 12).any()
 
 
-def test_the_maps_run_on_a_file_that_fixes_its_batch_at_one(tmp_path):
+def test_the_maps_run_on_a_file_that_fixes_its_batch_at_one(shapes_onnx):
     """An ONNX export of the trained shapes net takes one image a pass: Score-CAM's masked images, IG's steps and
     SmoothGrad's noisy copies go one at a time, and give the maps of the net itself."""
     pytest.importorskip("onnxruntime")
     from cnn_explorer.models.zoo.user import register_file
 
     source = LabModel(load_model("zfnet_shapes"))
-    path = tmp_path / "shapes.onnx"
-    torch.onnx.export(source.model, torch.zeros(1, *source.entry.input_shape()[1:]), str(path), dynamo=True)
+    path = shapes_onnx
     register_file(str(path))
     lab = LabModel(load_model(str(path)))
     assert lab.max_batch == 1

@@ -287,7 +287,7 @@ def test_a_1000_class_head_without_names_gets_imagenets():
     assert LabModel(load_model("lenet5", weights="random")).categories is None  # 10 outputs: no names invented
 
 
-def test_the_batched_tools_run_on_a_file_that_fixes_its_batch_at_one(tmp_path):
+def test_the_batched_tools_run_on_a_file_that_fixes_its_batch_at_one(tmp_path, shapes_onnx):
     """An ONNX export of the trained shapes net takes one image at a time (its LocalResponseNorm fixes the batch):
     occlusion and top-9, which feed 16 images a pass, still work on it."""
     pytest.importorskip("onnxruntime")
@@ -297,9 +297,7 @@ def test_the_batched_tools_run_on_a_file_that_fixes_its_batch_at_one(tmp_path):
     from cnn_explorer.models.zoo.loader import load_model
     from cnn_explorer.models.zoo.user import register_file
 
-    source = load_model("zfnet_shapes")
-    path = tmp_path / "shapes.onnx"
-    torch.onnx.export(source.model, torch.zeros(1, *source.entry.input_shape()[1:]), str(path), dynamo=True)
+    path = shapes_onnx
     entry = register_file(str(path))
     lab = LabModel(load_model(str(path)))
     image = sample_image("shape_circle")
