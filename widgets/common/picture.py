@@ -8,7 +8,7 @@ import os
 from typing import Callable
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSize
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtGui import QFont, QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
 
 from cnn_explorer.widgets.common.files import write_bytes
@@ -44,6 +44,9 @@ def write_svg(path: str | os.PathLike, size: QSize, view_box: QRectF, title: str
     if not painter.begin(generator):
         raise OSError(f"cannot write {path}: the SVG could not be started")
     try:
+        # The painter's first font is written into every group of the file: a fixed one, not the application's
+        # (presentation mode enlarges that), so that a picture's bytes depend on the picture alone.
+        painter.setFont(QFont("Sans Serif", 9))
         paint(painter)
     finally:
         painter.end()
