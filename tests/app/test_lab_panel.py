@@ -238,7 +238,15 @@ def test_the_lab_is_built_when_its_tab_is_first_opened(make_explorer, qtbot):
     assert window.feature("lab").panel.mosaic_data.channels == 6
 
 
-def test_the_command_line_draws_the_windows_pixels_for_every_tool(qtbot, make_window, tmp_path):
+# The class maps (Grad-CAM++, Score-CAM, EigenCAM, LayerCAM, HiResCAM) reach both presenters as Grad-CAM does
+# (cams.class_map, one map panel), guided backpropagation and SmoothGrad as deconvnet and IG do: the quick suite
+# draws one of each kind, -m slow every tool.
+ONE_OF_EACH_KIND = ("deconv", "occlusion", "gradcam", "ig")
+
+
+@pytest.mark.parametrize("every", [False, pytest.param(True, marks=pytest.mark.slow)],
+                         ids=["one_of_each_kind", "every_tool"])
+def test_the_command_line_draws_the_windows_pixels_for_every_tool(qtbot, make_window, tmp_path, every):
     """One computation, two presenters: each tool of the registry (models/lab/tools.py) gives the window's panes
     and ``cnn-explorer visualize``'s picture the same pixels (the picture enlarges each panel by a whole
     factor, pixel for pixel)."""
@@ -274,7 +282,8 @@ def test_the_command_line_draws_the_windows_pixels_for_every_tool(qtbot, make_wi
             assert np.array_equal(picture[top:bottom, left:right], expected), caption
 
     explainers = ("boxcam", "segcam", "grid")  # a detector's and a segmenter's: test_lab_explain.py, test_lab_grid.py
-    for tool in (name for name, t in TOOLS.items() if t.in_window and name not in ("top9", "optimize", *explainers)):
+    for tool in (name for name, t in TOOLS.items() if t.in_window and name not in ("top9", "optimize", *explainers)
+                 and (every or name in ONE_OF_EACH_KIND)):
         run_tool(qtbot, window, tool)
         extra = ("--occluder", str(size), "--stride", str(stride)) if tool == "occlusion" else ()
         same_pixels(drawn_by_cli(tool, *extra), panel.tool.images)
