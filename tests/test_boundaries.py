@@ -40,24 +40,7 @@ def test_import_contracts_hold():
     assert not broken
 
 
-def test_models_work_with_qt_absent():
-    script = textwrap.dedent("""
-        import sys
-        class NoQt:
-            def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] in ("PySide6", "pyqtgraph", "shiboken6"):
-                    raise ImportError(f"{name} is blocked for this test")
-        sys.meta_path.insert(0, NoQt())
-        import pkgutil, importlib, cnn_explorer.models as models
-        for info in pkgutil.walk_packages(models.__path__, "cnn_explorer.models."):
-            importlib.import_module(info.name)
-        from cnn_explorer.models.zoo.loader import load_model, summarize
-        summary = summarize(load_model("lenet5", weights="random"))
-        print(summary.total_params)
-    """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "61706"
+# models/ without Qt: tests/qt_free/test_models_without_qt.py, in test_qt_free.py's process where Qt is blocked.
 
 
 # The import names of the packages the project's code imports, and the distributions that provide them.
