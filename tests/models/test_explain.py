@@ -110,7 +110,7 @@ DETECTORS = [
     "fasterrcnn_mobilenet_v3_large_fpn",
     "retinanet_resnet50_fpn",
     "fcos_resnet50_fpn",
-    "ssd300_vgg16",
+    pytest.param("ssd300_vgg16", marks=pytest.mark.slow),  # torchvision's SSD code, as SSDlite's: 7 s of VGG
     "ssdlite320_mobilenet_v3_large",
     pytest.param("fasterrcnn_resnet50_fpn", marks=pytest.mark.slow),
 ]

@@ -459,7 +459,8 @@ def test_imported_local_response_norm_keeps_the_fields_and_the_figure(round_trip
         [v.shape for v in reference.volumes if v.kind == "conv"]
 
 
-@pytest.mark.parametrize("exporter", list(EXPORTERS))
+@pytest.mark.parametrize("exporter", [pytest.param(e, marks=[pytest.mark.slow] if ("mobilenet_v3_small", e) in SLOW
+                                                     else []) for e in EXPORTERS])
 def test_imported_blocks_fold_and_the_figure_draws_them(round_trips, exporter):
     """onnx2pytorch nests the converted layers under the original's module paths but never runs those holders:
     they still fold as blocks (MobileNet v3's inverted residuals), and the figure draws the network by them."""
