@@ -23,7 +23,6 @@ import stat
 import tempfile
 import time
 from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -74,6 +73,8 @@ def enabled() -> bool:
 
 @lru_cache(maxsize=1)
 def _versions() -> tuple[tuple[str, str], ...]:
+    from importlib import metadata  # here, not above: 40 ms of imports (email, …) the window's first turn skips
+
     found = []
     for name in _LIBRARIES:
         try:
