@@ -231,6 +231,7 @@ class LabPanel(QWidget):
         self.maps_message.hide()
         yield
         self.channel = ChannelView(page)
+        yield  # the page laid out and put in its tab (its views polished) in a turn of its own
         split = QSplitter(Qt.Horizontal, page)
         split.setChildrenCollapsible(False)
         split.addWidget(self.mosaic)
