@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from cnn_explorer.widgets.lab.data import Box
@@ -92,33 +93,71 @@ class ImagePane(QWidget):
         return (round(r.top()), round(r.left()), round(r.bottom()), round(r.right()))
 
 
-class HistogramPlot(pg.PlotWidget):
-    """Counts over bin edges, as steps; the x axis in the data's units."""
+class HistogramPlot(QWidget):
+    """Counts over bin edges, as filled steps; the x axis in the data's units (its two ends, and zero where it
+    lies inside), in the window's font. Drawn with a QPainter: two open with the lab, and pyqtgraph's PlotWidget
+    took 50-60 ms of the GUI thread to make each (its PlotItem builds its context menu's form even with the
+    menu off), the Lab tab's longest turns."""
 
     def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent, enableMenu=False)
-        self.setMouseEnabled(False, False)
-        self.hideButtons()
-        self.getPlotItem().hideAxis("left")
+        super().__init__(parent)
         self.setMinimumHeight(70)
         self.setMaximumHeight(140)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
-        self.curve = pg.PlotDataItem(stepMode="center", fillLevel=0, pen=pg.mkPen("#3574d4"),
-                                     brush=pg.mkBrush(53, 116, 212, 110))
-        self.addItem(self.curve)
+        self.counts: np.ndarray | None = None
+        self.edges: np.ndarray | None = None
+        self._background, self._foreground = QColor("#ffffff"), QColor("#202020")
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(240, 100)
 
     def set_histogram(self, counts: np.ndarray | None, edges: np.ndarray | None) -> None:
-        if counts is None or len(counts) == 0:
-            self.curve.setData([], [])
-            return
-        self.curve.setData(np.asarray(edges, float), np.asarray(counts, float))
-        self.autoRange(padding=0.02)
+        empty = counts is None or len(counts) == 0
+        self.counts = None if empty else np.asarray(counts, float)
+        self.edges = None if empty else np.asarray(edges, float)
+        self.update()
 
     def set_colors(self, background: str, foreground: str) -> None:
-        self.setBackground(background)
-        for axis in ("bottom",):
-            self.getPlotItem().getAxis(axis).setPen(foreground)
-            self.getPlotItem().getAxis(axis).setTextPen(foreground)
+        self._background, self._foreground = QColor(background), QColor(foreground)
+        self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self._background)
+        if self.counts is None:
+            return
+        metrics = self.fontMetrics()
+        pad = 6.0
+        plot = QRectF(pad, pad, self.width() - 2 * pad, self.height() - 2 * pad - metrics.height() - 4)
+        low, high = float(self.edges[0]), float(self.edges[-1])
+        span, top = (high - low) or 1.0, float(self.counts.max()) or 1.0
+
+        def x(value: float) -> float:
+            return plot.left() + (value - low) / span * plot.width()
+
+        steps = QPainterPath(QPointF(x(low), plot.bottom()))
+        for count, left, right in zip(self.counts, self.edges[:-1], self.edges[1:]):
+            height = plot.bottom() - count / top * plot.height()
+            steps.lineTo(x(left), height)
+            steps.lineTo(x(right), height)
+        steps.lineTo(x(high), plot.bottom())
+        steps.closeSubpath()
+        painter.setRenderHint(QPainter.Antialiasing, True)
+        painter.fillPath(steps, QColor(53, 116, 212, 110))
+        painter.setPen(QPen(QColor("#3574d4"), 1.5))
+        painter.drawPath(steps)
+        painter.setPen(QPen(self._foreground, 1))
+        painter.drawLine(QPointF(plot.left(), plot.bottom()), QPointF(plot.right(), plot.bottom()))
+        taken: list[tuple[float, float]] = []
+        for value in [low, high] + ([0.0] if low < 0 < high else []):
+            text = f"{value:.3g}"
+            width = metrics.horizontalAdvance(text)
+            left = min(max(x(value) - width / 2, 0.0), self.width() - width)
+            if any(left < b + 8 and a < left + width + 8 for a, b in taken):
+                continue  # zero too near an end: the ends say enough
+            taken.append((left, left + width))
+            painter.drawLine(QPointF(x(value), plot.bottom()), QPointF(x(value), plot.bottom() + 3))
+            painter.drawText(QPointF(left, plot.bottom() + 4 + metrics.ascent()), text)
 
 
 def stats_text(values: np.ndarray) -> str:
