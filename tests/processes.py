@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 
 def interrupt_window(env: dict, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -35,18 +36,10 @@ def cli_here(*args: str, env: dict | None = None) -> subprocess.CompletedProcess
     from cnn_explorer.app import cli
 
     out, err = io.StringIO(), io.StringIO()
-    saved = dict(os.environ)
-    if env is not None:
-        os.environ.clear()
-        os.environ.update(env)
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = cli.main([str(a) for a in args])
-            except SystemExit as exit:  # argparse's --help and its errors
-                code = exit.code if isinstance(exit.code, int) else 1
-    finally:
-        if env is not None:
-            os.environ.clear()
-            os.environ.update(saved)
+    environment = mock.patch.dict(os.environ, env, clear=True) if env is not None else contextlib.nullcontext()
+    with environment, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main([str(a) for a in args])
+        except SystemExit as exit:  # argparse's --help and its errors
+            code = exit.code if isinstance(exit.code, int) else 1
     return subprocess.CompletedProcess(["cnn-explorer", *map(str, args)], code, out.getvalue(), err.getvalue())

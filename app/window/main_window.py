@@ -35,8 +35,8 @@ from cnn_explorer.app.window.navigation import LayerNavigator
 from cnn_explorer.app.window.selection import Selection
 from cnn_explorer.app.window.settings import app_settings, default_cache_dir, read_bytes, read_text
 from cnn_explorer.widgets.common.panels import error_box, shortcuts_dialog, size_on_screen
-from cnn_explorer.widgets.common.theme import THEMES
 from cnn_explorer.widgets.common.steps import later
+from cnn_explorer.widgets.common.theme import THEMES
 from cnn_explorer.widgets.explorer.zoo_browser import ZooBrowser
 from cnn_explorer.widgets.graph.view import GRAPH_KEYS
 

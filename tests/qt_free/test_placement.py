@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import itertools
 
-from cnn_explorer.widgets.common.placement import LabelPlacer, _overlap
+from cnn_explorer.widgets.common.placement import LabelPlacer
 
 BOUNDS = (0.0, 0.0, 640.0, 480.0)
+
+
+def _overlap(a, b) -> float:
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    return w * h if w > 0 and h > 0 else 0.0
 
 
 def place_all(boxes, size=(90.0, 18.0)):

@@ -38,10 +38,14 @@ class LaterPages(QObject):
         """Make page ``name`` now, in its tab's place (nothing if it is made)."""
         if name not in self._waiting:
             return
-        steps = self._begun.pop(name, None) or self._waiting[name][2]()
+        steps = self._steps(name)
         while (page := _step(steps)) is None:
             pass
         self._insert(name, page)
+
+    def _steps(self, name: str):
+        """Page ``name``'s generator where it was begun, else what its ``make()`` gives."""
+        return self._begun.pop(name, None) or self._waiting[name][2]()
 
     def _insert(self, name: str, page: QWidget) -> None:
         index, title, _ = self._waiting.pop(name)
@@ -75,7 +79,7 @@ class LaterPages(QObject):
         if not self._waiting:
             return
         name = next(iter(self._waiting))
-        steps = self._begun.pop(name, None) or self._waiting[name][2]()
+        steps = self._steps(name)
         page = _step(steps)
         if page is None:
             self._begun[name] = steps

@@ -8,12 +8,6 @@ import numpy as np
 Rect = tuple[float, float, float, float]  # x, y, width, height
 
 
-def _overlap(a: Rect, b: Rect) -> float:
-    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    return w * h if w > 0 and h > 0 else 0.0
-
-
 class LabelPlacer:
     """The labels of one picture, placed one by one so that none covers another: a label goes above its box,
     else just inside its top, else below it, else further down inside it; the first of these places that
