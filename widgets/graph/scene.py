@@ -20,6 +20,7 @@ from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene, QGraphicsSimpleTextItem
 
 from cnn_explorer.widgets.common import format
+from cnn_explorer.widgets.common.steps import later
 from cnn_explorer.widgets.graph.fold_state import FoldState
 from cnn_explorer.widgets.graph.data import GraphData
 from cnn_explorer.widgets.graph.layout import (BLOCK_KIND, FoldedGraph, GraphLayout, VisibleNode, fold_graph, fold_stages,
@@ -250,6 +251,17 @@ class GraphScene(SceneDrawing, QGraphicsScene):
         raise ValueError(f"unknown paint role {role!r}")
 
     # -- building ----------------------------------------------------------------------------------------
+    def discard(self) -> None:
+        """Delete this scene, no longer shown, in a turn of its own (``later``). Its items and their Python parts
+        go at once: left to ``deleteLater`` alone, the parts stayed in a cycle (the scene holds its text items,
+        which hold its colour function), and a later full collection of the garbage collector freed them in some
+        other turn: 35-45 ms of DenseNet-201 unfolded (~21,000 objects), while the window answered a key."""
+        later(self._discard_now, self)
+
+    def _discard_now(self) -> None:
+        self.clear_graph()
+        self.deleteLater()
+
     def clear_graph(self) -> None:
         self._data = self._fold = None
         self.graph = self.layout = None

@@ -387,7 +387,7 @@ class GraphView(ViewSelection, ViewExport, QWidget):
         view, self._view_after = self._view_after, None
         if view:
             self.restore_view_state(view)
-        old.deleteLater()  # its items are deleted in a turn of their own
+        old.discard()  # its items are deleted in a turn of their own
 
     def _finish_refolding(self) -> None:
         """Draw at once the scene being drawn behind when it has a new folding: what follows (a fold, a
@@ -400,7 +400,7 @@ class GraphView(ViewSelection, ViewExport, QWidget):
 
     def _cancel_behind(self) -> None:
         if self._behind is not None:
-            self._behind[0].deleteLater()
+            self._behind[0].discard()
             self._behind = None
 
     def font_scale(self) -> float:
