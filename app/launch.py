@@ -4,7 +4,6 @@ model (and the zoo's counts) are drawn, save a picture, exit."""
 from __future__ import annotations
 
 import signal
-import sys
 import time
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from cnn_explorer.app.cli import error_line
+from cnn_explorer.app.window.gui_thread import application
 from cnn_explorer.app.window.main_window import MainWindow
 from cnn_explorer.app.window.settings import APPLICATION, ORGANIZATION, remove_scratch, scratch_settings
 
@@ -95,7 +95,7 @@ def _run_gui(args) -> int:
     from cnn_explorer.app.explorer.export import quiet_size_hints
 
     qInstallMessageHandler(quiet_size_hints)  # the offscreen platform's warning, on every window shown
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = application()
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("CNN Explorer")

@@ -19,7 +19,7 @@ os.environ.setdefault("CNN_EXPLORER_OFFLINE", "1")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from PySide6.QtCore import QSettings, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from cnn_explorer.app.window.gui_thread import application  # noqa: E402
 
 from heartbeat import idle, spin  # noqa: E402
 
@@ -28,7 +28,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="densenet201")
     args = parser.parse_args()
-    app = QApplication.instance() or QApplication(sys.argv[:1])  # noqa: F841
+    app = application(sys.argv[:1])  # noqa: F841
     folder = tempfile.mkdtemp(prefix="classroom-")
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, folder)
     from cnn_explorer.app.window.main_window import MainWindow

@@ -27,7 +27,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("CNN_EXPLORER_OFFLINE", "1")
 
 from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from cnn_explorer.app.window.gui_thread import application  # noqa: E402
 
 GOAL_MS = 100.0
 TIMEOUT_S = 600
@@ -118,7 +118,7 @@ def main() -> int:
     parser.add_argument("--skip", nargs="*", default=[], choices=["tabs", "lab", "compare", "export", "close"],
                         help="groups of cases to leave out")
     args = parser.parse_args()
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = application(sys.argv[:1])
     folder = tempfile.mkdtemp(prefix="heartbeat-")
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, folder)
     from cnn_explorer.app.window.main_window import MainWindow

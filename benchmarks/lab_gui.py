@@ -24,7 +24,7 @@ import time
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import torch  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from cnn_explorer.app.window.gui_thread import application  # noqa: E402
 
 from cnn_explorer.app.lab.jobs import make_mosaic  # noqa: E402
 from cnn_explorer.widgets.lab.mosaic import MosaicView  # noqa: E402
@@ -38,7 +38,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--size", type=int, default=900, help="the view's side in pixels")
     args = parser.parse_args(argv)
-    app = QApplication.instance() or QApplication([])
+    app = application([])
     view = MosaicView()
     view.resize(args.size, args.size)
     view.show()

@@ -21,7 +21,7 @@ from unittest import mock
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from cnn_explorer.app.window.gui_thread import application  # noqa: E402
 
 from cnn_explorer.widgets.live import camera_view  # noqa: E402
 from cnn_explorer.widgets.live.camera_view import CameraView, Detection, LiveFrame  # noqa: E402
@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--boxes", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
-    app = QApplication.instance() or QApplication([])  # noqa: F841
+    app = application([])  # noqa: F841
     chance = random.Random(3)
     detections = []
     for i in range(args.boxes):

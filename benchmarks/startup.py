@@ -23,8 +23,8 @@ import time
 WINDOW_PROBE = """
 import sys, time
 start = time.perf_counter()
-from PySide6.QtWidgets import QApplication
-app = QApplication([])
+from cnn_explorer.app.window.gui_thread import application
+app = application([])
 from cnn_explorer.app.window.main_window import MainWindow
 window = MainWindow("resnet18", weights="random", cache_dir=sys.argv[1])
 window.show()

@@ -5,6 +5,8 @@ from pathlib import Path
 
 # Widget tests run without a screen; the offscreen platform needs no X libraries.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Drawing as the app draws: its QApplication (app/window/gui_thread.application) turns Qt's raster thread pool off.
+os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
 # Tests never wait on the network for weights: the hub hosts are unreachable here and in CI anyway.
 os.environ.setdefault("CNN_EXPLORER_OFFLINE", "1")
 

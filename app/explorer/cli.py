@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 from cnn_explorer.app.cli import CliError, input_size, output_file, weights_option, window_size
@@ -258,11 +257,9 @@ def _cmd_figure(args) -> int:
 
 def _offscreen_app():
     """A QApplication for drawing without a window (offscreen when there is no display)."""
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
+    from cnn_explorer.app.window.gui_thread import application
 
-    return QApplication.instance() or QApplication([])
+    return application([], headless=True)
 
 
 LONGEST_PICTURE = 4.0  # a graph picture whose sides differ more than this is drawn in rows
@@ -271,14 +268,10 @@ LONGEST_PICTURE = 4.0  # a graph picture whose sides differ more than this is dr
 def _write_graph_image(summary, path, *, unfold: bool = False, theme: str = "light") -> int:
     """Draw the layer graph of ``summary`` into an .svg or .png file without opening a window: folded (every
     outermost block) unless ``unfold``. Returns the number of nodes drawn."""
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
-
     from cnn_explorer.app.core.view_data import graph_data_from
     from cnn_explorer.widgets.graph.view import GraphView
 
-    app = QApplication.instance() or QApplication([])  # noqa: F841 (the view needs it alive)
+    app = _offscreen_app()  # noqa: F841 (the view needs it alive)
     view = GraphView()
     data, folded = graph_data_from(summary), (() if unfold else None)
     try:

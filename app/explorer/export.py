@@ -13,7 +13,6 @@ import Qt or torch to reject a bad ``--slide``.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -326,13 +325,10 @@ def quiet_size_hints(kind, context, message: str) -> None:
 def write_graph_slides(summary, path: str | Path, page: tuple[int, int], *, unfold: bool = False,
                        theme: str = "light") -> tuple[list[Path], int, int]:
     """The command line's ``graph --slide``: (the files written, the number of slides, of nodes drawn)."""
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
-
     from cnn_explorer.app.core.view_data import graph_data_from
+    from cnn_explorer.app.window.gui_thread import application
 
-    app = QApplication.instance() or QApplication([])  # noqa: F841 (the scene needs it alive)
+    app = application([], headless=True)  # noqa: F841 (the scene needs it alive)
     scene = slide_scene(graph_data_from(summary), page, folded=() if unfold else None, theme=theme)
     files, pages = write_slides(scene, path, page)
     return files, pages, len(scene.graph.nodes)

@@ -1,8 +1,10 @@
-"""Handing work back to the Qt GUI thread: ``gui_post()`` is the ``post`` that the request runner
-(``core/requests.py``, which has no Qt) and the Live tab's threads use to deliver their results."""
+"""The Qt GUI thread: ``application()`` makes the one QApplication (the window, the notebook's window and the
+command line's drawings); ``gui_post()`` is the ``post`` that the request runner (``core/requests.py``, which has
+no Qt) and the Live tab's threads use to deliver their results."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Callable
 
@@ -10,6 +12,22 @@ _POSTER = None
 
 #: How long a thread running Python keeps the GIL once another thread asks for it (Python's default: 5 ms).
 SWITCH_INTERVAL_S = 0.0005
+
+
+def application(argv: list[str] | None = None, *, headless: bool = False):
+    """The QApplication, made the first time (``argv``: its arguments); ``headless``: for drawing without a
+    window, on the offscreen platform where there is no display.
+
+    Qt's raster engine hands long runs of spans (a line across a plot, a tall rectangle) to a pool of threads
+    and waits for them: on two busy cores each hand-over cost more than the drawing (a Charts page's axes and
+    grid took 32 ms to paint, 3.8 ms without; benchmarks/paint.py). ``QT_NO_GUI_THREADPOOL`` turns the pool off,
+    unless the environment says otherwise; Qt reads it once, before its first drawing."""
+    if headless and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
 
 
 def share_the_gil() -> None:

@@ -22,8 +22,7 @@ def show(model, image=None, input_shape=None, categories=None, *, block: bool | 
     model's ``input_shape`` attribute, else 3×224×224). ``image``: a picture file for the lab. ``categories``: the
     class names. ``block``: wait for the window to close (default: not in IPython, yes elsewhere). Returns the
     window."""
-    from PySide6.QtWidgets import QApplication
-
+    from cnn_explorer.app.window.gui_thread import application
     from cnn_explorer.app.window.settings import APPLICATION, ORGANIZATION, remove_scratch, scratch_settings
     from cnn_explorer.models.runtime.torch_import import install
     from cnn_explorer.models.zoo.user import register_object
@@ -32,7 +31,7 @@ def show(model, image=None, input_shape=None, categories=None, *, block: bool | 
         raise FileNotFoundError(f"no picture file {image}")
     install()
     entry = register_object(model, input_shape=input_shape, categories=categories, name=name)
-    app = QApplication.instance() or QApplication(sys.argv[:1] or ["cnn-explorer"])
+    app = application(sys.argv[:1] or ["cnn-explorer"])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     shell = _ipython()
