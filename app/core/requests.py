@@ -22,6 +22,11 @@ from typing import Any, Callable
 
 from cnn_explorer.app.core import collector
 
+# Background work (``supersede=False``: the window's imports ahead of need) starts once the outcomes posted before
+# it are handed over on the GUI thread, or after this long: importing pyqtgraph and the tabs' modules (150 ms of
+# Python) beside the GUI thread drawing Mask R-CNN's graph took the GIL from it (its turn 55-63 ms).
+BACKGROUND_WAIT_S = 1.0
+
 log = logging.getLogger(__name__)
 
 
@@ -73,6 +78,8 @@ class RequestRunner:
         self._cancelled: set[int] = set()
         self._futures: list[Future] = []
         self._closed = False
+        self._undelivered = 0  # outcomes posted to the GUI thread and not handed over yet
+        self._delivered = threading.Condition(self._lock)
         self.state: dict[str, Any] = {}  # touched only by jobs, on the worker thread
 
     # -- GUI thread ------------------------------------------------------------------------------
@@ -140,11 +147,15 @@ class RequestRunner:
                 return
             self._closed = True
             self._cancelled.update(self._latest.values())
+            self._delivered.notify_all()  # background work waiting for outcomes starts, and stops at once
         self._executor.shutdown(wait=wait, cancel_futures=True)
         self.state.clear()
 
     # -- worker thread --------------------------------------------------------------------------
     def _run(self, job: Job, fn, done, failed) -> None:
+        if job.channel.endswith(f"#{job.id}"):  # background work waits for the outcomes on their way
+            with self._delivered:
+                self._delivered.wait_for(lambda: self._undelivered == 0 or self._closed, timeout=BACKGROUND_WAIT_S)
         try:
             job.check()
             with collector.importing():  # a job builds models and may import libraries (timm, captum …)
@@ -153,11 +164,21 @@ class RequestRunner:
             outcome = (done, result)
         except Exception as error:  # noqa: BLE001 - every failure goes back as a message, never a traceback
             outcome = (failed, error)
+        with self._lock:
+            self._undelivered += 1
         self._post(lambda: self._deliver(job, outcome, failed))
 
     def _deliver(self, job: Job, outcome, failed) -> None:
         """On the GUI thread: hand over the outcome unless a newer job superseded this one on the way (a
         job cancelled after its last step reports ``Cancelled`` all the same)."""
+        try:
+            self._hand_over(job, outcome, failed)
+        finally:
+            with self._lock:
+                self._undelivered -= 1
+                self._delivered.notify_all()
+
+    def _hand_over(self, job: Job, outcome, failed) -> None:
         callback, value = outcome
         with self._lock:
             latest = self._latest.get(job.channel) == job.id

@@ -164,6 +164,26 @@ def test_channels_do_not_supersede_each_other():
     assert sorted(v for _, v in outcomes.done) == ["lab", "model"]
 
 
+def test_background_work_starts_once_the_outcomes_before_it_are_handed_over():
+    """A background job (the window's imports ahead of need) waits until the GUI thread has taken the outcomes
+    posted before it: its Python work then does not take the GIL from the GUI thread drawing them."""
+    import queue
+
+    posted = queue.Queue()  # the GUI thread's queue: the test hands the outcomes over
+    runner = RequestRunner(posted.put)
+    shown, started, background = [], threading.Event(), []
+    runner.submit(lambda job: "graph", done=lambda _id, result: shown.append(result))
+    runner.submit(lambda job: started.set() or list(shown), channel="warm-up", supersede=False,
+                  done=lambda _id, result: background.append(result))
+    hand_over = posted.get(timeout=WAIT_S)  # the model's outcome, on its way
+    assert not started.wait(0.3)  # the background job waits for it ...
+    hand_over()
+    assert shown == ["graph"] and started.wait(WAIT_S)  # ... and starts once it is shown
+    posted.get(timeout=WAIT_S)()
+    runner.shutdown()
+    assert background == [["graph"]]
+
+
 # -- serving a real model ------------------------------------------------------------------------------------
 
 def serve(runner, request):
