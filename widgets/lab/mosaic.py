@@ -57,9 +57,13 @@ class _PickImage(pg.ImageItem):
 
 
 def image_view(parent: QWidget | None = None) -> tuple[pg.GraphicsView, pg.ViewBox]:
-    """A bare pyqtgraph view with one aspect-locked, y-down view box (no axes, no menu)."""
+    """A bare pyqtgraph view with one aspect-locked, y-down view box (no axes, no menu). Its owner frames each
+    picture of a new size (``box.autoRange``): left on, pyqtgraph's automatic range framed the empty view again
+    during its first paint, and each such change asked for another paint at once (the Lab tab's first opening:
+    five paints in a row, no input or timer between)."""
     view = pg.GraphicsView(parent)
     box = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
+    box.disableAutoRange()
     box.setDefaultPadding(0.01)
     view.setCentralItem(box)
     view.setMinimumSize(60, 60)
