@@ -190,7 +190,8 @@ def main() -> int:
         for name in ("figure", "charts", "lab", "live"):
             def opened(n=name):
                 controller = features.built(n)
-                return controller is not None and idle(window) and not getattr(controller, "starting", False)
+                return (controller is not None and idle(window) and not getattr(controller, "starting", False)
+                        and not getattr(controller, "dirty", False))  # the lab: its first view asked for and shown
 
             case(f"{name} tab, the first time (densenet201)", lambda n=name: features.show(n), opened)
         case("back to the graph tab", lambda: window.tabs.setCurrentIndex(graph_tab), drawn_now)
