@@ -20,7 +20,7 @@ def application(argv: list[str] | None = None, *, headless: bool = False):
 
     Qt's raster engine hands long runs of spans (a line across a plot, a tall rectangle) to a pool of threads
     and waits for them: on two busy cores each hand-over cost more than the drawing (a Charts page's axes and
-    grid took 32 ms to paint, 3.8 ms without; benchmarks/paint.py). ``QT_NO_GUI_THREADPOOL`` turns the pool off,
+    grid took 27.5 ms to paint, 4.2 ms without; benchmarks/paint.py). ``QT_NO_GUI_THREADPOOL`` turns the pool off,
     unless the environment says otherwise; Qt reads it once, before its first drawing."""
     if headless and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
