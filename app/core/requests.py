@@ -44,6 +44,11 @@ class Job:
     _runner: "RequestRunner" = field(repr=False)
     _on_progress: Callable[[int, str, int], None] | None = field(default=None, repr=False)
 
+    @property
+    def background(self) -> bool:
+        """Submitted with ``supersede=False``: its channel is its own (``channel#id``)."""
+        return self.channel.endswith(f"#{self.id}")
+
     def cancelled(self) -> bool:
         return not self._runner.is_current(self.id, self.channel)
 
@@ -153,7 +158,7 @@ class RequestRunner:
 
     # -- worker thread --------------------------------------------------------------------------
     def _run(self, job: Job, fn, done, failed) -> None:
-        if job.channel.endswith(f"#{job.id}"):  # background work waits for the outcomes on their way
+        if job.background:  # background work waits for the outcomes on their way
             with self._delivered:
                 self._delivered.wait_for(lambda: self._undelivered == 0 or self._closed, timeout=BACKGROUND_WAIT_S)
         try:
@@ -184,7 +189,7 @@ class RequestRunner:
             latest = self._latest.get(job.channel) == job.id
             cancelled = job.id in self._cancelled
             self._cancelled.discard(job.id)
-            if job.channel.endswith(f"#{job.id}"):
+            if job.background:
                 self._latest.pop(job.channel, None)
             closed = self._closed
         if closed or not latest:

@@ -239,11 +239,12 @@ def _cmd_figure(args) -> int:
 
     out = output_file(args.out, "--out", (".svg", ".png"))
     from cnn_explorer.app.core.figure_data import figure_from_summary
+    from cnn_explorer.app.window.gui_thread import application
 
     figure = figure_from_summary(_structure(args))
     if not figure.ok:
         raise CliError(f"{figure.message}: no volume figure to draw (try 'cnn-explorer graph')")
-    app = _offscreen_app()  # noqa: F841 (drawing needs it alive)
+    app = application([], headless=True)  # noqa: F841 (drawing needs it alive)
     from cnn_explorer.widgets.figure.volume import export_figure
 
     try:
@@ -255,13 +256,6 @@ def _cmd_figure(args) -> int:
     return 0
 
 
-def _offscreen_app():
-    """A QApplication for drawing without a window (offscreen when there is no display)."""
-    from cnn_explorer.app.window.gui_thread import application
-
-    return application([], headless=True)
-
-
 LONGEST_PICTURE = 4.0  # a graph picture whose sides differ more than this is drawn in rows
 
 
@@ -269,9 +263,10 @@ def _write_graph_image(summary, path, *, unfold: bool = False, theme: str = "lig
     """Draw the layer graph of ``summary`` into an .svg or .png file without opening a window: folded (every
     outermost block) unless ``unfold``. Returns the number of nodes drawn."""
     from cnn_explorer.app.core.view_data import graph_data_from
+    from cnn_explorer.app.window.gui_thread import application
     from cnn_explorer.widgets.graph.view import GraphView
 
-    app = _offscreen_app()  # noqa: F841 (the view needs it alive)
+    app = application([], headless=True)  # noqa: F841 (the view needs it alive)
     view = GraphView()
     data, folded = graph_data_from(summary), (() if unfold else None)
     try:
